@@ -1,0 +1,69 @@
+"""Prometheus metrics shared by the HTTP services, and the metrics-port helper.
+
+Metric names are a contract with ansible/ (alert rules, dashboards): a test checks that
+everything those reference is exported here or in processor/metrics.py.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    Counter,
+    Histogram,
+    generate_latest,
+    start_http_server,
+)
+
+HTTP_REQUESTS = Counter(
+    "videoforge_http_requests_total",
+    "HTTP requests served, by service, method, route template and status code.",
+    ["service", "method", "route", "status"],
+)
+HTTP_LATENCY = Histogram(
+    "videoforge_http_request_duration_seconds",
+    "HTTP request latency, by service and route template.",
+    ["service", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+HTTP_ERRORS = Counter(
+    "videoforge_http_errors_total",
+    "HTTP responses with a 5xx status, by service and route template.",
+    ["service", "route"],
+)
+
+
+def install_http_metrics(app: Any, *, service: str) -> None:
+    """Count and time every request of a FastAPI/Starlette ``app``; serve ``/metrics``."""
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    @app.middleware("http")
+    async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
+        start = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            route = request.scope.get("route")
+            # Route templates, not raw paths, keep label cardinality bounded.
+            template = getattr(route, "path", "unmatched")
+            HTTP_REQUESTS.labels(service, request.method, template, str(status)).inc()
+            HTTP_LATENCY.labels(service, template).observe(time.perf_counter() - start)
+            if status >= 500:
+                HTTP_ERRORS.labels(service, template).inc()
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def serve_metrics(port: int, addr: str = "0.0.0.0") -> None:
+    """Expose the default registry on ``port`` (workers and the autoscaler)."""
+    if port > 0:
+        start_http_server(port, addr=addr)

@@ -1,0 +1,159 @@
+"""The database schema: gallery_videos, jobs and media_assets (SQLAlchemy 2).
+
+Alembic migrations under ``common/migrations`` create these tables; keep both in step.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from common.job_state import JobStatus
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+
+
+class VideoStatus(enum.StrEnum):
+    UPLOADING = "UPLOADING"    # upload URL handed out, bytes not confirmed yet
+    UPLOADED = "UPLOADED"      # source confirmed in S3
+    PROCESSING = "PROCESSING"  # a job is queued or running
+    READY = "READY"            # assets published
+    FAILED = "FAILED"
+
+
+class Visibility(enum.StrEnum):
+    PUBLIC = "public"
+    PRIVATE = "private"
+
+
+class AssetKind(enum.StrEnum):
+    MP4 = "mp4"
+    HLS_MASTER = "hls_master"
+    HLS_PLAYLIST = "hls_playlist"
+    THUMBNAIL = "thumbnail"
+    PREVIEW = "preview"
+    MANIFEST = "manifest"
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    # Stored as plain strings (no native PG enum) so adding a member needs no migration.
+    return Enum(cls, name=name, native_enum=False, length=16,
+                values_callable=lambda members: [m.value for m in members])
+
+
+class GalleryVideo(Base):
+    __tablename__ = "gallery_videos"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    owner_id: Mapped[str] = mapped_column(String(128), index=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    visibility: Mapped[Visibility] = mapped_column(
+        _enum(Visibility, "visibility"), default=Visibility.PRIVATE
+    )
+    status: Mapped[VideoStatus] = mapped_column(
+        _enum(VideoStatus, "video_status"), default=VideoStatus.UPLOADING, index=True
+    )
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    content_type: Mapped[str | None] = mapped_column(String(128))
+    source_bucket: Mapped[str | None] = mapped_column(String(255))
+    source_key: Mapped[str | None] = mapped_column(String(1024))
+    source_size: Mapped[int | None] = mapped_column(BigInteger)
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    view_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The job whose assets are published; a re-run publishes under a new job id.
+    current_job_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (
+        UniqueConstraint("owner_id", "idempotency_key", name="uq_jobs_owner_idempotency"),
+        Index("ix_jobs_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    video_id: Mapped[str] = mapped_column(
+        ForeignKey("gallery_videos.id", ondelete="CASCADE"), index=True
+    )
+    owner_id: Mapped[str] = mapped_column(String(128), index=True)
+    status: Mapped[JobStatus] = mapped_column(
+        _enum(JobStatus, "job_status"), default=JobStatus.QUEUED
+    )
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    # None means "every quality the source allows".
+    qualities: Mapped[list[str] | None] = mapped_column(JSON)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    encode_speed: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker_id: Mapped[str | None] = mapped_column(String(128))
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Estimated seconds of encode work (for the autoscaler's `work` policy).
+    source_duration_s: Mapped[float | None] = mapped_column(Float)
+    estimated_work_s: Mapped[float | None] = mapped_column(Float)
+    # Measured instance-seconds spent on this job (cost per transcoded minute).
+    instance_seconds: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    heartbeat_at: Mapped[datetime | None] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class MediaAsset(Base):
+    __tablename__ = "media_assets"
+    __table_args__ = (
+        UniqueConstraint("job_id", "kind", "quality", name="uq_media_assets_job_kind_quality"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    video_id: Mapped[str] = mapped_column(
+        ForeignKey("gallery_videos.id", ondelete="CASCADE"), index=True
+    )
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[AssetKind] = mapped_column(_enum(AssetKind, "asset_kind"))
+    # "480p" … "2160p" for per-quality assets, "" for the rest (keeps the unique key total).
+    quality: Mapped[str] = mapped_column(String(16), default="")
+    bucket: Mapped[str] = mapped_column(String(255))
+    key: Mapped[str] = mapped_column(String(1024))
+    content_type: Mapped[str] = mapped_column(String(128))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    bitrate: Mapped[int | None] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,41 @@
+"""Settings shared by every service: read from ``VF_*`` environment variables.
+
+Each service subclasses :class:`CommonSettings` with its own fields, so one settings
+object per service holds everything that service reads.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class CommonSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VF_", extra="ignore")
+
+    # "development" logs human-readable lines; anything else logs JSON.
+    env: str = "development"
+    log_level: str = "INFO"
+
+    # SQLite is the embedded default; tests and production give a PostgreSQL URL.
+    database_url: str = "sqlite:///videoforge.db"
+
+    # No endpoint means real AWS; the local stack and the tests point this at moto.
+    aws_endpoint_url: str | None = None
+    aws_region: str = "us-east-1"
+
+    uploads_bucket: str = "videoforge-uploads"
+    media_bucket: str = "videoforge-media"
+    jobs_queue_name: str = "videoforge-jobs"
+    dead_letter_queue_name: str = "videoforge-jobs-dlq"
+
+    redis_url: str | None = None
+
+    cognito_user_pool_id: str | None = None
+    cognito_client_id: str | None = None
+
+
+@lru_cache
+def get_common_settings() -> CommonSettings:
+    return CommonSettings()

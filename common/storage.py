@@ -1,0 +1,71 @@
+"""Object storage layout and helpers (S3 through the client factory).
+
+Keys are deterministic per job, so a re-run after a crash overwrites rather than
+duplicates.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+# Presigned URLs are valid up to 7 days with SigV4 (AWS S3 docs, "Sharing objects
+# with presigned URLs"); we hand out far shorter ones.
+MAX_PRESIGN_EXPIRY_S = 7 * 24 * 60 * 60
+
+CONTENT_TYPES = {
+    ".mp4": "video/mp4",
+    ".m4s": "video/iso.segment",
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".jpg": "image/jpeg",
+    ".gif": "image/gif",
+    ".json": "application/json",
+}
+
+
+def upload_key(*, user_id: str, video_id: str, filename: str) -> str:
+    safe = PurePosixPath(filename.replace("\\", "/")).name or "source"
+    return f"uploads/{user_id}/{video_id}/{safe}"
+
+
+def media_prefix(*, video_id: str, job_id: str) -> str:
+    return f"videos/{video_id}/{job_id}/"
+
+
+def media_key(*, video_id: str, job_id: str, relpath: str) -> str:
+    return media_prefix(video_id=video_id, job_id=job_id) + relpath.lstrip("/")
+
+
+def content_type_for(path: str | Path) -> str:
+    return CONTENT_TYPES.get(Path(path).suffix.lower(), "application/octet-stream")
+
+
+def upload_tree(s3: Any, *, root: Path, bucket: str, prefix: str) -> list[str]:
+    """Upload every file under ``root`` to ``prefix``; returns the keys written."""
+    keys = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        key = prefix + path.relative_to(root).as_posix()
+        s3.upload_file(str(path), bucket, key,
+                       ExtraArgs={"ContentType": content_type_for(path)})
+        keys.append(key)
+    return keys
+
+
+def delete_prefix(s3: Any, *, bucket: str, prefix: str) -> int:
+    """Delete every object under ``prefix``; returns how many."""
+    deleted = 0
+    paginator = s3.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+        objects = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+        if objects:
+            # DeleteObjects takes at most 1000 keys (S3 API reference); a page is ≤ 1000.
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
+            deleted += len(objects)
+    return deleted
+
+
+def presign_get(s3: Any, *, bucket: str, key: str, expires_s: int = 3600) -> str:
+    return str(s3.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": key},
+        ExpiresIn=min(expires_s, MAX_PRESIGN_EXPIRY_S),
+    ))

@@ -1,0 +1,58 @@
+"""Prometheus metrics of the fleet: the worker and the autoscaler.
+
+Names are a contract with ansible/ dashboards and alert rules (tests check it).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+_DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400)
+
+# --- worker -----------------------------------------------------------------------
+JOBS = Counter(
+    "videoforge_jobs_total",
+    "Jobs finished by this worker, by outcome (succeeded, failed, cancelled, released).",
+    ["outcome"],
+)
+JOB_DURATION = Histogram(
+    "videoforge_job_duration_seconds",
+    "Wall time from claim to outcome of a job.",
+    buckets=_DURATION_BUCKETS,
+)
+QUEUE_WAIT = Histogram(
+    "videoforge_queue_wait_seconds",
+    "Time a job waited in the queue between submission and claim.",
+    buckets=_DURATION_BUCKETS,
+)
+ENCODE_SPEED = Gauge(
+    "videoforge_encode_speed_ratio",
+    "Encode speed of the current or last job as a multiple of realtime.",
+)
+JOBS_IN_FLIGHT = Gauge(
+    "videoforge_jobs_in_flight",
+    "Jobs this worker holds right now (0 or 1).",
+)
+
+# --- autoscaler ---------------------------------------------------------------------
+QUEUE_VISIBLE = Gauge("videoforge_queue_visible_messages", "Messages waiting in the job queue.")
+QUEUE_IN_FLIGHT = Gauge(
+    "videoforge_queue_inflight_messages", "Messages received by workers, not yet deleted."
+)
+DLQ_MESSAGES = Gauge("videoforge_dlq_messages", "Messages in the dead-letter queue.")
+OLDEST_QUEUED_AGE = Gauge(
+    "videoforge_oldest_queued_job_age_seconds", "Age of the oldest job still QUEUED."
+)
+QUEUED_WORK = Gauge(
+    "videoforge_queued_work_seconds", "Estimated encode seconds of queued and running work."
+)
+FLEET_DESIRED = Gauge("videoforge_fleet_desired_size", "Fleet size the autoscaler asked for.")
+FLEET_IN_SERVICE = Gauge("videoforge_fleet_in_service", "Workers in service.")
+FLEET_PENDING = Gauge("videoforge_fleet_pending", "Workers launching, not yet in service.")
+FLEET_BUSY = Gauge("videoforge_fleet_busy", "Workers holding a job.")
+BACKLOG_PER_INSTANCE = Gauge(
+    "videoforge_backlog_per_instance", "Queue messages per in-service worker."
+)
+SCALING_DECISIONS = Counter(
+    "videoforge_scaling_decisions_total", "Autoscaler decisions, by direction.", ["direction"]
+)

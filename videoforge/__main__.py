@@ -1,0 +1,5 @@
+import sys
+
+from videoforge.cli import main
+
+sys.exit(main())
