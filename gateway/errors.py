@@ -73,9 +73,15 @@ def error_response(
     return JSONResponse({"error": body}, status_code=status_code, headers=headers)
 
 
+# Any /api route can answer these: a body that does not parse, invalid parameters,
+# and the rate limiter.
+_ALWAYS = (400, 422, 429)
+
+
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses=`` entries for the error statuses a route can return."""
-    return {s: {"model": ErrorBody, "description": HTTPStatus(s).phrase} for s in statuses}
+    return {s: {"model": ErrorBody, "description": HTTPStatus(s).phrase}
+            for s in sorted({*_ALWAYS, *statuses})}
 
 
 def _describe(errors: list[Any]) -> str:

@@ -185,7 +185,8 @@ def create_job(
 def list_jobs(
     user: CurrentUser, session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[str | None, Query(max_length=512, pattern=r"^[A-Za-z0-9_-]+$",
+                                        description="next_cursor of the previous page")] = None,
     status: JobStatus | None = None,
     video_id: uuid.UUID | None = None,
     all_users: Annotated[bool, Query(alias="all", description="admins: everyone's jobs")] = False,
@@ -256,9 +257,18 @@ def cancel_job(job_id: str, user: CurrentUser, session: SessionDep) -> JobPublic
     return job_public(session, job)
 
 
+# One server-sent event: ``event`` names it, ``data`` is a JobPublic as JSON.
+_SSE_EVENT = {
+    "type": "object",
+    "properties": {"event": {"type": "string", "enum": ["progress", "done", "timeout"]},
+                   "data": {"type": "string", "contentMediaType": "application/json"}},
+    "required": ["event", "data"],
+}
+
+
 @router.get(
     "/{job_id}/events", response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
+    responses={200: {"content": {"text/event-stream": {"schema": _SSE_EVENT}},
                      "description": "Server-sent events: `progress` on every change, then "
                                     "one `done` with the final job (or `timeout`)."},
                **_JOB_ERRORS},
