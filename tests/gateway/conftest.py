@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from common import aws
@@ -17,6 +21,7 @@ from common.models import GalleryVideo, VideoStatus, Visibility
 from common.settings import CommonSettings
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
+from tests.conftest import free_port
 
 PASSWORD = "Secret-pass1!"
 USERS = ("owner", "other", "admin")
@@ -123,3 +128,22 @@ def make_video(gateway_settings: GatewaySettings) -> VideoFactory:
             return video
 
     return make
+
+
+@contextmanager
+def serve_in_thread(app: Any) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
