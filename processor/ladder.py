@@ -70,10 +70,12 @@ def _even(value: float, ceiling: int) -> int:
 
 
 def fit(width: int, height: int, box_w: int, box_h: int) -> tuple[int, int]:
-    """Even output size inside both the box (turned to the source's orientation) and the
-    source itself, keeping the source's aspect ratio."""
+    """Even output size inside both the landscape box ``box_w``×``box_h`` (turned upright for
+    a portrait source) and the source itself, keeping the source's aspect ratio."""
     if height > width:
-        box_w, box_h = box_h, box_w
+        box_w, box_h = min(box_w, box_h), max(box_w, box_h)
+    else:
+        box_w, box_h = max(box_w, box_h), min(box_w, box_h)
     scale = min(box_w / width, box_h / height, 1.0)
     return _even(width * scale, min(box_w, width)), _even(height * scale, min(box_h, height))
 

@@ -18,6 +18,8 @@ from processor.limits import DEFAULT_LIMITS, Limits
 
 # ffprobe reports still images through these demuxers; a single picture is not a video.
 _IMAGE_FORMATS = ("image2", "_pipe")
+# FFmpeg renders plain text files as "ANSI art" video (the tty demuxer): not a video either.
+_TEXT_CODECS = {"ansi", "bintext", "xbin", "idf"}
 _HDR_TRANSFERS = {"smpte2084", "arib-std-b67"}  # PQ (HDR10) and HLG
 # The truncation check decodes this much of the end of the source.
 _TAIL_CHECK_S = 1.0
@@ -81,12 +83,18 @@ def ffprobe_json(path: Path) -> tuple[dict[str, Any], str]:
 
 def _ffprobe(path: Path) -> dict[str, Any]:
     data, err = ffprobe_json(path)
-    if "moov atom not found" in err:
+    if "moov atom not found" in err and _starts_like_mp4(path):
         raise BadInput("truncated or incomplete file: the MP4 index (moov) is missing")
     if not data.get("format"):
         reason = err.splitlines()[-1].split(": ", 1)[-1] if err else "unrecognised format"
         raise BadInput(f"not a media file ({reason})")
     return data
+
+
+def _starts_like_mp4(path: Path) -> bool:
+    # An MP4/MOV begins with an "ftyp" box; random bytes named .mp4 do not.
+    with path.open("rb") as f:
+        return f.read(8)[4:8] == b"ftyp"
 
 
 def _describe(data: dict[str, Any], size: int) -> SourceInfo:
@@ -101,6 +109,8 @@ def _describe(data: dict[str, Any], size: int) -> SourceInfo:
     if any(key in format_name for key in _IMAGE_FORMATS):
         raise BadInput(f"a still image ({format_name}), not a video")
     v = videos[0]
+    if v.get("codec_name") in _TEXT_CODECS:
+        raise BadInput("not a media file (it looks like text)")
     duration = _float(fmt.get("duration")) or _float(v.get("duration"))
     if duration <= 0:
         raise BadInput("truncated or unreadable: the duration is unknown")
