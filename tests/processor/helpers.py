@@ -6,6 +6,17 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+# Bad source clip (see conftest RECIPES) → words its BadInput message must contain.
+BAD_INPUTS = {
+    "random_bytes": "not a media file",
+    "text": "not a media file",
+    "empty": "empty file",
+    "truncated": "truncated",
+    "truncated_faststart": "truncated",
+    "audio_only": "no video stream (audio only)",
+    "image": "still image",
+}
+
 
 def video_stream(info: dict[str, Any]) -> dict[str, Any]:
     return next(s for s in info["streams"] if s["codec_type"] == "video")

@@ -11,6 +11,7 @@ import pytest
 from processor.errors import BadInput
 from processor.limits import Limits
 from processor.probe import probe
+from tests.processor.helpers import BAD_INPUTS
 
 Clip = Callable[[str], Path]
 
@@ -56,17 +57,6 @@ def test_rotation_swaps_the_displayed_size(clip: Clip) -> None:
 def test_extreme_sizes(clip: Clip, name: str, size: tuple[int, int]) -> None:
     info = probe(clip(name))
     assert (info.width, info.height) == size
-
-
-BAD_INPUTS = {
-    "random_bytes": "not a media file",
-    "text": "not a media file",
-    "empty": "empty file",
-    "truncated": "truncated",
-    "truncated_faststart": "truncated",
-    "audio_only": "no video stream (audio only)",
-    "image": "still image",
-}
 
 
 @pytest.mark.parametrize(("name", "reason"), BAD_INPUTS.items())
