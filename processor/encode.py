@@ -80,21 +80,34 @@ def _tone_map(info: SourceInfo) -> list[str]:
                             pin=info.color_primaries or "bt2020")]
 
 
+def codec_args(rung: Rung, info: SourceInfo, settings: EncodeSettings) -> list[str]:
+    """Encoder options of one quality (after its ``-map``s): H.264 + AAC, fixed GOP."""
+    gop = str(gop_frames(output_rate(info)))
+    args = ["-map_metadata", "-1", "-map_chapters", "-1",
+            "-c:v", "libx264", "-preset", settings.preset, "-profile:v", "high",
+            "-crf", str(settings.crf), "-maxrate", str(rung.maxrate),
+            "-bufsize", str(rung.bufsize), "-g", gop, "-keyint_min", gop,
+            "-sc_threshold", "0", "-pix_fmt", "yuv420p", "-fps_mode", "cfr"]
+    if info.is_hdr:
+        args += _BT709_TAGS
+    if info.has_audio:
+        args += ["-c:a", "aac", "-b:a", str(rung.audio_bitrate), "-ac", "2"]
+    return args
+
+
+def stream_maps(label: str, info: SourceInfo) -> list[str]:
+    return ["-map", f"[{label}]", *(["-map", "0:a:0"] if info.has_audio else [])]
+
+
+MP4_ARGS = ("-movflags", "+faststart", "-f", "mp4")
+
+
 def encode_args(source: Path, outputs: Sequence[Path], info: SourceInfo,
                 rungs: Sequence[Rung], settings: EncodeSettings) -> list[str]:
     """FFmpeg arguments encoding ``rungs`` of ``source`` to ``outputs`` in one run."""
     graph, labels = ladder_graph(info, rungs)
-    gop = str(gop_frames(output_rate(info)))
     args = ["-i", str(source), "-filter_complex", graph]
     for rung, label, out in zip(rungs, labels, outputs, strict=True):
-        args += ["-map", f"[{label}]", "-map_metadata", "-1", "-map_chapters", "-1",
-                 "-c:v", "libx264", "-preset", settings.preset, "-profile:v", "high",
-                 "-crf", str(settings.crf), "-maxrate", str(rung.maxrate),
-                 "-bufsize", str(rung.bufsize), "-g", gop, "-keyint_min", gop,
-                 "-sc_threshold", "0", "-pix_fmt", "yuv420p", "-fps_mode", "cfr"]
-        if info.is_hdr:
-            args += _BT709_TAGS
-        if info.has_audio:
-            args += ["-map", "0:a:0", "-c:a", "aac", "-b:a", str(rung.audio_bitrate), "-ac", "2"]
-        args += ["-movflags", "+faststart", "-f", "mp4", str(out)]
+        args += [*stream_maps(label, info), *codec_args(rung, info, settings), *MP4_ARGS,
+                 str(out)]
     return args

@@ -18,6 +18,7 @@ HLS_DIR = "hls"
 MASTER_NAME = "master.m3u8"
 PLAYLIST_NAME = "index.m3u8"
 INIT_NAME = "init.mp4"
+SEGMENT_PATTERN = "segment_%04d.m4s"
 AAC_LC = "mp4a.40.2"
 
 
@@ -46,13 +47,19 @@ def package_args(mp4s: Sequence[Path], qualities: Sequence[str], outdir: Path) -
     for index, quality in enumerate(qualities):
         playlist = playlist_path(outdir, quality)
         playlist.parent.mkdir(parents=True, exist_ok=True)
-        args += ["-map", str(index), "-c", "copy", "-f", "hls",
-                 "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "vod",
-                 "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", INIT_NAME,
-                 "-hls_flags", "independent_segments",
-                 "-hls_segment_filename", str(playlist.parent / "segment_%04d.m4s"),
-                 str(playlist)]
+        args += ["-map", str(index), "-c", "copy", "-f", "hls"]
+        for option, value in hls_options(playlist).items():
+            args += [f"-{option}", value]
+        args.append(str(playlist))
     return args
+
+
+def hls_options(playlist: Path) -> dict[str, str]:
+    """HLS muxer options of one rendition: VOD, fMP4 segments of whole GOPs."""
+    return {"hls_time": str(SEGMENT_SECONDS), "hls_playlist_type": "vod",
+            "hls_segment_type": "fmp4", "hls_fmp4_init_filename": INIT_NAME,
+            "hls_flags": "independent_segments",
+            "hls_segment_filename": str(playlist.parent / SEGMENT_PATTERN)}
 
 
 def rendition_files(playlist: Path) -> list[Path]:

@@ -19,20 +19,31 @@ GIF_SECONDS = 3.0
 GIF_FPS = 8
 GIF_BOX = 320
 _GIF_COLORS = 128
+JPEG_ARGS = ("-frames:v", "1", "-q:v", "3", "-update", "1")
+GIF_ARGS = ("-loop", "0")
+
+
+def preview_window(duration_s: float) -> tuple[float, float]:
+    """Where the poster frame is and the GIF starts, and how long the GIF lasts (seconds)."""
+    start = min(duration_s * _START_FRACTION, _MAX_START_S)
+    return start, max(0.1, min(GIF_SECONDS, duration_s - start))
+
+
+def gif_filter(width: int, height: int, src: str, out: str) -> str:
+    """Filter graph from ``[src]`` (a ``width``×``height`` video) to a palette GIF at ``[out]``:
+    one palette for the whole loop, computed from the frames it will show."""
+    gif_w, gif_h = fit(width, height, GIF_BOX, GIF_BOX)
+    return (f"[{src}]fps={GIF_FPS},scale={gif_w}:{gif_h}:flags=lanczos,split=2[g1][g2];"
+            f"[g1]palettegen=max_colors={_GIF_COLORS}:stats_mode=diff[pal];"
+            f"[g2][pal]paletteuse=dither=bayer:bayer_scale=4[{out}]")
 
 
 def preview_args(smallest: Path, width: int, height: int, duration_s: float,
                  outdir: Path) -> list[str]:
     """FFmpeg arguments writing ``thumbnail.jpg`` and ``preview.gif`` in one run."""
-    start = min(duration_s * _START_FRACTION, _MAX_START_S)
-    length = max(0.1, min(GIF_SECONDS, duration_s - start))
-    gif_w, gif_h = fit(width, height, GIF_BOX, GIF_BOX)
-    graph = (f"[0:v]split=2[poster][g];"
-             f"[g]fps={GIF_FPS},scale={gif_w}:{gif_h}:flags=lanczos,split=2[g1][g2];"
-             f"[g1]palettegen=max_colors={_GIF_COLORS}:stats_mode=diff[pal];"
-             f"[g2][pal]paletteuse=dither=bayer:bayer_scale=4[gif]")
+    start, length = preview_window(duration_s)
+    graph = f"[0:v]split=2[poster][g];{gif_filter(width, height, 'g', 'gif')}"
     return ["-ss", f"{start:.3f}", "-t", f"{length:.3f}", "-i", str(smallest),
             "-filter_complex", graph,
-            "-map", "[poster]", "-frames:v", "1", "-q:v", "3", "-update", "1",
-            str(outdir / THUMBNAIL_NAME),
-            "-map", "[gif]", "-loop", "0", str(outdir / PREVIEW_NAME)]
+            "-map", "[poster]", *JPEG_ARGS, str(outdir / THUMBNAIL_NAME),
+            "-map", "[gif]", *GIF_ARGS, str(outdir / PREVIEW_NAME)]

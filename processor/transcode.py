@@ -75,15 +75,17 @@ def transcode(
     run_ffmpeg(preview_args(mp4s[smallest], rungs[smallest].width, rungs[smallest].height,
                             info.duration_s, outdir),
                duration_s=info.duration_s, on_progress=None, cancel=cancel)
-    assets = _describe_outputs(outdir, rungs, mp4s, info)
+    assets = describe_outputs(outdir, rungs, mp4s, info)
     manifest = Manifest(source={"name": source.name, **info.to_dict()}, assets=assets).write(outdir)
     if on_progress is not None:
         on_progress(Progress(fraction=1.0, speed=None, out_time_s=info.duration_s))
     return manifest
 
 
-def _describe_outputs(outdir: Path, rungs: Sequence[Rung], mp4s: Sequence[Path],
-                      info: SourceInfo) -> list[Asset]:
+def describe_outputs(outdir: Path, rungs: Sequence[Rung], mp4s: Sequence[Path],
+                     info: SourceInfo) -> list[Asset]:
+    """Probe the outputs into manifest entries; writes ``hls/master.m3u8`` on the way, as
+    its bandwidths come from the packaged segments."""
     assets: list[Asset] = []
     variants: list[Variant] = []
     fps = float(output_rate(info))
