@@ -140,3 +140,27 @@ def test_from_settings_reads_autoscaler_fields() -> None:
     config = ScalingConfig.from_settings(settings)
     assert (config.policy, config.max_size, config.target_latency_s) == ("work", 7, 600.0)
     assert config.min_size == 1
+
+
+def test_known_remaining_times_free_capacity() -> None:
+    # 2 busy workers, 2 h left in total: as a sum that could be one hour each (no free
+    # capacity within 300 s); per job, one of them is done in 60 s and takes the queue.
+    base = dict(visible=1, queued_work_s=200.0, in_flight=2, busy=2, in_service=2,
+                running_work_s=2 * HOUR)
+    assert Autoscaler(WORK).decide(sig(**base), 2).desired == 3
+    known = sig(**base, running_remaining_s=(2 * HOUR - 60.0, 60.0))
+    assert Autoscaler(WORK).decide(known, 2).desired == 2
+
+
+def test_work_policy_keeps_capacity_for_the_arrival_rate() -> None:
+    # 600 s of work arrives every minute (10 instances' worth); between observations
+    # the queue is empty and the busy count dips. The rate keeps 0.7 x 10 = 7.
+    config = ScalingConfig(policy="work", max_size=20, rate_window_s=600,
+                           scale_in_window_s=0)
+    scaler, current = Autoscaler(config), 10
+    for minute in range(12):
+        decision = scaler.decide(
+            sig(now=60.0 * minute, in_flight=10, busy=3, in_service=current,
+                running_work_s=600.0), current)
+        current = decision.desired
+    assert current == 7, decision.reason
