@@ -53,7 +53,7 @@ def test_request_ids_metrics_and_openapi(client) -> None:
 
 def test_serve_command_runs_the_gateway(settings_env, gateway_settings, users) -> None:
     port = free_port()
-    env = {**os.environ, **settings_env, "PYTHONPATH": str(ROOT), "VF_GATEWAY_MODE": "off",
+    env = {**os.environ, **settings_env, "PYTHONPATH": str(ROOT), "VF_GATEWAY_MODE": "mount",
            "VF_COGNITO_USER_POOL_ID": gateway_settings.cognito_user_pool_id,
            "VF_COGNITO_CLIENT_ID": gateway_settings.cognito_client_id}
     process = subprocess.Popen(
@@ -73,6 +73,8 @@ def test_serve_command_runs_the_gateway(settings_env, gateway_settings, users) -
                 time.sleep(0.1)
         r = httpx.get(f"{url}/api/jobs", headers=users["owner"].headers)
         assert r.status_code == 200 and r.json() == {"items": [], "next_cursor": None}
+        # The gallery is mounted: one process, one origin.
+        assert httpx.get(f"{url}/api/gallery/videos").json()["items"] == []
     finally:
         process.terminate()
         _, stderr = process.communicate(timeout=15)
