@@ -88,3 +88,21 @@ def test_serve_rejects_bad_input() -> None:
         env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
     )
     assert result.returncode == 2 and b"invalid choice" in result.stderr
+
+
+def test_cors_is_off_unless_configured(gateway_settings) -> None:
+    preflight = {"Origin": "https://app.example", "Access-Control-Request-Method": "POST"}
+    with TestClient(create_app(gateway_settings)) as client:
+        assert "access-control-allow-origin" not in client.options(
+            "/api/jobs", headers=preflight).headers
+    settings = gateway_settings.model_copy(update={
+        "cors_origins": ["https://app.example"], "rate_limit_read": "1/60"})
+    with TestClient(create_app(settings)) as client:
+        r = client.options("/api/jobs", headers=preflight)
+        assert r.headers["access-control-allow-origin"] == "https://app.example"
+        origin = {"Origin": "https://app.example"}
+        client.get("/api/jobs", headers=origin)
+        limited = client.get("/api/jobs", headers=origin)
+        # Even a 429 carries the CORS headers, so the page can read Retry-After.
+        assert limited.status_code == 429
+        assert limited.headers["access-control-allow-origin"] == "https://app.example"
