@@ -30,7 +30,7 @@ _MAX_OVERRUN_S = 30 * 24 * 3600.0
 @dataclass(frozen=True)
 class SimSettings:
     boot_s: float = 120.0      # launch -> in service (the policy's warmup_s is its estimate)
-    interval_s: float = 60.0   # controller tick
+    interval_s: float = 30.0   # controller tick (VF_AUTOSCALER_INTERVAL_S default)
     staleness_s: float = 60.0  # age of the queue signals the controller sees
 
     def __post_init__(self) -> None:
