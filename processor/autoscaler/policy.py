@@ -200,7 +200,8 @@ class Autoscaler:
             low_for = signals.now - self._below_since
             if low_for + _EPSILON >= cfg.scale_in_window_s:
                 # Highest ask within the window: brief dips do not shrink the fleet.
-                desired = max(r for _, r in self._history)
+                # (Never above current: someone may have lowered it meanwhile.)
+                desired = min(max(r for _, r in self._history), current)
                 note = f"low for {low_for:.0f} s, highest ask in window {desired}"
             else:
                 desired, note = current, f"low for {low_for:.0f}/{cfg.scale_in_window_s:.0f} s"
