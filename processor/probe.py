@@ -13,7 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from processor.errors import BadInput
+from processor.errors import BadInput, TranscodeError
 from processor.limits import DEFAULT_LIMITS, Limits
 
 # ffprobe reports still images through these demuxers; a single picture is not a video.
@@ -76,7 +76,7 @@ def _file_size(path: Path) -> int:
 def ffprobe_json(path: Path) -> tuple[dict[str, Any], str]:
     """ffprobe's streams and format of ``path`` ({} if it failed) and its stderr."""
     cmd = ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_PROBE_TIMEOUT_S)
+    proc = _run(cmd)
     data = json.loads(proc.stdout or "{}") if proc.returncode == 0 else {}
     return data, proc.stderr.strip()
 
@@ -149,10 +149,18 @@ def _check_tail_reads(path: Path, duration: float) -> None:
     start = max(0.0, duration - _TAIL_CHECK_S)
     cmd = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-ss", f"{start:.3f}",
            "-i", str(path), "-map", "0", "-c", "copy", "-f", "null", "-"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_PROBE_TIMEOUT_S)
+    proc = _run(cmd)
     if proc.returncode != 0 or proc.stderr.strip():
         first = (proc.stderr.strip().splitlines() or ["read failed"])[0]
         raise BadInput(f"truncated or corrupt: reading the end failed ({first.split('] ')[-1]})")
+
+
+def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, errors="replace",
+                              timeout=_PROBE_TIMEOUT_S)
+    except subprocess.TimeoutExpired as exc:
+        raise TranscodeError(f"{cmd[0]} took over {_PROBE_TIMEOUT_S} s on the source") from exc
 
 
 def _rotation(stream: dict[str, Any]) -> int:
