@@ -136,7 +136,8 @@ def make_source(kind: str, path: Path) -> Path:
     if kind == "no_audio":
         return make_clip(path, audio=False, rate=10)
     if kind == "odd_size":
-        return make_clip(path, rate=10, extra_output_args=["-vf", "scale=321:241"])
+        return make_clip(path, rate=10, pix_fmt="yuv444p",
+                         extra_output_args=["-vf", "scale=321:241"])
     if kind == "rotated":  # a phone clip: display matrix says "turn 90°"
         import subprocess
 
