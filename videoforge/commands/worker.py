@@ -50,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
         dead_letters=DeadLetterSweeper(dlq, sessions, stale_after=settings.stale_after(),
                                        interval_s=settings.dlq_sweep_interval_s),
     )
-    serve_metrics(settings.metrics_port)
-    log.info("metrics", port=settings.metrics_port or None)
+    if settings.metrics_port:
+        serve_metrics(settings.metrics_port)
+        log.info("metrics_serving", port=settings.metrics_port)
     worker.install_signal_handlers()
     return worker.run(max_jobs=1 if args.once else args.max_jobs, burst=args.burst)
