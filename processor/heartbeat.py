@@ -75,6 +75,7 @@ class HeartbeatThread:
         self.visibility_timeout_s = visibility_timeout_s
         self.stop = stop
         self.progress: Progress | None = None
+        self.speed: float | None = None  # the last speed FFmpeg reported
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
 
@@ -82,6 +83,7 @@ class HeartbeatThread:
         """FFmpeg's progress callback: only remembered here, written by the next beat."""
         self.progress = progress
         if progress.speed:
+            self.speed = progress.speed
             ENCODE_SPEED.set(progress.speed)
 
     def __enter__(self) -> HeartbeatThread:
@@ -108,7 +110,7 @@ class HeartbeatThread:
                 beat = job_state.heartbeat(
                     session, job_id=self.job_id, worker_id=self.worker_id,
                     progress=progress.fraction if progress else None,
-                    encode_speed=progress.speed if progress else None,
+                    encode_speed=self.speed,
                 )
         except Exception as exc:
             log.warning("heartbeat_write_failed", error=str(exc))

@@ -26,6 +26,9 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from boto3.exceptions import Boto3Error
+from botocore.exceptions import BotoCoreError, ClientError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from common import job_state
@@ -36,7 +39,7 @@ from common.messages import MalformedMessage
 from common.models import Job
 from common.retry import call_with_retry, transient_retry
 from common.storage import delete_prefix, media_prefix, upload_tree
-from processor.errors import BadInput, Cancelled
+from processor.errors import BadInput, Cancelled, TranscodeError
 from processor.heartbeat import HeartbeatThread, StopReason, StopSignal, is_stale
 from processor.metrics import JOB_DURATION, JOBS, JOBS_IN_FLIGHT, QUEUE_WAIT
 from processor.publication import publish, settle_unpublished
@@ -53,6 +56,7 @@ _ROW_WAIT_S = 5
 # Backoff between attempts is capped (SQS allows up to 12 h; a stuck fault is for ops).
 _MAX_BACKOFF_S = 900
 _SAFE_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
+_KNOWN_FAULTS = (TranscodeError, BotoCoreError, ClientError, Boto3Error, SQLAlchemyError)
 
 
 class Outcome(enum.StrEnum):
@@ -124,13 +128,17 @@ class JobRunner:
             with tempfile.TemporaryDirectory(prefix=f"vf-{message.job_id[:8]}-",
                                              dir=self.settings.work_dir) as tmp, heartbeat:
                 manifest = self._produce(delivery, Path(tmp), heartbeat, stop)
-            return self._finish(delivery, manifest, started)
+            return self._finish(delivery, manifest, started, heartbeat.speed)
         except BadInput as exc:
             return self._fail(delivery, f"bad input: {exc}")
         except Cancelled:
             return self._stopped(delivery, stop.reason or StopReason.SHUTDOWN)
         except Exception as exc:
-            log.exception("job_attempt_failed", attempt=delivery.receive_count)
+            # Faults of the parts we call are described by their message; anything else
+            # is a bug and gets its traceback.
+            log.error("job_attempt_failed", attempt=delivery.receive_count,
+                      error=f"{type(exc).__name__}: {exc}",
+                      exc_info=not isinstance(exc, _KNOWN_FAULTS))
             return self._retry_or_fail(delivery, exc)
 
     def _produce(self, delivery: Delivery, workdir: Path, heartbeat: HeartbeatThread,
@@ -156,12 +164,13 @@ class JobRunner:
                     prefix=media_prefix(video_id=message.video_id, job_id=message.job_id))
         return manifest
 
-    def _finish(self, delivery: Delivery, manifest: Manifest, started: float) -> Outcome:
+    def _finish(self, delivery: Delivery, manifest: Manifest, started: float,
+                speed: float | None) -> Outcome:
         message = delivery.job()
         published = self._in_transaction(lambda s: publish(
             s, manifest=manifest, job_id=message.job_id, video_id=message.video_id,
             worker_id=self.settings.worker_id, bucket=self.settings.media_bucket,
-            instance_seconds=time.monotonic() - started))
+            instance_seconds=time.monotonic() - started, encode_speed=speed))
         if published:
             self.broker.delete(delivery)
             return Outcome.SUCCEEDED

@@ -30,6 +30,7 @@ def publish(
     worker_id: str,
     bucket: str,
     instance_seconds: float,
+    encode_speed: float | None = None,
 ) -> bool:
     """Record the job's assets and make the video READY; False (nothing written) if the
     job is no longer this worker's to finish (cancelled, or taken over)."""
@@ -38,7 +39,11 @@ def publish(
         return False
     source = manifest.source
     duration = source.get("duration_s")
-    session.execute(update(Job).where(Job.id == job_id).values(source_duration_s=duration))
+    measured: dict[str, float] = {"source_duration_s": duration} if duration else {}
+    if encode_speed:
+        measured["encode_speed"] = encode_speed
+    if measured:
+        session.execute(update(Job).where(Job.id == job_id).values(**measured))
     # A re-run of the same job (after a crash) overwrote the same keys; its rows go too.
     session.execute(delete(MediaAsset).where(MediaAsset.job_id == job_id))
     session.add_all(

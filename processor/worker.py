@@ -25,6 +25,9 @@ from processor.settings import ProcessorSettings
 
 log = get_logger(__name__)
 
+# After an unexpected error the loop pauses this long before polling again.
+_ERROR_PAUSE_S = 5.0
+
 
 class _Interrupted(BaseException):
     """Raised by the signal handler to end an idle long poll at once."""
@@ -62,6 +65,12 @@ class Worker:
                     outcome = self.step()
                 except _Interrupted:
                     break
+                except Exception:
+                    # The queue or the database is unreachable beyond the retries: an
+                    # unfinished job's message returns on its own; wait, then poll again.
+                    log.exception("worker_step_failed")
+                    self.stopping.wait(_ERROR_PAUSE_S)
+                    continue
                 if outcome is None:
                     if burst:
                         break

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,8 +20,8 @@ from common.models import GalleryVideo, Job, VideoStatus
 from common.settings import CommonSettings
 from processor.dead_letters import DEAD_LETTER_REASON, DeadLetterSweeper, sweep
 from tests.conftest import AwsResources
-from videoforge.cli import main
 
+REPO = Path(__file__).resolve().parents[2]
 STALE = timedelta(seconds=30)
 
 
@@ -95,14 +99,15 @@ def test_the_sweeper_runs_at_most_once_per_interval(sessions: sessionmaker[Sessi
 
 
 def test_the_sweep_command(sessions: sessionmaker[Session], dlq: SqsBroker,
-                          settings_env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
-                          capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("processor.transcode")  # the worker command needs the pipeline
+                          settings_env: dict[str, str]) -> None:
     job = _dead_job(sessions, dlq)
-    for name, value in settings_env.items():
-        monkeypatch.setenv(name, value)
 
-    assert main(["worker", "--sweep-dlq"]) == 0
+    done = subprocess.run(
+        [sys.executable, "-m", "videoforge", "worker", "--sweep-dlq"], cwd=REPO,
+        env={**os.environ, **settings_env, "PYTHONPATH": str(REPO)},
+        capture_output=True, text=True, timeout=60,
+    )
 
-    assert "1 dead-lettered job(s) marked FAILED" in capsys.readouterr().out
+    assert done.returncode == 0, done.stderr
+    assert "1 dead-lettered job(s) marked FAILED" in done.stdout
     assert _status(sessions, job)[0] == JobStatus.FAILED

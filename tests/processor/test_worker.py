@@ -4,7 +4,10 @@ PostgreSQL and ffmpeg on clips made here."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,7 +25,13 @@ from common.models import AssetKind, VideoStatus
 from common.storage import media_prefix
 from processor.job_runner import Outcome
 from tests.conftest import AwsResources
-from tests.processor.worker_support import Stack, make_source, wait_for, worker_settings
+from tests.processor.worker_support import (
+    VISIBILITY_S,
+    Stack,
+    make_source,
+    wait_for,
+    worker_settings,
+)
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +67,7 @@ def test_a_job_is_transcoded_and_published(stack: Stack, source: Callable[[str],
     assert done.status == JobStatus.SUCCEEDED and done.progress == 1.0 and done.attempts == 1
     assert done.instance_seconds and done.instance_seconds > 0
     assert done.source_duration_s == pytest.approx(1.0, abs=0.1)
+    assert done.encode_speed and done.encode_speed > 0
     video = stack.video(job.video_id)
     assert video.status == VideoStatus.READY and video.current_job_id == job.id
     assert (video.width, video.height) == (320, 240)
@@ -171,11 +181,14 @@ def _running_with_progress(stack: Stack, job_id: str) -> bool:
     return job.status == JobStatus.RUNNING and job.progress > 0
 
 
-def test_cancel_stops_ffmpeg_and_publishes_nothing(stack: Stack,
-                                                   source: Callable[[str], Path]) -> None:
+def test_a_long_job_is_kept_invisible_and_cancel_stops_it(
+        stack: Stack, source: Callable[[str], Path]) -> None:
     job = stack.submit(source("long"))
-    thread, outcomes = _run_in_thread(stack, x264_preset="slower")
+    thread, outcomes = _run_in_thread(stack, x264_preset="veryslow")
     wait_for(lambda: _running_with_progress(stack, job.id))
+    # The heartbeat keeps extending the message: no other worker gets it meanwhile.
+    assert stack.worker().step(wait_s=VISIBILITY_S + 1) is None
+    assert thread.is_alive()
 
     with transaction(stack.sessions) as session:
         job_state.request_cancel(session, job_id=job.id)
@@ -221,3 +234,17 @@ def test_messages_that_name_no_job(stack: Stack) -> None:
     assert stack.worker(orphan_after_s=0).step(wait_s=1) == Outcome.DROPPED
     counts = stack.broker.counts()
     assert (counts.visible, counts.in_flight) == (0, 1)
+
+
+def test_an_idle_worker_stops_at_once_on_sigterm(stack: Stack) -> None:
+    worker = stack.worker(poll_wait_s=20)
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    worker.install_signal_handlers()
+    try:
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM)).start()
+        started = time.monotonic()
+        assert worker.run() == 0
+        assert time.monotonic() - started < 10  # the 20 s long poll was cut short
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -97,14 +97,14 @@ def test_sigterm_lets_the_job_finish_and_takes_no_more(
         stack: Stack, long_clip: Path, spawn: Callable[..., subprocess.Popen[bytes]]) -> None:
     port = free_port()
     job = stack.submit(long_clip)
-    worker = spawn("worker-d", VF_X264_PRESET="veryfast", VF_DRAIN_TIMEOUT_S="90",
+    worker = spawn("worker-d", VF_X264_PRESET="faster", VF_DRAIN_TIMEOUT_S="90",
                    VF_METRICS_PORT=str(port))
-    wait_for(lambda: _running(stack, job.id, "worker-d"), timeout=60)
+    wait_for(lambda: stack.job(job.id).status == JobStatus.RUNNING, timeout=60)
+
+    worker.send_signal(signal.SIGTERM)  # the whole job still lies ahead
+    waiting = stack.submit(long_clip)
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
         assert "videoforge_jobs_in_flight 1.0" in response.read().decode()
-    waiting = stack.submit(long_clip)
-
-    worker.send_signal(signal.SIGTERM)
 
     assert worker.wait(timeout=90) == 0
     assert stack.job(job.id).status == JobStatus.SUCCEEDED
@@ -130,3 +130,4 @@ def test_a_second_signal_exits_at_once(
     done = stack.job(job.id)
     assert done.status == JobStatus.RUNNING and stack.assets(job.id) == []
     assert stack.media_keys(done) == []
+

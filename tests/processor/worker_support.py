@@ -132,7 +132,7 @@ def make_source(kind: str, path: Path) -> Path:
     if kind == "normal":
         return make_clip(path, rate=10)
     if kind == "long":  # slow to encode at a slow preset: time to interfere mid-job
-        return make_clip(path, duration=20, size="640x360", rate=25)
+        return make_clip(path, duration=12, size="426x240", rate=25)
     if kind == "no_audio":
         return make_clip(path, audio=False, rate=10)
     if kind == "odd_size":
