@@ -11,6 +11,9 @@ from typing import Literal
 from pydantic import Field
 
 from common.settings import CommonSettings
+from processor.limits import Limits
+
+_LIMITS = Limits()
 
 
 def _default_worker_id() -> str:
@@ -18,6 +21,14 @@ def _default_worker_id() -> str:
 
 
 class ProcessorSettings(CommonSettings):
+    # Source limits (see processor.limits): anything above is rejected as bad input.
+    max_duration_s: float = _LIMITS.max_duration_s
+    max_size_bytes: int = _LIMITS.max_size_bytes
+    max_pixels: int = _LIMITS.max_pixels
+
+    # Same x264 preset for every quality; slower presets trade CPU for smaller files.
+    x264_preset: str = "veryfast"
+
     # --- worker -------------------------------------------------------------------
     worker_id: str = Field(default_factory=_default_worker_id)
     # Every interval the worker extends the message's visibility and writes liveness and
