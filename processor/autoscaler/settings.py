@@ -1,0 +1,48 @@
+"""Settings of ``videoforge autoscaler``: ``VF_AUTOSCALER_*`` environment variables.
+
+The sizing fields (``autoscaler_policy``, ``autoscaler_min_size`` …) are the ones
+:meth:`processor.autoscaler.policy.ScalingConfig.from_settings` reads; the rest say where
+the fleet is and how often to look at it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from common.settings import CommonSettings
+
+
+class AutoscalerSettings(CommonSettings):
+    autoscaler_backend: Literal["local", "asg"] = "local"
+    autoscaler_interval_s: float = 30.0
+    autoscaler_metrics_port: int = 9102
+
+    # Sizing, read by ScalingConfig.from_settings (defaults mirror ScalingConfig's).
+    autoscaler_policy: str = "messages"
+    autoscaler_min_size: int = 1
+    autoscaler_max_size: int = 3
+    autoscaler_messages_per_instance: int = 5
+    autoscaler_target_latency_s: float = 300.0
+    autoscaler_warmup_s: float = 120.0
+    autoscaler_scale_in_window_s: float = 300.0
+
+    # EC2 Auto Scaling backend.
+    autoscaler_asg_name: str = "videoforge-workers"
+
+    # Local pool backend: workers inherit this process's environment (so every VF_*
+    # variable passes through), plus their own VF_WORKER_ID.
+    autoscaler_worker_id_prefix: str = "pool"
+    # How long shutdown waits for local workers to finish their jobs before killing them.
+    autoscaler_drain_timeout_s: float = 900.0
+
+    # CloudWatch: BacklogPerInstance in this namespace, for AWS target tracking. Off in
+    # the local stack if the endpoint has no CloudWatch.
+    autoscaler_cloudwatch: bool = True
+    autoscaler_cloudwatch_namespace: str = "VideoForge"
+
+    # Instance-seconds to encode one source second into one 1080p-sized output, used
+    # until enough jobs have finished to measure it (a t3.medium with x264 veryfast
+    # runs about realtime at 1080p).
+    autoscaler_default_encode_cost: float = 1.0
+    # How many recent finished jobs the measured encode cost is the median of.
+    autoscaler_cost_sample: int = 50
