@@ -23,6 +23,7 @@ def make_backend(settings: AutoscalerSettings) -> FleetBackend:
         session_factory(settings.database_url),
         id_prefix=settings.autoscaler_worker_id_prefix,
         drain_timeout_s=settings.autoscaler_drain_timeout_s,
+        metrics_base_port=settings.autoscaler_worker_metrics_base_port,
     )
 
 

@@ -33,6 +33,7 @@ WORKER_COMMAND: tuple[str, ...] = (sys.executable, "-m", "videoforge", "worker")
 @dataclass
 class _Worker:
     worker_id: str
+    slot: int  # 1..N among live workers: gives each its own metrics port
     process: subprocess.Popen[bytes]
     started_at: float = field(default_factory=time.monotonic)
     stopping: bool = False
@@ -51,6 +52,7 @@ class LocalPool:
         id_prefix: str = "pool",
         desired: int = 0,
         drain_timeout_s: float = 900.0,
+        metrics_base_port: int = 0,
     ) -> None:
         self.sessions = sessions
         self.command = list(command)
@@ -59,6 +61,7 @@ class LocalPool:
         self.id_prefix = f"{id_prefix}-{os.getpid()}"
         self.desired = desired
         self.drain_timeout_s = drain_timeout_s
+        self.metrics_base_port = metrics_base_port
         self.workers: list[_Worker] = []
         self.started_total = 0
         self._serial = 0
@@ -131,13 +134,17 @@ class LocalPool:
     def _spawn(self) -> None:
         self._serial += 1
         worker_id = f"{self.id_prefix}-{self._serial}"
-        env = {**self.env, "VF_WORKER_ID": worker_id}
+        used = {w.slot for w in self.workers}
+        slot = next(n for n in range(1, len(used) + 2) if n not in used)
+        # Workers on one machine cannot share a metrics port: base+slot, or none at all.
+        port = self.metrics_base_port + slot if self.metrics_base_port else 0
+        env = {**self.env, "VF_WORKER_ID": worker_id, "VF_METRICS_PORT": str(port)}
         # A session of its own: a terminal's Ctrl-C reaches the controller only, which
         # then drains the workers in order.
         process = subprocess.Popen(self.command, env=env, cwd=self.cwd, start_new_session=True)
-        self.workers.append(_Worker(worker_id, process))
+        self.workers.append(_Worker(worker_id, slot, process))
         self.started_total += 1
-        log.info("worker_started", worker_id=worker_id, pid=process.pid)
+        log.info("worker_started", worker_id=worker_id, pid=process.pid, metrics_port=port)
 
     def _terminate(self, worker: _Worker, why: str) -> None:
         if worker.stopping or worker.process.poll() is not None:

@@ -32,6 +32,8 @@ class AutoscalerSettings(CommonSettings):
     # Local pool backend: workers inherit this process's environment (so every VF_*
     # variable passes through), plus their own VF_WORKER_ID.
     autoscaler_worker_id_prefix: str = "pool"
+    # Local workers serve metrics on base+1, base+2, … (0: workers serve no metrics).
+    autoscaler_worker_metrics_base_port: int = 9110
     # How long shutdown waits for local workers to finish their jobs before killing them.
     autoscaler_drain_timeout_s: float = 900.0
 
