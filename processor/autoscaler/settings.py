@@ -10,6 +10,9 @@ from __future__ import annotations
 from typing import Literal
 
 from common.settings import CommonSettings
+from processor.autoscaler.policy import ScalingConfig
+
+_SIZING = ScalingConfig()
 
 
 class AutoscalerSettings(CommonSettings):
@@ -17,14 +20,17 @@ class AutoscalerSettings(CommonSettings):
     autoscaler_interval_s: float = 30.0
     autoscaler_metrics_port: int = 9102
 
-    # Sizing, read by ScalingConfig.from_settings (defaults mirror ScalingConfig's).
-    autoscaler_policy: str = "messages"
-    autoscaler_min_size: int = 1
-    autoscaler_max_size: int = 3
-    autoscaler_messages_per_instance: int = 5
-    autoscaler_target_latency_s: float = 300.0
-    autoscaler_warmup_s: float = 120.0
-    autoscaler_scale_in_window_s: float = 300.0
+    # Sizing, read by ScalingConfig.from_settings (see processor/autoscaler/policy.py).
+    autoscaler_policy: str = _SIZING.policy
+    autoscaler_min_size: int = _SIZING.min_size
+    autoscaler_max_size: int = _SIZING.max_size
+    autoscaler_messages_per_instance: int = _SIZING.messages_per_instance
+    autoscaler_target_latency_s: float = _SIZING.target_latency_s
+    autoscaler_warmup_s: float = _SIZING.warmup_s
+    autoscaler_scale_in_window_s: float = _SIZING.scale_in_window_s
+    autoscaler_max_step_out: int = _SIZING.max_step_out
+    autoscaler_rate_window_s: float = _SIZING.rate_window_s
+    autoscaler_rate_floor: float = _SIZING.rate_floor
 
     # EC2 Auto Scaling backend.
     autoscaler_asg_name: str = "videoforge-workers"

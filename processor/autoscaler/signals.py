@@ -45,6 +45,7 @@ class Backlog:
     running_jobs: int
     queued_work_s: float
     running_work_s: float     # what is left of running jobs, by their progress
+    running_remaining_s: tuple[float, ...]  # the same, per running job
     oldest_queued_age_s: float
     encode_cost: float        # instance-seconds per source-second per 1080p output
 
@@ -82,8 +83,9 @@ class WorkEstimator:
             .join(GalleryVideo, GalleryVideo.id == Job.video_id)
             .where(Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
         ).all()
-        queued_work = running_work = 0.0
-        queued = running = 0
+        queued_work = 0.0
+        queued = 0
+        remaining: list[float] = []
         oldest: datetime | None = None
         for status, duration, estimate, qualities, progress, created, width, height in rows:
             if duration:
@@ -96,10 +98,10 @@ class WorkEstimator:
                 created = created if created.tzinfo else created.replace(tzinfo=UTC)
                 oldest = created if oldest is None else min(oldest, created)
             else:
-                running += 1
-                running_work += work * (1.0 - min(max(progress or 0.0, 0.0), 1.0))
+                remaining.append(work * (1.0 - min(max(progress or 0.0, 0.0), 1.0)))
         age = max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
-        return Backlog(queued, running, queued_work, running_work, age, cost)
+        return Backlog(queued, len(remaining), queued_work, sum(remaining),
+                       tuple(sorted(remaining)), age, cost)
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,7 @@ class SignalReader:
             in_service=fleet.in_service,
             pending=fleet.pending,
             busy=fleet.busy,
+            running_remaining_s=backlog.running_remaining_s,
         )
         return Observation(signals, queue, dead, backlog, fleet)
 

@@ -84,11 +84,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except (ClientError, BotoCoreError) as exc:
-        print(f"error: cannot reach the job queue {AutoscalerSettings().jobs_queue_name!r}: "
-              f"{exc}", file=sys.stderr)
+        print(f"error: cannot reach the job queue: {exc}", file=sys.stderr)
         return 1
-    _install_signals(controller)
-    serve_metrics(settings.autoscaler_metrics_port if not args.once else 0)
+    if not args.once:
+        _install_signals(controller)
+        serve_metrics(settings.autoscaler_metrics_port)
     log.info("autoscaler_started", backend=controller.backend.name,
              policy=controller.autoscaler.config.policy,
              min_size=controller.autoscaler.config.min_size,
