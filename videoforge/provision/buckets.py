@@ -16,6 +16,7 @@ _BLOCK_ALL = {"BlockPublicAcls": True, "IgnorePublicAcls": True,
 # The CORS preflight answer may be cached this long by browsers.
 _CORS_MAX_AGE_S = 3600
 _UPLOADS_RULE_ID = "expire-uploads"
+_EXPOSED_HEADERS = ("ETag", "Content-Length", "Content-Range")
 
 
 @dataclass(frozen=True)
@@ -33,9 +34,9 @@ def cors_rules(spec: BucketSpec) -> list[dict[str, Any]] | None:
     if not spec.cors_methods:
         return None
     # ETag must be readable: a browser completing a multipart upload sends every
-    # part's ETag back.
+    # part's ETag back. Players read the length and range of what they fetch.
     return [{"AllowedOrigins": list(spec.cors_origins), "AllowedMethods": list(spec.cors_methods),
-             "AllowedHeaders": ["*"], "ExposeHeaders": ["ETag"],
+             "AllowedHeaders": ["*"], "ExposeHeaders": list(_EXPOSED_HEADERS),
              "MaxAgeSeconds": _CORS_MAX_AGE_S}]
 
 
