@@ -48,6 +48,7 @@ def build_controller(
         sessions=session_factory(settings.database_url),
         backend=backend,
         estimator=WorkEstimator(default_cost=settings.autoscaler_default_encode_cost,
+                                default_job_s=settings.autoscaler_default_job_s,
                                 sample=settings.autoscaler_cost_sample),
     )
     publisher = None

@@ -52,5 +52,7 @@ class AutoscalerSettings(CommonSettings):
     # until enough jobs have finished to measure it (a t3.medium with x264 veryfast
     # runs about realtime at 1080p).
     autoscaler_default_encode_cost: float = 1.0
+    # Instance-seconds of a job whose source duration is unknown, until jobs have finished.
+    autoscaler_default_job_s: float = 60.0
     # How many recent finished jobs the measured encode cost is the median of.
     autoscaler_cost_sample: int = 50

@@ -55,13 +55,20 @@ _JOB_COLUMNS = (Job.status, Job.source_duration_s, Job.estimated_work_s, Job.qua
 
 
 class WorkEstimator:
-    """Reads the queued and running jobs and estimates their work."""
+    """Reads the queued and running jobs and estimates their work.
 
-    def __init__(self, *, default_cost: float = 1.0, sample: int = 50) -> None:
+    A job whose source duration is not known yet (never probed) counts as a typical job:
+    the median instance-seconds of the recently finished ones.
+    """
+
+    def __init__(self, *, default_cost: float = 1.0, default_job_s: float = 60.0,
+                 sample: int = 50) -> None:
         self.default_cost = default_cost
+        self.default_job_s = default_job_s
         self.sample = sample
 
-    def encode_cost(self, session: Session) -> float:
+    def history(self, session: Session) -> tuple[float, float]:
+        """(encode cost, typical job instance-seconds) measured on recent finished jobs."""
         rows = session.execute(
             select(Job.instance_seconds, Job.source_duration_s, Job.qualities,
                    GalleryVideo.width, GalleryVideo.height)
@@ -71,13 +78,15 @@ class WorkEstimator:
             .order_by(Job.finished_at.desc())
             .limit(self.sample)
         ).all()
+        if not rows:
+            return self.default_cost, self.default_job_s
         costs = [seconds / (duration * relative_work(w, h, q))
                  for seconds, duration, q, w, h in rows]
-        return statistics.median(costs) if costs else self.default_cost
+        return statistics.median(costs), statistics.median(r[0] for r in rows)
 
     def backlog(self, session: Session, *, now: datetime | None = None) -> Backlog:
         now = now or datetime.now(UTC)
-        cost = self.encode_cost(session)
+        cost, typical_job = self.history(session)
         rows = session.execute(
             select(*_JOB_COLUMNS)
             .join(GalleryVideo, GalleryVideo.id == Job.video_id)
@@ -91,7 +100,7 @@ class WorkEstimator:
             if duration:
                 work = duration * relative_work(width, height, qualities) * cost
             else:
-                work = estimate or 0.0
+                work = estimate or typical_job
             if status == JobStatus.QUEUED:
                 queued += 1
                 queued_work += work

@@ -63,13 +63,14 @@ def test_backlog_uses_measured_encode_cost_and_progress(db_session: Session) -> 
     _run(db_session, _job(db_session, video, source_duration_s=10.0), instance_seconds=20.0)
     _run(db_session, _job(db_session, video, source_duration_s=10.0), instance_seconds=30.0)
     _job(db_session, video, source_duration_s=4.0)
-    _job(db_session, video, estimated_work_s=7.0)  # duration not probed yet
+    _job(db_session, video, estimated_work_s=7.0)  # an estimate without a duration
+    _job(db_session, video)  # nothing known: a typical job, median of 20 and 30
     _run(db_session, _job(db_session, video, source_duration_s=8.0), progress=0.25)
 
     backlog = WorkEstimator(default_cost=1.0).backlog(db_session)
     assert backlog.encode_cost == pytest.approx(2.5)  # median of 2.0 and 3.0
-    assert (backlog.queued_jobs, backlog.running_jobs) == (2, 1)
-    assert backlog.queued_work_s == pytest.approx(4.0 * 2.5 + 7.0)
+    assert (backlog.queued_jobs, backlog.running_jobs) == (3, 1)
+    assert backlog.queued_work_s == pytest.approx(4.0 * 2.5 + 7.0 + 25.0)
     assert backlog.running_work_s == pytest.approx(8.0 * 2.5 * 0.75)
     assert backlog.running_remaining_s == pytest.approx((15.0,))
     assert backlog.oldest_queued_age_s >= 0.0
@@ -77,8 +78,9 @@ def test_backlog_uses_measured_encode_cost_and_progress(db_session: Session) -> 
 
 def test_default_cost_until_jobs_finish(db_session: Session) -> None:
     _job(db_session, _video(db_session), source_duration_s=6.0)
-    backlog = WorkEstimator(default_cost=1.5).backlog(db_session)
-    assert backlog.encode_cost == 1.5 and backlog.queued_work_s == pytest.approx(9.0)
+    _job(db_session, _video(db_session))
+    backlog = WorkEstimator(default_cost=1.5, default_job_s=40.0).backlog(db_session)
+    assert backlog.encode_cost == 1.5 and backlog.queued_work_s == pytest.approx(9.0 + 40.0)
 
 
 def test_work_follows_the_qualities_asked_for() -> None:
