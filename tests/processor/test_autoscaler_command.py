@@ -3,9 +3,12 @@ Scaling group's desired capacity and a CloudWatch metric out."""
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -60,3 +63,38 @@ def test_bad_input_and_missing_queue(settings_env: dict[str, str], args: list[st
                                      extra_env: dict[str, str], code: int, message: str) -> None:
     done = autoscaler(*args, env={**settings_env, **extra_env})
     assert done.returncode == code and message in done.stderr
+
+
+def _events(log: Path, name: str) -> list[dict[str, object]]:
+    lines = log.read_text().splitlines() if log.exists() else []
+    events = [json.loads(line) for line in lines if line.startswith("{")]
+    return [e for e in events if e.get("event") == name]
+
+
+def test_local_pool_starts_its_minimum_and_drains_it_on_sigterm(
+        settings_env: dict[str, str], tmp_path: Path) -> None:
+    pytest.importorskip("processor.worker")
+    log = tmp_path / "autoscaler.log"
+    env = {**os.environ, **settings_env, "PYTHONPATH": str(REPO), "VF_POLL_WAIT_S": "1",
+           "VF_AUTOSCALER_CLOUDWATCH": "false", "VF_AUTOSCALER_WORKER_METRICS_BASE_PORT": "0"}
+    with log.open("w") as stderr:
+        autoscaler = subprocess.Popen(
+            [sys.executable, "-m", "videoforge", "autoscaler", "--backend", "local",
+             "--min", "2", "--max", "2", "--interval", "0.2", "--metrics-port", "0"],
+            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+    try:
+        deadline = time.monotonic() + 60
+        while len(_events(log, "worker_started")) < 2:
+            assert time.monotonic() < deadline and autoscaler.poll() is None, log.read_text()
+            time.sleep(0.2)
+        pids = [int(str(e["pid"])) for e in _events(log, "worker_started")]
+
+        autoscaler.send_signal(signal.SIGTERM)
+        assert autoscaler.wait(timeout=60) == 0
+    finally:
+        if autoscaler.poll() is None:
+            autoscaler.kill()
+    assert len(_events(log, "worker_exited")) == 2 and _events(log, "autoscaler_stopped")
+    for pid in pids:  # drained and reaped: nothing is left behind
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
