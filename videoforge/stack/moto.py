@@ -1,0 +1,59 @@
+"""The local AWS endpoint: a moto server in its own process on a free loopback port."""
+
+from __future__ import annotations
+
+import socket
+import sys
+import urllib.error
+import urllib.request
+
+from videoforge.stack.processes import Child, Supervisor
+
+# Credentials that only moto accepts: the local stack must never reach real AWS, even
+# when the user's shell holds real keys.
+LOCAL_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "videoforge-local",
+    "AWS_SECRET_ACCESS_KEY": "videoforge-local",
+    "AWS_SESSION_TOKEN": "",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def answers(url: str, *, timeout_s: float = 1.0) -> bool:
+    """True once anything answers HTTP at ``url`` (any status)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+
+
+def start_moto(supervisor: Supervisor, *, env: dict[str, str], port: int = 0) -> tuple[Child, str]:
+    """Start ``moto.server`` and wait until it answers; returns the child and its URL."""
+    port = port or free_port()
+    child = supervisor.start(
+        "moto",
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        env=env,
+        stop_timeout_s=5,
+    )
+    url = f"http://127.0.0.1:{port}"
+    supervisor.wait_until(lambda: answers(f"{url}/moto-api/"), timeout_s=30, what="moto")
+    return child, url
