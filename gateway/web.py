@@ -1,4 +1,6 @@
-"""The web page for people: ``/`` and ``/static/…``, served by the gateway (no build step).
+"""The web page's files under ``/static/…``, served by the gateway (no build step).
+
+The gateway answers ``/`` with ``static/index.html``; this adds what the page loads.
 
 Front-end packages come from npm, pinned in ``web/package-lock.json`` and installed by
 ``npm ci`` (``make web``); the page loads them from ``/static/vendor/``.
@@ -17,16 +19,9 @@ NODE_MODULES = Path(__file__).resolve().parent.parent / "web" / "node_modules"
 # URL name under /static/vendor/ -> file inside node_modules.
 VENDOR_FILES = {"hls.min.js": "hls.js/dist/hls.min.js"}
 
-# The page itself is small and changes with the code: always revalidate it.
-_NO_CACHE = {"Cache-Control": "no-cache"}
-
 
 def mount_web(app: FastAPI, *, node_modules: Path = NODE_MODULES) -> None:
-    """Serve the page at ``/`` and its files under ``/static`` on ``app``."""
-
-    @app.get("/", include_in_schema=False)
-    def index() -> FileResponse:
-        return FileResponse(STATIC_DIR / "index.html", headers=_NO_CACHE)
+    """Serve the page's files under ``/static`` on ``app``."""
 
     @app.get("/static/vendor/{name}", include_in_schema=False)
     def vendor(name: str) -> FileResponse:

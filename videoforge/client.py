@@ -24,7 +24,8 @@ import httpx
 # files gain nothing from multipart).
 MULTIPART_THRESHOLD_BYTES = 8 * 1024 * 1024
 PART_ATTEMPTS = 4
-TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
+# DELETED: the job's video was deleted while we watched (the gateway's last event).
+TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED", "DELETED"})
 
 ProgressFn = Callable[[int, int], None]  # (bytes done, bytes total)
 
@@ -70,16 +71,14 @@ class JobView:
 
 
 def _detail(response: httpx.Response) -> str:
+    """The one-line reason of an error response (``{"error": {"code", "message"}}``)."""
     try:
         body = response.json()
     except ValueError:
         return response.text.strip()[:200] or response.reason_phrase
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return str(body["error"].get("message") or body["error"].get("code"))
     detail = body.get("detail", body) if isinstance(body, dict) else body
-    if isinstance(detail, list):  # FastAPI validation errors
-        detail = "; ".join(str(d.get("msg", d)) if isinstance(d, dict) else str(d)
-                           for d in detail)
-    if isinstance(detail, dict):
-        detail = detail.get("message") or json.dumps(detail)
     return str(detail)
 
 
@@ -300,12 +299,12 @@ class VideoForgeClient:
 
     # -- playback -----------------------------------------------------------------------
 
-    def qualities(self, video_id: str) -> list[dict[str, Any]]:
-        data = self._call("GET", f"/api/stream/{video_id}/qualities")
-        items = data.get("qualities", data) if isinstance(data, dict) else data
-        return [q if isinstance(q, dict) else {"quality": q} for q in items]
+    def qualities(self, video_id: str) -> dict[str, Any]:
+        """``{"qualities": [{"quality", "width", "height", …}], "hls": bool, …}``"""
+        return dict(self._call("GET", f"/api/stream/{video_id}/qualities"))
 
     def stream_url(self, video_id: str, quality: str) -> str:
+        """A presigned MP4 URL, or for ``auto`` the HLS master URL with a playback grant."""
         data = self._call("GET", f"/api/stream/{video_id}", params={"quality": quality})
         return str(data["url"])
 

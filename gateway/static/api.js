@@ -36,12 +36,12 @@ export function currentUser() {
   }
 }
 
+// The one-line reason of an error response ({"error": {"code", "message"}}).
 async function detail(response) {
   try {
     const body = await response.json();
-    const d = body.detail ?? body;
-    if (Array.isArray(d)) return d.map((x) => x.msg || JSON.stringify(x)).join("; ");
-    return typeof d === "string" ? d : d.message || JSON.stringify(d);
+    if (body.error) return body.error.message || body.error.code;
+    return typeof body.detail === "string" ? body.detail : JSON.stringify(body);
   } catch {
     return response.statusText || `HTTP ${response.status}`;
   }
@@ -110,11 +110,6 @@ export async function api(path, { method = "GET", body, headers } = {}) {
   return response.status === 204 ? null : response.json();
 }
 
-// A list endpoint's items, whichever envelope it uses.
-export function items(body) {
-  return Array.isArray(body) ? body : body.items || body.jobs || body.qualities || [];
-}
-
 // Read a text/event-stream; calls onEvent(data) per event until the stream ends or
 // signal aborts. Resolves when the server closes the stream.
 export async function events(path, onEvent, signal) {
@@ -143,11 +138,7 @@ export async function events(path, onEvent, signal) {
   }
 }
 
-// A presigned media URL from the streaming service ({url} JSON, or a redirect).
+// A presigned media URL from the streaming service ({url, expires_at, …}).
 export async function mediaUrl(path) {
-  const response = await authed(path, { headers: { Accept: "application/json" } });
-  if (!response.ok) throw new ApiError(await detail(response), response.status);
-  const type = response.headers.get("Content-Type") || "";
-  if (type.includes("json")) return (await response.json()).url;
-  return response.url;
+  return (await api(path)).url;
 }

@@ -1,8 +1,7 @@
 // VideoForge's page: a hash router over four views (sign in, gallery, upload + jobs,
 // watch). Plain ES modules, no build step.
 
-import { api, ApiError, currentUser, events, items, login, logout, mediaUrl, tokens }
-  from "./api.js";
+import { api, currentUser, events, login, logout, mediaUrl, tokens } from "./api.js";
 import { Player } from "./player.js";
 import { Upload } from "./upload.js";
 
@@ -44,8 +43,7 @@ function showLogin() {
       say("Signed in.");
       route();
     } catch (error) {
-      $("login-error").textContent = error.status === 401 || error.status === 400
-        ? "Wrong username or password." : error.message;
+      $("login-error").textContent = `Could not sign in: ${error.message}.`;
     }
   });
 }
@@ -106,7 +104,7 @@ function showGallery(mine) {
     try {
       const page = await api(`${base}?${params}`);
       if (reset) $("grid").replaceChildren();
-      $("grid").append(...items(page).map(card));
+      $("grid").append(...page.items.map(card));
       cursor = page.next_cursor || null;
       $("more").hidden = !cursor;
       $("empty").hidden = $("grid").children.length > 0;
@@ -163,7 +161,7 @@ function updateJob(li, job) {
   }
 }
 
-const TERMINAL = new Set(["SUCCEEDED", "FAILED", "CANCELLED"]);
+const TERMINAL = new Set(["SUCCEEDED", "FAILED", "CANCELLED", "DELETED"]);
 
 function follow(li, job) {
   if (TERMINAL.has(job.status)) return;
@@ -244,7 +242,7 @@ async function showUpload() {
   });
   $("upload-resume").addEventListener("click", () => run(() => upload.resume()));
   try {
-    const jobs = items(await api("/api/jobs"));
+    const jobs = (await api("/api/jobs")).items;
     jobs.forEach((job) => addJob(job));
     $("jobs-empty").hidden = jobs.length > 0;
   } catch (error) {
@@ -269,6 +267,9 @@ async function showWatch(videoId) {
   $("views").textContent = `${video.view_count ?? 0} views`;
   const player = new Player($("player"), $("quality"), videoId, fail);
   cleanup.push(() => player.destroy());
+  $("player").addEventListener("play", () => {
+    api(`/api/gallery/videos/${videoId}/views`, { method: "POST" }).catch(() => {});
+  }, { once: true });
   if (video.status === "READY") player.load().catch((error) => fail(error.message));
   else fail(`This video is ${video.status.toLowerCase()}; it plays once it is ready.`);
   if (video.owner_id === currentUser()?.id) editForm(video);
@@ -333,5 +334,3 @@ window.addEventListener("vf:signed-out", () => {
 });
 window.addEventListener("hashchange", route);
 route();
-
-export { ApiError };

@@ -1,7 +1,7 @@
 // The watch page: a quality menu with each MP4 quality and Auto (HLS via hls.js);
 // the choice is remembered in localStorage.
 
-import { api, authHeader, items, mediaUrl } from "./api.js";
+import { api, mediaUrl } from "./api.js";
 
 const CHOICE = "vf.quality";
 const AUTO = "auto";
@@ -25,10 +25,10 @@ export class Player {
 
   async load() {
     const body = await api(`/api/stream/${this.videoId}/qualities`);
-    const qualities = items(body).map((q) => (typeof q === "string" ? q : q.quality));
+    const qualities = body.qualities.map((q) => q.quality);
     this.select.replaceChildren();
-    const autoOk = Boolean(window.Hls?.isSupported()) ||
-      this.video.canPlayType("application/vnd.apple.mpegurl") !== "";
+    const autoOk = body.hls && (Boolean(window.Hls?.isSupported()) ||
+      this.video.canPlayType("application/vnd.apple.mpegurl") !== "");
     if (autoOk) this.select.append(new Option("Auto (adaptive)", AUTO));
     for (const q of qualities) this.select.append(new Option(q, q));
     let choice = rememberedQuality();
@@ -46,8 +46,9 @@ export class Player {
     this.hls?.destroy();
     this.hls = null;
     try {
-      if (quality === AUTO) this.playHls();
-      else this.video.src = await mediaUrl(`/api/stream/${this.videoId}?quality=${quality}`);
+      const url = await mediaUrl(`/api/stream/${this.videoId}?quality=${quality}`);
+      if (quality === AUTO) this.playHls(url);
+      else this.video.src = url;
     } catch (error) {
       this.onError(error.message);
       return;
@@ -58,20 +59,13 @@ export class Player {
     }, { once: true });
   }
 
-  playHls() {
-    const master = `/api/stream/${this.videoId}/master.m3u8`;
+  // The master URL carries a playback grant, so the playlists need no credentials.
+  playHls(master) {
     if (!window.Hls?.isSupported()) {
       this.video.src = master; // Safari plays HLS natively
       return;
     }
-    this.hls = new window.Hls({
-      // Our own API needs the token; presigned segment URLs must not get it.
-      xhrSetup: (xhr, url) => {
-        if (new URL(url, location.href).origin === location.origin) {
-          for (const [k, v] of Object.entries(authHeader())) xhr.setRequestHeader(k, v);
-        }
-      },
-    });
+    this.hls = new window.Hls();
     this.hls.on(window.Hls.Events.ERROR, (_, data) => {
       if (data.fatal) this.onError(`adaptive playback failed: ${data.details}`);
     });

@@ -44,6 +44,7 @@ class Outcome:
     video_id: str
     job: JobView
     urls: dict[str, str]  # quality -> presigned URL
+    hls_url: str | None   # the adaptive HLS master playlist
 
 
 def submit_file(client: VideoForgeClient, path: Path, *, console: Console,
@@ -70,9 +71,11 @@ def submit_file(client: VideoForgeClient, path: Path, *, console: Console,
             bars.update(task, completed=1.0)
     if job.status != "SUCCEEDED":
         raise ApiError(f"job {job.id} {job.status.lower()}: {job.error or 'no reason given'}")
-    urls = {str(q.get("quality")): client.stream_url(video_id, str(q.get("quality")))
-            for q in client.qualities(video_id)}
-    return Outcome(video_id, job, urls)
+    playback = client.qualities(video_id)
+    urls = {q["quality"]: client.stream_url(video_id, q["quality"])
+            for q in playback["qualities"]}
+    hls_url = client.stream_url(video_id, "auto") if playback.get("hls") else None
+    return Outcome(video_id, job, urls, hls_url)
 
 
 def _bars(console: Console) -> Progress:
@@ -84,8 +87,8 @@ def print_outcome(outcome: Outcome, *, console: Console, base_url: str) -> None:
     console.print(f"video {outcome.video_id} ready: {base_url}/#/watch/{outcome.video_id}")
     for quality, url in outcome.urls.items():
         console.print(f"  {quality:>6}  {url}", soft_wrap=True)
-    console.print(f"  {'hls':>6}  {base_url}/api/stream/{outcome.video_id}/master.m3u8",
-                  soft_wrap=True)
+    if outcome.hls_url:
+        console.print(f"  {'auto':>6}  {outcome.hls_url}", soft_wrap=True)
 
 
 def run(args: argparse.Namespace) -> int:
