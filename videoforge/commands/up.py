@@ -10,6 +10,7 @@ from types import FrameType
 
 from rich.console import Console
 
+from common.logging import configure_logging
 from videoforge.cli import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK
 from videoforge.client import ApiError, VideoForgeClient
 from videoforge.commands.submit import print_outcome, submit_file
@@ -45,7 +46,7 @@ def _banner(console: Console, endpoints: Endpoints, options: StackOptions) -> No
     console.print(f"  database     {endpoints.database_url}", markup=False)
     console.print(f"  logs         {endpoints.logs}/", markup=False)
     console.print(f"  submit       VF_PASSWORD='{options.demo_password}' videoforge submit "
-                  f"FILE --url {endpoints.page_url.rstrip('/')}", markup=False)
+                  f"FILE --url {endpoints.page_url.rstrip('/')}", markup=False, soft_wrap=True)
     console.print("Press Ctrl-C to stop.\n")
 
 
@@ -61,6 +62,8 @@ def _sample(console: Console, stack: LocalStack, options: StackOptions) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # The children log to their files; this process reports through the console only.
+    configure_logging(level="WARNING")
     console = Console()
     if args.max_workers < 1:
         console.print("error: --max-workers must be at least 1")

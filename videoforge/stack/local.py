@@ -15,7 +15,7 @@ from pathlib import Path
 from common.db import migrate
 from common.settings import CommonSettings
 from videoforge.stack import accounts, provisioning
-from videoforge.stack.moto import LOCAL_AWS_ENV, answers, free_port, port_free, start_moto
+from videoforge.stack.moto import answers, free_port, port_free, start_moto, use_local_aws
 from videoforge.stack.processes import Supervisor
 
 # Local pool workers get this long to finish their job on Ctrl-C before they are killed
@@ -77,7 +77,8 @@ class LocalStack:
             raise StackError(f"port {o.port} on {o.host} is in use: pass --port")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         database_url = o.database_url or self._fresh_sqlite()
-        env = {**os.environ, **LOCAL_AWS_ENV}
+        # This process talks to moto too (provisioning): fake credentials here as well.
+        env = dict(use_local_aws(os.environ))  # type: ignore[arg-type]
         _, moto_url = start_moto(self.supervisor, env=env)
 
         migrate(database_url)

@@ -10,13 +10,20 @@ import urllib.request
 from videoforge.stack.processes import Child, Supervisor
 
 # Credentials that only moto accepts: the local stack must never reach real AWS, even
-# when the user's shell holds real keys.
-LOCAL_AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "videoforge-local",
-    "AWS_SECRET_ACCESS_KEY": "videoforge-local",
-    "AWS_SESSION_TOKEN": "",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
+# when the user's shell holds real keys or a profile.
+_LOCAL_AWS = {"AWS_ACCESS_KEY_ID": "videoforge-local",
+              "AWS_SECRET_ACCESS_KEY": "videoforge-local",
+              "AWS_DEFAULT_REGION": "us-east-1"}
+_REAL_AWS = ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE",
+             "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE")
+
+
+def use_local_aws(env: dict[str, str]) -> dict[str, str]:
+    """``env`` (changed in place and returned) with moto's fake credentials only."""
+    for name in _REAL_AWS:
+        env.pop(name, None)
+    env.update(_LOCAL_AWS)
+    return env
 
 
 def free_port(host: str = "127.0.0.1") -> int:
