@@ -15,7 +15,8 @@ from pathlib import Path
 from common.db import migrate
 from common.settings import CommonSettings
 from videoforge.stack import accounts, provisioning
-from videoforge.stack.moto import answers, free_port, port_free, start_moto, use_local_aws
+from videoforge.stack.moto import start_moto, use_local_aws
+from videoforge.stack.net import answers, free_port, free_port_block, port_free
 from videoforge.stack.processes import Supervisor
 
 # Local pool workers get this long to finish their job on Ctrl-C before they are killed
@@ -94,13 +95,12 @@ class LocalStack:
 
         env.update(self._service_env(settings))
         self._start_gateway(env, page_url)
-        autoscaler_metrics = self._start_autoscaler(env)
+        metrics = self._start_autoscaler(env)
         self.endpoints = Endpoints(
             page_url=page_url + "/",
             aws_endpoint_url=moto_url,
             database_url=database_url,
-            metrics={"gateway": f"{page_url}/metrics",
-                     "autoscaler": f"http://127.0.0.1:{autoscaler_metrics}/metrics"},
+            metrics={"gateway": f"{page_url}/metrics", **metrics},
             logs=self.supervisor.log_dir,
         )
         return self.endpoints
@@ -140,8 +140,10 @@ class LocalStack:
         self.supervisor.wait_until(lambda: answers(page_url + "/"),
                                    timeout_s=STARTUP_TIMEOUT_S, what="the gateway")
 
-    def _start_autoscaler(self, env: dict[str, str]) -> int:
+    def _start_autoscaler(self, env: dict[str, str]) -> dict[str, str]:
+        """Start the autoscaler; returns its metrics endpoints and those of its workers."""
         metrics_port = free_port()
+        workers_base = free_port_block(self.options.max_workers)
         env = {
             **env,
             "VF_AUTOSCALER_BACKEND": "local",
@@ -152,14 +154,17 @@ class LocalStack:
             "VF_AUTOSCALER_DRAIN_TIMEOUT_S": str(DRAIN_TIMEOUT_S),
             "VF_AUTOSCALER_WARMUP_S": "10",
             "VF_AUTOSCALER_SCALE_IN_WINDOW_S": "60",
-            # Workers share this machine: each picks no fixed metrics port.
-            "VF_WORKER_METRICS_PORT": "0",
+            # Local worker N serves its metrics on base+N.
+            "VF_AUTOSCALER_WORKER_METRICS_BASE_PORT": str(workers_base),
         }
         self.supervisor.start("autoscaler",
                               [sys.executable, "-m", "videoforge", "autoscaler",
                                "--backend", "local"],
                               env=env, stop_timeout_s=DRAIN_TIMEOUT_S + 10)
-        return metrics_port
+        first, last = workers_base + 1, workers_base + self.options.max_workers
+        ports = str(first) if first == last else f"{first}…{last}"
+        return {"autoscaler": f"http://127.0.0.1:{metrics_port}/metrics",
+                "workers": f"http://127.0.0.1:{ports}/metrics"}
 
     def stop(self) -> None:
         self.supervisor.stop_all()

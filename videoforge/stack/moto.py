@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import socket
 import sys
-import urllib.error
-import urllib.request
 
+from videoforge.stack.net import answers, free_port
 from videoforge.stack.processes import Child, Supervisor
 
 # Credentials that only moto accepts: the local stack must never reach real AWS, even
@@ -24,32 +22,6 @@ def use_local_aws(env: dict[str, str]) -> dict[str, str]:
         env.pop(name, None)
     env.update(_LOCAL_AWS)
     return env
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-def port_free(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def answers(url: str, *, timeout_s: float = 1.0) -> bool:
-    """True once anything answers HTTP at ``url`` (any status)."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout_s):
-            return True
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
-        return False
 
 
 def start_moto(supervisor: Supervisor, *, env: dict[str, str], port: int = 0) -> tuple[Child, str]:

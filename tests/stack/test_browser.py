@@ -1,0 +1,90 @@
+"""The web page in headless Chromium (Debian's, driven by Playwright): sign in, upload a
+generated clip, watch it become ready, switch quality and check the video really plays.
+A screenshot of the player is saved to artifacts/."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.media import make_clip
+from tests.stack.conftest import ROOT, RunningStack
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--autoplay-policy=no-user-gesture-required"]
+ARTIFACTS = ROOT / "artifacts"
+READY_TIMEOUT_MS = 120_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not shutil.which(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed")
+    with playwright_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _plays(page: object, seconds: float = 0.4) -> None:
+    """The video element's clock advances by ``seconds`` from where it is now."""
+    page.evaluate("() => { const v = document.getElementById('player');"  # type: ignore[attr-defined]
+                  " v.muted = true; return v.play(); }")
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "([start, step]) => document.getElementById('player').currentTime > start + step",
+        arg=[page.evaluate("document.getElementById('player').currentTime"), seconds],  # type: ignore[attr-defined]
+        timeout=30_000,
+    )
+
+
+def test_sign_in_upload_watch_and_switch_quality(stack: RunningStack, browser: object,
+                                                 tmp_path: Path) -> None:
+    # 720p in, so the ladder gives 480p and 720p (it never upscales).
+    clip = make_clip(tmp_path / "pattern.mp4", duration=2.0, size="1280x720", rate=15)
+    context = browser.new_context(viewport={"width": 1200, "height": 900})  # type: ignore[attr-defined]
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    page.goto(stack.url + "/")
+    page.get_by_label("Username").fill(stack.user)
+    page.get_by_label("Password").fill(stack.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Upload").click()
+
+    page.get_by_label("Video file").set_input_files(str(clip))
+    page.get_by_label("Title").fill("Browser test pattern")
+    page.get_by_role("button", name="Upload and transcode").click()
+    job = page.locator("li.job").first
+    job.locator("text=Watch").wait_for(timeout=READY_TIMEOUT_MS)
+    assert job.get_attribute("data-status") == "SUCCEEDED"
+    assert page.locator("#upload-bar").evaluate("bar => bar.value") == 1
+
+    job.locator("text=Watch").click()
+    quality = page.get_by_label("Quality")
+    quality.locator("option[value='720p']").wait_for(state="attached")
+    options = quality.locator("option").evaluate_all("os => os.map(o => o.value)")
+    assert {"auto", "480p", "720p"} <= set(options), options
+
+    for choice in ("480p", "720p", "auto"):
+        quality.select_option(choice)
+        page.wait_for_function(
+            "() => document.getElementById('player').readyState >= 2", timeout=30_000)
+        _plays(page)
+    # The choice is remembered for the next video.
+    assert page.evaluate("localStorage.getItem('vf.quality')") == "auto"
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "stack-player.png"), full_page=True)
+    page.get_by_role("link", name="Gallery").click()
+    page.get_by_role("link", name="My library").click()
+    page.locator(".tile").first.wait_for()
+    page.screenshot(path=str(ARTIFACTS / "stack-library.png"), full_page=True)
+    assert not errors, errors
+    context.close()
