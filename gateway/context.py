@@ -1,0 +1,43 @@
+"""Everything a gateway process holds for its lifetime, built once in ``create_app``."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from common import aws
+from common.auth import CognitoVerifier
+from common.broker import Broker, SqsBroker
+from common.db import session_factory
+from gateway.rate_limit import Limiter, make_limiter
+from gateway.settings import GatewaySettings
+
+
+class GatewayContext:
+    def __init__(self, settings: GatewaySettings, *, broker: Broker | None = None) -> None:
+        self.settings = settings
+        self.sessions: sessionmaker[Session] = session_factory(settings.database_url)
+        self.limiter: Limiter = make_limiter(settings.redis_url)
+        self.verifier: CognitoVerifier | None = None
+        if settings.cognito_user_pool_id and settings.cognito_client_id:
+            self.verifier = CognitoVerifier(
+                region=settings.aws_region,
+                user_pool_id=settings.cognito_user_pool_id,
+                client_id=settings.cognito_client_id,
+                endpoint_url=settings.aws_endpoint_url,
+            )
+        if broker is not None:
+            self.__dict__["broker"] = broker
+
+    # Built on first use so that the gateway starts even while SQS or Cognito is not up;
+    # a failed build is not cached and is tried again by the next request.
+    @cached_property
+    def broker(self) -> Broker:
+        sqs = aws.client("sqs", self.settings)
+        return SqsBroker.from_name(sqs, self.settings.jobs_queue_name)
+
+    @cached_property
+    def cognito(self) -> Any:
+        return aws.client("cognito-idp", self.settings)
