@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from common.broker import Broker
 from common.logging import configure_logging
 from common.metrics import install_http_metrics
-from gateway import auth_routes, errors, jobs, proxy
+from gateway import auth_routes, errors, jobs, proxy, web
 from gateway.context import GatewayContext
 from gateway.middleware import RateLimitMiddleware, RequestContextMiddleware
 from gateway.settings import GatewaySettings
@@ -49,6 +49,7 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
     app.include_router(auth_routes.router)
     app.include_router(jobs.router)
     _install_pages(app)
+    web.mount_web(app)
     app.router.routes.extend(proxy.routes(upstreams))
 
     # Added innermost first: request context -> metrics -> CORS -> rate limit -> routes.

@@ -10,6 +10,7 @@ const statusLine = document.getElementById("status");
 let cleanup = [];  // what the current view must undo when we leave it
 
 const say = (text) => { statusLine.textContent = text; };
+const views = (n) => (n === 1 ? "1 view" : `${n ?? 0} views`);
 const $ = (id) => document.getElementById(id);
 
 function mount(templateId) {
@@ -64,7 +65,7 @@ function card(video) {
   const meta = document.createElement("span");
   meta.className = "muted";
   meta.textContent = video.status === "READY"
-    ? `${video.visibility} · ${video.view_count ?? 0} views`
+    ? `${video.visibility} · ${views(video.view_count)}`
     : video.status.toLowerCase();
   a.append(img, caption, meta);
   li.append(a);
@@ -264,11 +265,13 @@ async function showWatch(videoId) {
   }
   $("watch-title").textContent = video.title || video.filename || "Untitled";
   $("watch-description").textContent = video.description || "";
-  $("views").textContent = `${video.view_count ?? 0} views`;
+  $("views").textContent = views(video.view_count);
   const player = new Player($("player"), $("quality"), videoId, fail);
   cleanup.push(() => player.destroy());
   $("player").addEventListener("play", () => {
-    api(`/api/gallery/videos/${videoId}/views`, { method: "POST" }).catch(() => {});
+    api(`/api/gallery/videos/${videoId}/views`, { method: "POST" })
+      .then((counted) => { $("views").textContent = views(counted.view_count); })
+      .catch(() => {});
   }, { once: true });
   if (video.status === "READY") player.load().catch((error) => fail(error.message));
   else fail(`This video is ${video.status.toLowerCase()}; it plays once it is ready.`);

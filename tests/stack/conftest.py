@@ -76,7 +76,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     data_dir = tmp_path_factory.mktemp("stack")
     process = subprocess.Popen(
         [sys.executable, "-m", "videoforge", "up", "--port", str(port),
-         "--data-dir", str(data_dir), "--max-workers", "1"],
+         "--data-dir", str(data_dir), "--max-workers", "1", "--sample"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     running = RunningStack(process, f"http://127.0.0.1:{port}", marker, env)

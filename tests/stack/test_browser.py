@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,7 @@ READY_TIMEOUT_MS = 120_000
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Any]:
     playwright_api = pytest.importorskip("playwright.sync_api")
     if not shutil.which(CHROMIUM):
         pytest.skip("Debian's chromium is not installed")
@@ -32,22 +33,21 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
-def _plays(page: object, seconds: float = 0.4) -> None:
+def _plays(page: Any, seconds: float = 0.4) -> None:
     """The video element's clock advances by ``seconds`` from where it is now."""
-    page.evaluate("() => { const v = document.getElementById('player');"  # type: ignore[attr-defined]
-                  " v.muted = true; return v.play(); }")
-    page.wait_for_function(  # type: ignore[attr-defined]
+    start = page.evaluate("() => { const v = document.getElementById('player');"
+                          " v.muted = true; v.play().catch(() => {}); return v.currentTime; }")
+    page.wait_for_function(
         "([start, step]) => document.getElementById('player').currentTime > start + step",
-        arg=[page.evaluate("document.getElementById('player').currentTime"), seconds],  # type: ignore[attr-defined]
-        timeout=30_000,
+        arg=[start, seconds], timeout=30_000,
     )
 
 
-def test_sign_in_upload_watch_and_switch_quality(stack: RunningStack, browser: object,
+def test_sign_in_upload_watch_and_switch_quality(stack: RunningStack, browser: Any,
                                                  tmp_path: Path) -> None:
     # 720p in, so the ladder gives 480p and 720p (it never upscales).
     clip = make_clip(tmp_path / "pattern.mp4", duration=2.0, size="1280x720", rate=15)
-    context = browser.new_context(viewport={"width": 1200, "height": 900})  # type: ignore[attr-defined]
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -84,7 +84,10 @@ def test_sign_in_upload_watch_and_switch_quality(stack: RunningStack, browser: o
     page.screenshot(path=str(ARTIFACTS / "stack-player.png"), full_page=True)
     page.get_by_role("link", name="Gallery").click()
     page.get_by_role("link", name="My library").click()
-    page.locator(".tile").first.wait_for()
+    tile = page.locator(".tile", has_text="Browser test pattern")
+    tile.locator("img[src*='thumbnail.jpg']").wait_for()
+    tile.hover()  # the animated preview plays on hover (and on keyboard focus)
+    tile.locator("img[src*='preview.gif']").wait_for()
     page.screenshot(path=str(ARTIFACTS / "stack-library.png"), full_page=True)
     assert not errors, errors
     context.close()

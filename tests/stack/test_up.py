@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -62,6 +63,16 @@ def test_submit_fails_with_one_clear_line(stack: RunningStack, tmp_path: Path) -
 
     missing = _submit(stack, tmp_path / "nothing.mp4")
     assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def test_the_sample_is_transcoded(stack: RunningStack) -> None:
+    deadline = time.monotonic() + 120
+    while "ready: " not in stack.text() and time.monotonic() < deadline:
+        assert stack.process.poll() is None, stack.text()
+        time.sleep(0.5)
+    banner = stack.text()
+    assert "submitting a generated sample" in banner
+    assert "ready: " in banner and "720p" in banner, banner
 
 
 def test_ctrl_c_stops_every_process_it_started(stack: RunningStack) -> None:

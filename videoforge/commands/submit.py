@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,15 +92,18 @@ def print_outcome(outcome: Outcome, *, console: Console, base_url: str) -> None:
         console.print(f"  {'auto':>6}  {outcome.hls_url}", soft_wrap=True)
 
 
+def fail(message: str, code: int) -> int:
+    """One plain line on stderr (never wrapped, whatever the terminal), and the exit code."""
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
 def run(args: argparse.Namespace) -> int:
-    err = Console(stderr=True)
     path: Path = args.file
     if not path.is_file():
-        err.print(f"error: {path}: no such file", markup=False)
-        return EXIT_BAD_INPUT
+        return fail(f"{path}: no such file", EXIT_BAD_INPUT)
     if not args.password:
-        err.print("error: no password: pass --password or set VF_PASSWORD")
-        return EXIT_BAD_INPUT
+        return fail("no password: pass --password or set VF_PASSWORD", EXIT_BAD_INPUT)
     console = Console()
     with VideoForgeClient(args.url) as client:
         try:
@@ -107,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
             outcome = submit_file(client, path, console=console, title=args.title,
                                   qualities=args.qualities, timeout_s=args.timeout)
         except ApiError as exc:
-            err.print(f"error: {exc}", soft_wrap=True, markup=False)
-            return EXIT_BAD_INPUT if exc.status_code in (400, 413, 415, 422) else EXIT_FAILURE
+            bad_input = exc.status_code in (400, 413, 415, 422)
+            return fail(str(exc), EXIT_BAD_INPUT if bad_input else EXIT_FAILURE)
     print_outcome(outcome, console=console, base_url=args.url.rstrip("/"))
     return EXIT_OK

@@ -13,7 +13,7 @@ from rich.console import Console
 from common.logging import configure_logging
 from videoforge.cli import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK
 from videoforge.client import ApiError, VideoForgeClient
-from videoforge.commands.submit import print_outcome, submit_file
+from videoforge.commands.submit import fail, print_outcome, submit_file
 from videoforge.stack.local import Endpoints, LocalStack, StackError, StackOptions
 from videoforge.stack.processes import ChildExited
 from videoforge.stack.sample import make_sample
@@ -51,13 +51,19 @@ def _banner(console: Console, endpoints: Endpoints, options: StackOptions) -> No
 
 
 def _sample(console: Console, stack: LocalStack, options: StackOptions) -> None:
+    """Submit a generated clip the way ``videoforge submit`` does; a failure is reported
+    and the platform keeps running."""
     assert stack.endpoints
     path = make_sample(stack.data_dir / "sample.mp4")
     console.print(f"submitting a generated sample ({path})")
     base = stack.endpoints.page_url.rstrip("/")
     with VideoForgeClient(base) as client:
-        client.login(options.demo_user, options.demo_password)
-        outcome = submit_file(client, path, console=console, title="Sample test pattern")
+        try:
+            client.login(options.demo_user, options.demo_password)
+            outcome = submit_file(client, path, console=console, title="Sample test pattern")
+        except ApiError as exc:
+            fail(f"the sample did not go through: {exc}", EXIT_FAILURE)
+            return
     print_outcome(outcome, console=console, base_url=base)
 
 
@@ -66,8 +72,7 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(level="WARNING")
     console = Console()
     if args.max_workers < 1:
-        console.print("error: --max-workers must be at least 1")
-        return EXIT_BAD_INPUT
+        return fail("--max-workers must be at least 1", EXIT_BAD_INPUT)
     options = StackOptions.from_env(port=args.port, host=args.host, data_dir=args.data_dir,
                                     max_workers=args.max_workers)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
@@ -82,10 +87,8 @@ def run(args: argparse.Namespace) -> int:
         stack.supervisor.watch()
     except KeyboardInterrupt:
         pass
-    except (StackError, ChildExited, TimeoutError, ApiError,
-            subprocess.CalledProcessError) as exc:
-        console.print(f"error: {exc}", markup=False, soft_wrap=True)
-        code = EXIT_FAILURE
+    except (StackError, ChildExited, TimeoutError, subprocess.CalledProcessError) as exc:
+        code = fail(str(exc), EXIT_FAILURE)
     finally:
         # A second Ctrl-C must not cut the shutdown short and strand children.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
