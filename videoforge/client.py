@@ -84,12 +84,11 @@ def _detail(response: httpx.Response) -> str:
 
 class VideoForgeClient:
     def __init__(self, base_url: str, *, timeout_s: float = 30.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 storage_transport: httpx.BaseTransport | None = None) -> None:
         self.base_url = base_url.rstrip("/")
-        self.http = httpx.Client(base_url=self.base_url, timeout=timeout_s,
-                                 transport=transport)
+        self.http = httpx.Client(base_url=self.base_url, timeout=timeout_s)
         # Presigned S3 URLs live on another host: no API auth header goes there.
-        self.storage = httpx.Client(timeout=timeout_s, transport=transport)
+        self.storage = httpx.Client(timeout=timeout_s, transport=storage_transport)
         self.tokens: Tokens | None = None
 
     def close(self) -> None:

@@ -41,6 +41,20 @@ class RunningStack:
         return self.process.wait(timeout=timeout_s)
 
 
+def big_clip(path: Path) -> Path:
+    """A 2 s 720p clip of about 10 MB (noise at a high bitrate): big enough to go up in
+    several multipart parts, quick to transcode."""
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+         "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=15:duration=2,noise=alls=10:allf=t",
+         "-f", "lavfi", "-i", "sine=frequency=440:duration=2",
+         "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "40M", "-maxrate", "40M",
+         "-bufsize", "20M", "-pix_fmt", "yuv420p", "-c:a", "aac", str(path)],
+        check=True,
+    )
+    return path
+
+
 def processes_with(marker: str) -> list[int]:
     """Live processes whose environment carries ``marker`` (ours, from that stack)."""
     found = []

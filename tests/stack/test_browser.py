@@ -4,6 +4,7 @@ A screenshot of the player is saved to artifacts/."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.media import make_clip
-from tests.stack.conftest import ROOT, RunningStack
+from tests.stack.conftest import ROOT, RunningStack, big_clip
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -45,12 +45,24 @@ def _plays(page: Any, seconds: float = 0.4) -> None:
 
 def test_sign_in_upload_watch_and_switch_quality(stack: RunningStack, browser: Any,
                                                  tmp_path: Path) -> None:
-    # 720p in, so the ladder gives 480p and 720p (it never upscales).
-    clip = make_clip(tmp_path / "pattern.mp4", duration=2.0, size="1280x720", rate=15)
+    # 720p in, so the ladder gives 480p and 720p (it never upscales); ~10 MB, so the page
+    # uploads it in parts.
+    clip = big_clip(tmp_path / "pattern.mp4")
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    dropped: list[str] = []
+
+    def drop_once(route: Any) -> None:
+        # The first PUT of part 2 loses its connection; the page must retry that part.
+        if route.request.method == "PUT" and not dropped:
+            dropped.append(route.request.url)
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route(re.compile(r".*[?&]partNumber=2(&|$)"), drop_once)
 
     page.goto(stack.url + "/")
     page.get_by_label("Username").fill(stack.user)
@@ -64,6 +76,7 @@ def test_sign_in_upload_watch_and_switch_quality(stack: RunningStack, browser: A
     job = page.locator("li.job").first
     job.locator("text=Watch").wait_for(timeout=READY_TIMEOUT_MS)
     assert job.get_attribute("data-status") == "SUCCEEDED"
+    assert len(dropped) == 1, "the upload should have gone up in parts"
     assert page.locator("#upload-bar").evaluate("bar => bar.value") == 1
 
     job.locator("text=Watch").click()

@@ -15,7 +15,8 @@ from pathlib import Path
 import httpx
 
 from tests.media import make_clip
-from tests.stack.conftest import ROOT, RunningStack, processes_with
+from tests.stack.conftest import ROOT, RunningStack, big_clip, processes_with
+from videoforge.client import MULTIPART_THRESHOLD_BYTES, VideoForgeClient
 
 
 def _submit(stack: RunningStack, path: Path, *extra: str,
@@ -48,6 +49,34 @@ def test_submit_uploads_transcodes_and_prints_the_urls(stack: RunningStack,
     assert any("X-Amz-Signature" in u for u in urls), done.stdout  # a presigned MP4
     mp4 = next(u for u in urls if "X-Amz-Signature" in u)
     assert httpx.get(mp4).content[4:8] == b"ftyp"
+
+
+class DropsOnePart(httpx.HTTPTransport):
+    """Storage transport whose first PUT of part 2 loses its connection."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dropped = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("partNumber") == "2" and not self.dropped:
+            self.dropped += 1
+            raise httpx.RemoteProtocolError("connection dropped", request=request)
+        return super().handle_request(request)
+
+
+def test_multipart_upload_resumes_after_a_dropped_part(stack: RunningStack,
+                                                       tmp_path: Path) -> None:
+    clip = big_clip(tmp_path / "big.mp4")
+    assert clip.stat().st_size >= MULTIPART_THRESHOLD_BYTES
+    transport = DropsOnePart()
+    seen: list[int] = []
+    with VideoForgeClient(stack.url, storage_transport=transport) as client:
+        client.login(stack.user, stack.password)
+        video = client.upload(clip, on_progress=lambda done, _: seen.append(done))
+    assert transport.dropped == 1
+    assert video["status"] == "UPLOADED" and video["source_size"] == clip.stat().st_size
+    assert seen == sorted(seen) and seen[-1] == clip.stat().st_size and len(seen) >= 3
 
 
 def test_submit_fails_with_one_clear_line(stack: RunningStack, tmp_path: Path) -> None:

@@ -128,6 +128,8 @@ class LocalStack:
             "VF_HOST": o.host,
             "VF_PORT": str(o.port),
             "VF_GATEWAY_MODE": "mount",
+            # S3's smallest part: a dropped connection costs at most 5 MiB of re-upload.
+            "VF_MULTIPART_PART_BYTES": str(5 * 1024 * 1024),
             "PYTHONUNBUFFERED": "1",
         }
         if o.redis_url:
