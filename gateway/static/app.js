@@ -133,14 +133,32 @@ function jobRow(job) {
   label.className = "job-label";
   const bar = document.createElement("progress");
   bar.max = 1;
-  bar.id = `job-${job.id}`;
   const state = document.createElement("span");
   state.className = "job-state";
+  const cancel = document.createElement("button");
+  cancel.type = "button";
+  cancel.className = "link cancel";
+  cancel.textContent = "Cancel";
+  cancel.addEventListener("click", async () => {
+    try {
+      updateJob(li, await api(`/api/jobs/${job.id}`, { method: "DELETE" }));
+    } catch (error) {
+      say(`Could not cancel: ${error.message}`);
+    }
+  });
   const error = document.createElement("span");
   error.className = "error";
-  li.append(label, bar, state, error);
-  label.textContent = job.title || `Video ${job.video_id.slice(0, 8)}`;
-  bar.setAttribute("aria-label", `Progress of ${label.textContent}`);
+  li.append(label, bar, state, cancel, error);
+  const name = (title) => {
+    label.textContent = title;
+    bar.setAttribute("aria-label", `Progress of ${title}`);
+    cancel.setAttribute("aria-label", `Cancel ${title}`);
+  };
+  name(job.title || "Video");
+  if (!job.title) {
+    api(`/api/gallery/videos/${job.video_id}`)
+      .then((video) => name(video.title || video.filename || "Untitled")).catch(() => {});
+  }
   updateJob(li, job);
   return li;
 }
@@ -154,6 +172,7 @@ function updateJob(li, job) {
     ? `running ${Math.round((job.progress || 0) * 100)}%` : job.status.toLowerCase();
   li.querySelector(".error").textContent = job.status === "FAILED"
     ? `Failed: ${job.error || "no reason given"}` : "";
+  li.querySelector(".cancel").hidden = TERMINAL.has(job.status) || job.cancel_requested;
   if (job.status === "SUCCEEDED" && !li.querySelector("a")) {
     const a = document.createElement("a");
     a.href = `#/watch/${job.video_id}`;
@@ -182,6 +201,7 @@ function follow(li, job) {
     while (!stop.signal.aborted && !TERMINAL.has(li.dataset.status)) {
       try {
         await events(`/api/jobs/${job.id}/events`, onEvent, stop.signal);
+        await new Promise((r) => setTimeout(r, 500));
       } catch (error) {
         if (stop.signal.aborted) return;
         onEvent(await api(`/api/jobs/${job.id}`).catch(() => ({})));

@@ -95,12 +95,32 @@ def test_sign_in_upload_watch_and_switch_quality(stack: RunningStack, browser: A
 
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "stack-player.png"), full_page=True)
+    video_id = page.url.rsplit("/", 1)[-1]
+
+    # Publish it with a description: the public gallery's search finds it.
+    page.get_by_label("Description").fill("Colour bars and a tone.")
+    page.get_by_label("Visibility").select_option("public")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Saved.").wait_for()
     page.get_by_role("link", name="Gallery").click()
-    page.get_by_role("link", name="My library").click()
+    page.get_by_label("Search videos").fill("browser")
+    page.get_by_role("button", name="Search", exact=True).click()
     tile = page.locator(".tile", has_text="Browser test pattern")
     tile.locator("img[src*='thumbnail.jpg']").wait_for()
+    assert "public" in tile.inner_text()
     tile.hover()  # the animated preview plays on hover (and on keyboard focus)
     tile.locator("img[src*='preview.gif']").wait_for()
-    page.screenshot(path=str(ARTIFACTS / "stack-library.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / "stack-gallery.png"), full_page=True)
+
+    # Delete it from its page, after confirming.
+    tile.click()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete video").click()
+    page.wait_for_url("**/#/mine")
+    status = page.evaluate(
+        """async (id) => (await fetch(`/api/gallery/videos/${id}`, {headers: {Authorization:
+        `Bearer ${JSON.parse(sessionStorage.getItem('vf.tokens')).access_token}`}})).status""",
+        video_id)
+    assert status == 404
     assert not errors, errors
     context.close()

@@ -54,14 +54,14 @@ def _sample(console: Console, stack: LocalStack, options: StackOptions) -> None:
     """Submit a generated clip the way ``videoforge submit`` does; a failure is reported
     and the platform keeps running."""
     assert stack.endpoints
-    path = make_sample(stack.data_dir / "sample.mp4")
-    console.print(f"submitting a generated sample ({path})")
     base = stack.endpoints.page_url.rstrip("/")
     with VideoForgeClient(base) as client:
         try:
+            path = make_sample(stack.data_dir / "sample.mp4")
+            console.print(f"submitting a generated sample ({path})")
             client.login(options.demo_user, options.demo_password)
             outcome = submit_file(client, path, console=console, title="Sample test pattern")
-        except ApiError as exc:
+        except (ApiError, OSError, subprocess.CalledProcessError) as exc:
             fail(f"the sample did not go through: {exc}", EXIT_FAILURE)
             return
     print_outcome(outcome, console=console, base_url=base)
