@@ -9,6 +9,7 @@ from pathlib import Path
 from types import FrameType
 
 from rich.console import Console
+from sqlalchemy import make_url
 
 from common.logging import configure_logging
 from videoforge.cli import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK
@@ -43,7 +44,8 @@ def _banner(console: Console, endpoints: Endpoints, options: StackOptions) -> No
     for name, url in endpoints.metrics.items():
         console.print(f"  metrics      {name}: {url}", markup=False)
     console.print(f"  AWS (moto)   {endpoints.aws_endpoint_url}", markup=False)
-    console.print(f"  database     {endpoints.database_url}", markup=False)
+    database = make_url(endpoints.database_url).render_as_string(hide_password=True)
+    console.print(f"  database     {database}", markup=False)
     console.print(f"  logs         {endpoints.logs}/", markup=False)
     console.print(f"  submit       VF_PASSWORD='{options.demo_password}' videoforge submit "
                   f"FILE --url {endpoints.page_url.rstrip('/')}", markup=False, soft_wrap=True)
