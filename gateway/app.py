@@ -14,7 +14,7 @@ from starlette.middleware import Middleware
 
 from common.broker import Broker
 from common.webapp import service_app
-from gateway import auth_routes, jobs, proxy
+from gateway import auth_routes, jobs, proxy, web
 from gateway.context import GatewayContext
 from gateway.middleware import RateLimitMiddleware, RequestContextMiddleware
 from gateway.settings import GatewaySettings
@@ -50,6 +50,7 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
     app.include_router(auth_routes.router)
     app.include_router(jobs.router)
     _install_index(app)
+    web.mount_web(app)
     app.router.routes.extend(proxy.routes(upstreams))
 
     # Outermost first: request context -> metrics (service_app) -> CORS -> rate limit.
