@@ -1,5 +1,4 @@
-"""Reading jobs for the API (who may see one, where it is in the queue) and the one
-side effect of cancelling a queued job on its video."""
+"""Reading jobs for the API: who may see one, and where it is in the queue."""
 
 from __future__ import annotations
 
@@ -12,7 +11,7 @@ from sqlalchemy.orm import Session
 from common.auth import Principal
 from common.http import not_found
 from common.job_state import JobStatus
-from common.models import GalleryVideo, Job, VideoStatus
+from common.models import Job
 from gateway.schemas import JobPublic, JobTimings
 
 
@@ -66,16 +65,3 @@ def find_job(session: Session, job_id: str, user: Principal) -> Job:
     if job is None or not (user.is_admin or job.owner_id == user.user_id):
         raise not_found("job")
     return job
-
-
-def settle_video(session: Session, job: Job) -> None:
-    """A job cancelled before it ran leaves its video as it was before submission."""
-    video = session.get(GalleryVideo, job.video_id)
-    if video is None or video.status != VideoStatus.PROCESSING:
-        return
-    active = session.execute(
-        select(Job.id).where(Job.video_id == video.id,
-                             Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
-    ).first()
-    if not active:
-        video.status = VideoStatus.READY if video.current_job_id else VideoStatus.UPLOADED

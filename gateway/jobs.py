@@ -23,9 +23,10 @@ from common.models import Job
 from common.submission import SubmissionError, submit_job
 from gateway.deps import BrokerDep, ContextDep, CurrentUser, SessionDep
 from gateway.job_events import job_event_stream
-from gateway.job_queries import find_job, job_public, settle_video
+from gateway.job_queries import find_job, job_public
 from gateway.pagination import Cursor
 from gateway.schemas import JobCreate, JobPage, JobPublic
+from processor.publication import settle_unpublished
 
 log = get_logger(__name__)
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
@@ -131,7 +132,9 @@ def cancel_job(job_id: str, user: CurrentUser, session: SessionDep) -> JobPublic
     outcome = job_state.request_cancel(session, job_id=job.id)
     session.expire(job)
     if was == JobStatus.QUEUED and outcome == JobStatus.CANCELLED:
-        settle_video(session, job)
+        # Cancelled before it ran: the video goes back to how it was before submission
+        # (the rule a worker applies when it stops a running job).
+        settle_unpublished(session, video_id=job.video_id, failed=False)
     session.commit()
     with bound(job_id=job.id):
         log.info("job_cancel_requested", was=was.value, by_admin=user.user_id != job.owner_id)
