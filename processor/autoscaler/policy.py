@@ -8,9 +8,10 @@ the same :class:`Autoscaler`, so what the simulator measures is what production 
   target, given that a freshly launched instance spends ``warmup_s`` booting, and that
   does not shrink below a share of the measured work arrival rate (``demand.py``).
 
-Damping is shared by both: scale out at once; scale in only to the highest size the policy
-asked for during the last ``scale_in_window_s`` (a stabilisation window, as in the
-Kubernetes HPA), and never below the busy workers.
+Damping is shared by both: scale out at once; scale in only after the policy's ask stayed
+below the current size for ``scale_in_window_s``, then to the highest ask within that window
+(a stabilisation window, as in the Kubernetes HPA), and never below the busy workers.
+Pending instances count as capacity, so nothing is launched twice during warm-up.
 """
 
 from __future__ import annotations

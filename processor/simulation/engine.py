@@ -32,6 +32,9 @@ class SimSettings:
     boot_s: float = 120.0      # launch -> in service (the policy's warmup_s is its estimate)
     interval_s: float = 30.0   # controller tick (VF_AUTOSCALER_INTERVAL_S default)
     staleness_s: float = 60.0  # age of the queue signals the controller sees
+    # Pass each running job's remaining time, as the controller does (from the database);
+    # False: totals only.
+    per_job_remaining: bool = True
 
     def __post_init__(self) -> None:
         if self.boot_s < 0 or self.interval_s <= 0 or self.staleness_s < 0:
@@ -87,7 +90,6 @@ class Simulation:
             raise ValueError("max_size must be at least 1 to drain a trace")
         self.trace, self.config, self.sim = trace, config, sim
         self.scaler = Autoscaler(config)
-        self.detail = True
         self._events: list[tuple[float, int, int, object]] = []
         self._seq = itertools.count()
         self._instances: list[_Instance] = []  # every instance ever launched
@@ -204,7 +206,8 @@ class Simulation:
             in_flight=len(busy),
             queued_work_s=max(0.0, self._queued_work),
             running_work_s=sum(i.finish_at - t for i in busy),
-            running_remaining_s=tuple(i.finish_at - t for i in busy) if self.detail else (),
+            running_remaining_s=(tuple(i.finish_at - t for i in busy)
+                                 if self.sim.per_job_remaining else ()),
         )
 
     def _decide(self, t: float, view: _QueueView) -> None:
