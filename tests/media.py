@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
+
+# Fast settings per encoder: test clips only need to exist, not to look good.
+_FAST = {
+    "libx264": ["-preset", "ultrafast"],
+    "libx265": ["-preset", "ultrafast", "-x265-params", "log-level=error"],
+}
+# BT.2020 PQ (HDR10) tags on the container/stream.
+HDR10_ARGS = ["-color_primaries", "bt2020", "-color_trc", "smpte2084", "-colorspace", "bt2020nc"]
 
 
 def make_clip(
@@ -25,9 +34,7 @@ def make_clip(
     if audio:
         cmd += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={duration}"]
     if video:
-        cmd += ["-c:v", vcodec, "-pix_fmt", pix_fmt]
-        if vcodec == "libx264":
-            cmd += ["-preset", "ultrafast"]
+        cmd += ["-c:v", vcodec, "-pix_fmt", pix_fmt, *_FAST.get(vcodec, [])]
     if audio:
         cmd += ["-c:a", "aac"]
     cmd += list(extra_output_args or [])
@@ -36,9 +43,31 @@ def make_clip(
     return path
 
 
-def probe_streams(path: Path) -> dict:
-    import json
+def rotate_clip(source: Path, path: Path, degrees: int = 90) -> Path:
+    """Copy ``source`` to ``path`` with display-rotation metadata (no re-encode).
 
+    FFmpeg 5.1 writes the display matrix from a ``rotate`` tag; 6.0+ dropped that and has
+    ``-display_rotation`` (counter-clockwise) as an input option instead.
+    """
+    tagged = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", str(source),
+              "-c", "copy", "-metadata:s:v:0", f"rotate={degrees}", str(path)]
+    subprocess.run(tagged, check=True)
+    if _rotation(path) is None:
+        matrix = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+                  "-display_rotation", str(-degrees), "-i", str(source), "-c", "copy", str(path)]
+        subprocess.run(matrix, check=True)
+    return path
+
+
+def _rotation(path: Path) -> float | None:
+    for stream in probe_streams(path)["streams"]:
+        for side in stream.get("side_data_list", []):
+            if "rotation" in side:
+                return float(side["rotation"])
+    return None
+
+
+def probe_streams(path: Path) -> dict:
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", str(path)],
         check=True, capture_output=True, text=True,

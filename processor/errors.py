@@ -1,0 +1,31 @@
+"""The three ways a transcode can end without a result.
+
+Callers (the CLI, the worker) map them to outcomes: ``BadInput`` is permanent (exit 2, job
+FAILED without retry), ``Cancelled`` is a requested stop, ``TranscodeError`` is unexpected and
+may be retried.
+"""
+
+from __future__ import annotations
+
+
+class BadInput(Exception):
+    """The source can never be transcoded: not media, truncated, empty, audio only, too big.
+
+    The message is one line a user can act on.
+    """
+
+
+class Cancelled(Exception):
+    """The cancel event was set; FFmpeg was stopped and the outputs are incomplete."""
+
+
+class TranscodeError(Exception):
+    """FFmpeg failed unexpectedly; ``stderr_tail`` holds its last lines for the log."""
+
+    def __init__(self, message: str, stderr_tail: str = "") -> None:
+        super().__init__(message)
+        self.stderr_tail = stderr_tail
+
+    def __str__(self) -> str:
+        base = super().__str__()
+        return f"{base}\n{self.stderr_tail}" if self.stderr_tail else base

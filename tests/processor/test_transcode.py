@@ -1,0 +1,136 @@
+"""A full transcode, checked with ffprobe: qualities, keyframes, faststart, HLS, previews."""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from common.models import AssetKind
+from processor.manifest import Manifest
+from processor.progress import Progress
+from processor.transcode import transcode
+from tests.media import probe_streams
+from tests.processor.helpers import keyframe_times, video_stream
+
+Clip = Callable[[str], Path]
+
+
+@pytest.fixture(scope="module")
+def result(clip: Clip, tmp_path_factory: pytest.TempPathFactory
+           ) -> tuple[Path, Manifest, list[Progress]]:
+    outdir = tmp_path_factory.mktemp("ladder_out")
+    events: list[Progress] = []
+    manifest = transcode(clip("ladder"), outdir, on_progress=events.append)
+    return outdir, manifest, events
+
+
+def top_level_boxes(path: Path) -> list[str]:
+    names, data, pos = [], path.read_bytes(), 0
+    while pos + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        if size == 1:
+            size = struct.unpack(">Q", data[pos + 8:pos + 16])[0]
+        names.append(kind.decode("latin-1"))
+        if size < 8:
+            break
+        pos += size
+    return names
+
+
+def test_every_quality_is_h264_yuv420p_with_aac(result: tuple[Path, Manifest, list[Progress]]
+                                                ) -> None:
+    outdir, _, _ = result
+    for name, size in [("480p", (854, 480)), ("720p", (1280, 720))]:
+        info = probe_streams(outdir / f"{name}.mp4")
+        video = video_stream(info)
+        assert (video["width"], video["height"]) == size
+        assert (video["codec_name"], video["pix_fmt"]) == ("h264", "yuv420p")
+        assert video["r_frame_rate"] == video["avg_frame_rate"] == "10/1"
+        assert [s["codec_name"] for s in info["streams"] if s["codec_type"] == "audio"] == ["aac"]
+        assert float(info["format"]["duration"]) == pytest.approx(3.0, abs=0.15)
+    assert not (outdir / "1080p.mp4").exists()  # never upscaled
+
+
+def test_keyframes_are_aligned_every_two_seconds(result: tuple[Path, Manifest, list[Progress]]
+                                                 ) -> None:
+    outdir, _, _ = result
+    times = [keyframe_times(outdir / f"{q}.mp4") for q in ("480p", "720p")]
+    assert times[0] == times[1] == pytest.approx([0.0, 2.0])
+
+
+def test_mp4s_are_faststart(result: tuple[Path, Manifest, list[Progress]]) -> None:
+    outdir, _, _ = result
+    for q in ("480p", "720p"):
+        boxes = top_level_boxes(outdir / f"{q}.mp4")
+        assert boxes.index("moov") < boxes.index("mdat"), boxes
+
+
+def test_hls_master_lists_every_quality(result: tuple[Path, Manifest, list[Progress]]) -> None:
+    outdir, _, _ = result
+    master = (outdir / "hls" / "master.m3u8").read_text()
+    variants = re.findall(r"#EXT-X-STREAM-INF:(.*)\n(.*)", master)
+    assert [uri for _, uri in variants] == ["480p/index.m3u8", "720p/index.m3u8"]
+    for (attrs, _), resolution in zip(variants, ["854x480", "1280x720"], strict=True):
+        assert f"RESOLUTION={resolution}" in attrs
+        assert int(re.search(r"(?<!-)BANDWIDTH=(\d+)", attrs).group(1)) > 0
+        assert re.search(r'CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2"', attrs)
+
+
+def test_hls_renditions_are_fmp4_segments_of_the_mp4s(
+        result: tuple[Path, Manifest, list[Progress]]) -> None:
+    outdir, _, _ = result
+    for q in ("480p", "720p"):
+        playlist = outdir / "hls" / q / "index.m3u8"
+        text = playlist.read_text()
+        assert '#EXT-X-MAP:URI="init.mp4"' in text and "#EXT-X-ENDLIST" in text
+        segments = [line for line in text.splitlines() if line and not line.startswith("#")]
+        assert segments and all((playlist.parent / s).stat().st_size > 0 for s in segments)
+        total = sum(float(d) for d in re.findall(r"#EXTINF:([\d.]+)", text))
+        assert total == pytest.approx(3.0, abs=0.15)
+    hls = probe_streams(outdir / "hls" / "720p" / "index.m3u8")
+    assert sorted(s["codec_name"] for s in hls["streams"]) == ["aac", "h264"]
+
+
+def test_thumbnail_and_gif_come_from_the_smallest_quality(
+        result: tuple[Path, Manifest, list[Progress]]) -> None:
+    outdir, _, _ = result
+    jpeg = video_stream(probe_streams(outdir / "thumbnail.jpg"))
+    assert (jpeg["codec_name"], jpeg["width"], jpeg["height"]) == ("mjpeg", 854, 480)
+    gif = probe_streams(outdir / "preview.gif")
+    stream = video_stream(gif)
+    assert (stream["codec_name"], stream["width"], stream["height"]) == ("gif", 320, 180)
+    assert float(gif["format"]["duration"]) > 1.0  # animated, not a single frame
+
+
+def test_manifest_lists_every_asset(result: tuple[Path, Manifest, list[Progress]]) -> None:
+    outdir, manifest, _ = result
+    assert Manifest.from_json((outdir / "manifest.json").read_text()) == manifest
+    kinds = sorted((a.type, a.quality) for a in manifest.assets)
+    assert kinds == sorted([("mp4", "480p"), ("mp4", "720p"), ("hls_playlist", "480p"),
+                            ("hls_playlist", "720p"), ("hls_master", ""), ("thumbnail", ""),
+                            ("preview", ""), ("manifest", "")])
+    for asset in manifest.assets:
+        assert (outdir / asset.path).is_file()
+        if asset.type == AssetKind.HLS_PLAYLIST:
+            folder = (outdir / asset.path).parent
+            assert asset.size == sum(f.stat().st_size for f in folder.iterdir())
+        else:
+            assert asset.size == (outdir / asset.path).stat().st_size
+    mp4 = {a.quality: a for a in manifest.of_type(AssetKind.MP4)}
+    assert (mp4["720p"].width, mp4["720p"].height) == (1280, 720)
+    assert mp4["720p"].bitrate > mp4["480p"].bitrate > 0
+    assert mp4["480p"].duration == pytest.approx(3.0, abs=0.15)
+    source = json.loads((outdir / "manifest.json").read_text())["source"]
+    assert (source["name"], source["width"], source["height"]) == ("ladder.mp4", 1280, 720)
+
+
+def test_progress_goes_up_to_one(result: tuple[Path, Manifest, list[Progress]]) -> None:
+    _, _, events = result
+    fractions = [e.fraction for e in events]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert any(e.speed for e in events)
