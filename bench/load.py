@@ -24,6 +24,7 @@ class LoadResult:
     errors: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
     elapsed_s: float = 0.0
+    server_cpu_ms: float = float("nan")  # filled in by the caller, who knows the server
 
 
 class _Connection:
