@@ -13,18 +13,22 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("processor.transcode")
-
 from common.job_state import JobStatus
 from tests.conftest import AwsResources, free_port
-from tests.processor.worker_support import FAST_ENV, Stack, make_source, wait_for, worker_settings
+from tests.processor.worker_support import (
+    FAST_ENV,
+    Stack,
+    make_long_clip,
+    wait_for,
+    worker_settings,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_source("long", tmp_path_factory.mktemp("sources") / "long.mp4")
+    return make_long_clip(tmp_path_factory.mktemp("sources") / "long.mp4")
 
 
 @pytest.fixture
