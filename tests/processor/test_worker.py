@@ -9,18 +9,21 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
 
 from common import job_state
+from common.broker import InMemoryBroker, QueueCounts
 from common.db import transaction
 from common.job_state import JobStatus
 from common.messages import JobMessage
-from common.models import AssetKind, VideoStatus
+from common.models import AssetKind, Job, VideoStatus
 from common.storage import media_prefix
-from processor.job_runner import Outcome
+from processor.job_runner import JobRunner, Outcome
+from processor.worker import Worker
 from tests.conftest import AwsResources
 from tests.processor.helpers import BAD_INPUTS
 from tests.processor.worker_support import (
@@ -236,3 +239,43 @@ def test_an_idle_worker_stops_at_once_on_sigterm(stack: Stack) -> None:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def test_a_job_running_elsewhere_is_left_to_its_owner_unless_abandoned(
+        stack: Stack, clip: Clip) -> None:
+    job = stack.submit(clip("small"))
+    with transaction(stack.sessions) as session:  # another worker holds it, alive
+        assert job_state.claim(session, job_id=job.id, worker_id="other",
+                               stale_after=stack.settings.stale_after())
+
+    assert stack.worker().step(wait_s=1) == Outcome.DEFERRED
+    assert stack.job(job.id).worker_id == "other"
+    assert stack.broker.counts().in_flight == 1  # back once the owner would look dead
+
+    # The owner dies after the job was cancelled: the next delivery finishes the cancel.
+    with transaction(stack.sessions) as session:
+        job_state.request_cancel(session, job_id=job.id)
+        session.get(Job, job.id).heartbeat_at = datetime.now(UTC) - timedelta(minutes=5)
+    stack.broker.send(JobMessage(job_id=job.id, video_id=job.video_id, source_bucket="b",
+                                 source_key="k"))
+    assert stack.worker().step(wait_s=1) == Outcome.CANCELLED
+    assert stack.job(job.id).status == JobStatus.CANCELLED
+    assert stack.video(job.video_id).status == VideoStatus.UPLOADED
+
+
+def test_without_a_redrive_policy_a_job_fails_after_max_attempts(stack: Stack,
+                                                                 clip: Clip) -> None:
+    queue = InMemoryBroker(visibility_timeout_s=30)  # no dead-letter queue behind it
+    job = stack.submit(clip("small"))  # its message goes to SQS; this test re-sends it
+    video = stack.video(job.video_id)
+    stack.s3.delete_object(Bucket=video.source_bucket, Key=video.source_key)
+    queue.send(JobMessage(job_id=job.id, video_id=job.video_id,
+                          source_bucket=video.source_bucket or "",
+                          source_key=video.source_key or ""))
+    settings = stack.settings.model_copy(update={"max_attempts": 2, "retry_backoff_s": 0})
+    worker = Worker(settings, broker=queue, runner=JobRunner(
+        settings, broker=queue, sessions=stack.sessions, s3=stack.s3))
+
+    assert [worker.step(wait_s=0), worker.step(wait_s=0)] == [Outcome.RETRYING, Outcome.FAILED]
+    assert stack.job(job.id).status == JobStatus.FAILED
+    assert queue.counts() == QueueCounts(0, 0, 0)  # nobody keeps it: deleted
