@@ -51,7 +51,7 @@ def check(runs: dict[str, dict[str, Any]]) -> list[tuple[str, bool]]:
     ratio = work["p95_wait_s"] / messages["p95_wait_s"] if messages["p95_wait_s"] else 1.0
     return [
         (f"p95 wait {work['p95_wait_s']:.0f} s vs {messages['p95_wait_s']:.0f} s "
-         f"({1 - ratio:+.0%} lower, need >= 40%)", ratio <= MAX_P95_RATIO),
+         f"({1 - ratio:.0%} lower, need >= 40%)", ratio <= MAX_P95_RATIO),
         (f"instance-hours {work['instance_hours']:.1f} vs {messages['instance_hours']:.1f} "
          f"(need no more)", work["instance_hours"] <= messages["instance_hours"]),
         (f"interrupted jobs {work['interrupted_jobs']}", work["interrupted_jobs"] == 0),

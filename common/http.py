@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from common.logging import get_logger
@@ -72,6 +73,13 @@ def install_error_handlers(app: FastAPI) -> None:
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         message = f"{'.'.join(first['loc'])}: {first['msg']}" if first["loc"] else first["msg"]
         return JSONResponse(error_body("invalid", message, fields=errors), 422)
+
+    @app.exception_handler(DataError)
+    async def _unstorable(_: Request, exc: DataError) -> JSONResponse:
+        # PostgreSQL class 22 (data exception): a value the database cannot take, such as
+        # a NUL byte in text. The caller's input, so a 400, never a 500.
+        return JSONResponse(error_body("invalid", "input contains a value the database "
+                                                  "cannot store (e.g. a NUL character)"), 400)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

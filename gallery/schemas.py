@@ -9,8 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from common.models import VideoStatus, Visibility
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
-Description = Annotated[str, Field(max_length=5000)]
+# PostgreSQL text cannot hold NUL; other control characters are refused in titles.
+Title = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200,
+                                         pattern=r"^[^\x00-\x1f]*$")]
+Description = Annotated[str, StringConstraints(max_length=5000, pattern=r"^[^\x00]*$")]
 Filename = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                             max_length=255, pattern=r"^[^/\\\x00-\x1f]+$")]
 ContentType = Annotated[str, StringConstraints(max_length=128,

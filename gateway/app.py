@@ -10,11 +10,11 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, Response
+from starlette.middleware import Middleware
 
 from common.broker import Broker
-from common.logging import configure_logging
-from common.metrics import install_http_metrics
-from gateway import auth_routes, errors, jobs, proxy, web
+from common.webapp import service_app
+from gateway import auth_routes, jobs, proxy, web
 from gateway.context import GatewayContext
 from gateway.middleware import RateLimitMiddleware, RequestContextMiddleware
 from gateway.settings import GatewaySettings
@@ -26,10 +26,19 @@ _PLACEHOLDER = """<!doctype html><html><head><meta charset="utf-8"><title>VideoF
 
 
 def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None = None) -> Any:
-    """The gateway app. ``broker`` replaces the SQS queue (e.g. an in-memory one)."""
+    """The gateway app. ``broker`` replaces the SQS queue (e.g. an in-memory one).
+
+    With ``VF_GATEWAY_MODE=mount`` (the default) the gallery and streaming apps run in
+    this process, so one ``create_app`` gives the whole HTTP side of the platform."""
     settings = settings or GatewaySettings()
-    configure_logging(env=settings.env, level=settings.log_level)
-    ctx = GatewayContext(settings, broker=broker)
+    app = service_app(
+        service="gateway", settings=settings, title="VideoForge gateway",
+        description="Sign-in, job submission and status, and one origin for the gallery "
+                    "and streaming APIs. Errors are `{\"error\": {\"code\", \"message\"}}`.",
+    )
+    ctx = GatewayContext(settings, sessions=app.state.sessions, verifier=app.state.verifier,
+                         broker=broker)
+    app.state.ctx = ctx
     upstreams = proxy.upstreams(settings)
 
     @asynccontextmanager
@@ -37,37 +46,25 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
         async with proxy.running(upstreams):
             yield
 
-    app = FastAPI(
-        title="VideoForge gateway",
-        version="1.0.0",
-        description="Sign-in, job submission and status, and one origin for the gallery "
-                    "and streaming APIs. Errors are `{\"error\": {\"code\", \"message\"}}`.",
-        lifespan=lifespan,
-    )
-    app.state.ctx = ctx
-    errors.install(app)
+    app.router.lifespan_context = lifespan
     app.include_router(auth_routes.router)
     app.include_router(jobs.router)
-    _install_pages(app)
+    _install_index(app)
     web.mount_web(app)
     app.router.routes.extend(proxy.routes(upstreams))
 
-    # Added innermost first: request context -> metrics -> CORS -> rate limit -> routes.
-    app.add_middleware(RateLimitMiddleware, ctx=ctx)
+    # Outermost first: request context -> metrics (service_app) -> CORS -> rate limit.
+    # Appending puts a middleware inside the ones already there, so 429s are measured too.
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
-                           allow_methods=["*"], allow_headers=["*"],
-                           expose_headers=["Retry-After", "X-Request-ID", "Location"])
-    install_http_metrics(app, service="gateway")
+        app.user_middleware.append(Middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
+            allow_headers=["*"], expose_headers=["Retry-After", "X-Request-ID", "Location"]))
+    app.user_middleware.append(Middleware(RateLimitMiddleware, ctx=ctx))
     app.add_middleware(RequestContextMiddleware)
     return app
 
 
-def _install_pages(app: FastAPI) -> None:
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
+def _install_index(app: FastAPI) -> None:
     @app.get("/", include_in_schema=False)
     def index() -> Response:
         page = STATIC_DIR / "index.html"

@@ -16,10 +16,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from common.http import ApiError, error_responses
 from common.logging import get_logger
 from gateway.context import GatewayContext
 from gateway.deps import ContextDep
-from gateway.errors import ApiError, error_responses
 
 log = get_logger(__name__)
 router = APIRouter(prefix="/api/auth", tags=["auth"])

@@ -1,4 +1,5 @@
-"""Everything a gateway process holds for its lifetime, built once in ``create_app``."""
+"""What a gateway process holds beyond the shared ``app.state`` (settings, sessions,
+verifier: see common/deps.py): the rate limiter, the job queue and the Cognito client."""
 
 from __future__ import annotations
 
@@ -10,24 +11,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from common import aws
 from common.auth import CognitoVerifier
 from common.broker import Broker, SqsBroker
-from common.db import session_factory
 from gateway.rate_limit import Limiter, make_limiter
 from gateway.settings import GatewaySettings
 
 
 class GatewayContext:
-    def __init__(self, settings: GatewaySettings, *, broker: Broker | None = None) -> None:
+    def __init__(self, settings: GatewaySettings, *, sessions: sessionmaker[Session],
+                 verifier: CognitoVerifier | None, broker: Broker | None = None) -> None:
         self.settings = settings
-        self.sessions: sessionmaker[Session] = session_factory(settings.database_url)
+        self.sessions = sessions
+        self.verifier = verifier
         self.limiter: Limiter = make_limiter(settings.redis_url)
-        self.verifier: CognitoVerifier | None = None
-        if settings.cognito_user_pool_id and settings.cognito_client_id:
-            self.verifier = CognitoVerifier(
-                region=settings.aws_region,
-                user_pool_id=settings.cognito_user_pool_id,
-                client_id=settings.cognito_client_id,
-                endpoint_url=settings.aws_endpoint_url,
-            )
         if broker is not None:
             self.__dict__["broker"] = broker
 

@@ -18,13 +18,14 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from common import job_state
+from common.access import managed_video
 from common.auth import Principal
+from common.http import ApiError, error_responses, not_found
 from common.job_state import JobStatus
 from common.logging import bound, get_logger
-from common.models import GalleryVideo, Job, VideoStatus, Visibility
+from common.models import GalleryVideo, Job, VideoStatus
 from common.submission import SubmissionError, submit_job
 from gateway.deps import BrokerDep, ContextDep, CurrentUser, SessionDep
-from gateway.errors import ApiError, error_responses
 from gateway.job_events import job_event_stream
 from gateway.pagination import Cursor
 
@@ -129,35 +130,27 @@ def find_job(session: Session, job_id: str, user: Principal) -> Job:
     parsed = _parse_id(job_id)
     job = session.get(Job, parsed) if parsed else None
     if job is None or not (user.is_admin or job.owner_id == user.user_id):
-        raise ApiError(404, "no such job")
+        raise not_found("job")
     return job
 
 
-def _find_video(session: Session, video_id: str, user: Principal) -> GalleryVideo:
-    video = session.get(GalleryVideo, video_id)
-    if video is None or (video.visibility != Visibility.PUBLIC and not user.is_admin
-                         and video.owner_id != user.user_id):
-        raise ApiError(404, "no such video")
-    if not (user.is_admin or video.owner_id == user.user_id):
-        raise ApiError(403, "only the video's owner can process it")
-    return video
-
-
-_JOB_ERRORS = error_responses(401, 404, 422, 429)
+# Besides its own, every route can answer 400 (a body that does not parse), 422 (invalid
+# parameters) and 429 (the rate limiter).
+_JOB_ERRORS = error_responses(400, 401, 404, 422, 429)
 
 
 @router.post(
     "", status_code=201, response_model=JobPublic,
     responses={200: {"model": JobPublic, "description": "Replayed: the job an earlier "
                      "request with this Idempotency-Key created"},
-               **error_responses(401, 403, 404, 409, 422, 429, 503)},
+               **error_responses(400, 401, 403, 404, 409, 422, 429, 503)},
 )
 def create_job(
     body: JobCreate, user: CurrentUser, session: SessionDep, broker: BrokerDep,
     response: Response, idempotency_key: IdempotencyKey = None,
 ) -> JobPublic:
     """Queue a transcode of one of your uploaded videos."""
-    video = _find_video(session, str(body.video_id), user)
+    video = managed_video(session, video_id=str(body.video_id), principal=user)
     try:
         submitted = submit_job(
             session, broker, video=video, owner_id=video.owner_id, qualities=body.qualities,
@@ -185,7 +178,8 @@ def create_job(
 def list_jobs(
     user: CurrentUser, session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[str | None, Query(max_length=512, pattern=r"^[A-Za-z0-9_-]+$",
+                                        description="next_cursor of the previous page")] = None,
     status: JobStatus | None = None,
     video_id: uuid.UUID | None = None,
     all_users: Annotated[bool, Query(alias="all", description="admins: everyone's jobs")] = False,
@@ -256,9 +250,18 @@ def cancel_job(job_id: str, user: CurrentUser, session: SessionDep) -> JobPublic
     return job_public(session, job)
 
 
+# One server-sent event: ``event`` names it, ``data`` is a JobPublic as JSON.
+_SSE_EVENT = {
+    "type": "object",
+    "properties": {"event": {"type": "string", "enum": ["progress", "done", "timeout"]},
+                   "data": {"type": "string", "contentMediaType": "application/json"}},
+    "required": ["event", "data"],
+}
+
+
 @router.get(
     "/{job_id}/events", response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
+    responses={200: {"content": {"text/event-stream": {"schema": _SSE_EVENT}},
                      "description": "Server-sent events: `progress` on every change, then "
                                     "one `done` with the final job (or `timeout`)."},
                **_JOB_ERRORS},

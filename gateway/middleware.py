@@ -10,15 +10,15 @@ import re
 import time
 import uuid
 
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.auth import AuthError
+from common.http import error_body
 from common.logging import bound, get_logger
 from gateway.context import GatewayContext
-from gateway.deps import authenticate
-from gateway.errors import error_response
 from gateway.rate_limit import Bucket, Decision, route_class
 
 log = get_logger("gateway.access")
@@ -41,7 +41,6 @@ class RequestContextMiddleware:
         request = Request(scope)
         given = request.headers.get("x-request-id", "")
         request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
-        request.state.request_id = request_id
         status = 500
         start = time.perf_counter()
 
@@ -77,17 +76,24 @@ class RateLimitMiddleware:
         self.app = app
         self.ctx = ctx
 
+    def _user_id(self, request: Request) -> str | None:
+        """The signed-in caller; None for anonymous callers and bad tokens alike (the
+        route answers those with 401, and until then they count against their IP)."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip() or self.ctx.verifier is None:
+            return None
+        try:
+            return self.ctx.verifier.verify(token.strip()).user_id
+        except AuthError:
+            return None
+
     def _decide(self, request: Request, klass: str) -> Decision:
         settings = self.ctx.settings
         limit = settings.limit(klass)
         prefix = f"{settings.rate_limit_prefix}{klass}:"
         buckets = [Bucket(prefix + "ip:" + client_ip(request, settings.trusted_proxies), limit)]
-        try:
-            principal = authenticate(self.ctx, request)
-        except AuthError:
-            principal = None  # the route answers 401; until then this is an anonymous caller
-        if principal is not None:
-            buckets.append(Bucket(prefix + "user:" + principal.user_id, limit))
+        if user_id := self._user_id(request):
+            buckets.append(Bucket(prefix + "user:" + user_id, limit))
         return self.ctx.limiter.acquire(buckets)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -102,8 +108,7 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         log.info("rate_limited", route_class=klass)
-        response = error_response(
-            429, f"too many {klass} requests; retry after {decision.retry_after_header} s",
-            headers={"Retry-After": decision.retry_after_header},
-        )
+        message = f"too many {klass} requests; retry after {decision.retry_after_header} s"
+        response = JSONResponse(error_body("rate_limited", message), 429,
+                                headers={"Retry-After": decision.retry_after_header})
         await response(scope, receive, send)

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from gateway.errors import ApiError
+from common.http import ApiError
 
 
 @dataclass(frozen=True)
@@ -29,10 +29,9 @@ class Cursor:
             data = json.loads(raw)
             created_at = datetime.fromisoformat(data["t"])
             row_id = str(uuid.UUID(data["id"]))
+            if created_at.tzinfo is None:
+                raise ValueError("naive timestamp")
         except (binascii.Error, ValueError, TypeError, KeyError, AttributeError):
-            raise ApiError(400, "invalid cursor: pass next_cursor from a previous page",
-                           code="invalid_cursor") from None
-        if created_at.tzinfo is None:
-            raise ApiError(400, "invalid cursor: pass next_cursor from a previous page",
-                           code="invalid_cursor")
+            raise ApiError(400, "cursor is not valid; pass next_cursor from a previous page",
+                           code="bad_cursor") from None
         return cls(created_at, row_id)

@@ -16,15 +16,16 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import httpx
+from fastapi.responses import JSONResponse
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from common.http import error_body
 from common.logging import get_logger
 from common.settings import CommonSettings
-from gateway.errors import error_response
 from gateway.settings import GatewaySettings
 
 log = get_logger(__name__)
@@ -107,19 +108,22 @@ class UpstreamProxy:
         try:
             upstream = await self._http().send(self._request(scope, receive), stream=True)
         except httpx.TimeoutException:
-            await error_response(504, "the upstream service timed out")(scope, receive, send)
+            response = JSONResponse(error_body("gateway_timeout", "the upstream service timed out"),
+                                    504)
+            await response(scope, receive, send)
             return
         except httpx.HTTPError as exc:
             log.warning("upstream_unreachable", upstream=self.base_url,
                         error_type=type(exc).__name__)
-            await error_response(502, "the upstream service is unreachable")(
-                scope, receive, send)
+            response = JSONResponse(
+                error_body("bad_gateway", "the upstream service is unreachable"), 502)
+            await response(scope, receive, send)
             return
-        response = StreamingResponse(upstream.aiter_raw(), status_code=upstream.status_code,
+        streamed = StreamingResponse(upstream.aiter_raw(), status_code=upstream.status_code,
                                      background=BackgroundTask(upstream.aclose))
-        response.raw_headers = [(k, v) for k, v in upstream.headers.raw
+        streamed.raw_headers = [(k, v) for k, v in upstream.headers.raw
                                 if k.lower() not in _HOP_BY_HOP]
-        await response(scope, receive, send)
+        await streamed(scope, receive, send)
 
 
 def _service_settings(service: str, settings: GatewaySettings) -> Any:

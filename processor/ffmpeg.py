@@ -36,7 +36,8 @@ def run_ffmpeg(
         raise Cancelled("cancelled before FFmpeg started")
     argv = [*BASE_ARGS, "-nostats", "-progress", "pipe:1", *args]
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, bufsize=1)
+                            stderr=subprocess.PIPE, text=True, encoding="utf-8",
+                            errors="replace", bufsize=1)
     assert proc.stdout is not None and proc.stderr is not None
     tail: deque[str] = deque(maxlen=_STDERR_TAIL_LINES)
     stopped = threading.Event()

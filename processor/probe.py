@@ -13,7 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from processor.errors import BadInput
+from processor.errors import BadInput, TranscodeError
 from processor.limits import DEFAULT_LIMITS, Limits
 
 # ffprobe reports still images through these demuxers; a single picture is not a video.
@@ -21,8 +21,8 @@ _IMAGE_FORMATS = ("image2", "_pipe")
 # FFmpeg renders plain text files as "ANSI art" video (the tty demuxer): not a video either.
 _TEXT_CODECS = {"ansi", "bintext", "xbin", "idf"}
 _HDR_TRANSFERS = {"smpte2084", "arib-std-b67"}  # PQ (HDR10) and HLG
-# The truncation check decodes this much of the end of the source.
-_TAIL_CHECK_S = 1.0
+# The truncation check reads this much of the end of the source.
+_TAIL_CHECK_S = 2.0
 _PROBE_TIMEOUT_S = 120
 
 
@@ -57,7 +57,7 @@ def probe(path: Path, limits: Limits = DEFAULT_LIMITS) -> SourceInfo:
     data = _ffprobe(path)
     info = _describe(data, size)
     _check_limits(info, limits)
-    _check_tail_decodes(path, info.duration_s)
+    _check_tail_reads(path, info.duration_s)
     return info
 
 
@@ -76,7 +76,7 @@ def _file_size(path: Path) -> int:
 def ffprobe_json(path: Path) -> tuple[dict[str, Any], str]:
     """ffprobe's streams and format of ``path`` ({} if it failed) and its stderr."""
     cmd = ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_PROBE_TIMEOUT_S)
+    proc = _run(cmd)
     data = json.loads(proc.stdout or "{}") if proc.returncode == 0 else {}
     return data, proc.stderr.strip()
 
@@ -140,15 +140,27 @@ def _check_limits(info: SourceInfo, limits: Limits) -> None:
                        f"{limits.max_pixels}-pixel limit")
 
 
-def _check_tail_decodes(path: Path, duration: float) -> None:
-    """Decode the last second: a cut-off file whose index survived fails here."""
+def _check_tail_reads(path: Path, duration: float) -> None:
+    """Read the packets of the last seconds: a cut-off file whose index survived fails here.
+
+    Packets are copied, not decoded: the demuxer and the codec parser see a truncation
+    ("partial file") at a tiny fraction of a decode's cost.
+    """
     start = max(0.0, duration - _TAIL_CHECK_S)
     cmd = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-ss", f"{start:.3f}",
-           "-i", str(path), "-map", "0:v:0", "-f", "null", "-"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_PROBE_TIMEOUT_S)
+           "-i", str(path), "-map", "0", "-c", "copy", "-f", "null", "-"]
+    proc = _run(cmd)
     if proc.returncode != 0 or proc.stderr.strip():
-        first = (proc.stderr.strip().splitlines() or ["decode failed"])[0]
-        raise BadInput(f"truncated or corrupt: decoding the end failed ({first.split('] ')[-1]})")
+        first = (proc.stderr.strip().splitlines() or ["read failed"])[0]
+        raise BadInput(f"truncated or corrupt: reading the end failed ({first.split('] ')[-1]})")
+
+
+def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, errors="replace",
+                              timeout=_PROBE_TIMEOUT_S)
+    except subprocess.TimeoutExpired as exc:
+        raise TranscodeError(f"{cmd[0]} took over {_PROBE_TIMEOUT_S} s on the source") from exc
 
 
 def _rotation(stream: dict[str, Any]) -> int:

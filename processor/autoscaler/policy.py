@@ -123,31 +123,48 @@ def work_policy(signals: Signals, config: ScalingConfig, rate: float = 0.0
     after warm-up. A running job occupies its own worker only (at most one horizon each),
     so a few long running jobs do not ask for instances that could not help them. Jobs
     are indivisible: never more instances than jobs in the system, except that the fleet
-    keeps what the arrival ``rate`` (work-seconds per second) needs to keep up.
+    keeps a share of what the arrival ``rate`` (work-seconds per second) needs.
     """
     horizon = config.horizon_s
     useful_new = horizon - config.warmup_s
+    visible, queued_work, taken_work = _reconcile(signals)
+    taken = signals.visible - visible
     if signals.running_remaining_s:
         running = sum(min(r, horizon) for r in signals.running_remaining_s)
+        running += min(taken_work, taken * horizon)
     else:
-        running = min(signals.running_work_s, signals.busy * horizon)
+        running = min(signals.running_work_s + taken_work, signals.busy * horizon)
     free = max(0.0, signals.in_service * horizon - running) + signals.pending * useful_new
-    shortfall = signals.queued_work_s - free
+    shortfall = queued_work - free
     if shortfall > _EPSILON:
         # A new instance can only take a queued job that no idle or pending one will take.
         idle = max(0, signals.in_service - signals.busy)
-        uncovered = max(1, signals.visible + signals.delayed - idle - signals.pending)
+        uncovered = max(1, visible + signals.delayed - idle - signals.pending)
         extra = min(math.ceil(shortfall / useful_new - _EPSILON), uncovered)
         raw = signals.in_service + signals.pending + extra
     else:
-        raw = math.ceil((signals.queued_work_s + running) / horizon - _EPSILON)
-    jobs = max(signals.busy, signals.in_flight) + signals.visible + signals.delayed
+        raw = math.ceil((queued_work + running) / horizon - _EPSILON)
+    jobs = max(signals.busy, signals.in_flight) + visible + signals.delayed
     if jobs and raw < 1:
         raw = 1  # work estimates missing or tiny: still one instance for queued jobs
-    raw = max(min(raw, jobs), math.ceil(rate * config.rate_floor - _RATE_SLACK))
+    # The arrival rate only slows scale-in (keeps instances a steady stream will need); it
+    # never launches by itself, so a one-off batch does not hold extra instances idle.
+    keep = min(math.ceil(rate * config.rate_floor - _RATE_SLACK),
+               signals.in_service + signals.pending)
+    raw = max(min(raw, jobs), keep)
     work = signals.queued_work_s + signals.running_work_s
     return raw, (f"{work:.0f} s of work over {jobs} jobs, {horizon:.0f} s horizon, "
                  f"arriving {rate:.1f} s/s")
+
+
+def _reconcile(signals: Signals) -> tuple[int, float, float]:
+    """Queue counts lag the fleet counts (SQS approximate counts vs the Auto Scaling
+    API): jobs that workers took after the queue was sampled (more busy workers than
+    messages in flight) are running, not queued. Returns the visible jobs and queued work
+    left, and the queued work moved to running (in proportion to the jobs)."""
+    taken = min(signals.visible, max(0, signals.busy - signals.in_flight))
+    moved = signals.queued_work_s * taken / signals.visible if signals.visible else 0.0
+    return signals.visible - taken, signals.queued_work_s - moved, moved
 
 
 _POLICY_FUNCTIONS = {"messages": messages_policy, "work": work_policy}
@@ -183,7 +200,8 @@ class Autoscaler:
             low_for = signals.now - self._below_since
             if low_for + _EPSILON >= cfg.scale_in_window_s:
                 # Highest ask within the window: brief dips do not shrink the fleet.
-                desired = max(r for _, r in self._history)
+                # (Never above current: someone may have lowered it meanwhile.)
+                desired = min(max(r for _, r in self._history), current)
                 note = f"low for {low_for:.0f} s, highest ask in window {desired}"
             else:
                 desired, note = current, f"low for {low_for:.0f}/{cfg.scale_in_window_s:.0f} s"

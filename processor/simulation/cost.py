@@ -7,11 +7,18 @@ Prices are us-east-1 Linux list prices for the worker instance type, t3.medium
   (it moves by the hour and zone, roughly $0.012-0.016; about 70% off on-demand).
 
 Work per source minute: the worker encodes every quality in one FFmpeg run (x264
-``veryfast``). A 1080p30 source becomes 1080p + 720p + 480p; on a t3.medium that runs at
-about 0.75x realtime for the encode plus fixed overhead (download, probe, HLS packaging by
-stream copy, thumbnail, GIF, upload), so one source minute costs ~90 instance-seconds.
-4K sources cost several times more; the mix assumed here is mostly 1080p and below.
-Override with measured numbers (the worker exports ``videoforge_encode_speed_ratio``).
+``veryfast``). Measured on this project's build machine (Xeon, 2 vCPUs like a t3.medium):
+6 s of 1080p30 into 1080p + 720p + 480p took 13.4 CPU-seconds, 2.2 CPU-s per source
+second, so ~67 s of wall time per source minute on 2 vCPUs. With the fixed per-job work
+(download, probe, HLS packaging by stream copy, thumbnail, GIF, upload) that is ~90
+instance-seconds per source minute. 4K sources cost several times more; the mix assumed
+here is mostly 1080p and below. Override with measured numbers (the worker exports
+``videoforge_encode_speed_ratio``).
+
+Caveat: a t3.medium earns CPU credits for 20% of each vCPU. Encoding keeps both at 100%,
+so in "unlimited" mode AWS bills the surplus at $0.05 per vCPU-hour (~$0.08/h more,
+$0.12/h in all); in "standard" mode the instance throttles to its 20% baseline. See
+docs/SCALE.md for a non-burstable alternative.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ _MAX_OVERRUN_S = 30 * 24 * 3600.0
 @dataclass(frozen=True)
 class SimSettings:
     boot_s: float = 120.0      # launch -> in service (the policy's warmup_s is its estimate)
-    interval_s: float = 60.0   # controller tick
+    interval_s: float = 30.0   # controller tick (VF_AUTOSCALER_INTERVAL_S default)
     staleness_s: float = 60.0  # age of the queue signals the controller sees
 
     def __post_init__(self) -> None:
@@ -62,7 +62,7 @@ class RunResult:
     timeline: list[Sample] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(eq=False)  # identity: instances are dict keys
 class _Instance:
     launched_at: float
     ready: bool = False
@@ -91,7 +91,9 @@ class Simulation:
         self._events: list[tuple[float, int, int, object]] = []
         self._seq = itertools.count()
         self._instances: list[_Instance] = []  # every instance ever launched
-        self._live: list[_Instance] = []       # not terminated
+        # Insertion-ordered sets (dicts), so runs are repeatable and lookups O(1).
+        self._live: dict[_Instance, None] = {}  # not terminated
+        self._idle: dict[_Instance, None] = {}  # in service, no job
         self._queue: deque[tuple[Job, int]] = deque()  # (job, index into starts)
         self._queued_work = 0.0
         self._starts: list[float | None] = [None] * len(trace.jobs)
@@ -157,28 +159,29 @@ class Simulation:
         job = self.trace.jobs[index]
         self._queue.append((job, index))
         self._queued_work += job.work_s
-        for inst in self._alive():
-            if inst.ready and inst.job is None:
-                self._on_idle(t, inst)
-                break
+        if self._idle:
+            self._on_idle(t, next(iter(self._idle)))
 
     def _on_idle(self, t: float, inst: _Instance) -> None:
+        self._idle.pop(inst, None)
         if self._queue:
             job, index = self._queue.popleft()
             self._queued_work -= job.work_s
             self._starts[index] = t
             inst.job, inst.job_index, inst.finish_at = job, index, t + job.work_s
             self._at(inst.finish_at, _FINISH, inst)
-        elif len(self._alive()) > self.desired:
+        elif len(self._live) > self.desired:
             self._terminate(t, inst)
+        else:
+            self._idle[inst] = None
 
     def _alive(self) -> list[_Instance]:
-        return self._live
+        return list(self._live)
 
     def _launch(self, t: float, boot_s: float) -> None:
         inst = _Instance(launched_at=t)
         self._instances.append(inst)
-        self._live.append(inst)
+        self._live[inst] = None
         self._at(t + boot_s, _READY, inst)
 
     def _terminate(self, t: float, inst: _Instance) -> None:
@@ -190,7 +193,8 @@ class Simulation:
             self._queued_work += inst.job.work_s
             inst.job = None
         inst.terminated_at = t
-        self._live.remove(inst)
+        del self._live[inst]
+        self._idle.pop(inst, None)
 
     # --- the controller -------------------------------------------------------------
     def _observe(self, t: float) -> _QueueView:
@@ -229,14 +233,12 @@ class Simulation:
 
     def _apply(self, t: float, desired: int) -> None:
         self.desired = desired
-        alive = list(self._alive())
+        alive = self._alive()
         for _ in range(desired - len(alive)):
             self._launch(t, self.sim.boot_s)
         surplus = len(alive) - desired
         # Pending first (they have done nothing yet), then idle workers; never busy ones.
-        removable = [i for i in alive if not i.ready] + [
-            i for i in alive if i.ready and i.job is None
-        ]
+        removable = [i for i in alive if not i.ready] + list(self._idle)
         for inst in removable[: max(0, surplus)]:
             self._terminate(t, inst)
 

@@ -72,26 +72,26 @@ def _poisson(rng: random.Random, rate_per_s: Callable[[float], float], peak_per_
             times.append(t)
 
 
-def steady(rng: random.Random) -> Trace:
-    """Four hours at 2 uploads a minute: ~9 busy instances on average."""
-    duration, rate = 4 * HOUR, 2 / MINUTE
+def steady(rng: random.Random, scale: float = 1.0) -> Trace:
+    """Four hours at 2 uploads a minute: ~8 busy instances on average."""
+    duration, rate = 4 * HOUR, 2 / MINUTE * scale
     arrivals = _poisson(rng, lambda _t: rate, rate, 0.0, duration)
     return Trace("steady", tuple(Job(t, _typical_work(rng)) for t in arrivals), duration)
 
 
-def burst(rng: random.Random) -> Trace:
+def burst(rng: random.Random, scale: float = 1.0) -> Trace:
     """A quiet background (one upload every 2 min) and 200 uploads within one minute at
     the 30-minute mark (a bulk import, a campaign), over three hours."""
-    duration, rate, start = 3 * HOUR, 0.5 / MINUTE, 30 * MINUTE
+    duration, rate, start = 3 * HOUR, 0.5 / MINUTE * scale, 30 * MINUTE
     arrivals = _poisson(rng, lambda _t: rate, rate, 0.0, duration)
-    arrivals += [start + rng.uniform(0, MINUTE) for _ in range(200)]
+    arrivals += [start + rng.uniform(0, MINUTE) for _ in range(round(200 * scale))]
     jobs = tuple(Job(t, _typical_work(rng)) for t in sorted(arrivals))
     return Trace("burst", jobs, duration)
 
 
-def diurnal(rng: random.Random) -> Trace:
+def diurnal(rng: random.Random, scale: float = 1.0) -> Trace:
     """A day: 0.3 uploads a minute at night, 3.5 at the afternoon peak (14:00)."""
-    duration, low, high = 24 * HOUR, 0.3 / MINUTE, 3.5 / MINUTE
+    duration, low, high = 24 * HOUR, 0.3 / MINUTE * scale, 3.5 / MINUTE * scale
 
     def rate(t: float) -> float:
         return low + (high - low) * (1 - math.cos(2 * math.pi * (t - 2 * HOUR) / (24 * HOUR))) / 2
@@ -100,16 +100,16 @@ def diurnal(rng: random.Random) -> Trace:
     return Trace("diurnal", tuple(Job(t, _typical_work(rng)) for t in arrivals), duration)
 
 
-def heavy_tail(rng: random.Random) -> Trace:
+def heavy_tail(rng: random.Random, scale: float = 1.0) -> Trace:
     """Six hours at 3 uploads a minute, work from 30 s to 2 h (bounded Pareto, alpha 1.1):
     a queue's message count says little about its work here."""
-    duration, rate = 6 * HOUR, 3 / MINUTE
+    duration, rate = 6 * HOUR, 3 / MINUTE * scale
     arrivals = _poisson(rng, lambda _t: rate, rate, 0.0, duration)
     jobs = tuple(Job(t, _bounded_pareto_work(rng)) for t in arrivals)
     return Trace("heavy-tail", jobs, duration)
 
 
-BUILT_IN: dict[str, Callable[[random.Random], Trace]] = {
+BUILT_IN: dict[str, Callable[[random.Random, float], Trace]] = {
     "steady": steady,
     "burst": burst,
     "diurnal": diurnal,
@@ -141,10 +141,13 @@ def load_csv(path: Path) -> Trace:
     return Trace(path.stem, tuple(jobs), jobs[-1].arrival_s)
 
 
-def load(name_or_path: str, seed: int = 1) -> Trace:
-    """A built-in trace by name (seeded), or a CSV file by path."""
+def load(name_or_path: str, seed: int = 1, scale: float = 1.0) -> Trace:
+    """A built-in trace by name (seeded; ``scale`` multiplies its upload rate), or a
+    CSV file by path."""
     if name_or_path in BUILT_IN:
-        return BUILT_IN[name_or_path](random.Random(f"{name_or_path}:{seed}"))
+        if scale <= 0:
+            raise TraceError("the rate scale must be positive")
+        return BUILT_IN[name_or_path](random.Random(f"{name_or_path}:{seed}"), scale)
     path = Path(name_or_path)
     if path.suffix.lower() == ".csv" or path.exists():
         return load_csv(path)

@@ -8,8 +8,10 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from common import aws
 from common.auth import CognitoVerifier
-from tests.gateway.conftest import PASSWORD
+from common.settings import CommonSettings
+from tests.api_support import PASSWORD
 
 
 def test_login_returns_tokens_that_verify(client, cognito, moto_endpoint) -> None:
@@ -37,8 +39,9 @@ def test_wrong_password_or_user_is_401_and_never_logged(client, capfd, username)
     assert "Wrong-pass-9!" not in "".join(capfd.readouterr())
 
 
-def test_refresh_pass_through(client, users) -> None:
-    r = client.post("/api/auth/refresh", json={"refresh_token": users["owner"].refresh_token})
+def test_refresh_pass_through(client) -> None:
+    tokens = client.post("/api/auth/login", json={"username": "owner", "password": PASSWORD})
+    r = client.post("/api/auth/refresh", json={"refresh_token": tokens.json()["refresh_token"]})
     assert r.status_code == 200, r.text
     token = r.json()["id_token"]
     assert client.get("/api/jobs", headers={"Authorization": f"Bearer {token}"}
@@ -53,7 +56,7 @@ def test_malformed_login_is_422_without_echoing_input(client, body) -> None:
     r = client.post("/api/auth/login", json=body)
     assert r.status_code == 422
     error = r.json()["error"]
-    assert error["code"] == "validation_error" and "input" not in str(error["details"])
+    assert error["code"] == "invalid" and "input" not in str(error["fields"])
     assert "p" * 100 not in r.text
 
 
@@ -78,25 +81,23 @@ def test_bad_tokens_are_401_with_bearer_challenge(client, users, cognito) -> Non
     for name, token in tokens.items():
         r = client.get("/api/jobs", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 401, name
-        assert r.headers["WWW-Authenticate"].startswith("Bearer"), name
-        assert 'error="invalid_token"' in r.headers["WWW-Authenticate"], name
+        assert r.headers["WWW-Authenticate"] == "Bearer", name
         assert r.json()["error"]["code"] == "unauthorized"
     anonymous = client.get("/api/jobs")
     assert anonymous.status_code == 401
-    assert anonymous.headers["WWW-Authenticate"] == 'Bearer realm="videoforge"'
+    assert anonymous.headers["WWW-Authenticate"] == "Bearer"
 
 
 def test_token_of_another_client_is_401(client, moto_endpoint, cognito) -> None:
-    from common import aws
-    from common.settings import CommonSettings
-    from tests.gateway.conftest import sign_in
-
     idp = aws.client("cognito-idp", CommonSettings(aws_endpoint_url=moto_endpoint))
     other_client = idp.create_user_pool_client(
         UserPoolId=cognito.pool_id, ClientName="cli", ExplicitAuthFlows=["USER_PASSWORD_AUTH"],
     )["UserPoolClient"]["ClientId"]
-    user = sign_in(idp, other_client, "owner")
-    for token in (user.id_token, user.access_token):
+    tokens = idp.initiate_auth(
+        ClientId=other_client, AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "owner", "PASSWORD": PASSWORD},
+    )["AuthenticationResult"]
+    for token in (tokens["IdToken"], tokens["AccessToken"]):
         r = client.get("/api/jobs", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 401
         assert "another client" in r.json()["error"]["message"]

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
 import pytest
-import uvicorn
 
 from common import job_state
 from common.db import session_factory
 from gateway.app import create_app
-from tests.conftest import free_port
+from tests.gateway.conftest import serve_in_thread
 
 
 def parse_events(lines: Iterator[str]) -> Iterator[tuple[str, dict]]:
@@ -99,19 +97,8 @@ def test_events_stream_progress_until_done(client, users, make_video, gateway_se
 
 @pytest.fixture
 def live_gateway(gateway_settings) -> Iterator[str]:
-    port = free_port()
-    config = uvicorn.Config(create_app(gateway_settings), host="127.0.0.1", port=port,
-                            log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serve_in_thread(create_app(gateway_settings)) as url:
+        yield url
 
 
 def test_events_over_real_http(live_gateway, users, make_video, gateway_settings):

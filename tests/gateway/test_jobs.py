@@ -81,7 +81,7 @@ def test_invalid_submissions_are_422(client, users, make_video, body, headers):
     body = {k: (video.id if v == "{vid}" else v) for k, v in body.items()}
     r = client.post("/api/jobs", json=body, headers={**users["owner"].headers, **headers})
     assert r.status_code == 422, r.text
-    assert r.json()["error"]["code"] == "validation_error" and r.json()["error"]["message"]
+    assert r.json()["error"]["code"] == "invalid" and r.json()["error"]["message"]
 
 
 def test_video_that_cannot_be_processed(client, users, make_video):
@@ -122,10 +122,11 @@ def test_list_is_mine_newest_first_by_cursor(client, users, make_video):
     assert seen == mine[::-1]
     queued = client.get("/api/jobs", params={"status": "QUEUED"}, headers=owner.headers)
     assert len(queued.json()["items"]) == 5
-    for params in ({"cursor": "garbage!"}, {"cursor": "eyJ0IjogMX0"}):
+    for params in ({"cursor": "garbage"}, {"cursor": "eyJ0IjogMX0"}):
         r = client.get("/api/jobs", params=params, headers=owner.headers)
-        assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_cursor"
-    for params in ({"limit": 0}, {"limit": 101}, {"status": "NOPE"}, {"video_id": "x"}):
+        assert r.status_code == 400 and r.json()["error"]["code"] == "bad_cursor"
+    for params in ({"limit": 0}, {"limit": 101}, {"status": "NOPE"}, {"video_id": "x"},
+                   {"cursor": "not base64!"}):
         assert client.get("/api/jobs", params=params, headers=owner.headers).status_code == 422
     everyone = client.get("/api/jobs", params={"all": "true", "limit": 100},
                           headers=users["admin"].headers).json()["items"]

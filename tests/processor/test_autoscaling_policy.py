@@ -154,9 +154,9 @@ def test_known_remaining_times_free_capacity() -> None:
 
 def test_work_policy_keeps_capacity_for_the_arrival_rate() -> None:
     # 600 s of work arrives every minute (10 instances' worth); between observations
-    # the queue is empty and the busy count dips. The rate keeps 0.7 x 10 = 7.
+    # the queue is empty and the busy count dips. The rate keeps 0.7 x 10 = 7 of the 10.
     config = ScalingConfig(policy="work", max_size=20, rate_window_s=600,
-                           scale_in_window_s=0)
+                           scale_in_window_s=600)
     scaler, current = Autoscaler(config), 10
     for minute in range(12):
         decision = scaler.decide(
@@ -164,3 +164,22 @@ def test_work_policy_keeps_capacity_for_the_arrival_rate() -> None:
                 running_work_s=600.0), current)
         current = decision.desired
     assert current == 7, decision.reason
+
+
+def test_arrival_rate_never_launches_by_itself() -> None:
+    # A one-off batch of 72000 s arrived; nothing is queued any more and two workers are
+    # busy. The rate (>= 10 instances' worth) must not grow a fleet of 2.
+    config = ScalingConfig(policy="work", max_size=20, rate_window_s=600)
+    scaler = Autoscaler(config)
+    scaler.decide(sig(now=0.0, in_flight=2, busy=2, in_service=2, running_work_s=600.0), 2)
+    after = scaler.decide(sig(now=60.0, in_flight=2, busy=2, in_service=2,
+                              running_work_s=600.0 + 72000.0), 2)
+    assert after.desired == 2, after.reason
+
+
+def test_stale_queue_counts_reconciled_with_busy_workers() -> None:
+    # The queue was sampled when 9 jobs waited; since then 9 new workers took them
+    # (10 busy, 1 message in flight in the stale sample): nothing is left to launch for.
+    signals = sig(visible=9, queued_work_s=9 * 7200.0, in_flight=1, running_work_s=7000.0,
+                  in_service=10, busy=10)
+    assert Autoscaler(WORK).decide(signals, 10).desired == 10

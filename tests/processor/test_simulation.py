@@ -111,3 +111,9 @@ def test_cli_bad_trace_exits_2(trace: str) -> None:
     assert done.returncode == 2
     assert done.stderr.startswith("error: ")
     assert done.stdout == ""
+
+
+def test_rate_scale_multiplies_uploads() -> None:
+    assert len(traces.load("burst", scale=0.25).jobs) < len(traces.load("burst").jobs) / 2
+    with pytest.raises(TraceError):
+        traces.load("steady", scale=0)

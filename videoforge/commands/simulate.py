@@ -30,6 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-size", type=int, default=20)
     parser.add_argument("--min-size", type=int, default=defaults.min_size)
     parser.add_argument("--seed", type=int, default=1, help="seed of a built-in trace")
+    parser.add_argument("--rate-scale", type=float, default=1.0,
+                        help="multiply a built-in trace's upload rate (e.g. 380: 1M a day)")
     parser.add_argument("--messages-per-instance", type=int,
                         default=defaults.messages_per_instance)
     parser.add_argument("--target-latency-s", type=float, default=defaults.target_latency_s)
@@ -56,7 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        trace = traces.load(args.trace, seed=args.seed)
+        trace = traces.load(args.trace, seed=args.seed, scale=args.rate_scale)
         config = ScalingConfig(
             min_size=args.min_size, max_size=args.max_size,
             messages_per_instance=args.messages_per_instance,

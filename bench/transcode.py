@@ -1,0 +1,261 @@
+"""Benchmark: the one-run ladder against the naive way and against one hand-written command.
+
+    python -m bench.transcode          (make bench-transcode)
+
+For a 20 s 1080p and a 10 s 4K noisy source it runs, with the same x264 settings
+(VF_X264_PRESET, default veryfast):
+
+  (a) naive    one FFmpeg run per quality from the source, HLS by copy, then a thumbnail run
+               and a GIF run from the source;
+  (b) ladder   ``processor.transcode.transcode`` (what the worker runs);
+  (c) single   one hand-written FFmpeg command writing every file at once (tee muxer for
+               MP4 + HLS, poster and GIF from the smallest branch): the compute limit.
+
+and prints wall and CPU seconds (children's rusage), total output bytes and SSIM of each
+quality against the source scaled to that size. Sources are cached in bench/.cache/.
+Environment: VF_BENCH_CLIPS=1080p,2160p selects clips; VF_BENCH_SECONDS overrides the clip
+lengths (quick smoke runs); VF_BENCH_SSIM_EVERY=4 compares every 4th frame.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from processor.encode import MP4_ARGS, EncodeSettings, codec_args, ladder_graph, stream_maps
+from processor.ffmpeg import run_ffmpeg
+from processor.hls import hls_options, package_args, playlist_path
+from processor.ladder import Rung, choose_ladder
+from processor.previews import (
+    GIF_ARGS,
+    JPEG_ARGS,
+    PREVIEW_NAME,
+    THUMBNAIL_NAME,
+    gif_filter,
+    preview_window,
+)
+from processor.probe import SourceInfo, probe
+from processor.settings import ProcessorSettings
+from processor.transcode import describe_outputs, transcode
+
+CACHE = Path(__file__).resolve().parent / ".cache"
+# name: (width, height, seconds)
+CLIPS = {"1080p": (1920, 1080, 20), "2160p": (3840, 2160, 10)}
+SOURCE_FPS = 24
+# Film-like grain: light temporal noise, encoded the way a camera would (High profile, CABAC).
+SOURCE_FILTER = "noise=alls=6:allf=t+u"
+SOURCE_ENCODE = ["-c:v", "libx264", "-preset", "superfast", "-crf", "22", "-pix_fmt", "yuv420p",
+                 "-c:a", "aac", "-b:a", "192k"]
+TARGET_SPEEDUP = {"1080p": 1.4, "2160p": 1.7}
+MAX_SSIM_LOSS, MAX_SIZE_GROWTH, MAX_CPU_OVER_LIMIT = 0.005, 0.10, 0.10
+
+
+@dataclass
+class Result:
+    method: str
+    wall_s: float
+    cpu_s: float
+    size: int
+    ssim: dict[str, float] = field(default_factory=dict)
+    note: str = ""
+
+
+def make_source(name: str) -> Path:
+    width, height, seconds = CLIPS[name]
+    seconds = int(os.environ.get("VF_BENCH_SECONDS", seconds))
+    path = CACHE / f"source_{name}_{seconds}s.mp4"
+    if not path.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        print(f"generating {path.name} (cached for later runs)…", file=sys.stderr, flush=True)
+        partial = path.with_suffix(".part.mp4")
+        run_ffmpeg(["-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate={SOURCE_FPS}",
+                    "-f", "lavfi", "-i", "sine=frequency=330:sample_rate=48000",
+                    "-t", str(seconds), "-vf", SOURCE_FILTER, *SOURCE_ENCODE, str(partial)])
+        partial.rename(path)
+    return path
+
+
+# --- (a) the naive way -------------------------------------------------------------------
+def naive(source: Path, outdir: Path, info: SourceInfo, rungs: list[Rung],
+          settings: EncodeSettings) -> None:
+    for rung in rungs:
+        graph, (label,) = ladder_graph(info, [rung])
+        run_ffmpeg(["-i", str(source), "-filter_complex", graph, *stream_maps(label, info),
+                    *codec_args(rung, info, settings), *MP4_ARGS, str(outdir / f"{rung.name}.mp4")])
+    run_ffmpeg(package_args([outdir / f"{r.name}.mp4" for r in rungs], [r.name for r in rungs],
+                            outdir))
+    small = rungs[0]
+    start, length = preview_window(info.duration_s)
+    run_ffmpeg(["-ss", f"{start:.3f}", "-i", str(source), "-vf",
+                f"scale={small.width}:{small.height}", *JPEG_ARGS, str(outdir / THUMBNAIL_NAME)])
+    run_ffmpeg(["-ss", f"{start:.3f}", "-t", f"{length:.3f}", "-i", str(source),
+                "-filter_complex", gif_filter(small.width, small.height, "0:v", "gif"),
+                "-map", "[gif]", *GIF_ARGS, str(outdir / PREVIEW_NAME)])
+    describe_outputs(outdir, rungs, [outdir / f"{r.name}.mp4" for r in rungs], info)
+
+
+# --- (b) videoforge -------------------------------------------------------------------------
+def ladder(source: Path, outdir: Path, info: SourceInfo, rungs: list[Rung],
+           settings: EncodeSettings) -> None:
+    transcode(source, outdir, preset=settings.preset)
+
+
+# --- (c) one hand-written command -------------------------------------------------------
+def single(source: Path, outdir: Path, info: SourceInfo, rungs: list[Rung],
+           settings: EncodeSettings) -> None:
+    graph, labels = ladder_graph(info, rungs)
+    small = labels[0]  # rungs are smallest first
+    start, length = preview_window(info.duration_s)
+    graph += (f";[{small}]split=3[enc][poster_in][gif_in]"
+              f";[poster_in]trim=start={start:.3f},setpts=PTS-STARTPTS[poster]"
+              f";[gif_in]trim=start={start:.3f}:duration={length:.3f},setpts=PTS-STARTPTS[gif_t]"
+              f";{gif_filter(rungs[0].width, rungs[0].height, 'gif_t', 'gif')}")
+    labels[0] = "enc"
+    args = ["-i", str(source), "-filter_complex", graph]
+    for rung, label in zip(rungs, labels, strict=True):
+        playlist = playlist_path(outdir, rung.name)
+        playlist.parent.mkdir(parents=True, exist_ok=True)
+        hls = ":".join(f"{k}={v}" for k, v in hls_options(playlist).items())
+        args += [*stream_maps(label, info), *codec_args(rung, info, settings),
+                 "-flags:v", "+global_header", "-flags:a", "+global_header", "-f", "tee",
+                 f"[f=mp4:movflags=+faststart]{outdir / rung.name}.mp4|[f=hls:{hls}]{playlist}"]
+    args += ["-map", "[poster]", *JPEG_ARGS, str(outdir / THUMBNAIL_NAME),
+             "-map", "[gif]", *GIF_ARGS, str(outdir / PREVIEW_NAME)]
+    run_ffmpeg(args)
+    describe_outputs(outdir, rungs, [outdir / f"{r.name}.mp4" for r in rungs], info)
+
+
+METHODS: dict[str, Callable[[Path, Path, SourceInfo, list[Rung], EncodeSettings], None]] = {
+    "a naive": naive, "b videoforge": ladder, "c single cmd": single,
+}
+
+
+def children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def tree_size(root: Path) -> int:
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+
+
+def ssim(source: Path, outdir: Path, rungs: list[Rung], every: int) -> dict[str, float]:
+    """Mean SSIM (All) of each quality against the source scaled bicubic to its size,
+    on every ``every``-th frame. One FFmpeg run decodes the source once for all qualities."""
+    pick = f"select=not(mod(n\\,{every}))"
+    parts = [f"[0:v]{pick},split={len(rungs)}" + "".join(f"[r{i}]" for i in range(len(rungs)))]
+    inputs = ["-i", str(source)]
+    outputs: list[str] = []
+    for i, rung in enumerate(rungs):
+        inputs += ["-i", str(outdir / f"{rung.name}.mp4")]
+        stats = outdir / f"ssim_{rung.name}.log"
+        parts += [f"[r{i}]scale={rung.width}:{rung.height}:flags=bicubic,format=yuv420p[s{i}]",
+                  f"[{i + 1}:v]{pick}[d{i}]", f"[d{i}][s{i}]ssim=stats_file={stats}[o{i}]"]
+        outputs += ["-map", f"[o{i}]", "-f", "null", "-"]
+    run_ffmpeg([*inputs, "-filter_complex", ";".join(parts), *outputs])
+    result = {}
+    for rung in rungs:
+        values = [float(tok.split(":")[1]) for line in
+                  (outdir / f"ssim_{rung.name}.log").read_text().splitlines()
+                  for tok in line.split() if tok.startswith("All:")]
+        result[rung.name] = sum(values) / len(values)
+    return result
+
+
+def run_clip(name: str, settings: EncodeSettings, every: int, work: Path) -> list[Result]:
+    source = make_source(name)
+    info = probe(source)
+    rungs = choose_ladder(info.width, info.height)
+    results = []
+    for method, fn in METHODS.items():
+        outdir = work / name / method.split()[0]
+        shutil.rmtree(outdir, ignore_errors=True)
+        outdir.mkdir(parents=True)
+        print(f"{name}: {method}…", file=sys.stderr, flush=True)
+        cpu0, wall0 = children_cpu_s(), time.perf_counter()
+        fn(source, outdir, info, rungs, settings)
+        wall, cpu = time.perf_counter() - wall0, children_cpu_s() - cpu0
+        results.append(Result(method, wall, cpu, tree_size(outdir)))
+    # Quality afterwards, so it never competes with the timed runs. Byte-identical MP4s
+    # (the same frames through the same encoder settings) share one SSIM measurement.
+    measured: dict[str, dict[str, float]] = {}
+    for result in results:
+        outdir = work / name / result.method.split()[0]
+        key = mp4_digest(outdir, rungs)
+        if key not in measured:
+            measured[key] = ssim(source, outdir, rungs, every)
+        else:
+            result.note = "MP4s identical to an earlier method"
+        result.ssim = measured[key]
+    return results
+
+
+def mp4_digest(outdir: Path, rungs: list[Rung]) -> str:
+    digest = hashlib.sha256()
+    for rung in rungs:
+        with (outdir / f"{rung.name}.mp4").open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def report(name: str, results: list[Result]) -> list[str]:
+    qualities = list(results[0].ssim)
+    head = f"{'method':<14}{'wall s':>8}{'cpu s':>8}{'MB':>8}" + "".join(
+        f"{'ssim ' + q:>12}" for q in qualities)
+    print(f"\n== {name} source ==\n{head}")
+    for r in results:
+        print(f"{r.method:<14}{r.wall_s:>8.1f}{r.cpu_s:>8.1f}{r.size / 1e6:>8.1f}"
+              + "".join(f"{r.ssim[q]:>12.4f}" for q in qualities)
+              + (f"  ({r.note})" if r.note else ""))
+    a, b, c = results
+    speedup, cpu_over = a.wall_s / b.wall_s, b.cpu_s / c.cpu_s - 1
+    ssim_loss = max(a.ssim[q] - b.ssim[q] for q in qualities)
+    growth = b.size / a.size - 1
+    checks = [
+        (f"speed-up a/b (wall) {speedup:.2f}x", speedup >= TARGET_SPEEDUP[name],
+         f">= {TARGET_SPEEDUP[name]}x"),
+        (f"cpu-speedup a/b {a.cpu_s / b.cpu_s:.2f}x", True, "info"),
+        (f"b vs c cpu {cpu_over:+.1%}", cpu_over <= MAX_CPU_OVER_LIMIT,
+         f"<= +{MAX_CPU_OVER_LIMIT:.0%}"),
+        (f"ssim loss b vs a {ssim_loss:+.4f}", ssim_loss <= MAX_SSIM_LOSS, f"<= {MAX_SSIM_LOSS}"),
+        (f"size b vs a {growth:+.1%}", growth <= MAX_SIZE_GROWTH, f"<= +{MAX_SIZE_GROWTH:.0%}"),
+    ]
+    lines = []
+    for text, ok, target in checks:
+        verdict = "" if target == "info" else ("ok  " if ok else "MISS")
+        lines.append(f"{name}: {verdict:4} {text}  (target {target})")
+        print(lines[-1])
+    return lines
+
+
+def main() -> int:
+    settings = EncodeSettings(preset=ProcessorSettings().x264_preset)
+    names = os.environ.get("VF_BENCH_CLIPS", ",".join(CLIPS)).split(",")
+    every = int(os.environ.get("VF_BENCH_SSIM_EVERY", "4"))
+    work = CACHE / "runs"
+    print(f"{_ffmpeg_version()}; x264 preset {settings.preset}, crf {settings.crf}; "
+          f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at start", flush=True)
+    started = time.perf_counter()
+    for name in names:
+        report(name, run_clip(name.strip(), settings, every, work))
+    print(f"\nload average {os.getloadavg()[0]:.1f} at end; "
+          f"bench took {time.perf_counter() - started:.0f} s", flush=True)
+    return 0
+
+
+def _ffmpeg_version() -> str:
+    return subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True).stdout.split(
+        "\n", 1)[0]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
