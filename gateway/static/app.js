@@ -7,8 +7,9 @@ import { Upload } from "./upload.js";
 
 const main = document.getElementById("main");
 const statusLine = document.getElementById("status");
-let cleanup = [];  // what the current view must undo when we leave it
+const cleanup = [];  // what the current view must undo when we leave it
 
+const TERMINAL = new Set(["SUCCEEDED", "FAILED", "CANCELLED", "DELETED"]);
 const say = (text) => { statusLine.textContent = text; };
 const views = (n) => (n === 1 ? "1 view" : `${n ?? 0} views`);
 const $ = (id) => document.getElementById(id);
@@ -23,9 +24,9 @@ function setNav() {
   $("nav").hidden = !user;
   $("who").hidden = !user;
   $("who-name").textContent = user ? `Signed in as ${user.name}` : "";
-  const route = location.hash || "#/";
+  const here = location.hash || "#/";
   for (const a of $("nav").querySelectorAll("a")) {
-    if (a.getAttribute("href") === route) a.setAttribute("aria-current", "page");
+    if (a.getAttribute("href") === here) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   }
 }
@@ -192,8 +193,6 @@ function updateJob(li, job) {
   }
 }
 
-const TERMINAL = new Set(["SUCCEEDED", "FAILED", "CANCELLED", "DELETED"]);
-
 function follow(li, job) {
   if (TERMINAL.has(job.status)) return;
   const stop = new AbortController();
@@ -213,7 +212,7 @@ function follow(li, job) {
       try {
         await events(`/api/jobs/${job.id}/events`, onEvent, stop.signal);
         await new Promise((r) => setTimeout(r, 500));
-      } catch (error) {
+      } catch {
         if (stop.signal.aborted) return;
         onEvent(await api(`/api/jobs/${job.id}`).catch(() => ({})));
         await new Promise((r) => setTimeout(r, 2000));
