@@ -54,8 +54,11 @@ bench-api: $(STAMP)
 bench-autoscale: $(STAMP)
 	$(BIN)/python -m bench.autoscale
 
-ami:
-	cd packer && packer init worker.pkr.hcl && packer build worker.pkr.hcl
+# The worker image: the wheel of this checkout, ansible/worker.yml, tagged with the commit.
+ami: $(STAMP)
+	rm -rf dist && $(BIN)/pip wheel --quiet --no-deps -w dist .
+	cd packer && packer init worker.pkr.hcl && \
+	  PATH="$(CURDIR)/$(BIN):$$PATH" packer build -var "git_revision=$$(git rev-parse HEAD)" worker.pkr.hcl
 
 clean:
 	rm -rf $(VENV) web/node_modules .pytest_cache .ruff_cache .mypy_cache
