@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench bench-transcode bench-api bench-autoscale ami clean
+.PHONY: demo web test lint typecheck bench bench-transcode bench-api bench-autoscale ami clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,11 +13,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+# The web page's npm packages (hls.js), pinned in web/package-lock.json; `npm ci` runs
+# again only when the lock file changes.
+WEB_STAMP := web/node_modules/.installed
+
+$(WEB_STAMP): web/package-lock.json
+	scripts/install-system-deps.sh demo
+	cd web && npm ci --no-audit --no-fund
+	touch $(WEB_STAMP)
+
+web: $(WEB_STAMP)
+
+demo: $(STAMP) $(WEB_STAMP)
 	scripts/install-system-deps.sh demo
 	$(BIN)/videoforge up --sample
 
-test: $(STAMP)
+test: $(STAMP) $(WEB_STAMP)
 	scripts/install-system-deps.sh test
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
@@ -44,4 +55,4 @@ ami:
 	cd packer && packer init worker.pkr.hcl && packer build worker.pkr.hcl
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) web/node_modules .pytest_cache .ruff_cache .mypy_cache

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import socket
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
 from common.settings import CommonSettings
 from processor.limits import Limits
 
 _LIMITS = Limits()
+
+
+def _default_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 class ProcessorSettings(CommonSettings):
@@ -16,3 +28,37 @@ class ProcessorSettings(CommonSettings):
 
     # Same x264 preset for every quality; slower presets trade CPU for smaller files.
     x264_preset: str = "veryfast"
+
+    # --- worker -------------------------------------------------------------------
+    worker_id: str = Field(default_factory=_default_worker_id)
+    # Every interval the worker extends the message's visibility and writes liveness and
+    # progress to the job row (so the row is written at most this often).
+    heartbeat_interval_s: float = 10.0
+    # Visibility the heartbeat sets; a killed worker's message returns after at most this.
+    visibility_timeout_s: int = 60
+    # A RUNNING job whose heartbeat is older than this is taken over by the next worker
+    # that receives its message (default: three heartbeat intervals).
+    stale_after_s: float | None = None
+    # After the first SIGTERM the current job gets this long to finish, then is released.
+    drain_timeout_s: float = 300.0
+    # SQS long poll; 20 s is the maximum (common.messages.MAX_WAIT_TIME_S).
+    poll_wait_s: int = 20
+    # Failed attempts come back after retry_backoff_s * 2**(attempt-1) seconds.
+    retry_backoff_s: int = 2
+    # Without a redrive policy on the queue, a job fails for good after this many attempts.
+    max_attempts: int = 5
+    # A message naming a job row that does not exist is retried while younger than this
+    # (the submitter commits the row right after sending), then dropped as an orphan.
+    orphan_after_s: float = 60.0
+    # How often an idle worker looks at the dead-letter queue (0 = never).
+    dlq_sweep_interval_s: float = 300.0
+    metrics_port: int = 9101  # 0 = no metrics endpoint
+    work_dir: Path | None = None  # temporary files; default: the system temp dir
+    # Scale-in protection while busy: "autoscaling" (EC2 Auto Scaling) or "none" (local).
+    protection: Literal["none", "autoscaling"] = "none"
+    autoscaling_group: str | None = None  # default: looked up for this instance
+    instance_id: str | None = None  # default: from the instance metadata service (IMDSv2)
+    imds_endpoint: str = "http://169.254.169.254"
+
+    def stale_after(self) -> timedelta:
+        return timedelta(seconds=self.stale_after_s or 3 * self.heartbeat_interval_s)

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Install the Debian/Ubuntu packages VideoForge needs, only those that are missing.
 # Usage: scripts/install-system-deps.sh [demo|test]
-#   demo: ffmpeg only.  test: also packer, prometheus (promtool), debootstrap, chromium.
+#   demo: ffmpeg and npm (the web page's packages).  test: also packer, prometheus (promtool), debootstrap, chromium.
 set -euo pipefail
 
 profile="${1:-demo}"
-declare -A wanted=([ffmpeg]=ffmpeg [ffprobe]=ffmpeg)
+declare -A wanted=([ffmpeg]=ffmpeg [ffprobe]=ffmpeg [npm]=npm)
 if [[ "$profile" == "test" ]]; then
   wanted+=([packer]=packer [promtool]=prometheus [prometheus]=prometheus
            [debootstrap]=debootstrap [chromium]=chromium)

@@ -1,0 +1,40 @@
+"""Who may see and change a video: one rule for every service.
+
+Public videos are visible to anyone; private ones only to their owner and admins.
+Changes are for the owner and admins. Someone else's private video is reported as
+not found, so its existence does not leak.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from common.auth import Principal
+from common.http import ApiError, not_found
+from common.models import GalleryVideo, Visibility
+
+
+def can_view(video: GalleryVideo, principal: Principal | None) -> bool:
+    if video.visibility == Visibility.PUBLIC:
+        return True
+    return principal is not None and (principal.is_admin or principal.user_id == video.owner_id)
+
+
+def can_manage(video: GalleryVideo, principal: Principal | None) -> bool:
+    return principal is not None and (principal.is_admin or principal.user_id == video.owner_id)
+
+
+def visible_video(session: Session, *, video_id: str, principal: Principal | None) -> GalleryVideo:
+    """The video if ``principal`` may see it, else a 404 ``ApiError``."""
+    video = session.get(GalleryVideo, video_id) if len(video_id) <= 36 else None
+    if video is None or not can_view(video, principal):
+        raise not_found()
+    return video
+
+
+def managed_video(session: Session, *, video_id: str, principal: Principal) -> GalleryVideo:
+    """The video if ``principal`` may change it. Visible but not theirs: 403; else 404."""
+    video = visible_video(session, video_id=video_id, principal=principal)
+    if not can_manage(video, principal):
+        raise ApiError(403, "only the owner or an admin may change this video")
+    return video

@@ -1,0 +1,122 @@
+"""Amazon Cognito token verification, shared by every HTTP service.
+
+Tokens are RS256 JWTs signed with the user pool's keys, published at
+``{issuer}/.well-known/jwks.json``. The key set is fetched once, cached, and fetched
+again only when a token names a ``kid`` we have not seen (key rotation).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+ADMIN_GROUP = "admin"
+# Cognito signs with RS256 only (Cognito developer guide, "Verifying a JSON web token").
+_ALGORITHMS = ["RS256"]
+# Seconds of clock skew tolerated between us and Cognito.
+_LEEWAY_S = 30
+_JWKS_TIMEOUT_S = 5
+
+
+class AuthError(Exception):
+    """The token is missing, malformed, expired or not from our pool and client."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str               # the Cognito `sub`: stable, used as owner id everywhere
+    username: str
+    groups: frozenset[str]
+    token_use: str             # "id" or "access"
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN_GROUP in self.groups
+
+
+class CognitoVerifier:
+    def __init__(
+        self,
+        *,
+        region: str,
+        user_pool_id: str,
+        client_id: str,
+        endpoint_url: str | None = None,
+    ) -> None:
+        self.issuer = f"https://cognito-idp.{region}.amazonaws.com/{user_pool_id}"
+        self.client_id = client_id
+        # moto serves the key set at {endpoint}/{pool}/.well-known/jwks.json; the issuer
+        # claim stays the real AWS URL either way.
+        base = f"{endpoint_url.rstrip('/')}/{user_pool_id}" if endpoint_url else self.issuer
+        self.jwks_url = f"{base}/.well-known/jwks.json"
+        self._keys: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def _fetch_keys(self) -> None:
+        with urllib.request.urlopen(self.jwks_url, timeout=_JWKS_TIMEOUT_S) as response:
+            jwks = json.load(response)
+        self._keys = {
+            key["kid"]: jwt.PyJWK.from_dict(key).key for key in jwks.get("keys", [])
+        }
+
+    def _key_for(self, kid: str) -> Any:
+        if kid not in self._keys:
+            with self._lock:
+                if kid not in self._keys:
+                    try:
+                        self._fetch_keys()
+                    except OSError as exc:
+                        raise AuthError("cannot fetch the signing keys") from exc
+        try:
+            return self._keys[kid]
+        except KeyError:
+            raise AuthError("token signed with an unknown key") from None
+
+    def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise AuthError("malformed token") from None
+        kid = header.get("kid")
+        if not isinstance(kid, str):
+            raise AuthError("token has no key id")
+        try:
+            claims = jwt.decode(
+                token,
+                self._key_for(kid),
+                algorithms=_ALGORITHMS,
+                issuer=self.issuer,
+                leeway=_LEEWAY_S,
+                options={"verify_aud": False, "require": ["exp", "iss", "sub", "token_use"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthError("token expired") from None
+        except jwt.PyJWTError as exc:
+            raise AuthError(f"invalid token: {exc}") from None
+        return self._principal(claims)
+
+    def _principal(self, claims: dict[str, Any]) -> Principal:
+        token_use = claims.get("token_use")
+        # ID tokens carry the app client in `aud`, access tokens in `client_id`.
+        if token_use == "id":
+            audience = claims.get("aud")
+            username = claims.get("cognito:username", claims["sub"])
+        elif token_use == "access":
+            audience = claims.get("client_id")
+            username = claims.get("username", claims["sub"])
+        else:
+            raise AuthError("token_use must be id or access")
+        if audience != self.client_id:
+            raise AuthError("token was issued to another client")
+        groups = claims.get("cognito:groups") or []
+        return Principal(
+            user_id=str(claims["sub"]),
+            username=str(username),
+            groups=frozenset(str(g) for g in groups),
+            token_use=str(token_use),
+        )

@@ -1,0 +1,87 @@
+"""FastAPI dependencies shared by the HTTP services (gallery, streaming, gateway).
+
+:func:`init_state` puts what every request needs on ``app.state`` once (settings, a
+session factory, an S3 client, the token verifier); the dependencies below read it.
+Each service's ``deps.py`` re-exports the ``Annotated`` aliases it uses.
+
+Auth: ``Authorization: Bearer <Cognito id or access token>``. A missing header is an
+anonymous caller (``OptionalUser`` is ``None``); a present but bad token is always 401,
+so a typo never silently downgrades someone to anonymous. Tokens are never logged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from common import aws
+from common.auth import AuthError, CognitoVerifier, Principal
+from common.db import session_factory
+from common.http import ApiError
+from common.settings import CommonSettings
+
+_bearer = HTTPBearer(auto_error=False, description="Cognito ID or access token")
+
+
+def verifier_from_settings(settings: CommonSettings) -> CognitoVerifier | None:
+    if not (settings.cognito_user_pool_id and settings.cognito_client_id):
+        return None
+    return CognitoVerifier(
+        region=settings.aws_region,
+        user_pool_id=settings.cognito_user_pool_id,
+        client_id=settings.cognito_client_id,
+        endpoint_url=settings.aws_endpoint_url,
+    )
+
+
+def init_state(app: FastAPI, settings: CommonSettings) -> None:
+    app.state.settings = settings
+    app.state.sessions = session_factory(settings.database_url)
+    app.state.s3 = aws.client("s3", settings)
+    app.state.verifier = verifier_from_settings(settings)
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with request.app.state.sessions() as session:
+        yield session
+
+
+def get_s3(request: Request) -> Any:
+    return request.app.state.s3
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def optional_user(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    if request.headers.get("authorization") is None:
+        return None
+    if credentials is None:
+        raise _unauthorized("Authorization must be 'Bearer <token>'")
+    verifier: CognitoVerifier | None = request.app.state.verifier
+    if verifier is None:
+        raise _unauthorized("token authentication is not configured on this service")
+    try:
+        return verifier.verify(credentials.credentials)
+    except AuthError as exc:
+        raise _unauthorized(str(exc)) from None
+
+
+def current_user(principal: Annotated[Principal | None, Depends(optional_user)]) -> Principal:
+    if principal is None:
+        raise _unauthorized("sign in required")
+    return principal
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+S3Dep = Annotated[Any, Depends(get_s3)]
+OptionalUser = Annotated[Principal | None, Depends(optional_user)]
+CurrentUser = Annotated[Principal, Depends(current_user)]

@@ -1,0 +1,1 @@
+"""The gallery's HTTP routes, one module per resource."""

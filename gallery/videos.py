@@ -1,0 +1,61 @@
+"""Video metadata: read, change and delete (with every stored object)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from common.access import managed_video
+from common.auth import Principal
+from common.http import ApiError
+from common.job_state import JobStatus
+from common.logging import get_logger
+from common.models import GalleryVideo, Job
+from common.storage import delete_prefix
+from gallery.schemas import VideoUpdate
+
+log = get_logger(__name__)
+
+
+def update_video(
+    session: Session, *, video_id: str, principal: Principal, changes: VideoUpdate
+) -> GalleryVideo:
+    video = managed_video(session, video_id=video_id, principal=principal)
+    for name, value in changes.model_dump(exclude_none=True).items():
+        setattr(video, name, value)
+    session.commit()
+    return video
+
+
+def _abort_multipart(s3: Any, *, bucket: str, key: str) -> None:
+    pages = s3.get_paginator("list_multipart_uploads").paginate(Bucket=bucket, Prefix=key)
+    for page in pages:
+        for upload in page.get("Uploads", []):
+            if upload["Key"] == key:
+                s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload["UploadId"])
+
+
+def delete_video(
+    session: Session, s3: Any, *, video_id: str, principal: Principal, media_bucket: str
+) -> int:
+    """Delete the video, its source upload and every published asset; returns objects deleted.
+
+    Refused while a worker is transcoding it: the worker would publish into a deleted video.
+    """
+    video = managed_video(session, video_id=video_id, principal=principal)
+    running = session.execute(
+        select(Job.id).where(Job.video_id == video.id, Job.status == JobStatus.RUNNING)
+    ).first()
+    if running:
+        raise ApiError(409, "a job is transcoding this video; cancel it first")
+    deleted = delete_prefix(s3, bucket=media_bucket, prefix=f"videos/{video.id}/")
+    if video.source_bucket and video.source_key:
+        _abort_multipart(s3, bucket=video.source_bucket, key=video.source_key)
+        folder = video.source_key.rsplit("/", 1)[0] + "/"
+        deleted += delete_prefix(s3, bucket=video.source_bucket, prefix=folder)
+    session.delete(video)
+    session.commit()
+    log.info("video_deleted", video_id=video_id, objects=deleted)
+    return deleted

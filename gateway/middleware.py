@@ -1,0 +1,114 @@
+"""ASGI middleware of the gateway: request context and rate limiting.
+
+Both are plain ASGI (not BaseHTTPMiddleware) so that streamed responses (server-sent
+events, proxied bodies) pass through untouched.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from common.auth import AuthError
+from common.http import error_body
+from common.logging import bound, get_logger
+from gateway.context import GatewayContext
+from gateway.rate_limit import Bucket, Decision, route_class
+
+log = get_logger("gateway.access")
+
+# A caller's X-Request-ID is kept only if it is short and plain (it lands in log lines).
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RequestContextMiddleware:
+    """Give every request an id (echoed as X-Request-ID), bind it to every log line of the
+    request, and log one access line. The query string is never logged."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        given = request.headers.get("x-request-id", "")
+        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        status = 500
+        start = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"],
+                                      (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        with bound(request_id=request_id):
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                log.info("request", method=scope["method"], path=scope["path"], status=status,
+                         duration_ms=round((time.perf_counter() - start) * 1000, 2))
+
+
+def client_ip(request: Request, trusted_proxies: int) -> str:
+    """The caller's address: the peer, or with ``trusted_proxies`` reverse proxies in
+    front, the address the outermost trusted proxy saw (X-Forwarded-For from the right)."""
+    peer = request.client.host if request.client else "unknown"
+    if trusted_proxies <= 0:
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    return hops[-trusted_proxies] if len(hops) >= trusted_proxies else (hops[0] if hops else peer)
+
+
+class RateLimitMiddleware:
+    def __init__(self, app: ASGIApp, *, ctx: GatewayContext) -> None:
+        self.app = app
+        self.ctx = ctx
+
+    def _user_id(self, request: Request) -> str | None:
+        """The signed-in caller; None for anonymous callers and bad tokens alike (the
+        route answers those with 401, and until then they count against their IP)."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip() or self.ctx.verifier is None:
+            return None
+        try:
+            return self.ctx.verifier.verify(token.strip()).user_id
+        except AuthError:
+            return None
+
+    def _decide(self, request: Request, klass: str) -> Decision:
+        settings = self.ctx.settings
+        limit = settings.limit(klass)
+        prefix = f"{settings.rate_limit_prefix}{klass}:"
+        buckets = [Bucket(prefix + "ip:" + client_ip(request, settings.trusted_proxies), limit)]
+        if user_id := self._user_id(request):
+            buckets.append(Bucket(prefix + "user:" + user_id, limit))
+        return self.ctx.limiter.acquire(buckets)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        klass = route_class(scope.get("method", ""), scope.get("path", ""))
+        if scope["type"] != "http" or klass is None or not self.ctx.settings.rate_limit_enabled:
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        # Token verification and the Redis round trip block, so they share one thread hop.
+        decision = await run_in_threadpool(self._decide, request, klass)
+        if decision.allowed:
+            await self.app(scope, receive, send)
+            return
+        log.info("rate_limited", route_class=klass)
+        message = f"too many {klass} requests; retry after {decision.retry_after_header} s"
+        response = JSONResponse(error_body("rate_limited", message), 429,
+                                headers={"Retry-After": decision.retry_after_header})
+        await response(scope, receive, send)

@@ -1,0 +1,180 @@
+"""One origin for the browser: ``/api/gallery/*``, ``/api/upload/*`` and ``/api/stream/*``
+reach the gallery and streaming services through the gateway.
+
+Two ways: ``mount`` runs their ASGI apps inside this process (the local stack, tests);
+``proxy`` forwards each request over HTTP to their URLs, streaming both bodies and
+returning status, headers and body unchanged. Either way the request first passes the
+gateway's middleware (request id, metrics, rate limits), and the path is kept whole, so
+a service sees exactly the ``/api/...`` path it defines.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi.responses import JSONResponse
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+from starlette.routing import BaseRoute, Match, NoMatchFound
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from common.http import error_body
+from common.logging import get_logger
+from common.settings import CommonSettings
+from gateway.settings import GatewaySettings
+
+log = get_logger(__name__)
+
+# service -> the path prefixes it answers
+ROUTES: dict[str, tuple[str, ...]] = {
+    "gallery": ("/api/gallery", "/api/upload"),
+    "streaming": ("/api/stream",),
+}
+# RFC 9110 §7.6.1: connection-specific headers are not forwarded by a proxy.
+_HOP_BY_HOP = frozenset({
+    b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te",
+    b"trailer", b"trailers", b"transfer-encoding", b"upgrade",
+})
+
+
+class PrefixRoute(BaseRoute):
+    """Hands every request under ``prefix`` to ``app`` with its scope (and path) intact."""
+
+    def __init__(self, prefix: str, app: ASGIApp) -> None:
+        self.prefix = prefix
+        self.app = app
+        self.path = prefix + "/{path}"  # the metrics label of everything it routes
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and (path == self.prefix or
+                                        path.startswith(self.prefix + "/")):
+            return Match.FULL, {}
+        return Match.NONE, {}
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> Any:
+        raise NoMatchFound(name, path_params)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The service routes on its own: it must not see the gateway's router or route.
+        child = {k: v for k, v in scope.items() if k not in ("router", "route", "endpoint")}
+        await self.app(child, receive, send)
+
+
+class UpstreamProxy:
+    """An ASGI app that forwards each request to ``base_url`` and streams the answer back."""
+
+    def __init__(self, base_url: str, *, timeout_s: float) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout_s = timeout_s
+        self._client: httpx.AsyncClient | None = None
+
+    def _http(self) -> httpx.AsyncClient:
+        # Built in the serving event loop on first use (a client belongs to one loop).
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self.timeout_s, follow_redirects=False)
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def _request(self, scope: Scope, receive: Receive) -> httpx.Request:
+        request = Request(scope, receive)
+        headers = [(k, v) for k, v in scope["headers"] if k not in _HOP_BY_HOP and k != b"host"]
+        peer = request.client.host if request.client else ""
+        forwarded = request.headers.get("x-forwarded-for")
+        headers = [(k, v) for k, v in headers if k not in (b"x-forwarded-for",)]
+        headers += [
+            (b"x-forwarded-for", (f"{forwarded}, {peer}" if forwarded else peer).encode()),
+            (b"x-forwarded-proto", scope.get("scheme", "http").encode()),
+            (b"x-forwarded-host", request.headers.get("host", "").encode()),
+        ]
+        url = httpx.URL(self.base_url + scope.get("root_path", "") + scope["path"],
+                        query=scope.get("query_string", b""))
+        has_body = any(k in (b"content-length", b"transfer-encoding") for k, _ in scope["headers"])
+        return self._http().build_request(
+            scope["method"], url, headers=headers,
+            content=request.stream() if has_body else None,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            upstream = await self._http().send(self._request(scope, receive), stream=True)
+        except httpx.TimeoutException:
+            response = JSONResponse(error_body("gateway_timeout", "the upstream service timed out"),
+                                    504)
+            await response(scope, receive, send)
+            return
+        except httpx.HTTPError as exc:
+            log.warning("upstream_unreachable", upstream=self.base_url,
+                        error_type=type(exc).__name__)
+            response = JSONResponse(
+                error_body("bad_gateway", "the upstream service is unreachable"), 502)
+            await response(scope, receive, send)
+            return
+        streamed = StreamingResponse(upstream.aiter_raw(), status_code=upstream.status_code,
+                                     background=BackgroundTask(upstream.aclose))
+        streamed.raw_headers = [(k, v) for k, v in upstream.headers.raw
+                                if k.lower() not in _HOP_BY_HOP]
+        await streamed(scope, receive, send)
+
+
+def _service_settings(service: str, settings: GatewaySettings) -> Any:
+    """The service's own settings class, given the gateway's shared (``CommonSettings``)
+    values so that both talk to the same database, buckets and user pool."""
+    module = importlib.import_module(f"{service}.settings")
+    classes = [v for v in vars(module).values()
+               if isinstance(v, type) and issubclass(v, CommonSettings)
+               and v.__module__ == module.__name__]
+    if not classes:
+        return None
+    shared = {name: getattr(settings, name) for name in CommonSettings.model_fields}
+    return classes[0](**shared)
+
+
+def mounted_app(service: str, settings: GatewaySettings) -> Any:
+    try:
+        module = importlib.import_module(f"{service}.app")
+    except ImportError as exc:
+        raise RuntimeError(
+            f"VF_GATEWAY_MODE=mount needs the {service} service ({service}.app): {exc}"
+        ) from exc
+    return module.create_app(settings=_service_settings(service, settings))
+
+
+def upstreams(settings: GatewaySettings) -> dict[str, Any]:
+    """service -> the ASGI app that answers its paths, per ``settings.gateway_mode``."""
+    if settings.gateway_mode == "off":
+        return {}
+    if settings.gateway_mode == "mount":
+        return {service: mounted_app(service, settings) for service in ROUTES}
+    urls = {"gallery": settings.gallery_url, "streaming": settings.streaming_url}
+    missing = [f"VF_{s.upper()}_URL" for s, url in urls.items() if not url]
+    if missing:
+        raise RuntimeError(f"VF_GATEWAY_MODE=proxy needs {', '.join(missing)}")
+    return {s: UpstreamProxy(str(url), timeout_s=settings.proxy_timeout_s)
+            for s, url in urls.items()}
+
+
+def routes(apps: dict[str, Any]) -> list[BaseRoute]:
+    return [PrefixRoute(prefix, app) for service, app in apps.items()
+            for prefix in ROUTES[service]]
+
+
+@asynccontextmanager
+async def running(apps: dict[str, Any]) -> AsyncIterator[None]:
+    """Run the mounted apps' own startup/shutdown, and close proxy connections at the end."""
+    async with AsyncExitStack() as stack:
+        for app in apps.values():
+            if isinstance(app, UpstreamProxy):
+                stack.push_async_callback(app.aclose)
+            elif hasattr(app, "router"):
+                await stack.enter_async_context(app.router.lifespan_context(app))
+        yield

@@ -1,0 +1,173 @@
+"""Rate limiting: token buckets per client IP and per user, by route class.
+
+Every replica shares the buckets in Redis, updated by one Lua script so that checking
+and spending is atomic; without Redis an in-process limiter with the same semantics
+stands in (one replica, tests). A request spends one token from each of its buckets,
+and only when all of them have one; otherwise it gets 429 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from common.logging import get_logger
+
+log = get_logger(__name__)
+
+ROUTE_CLASSES = ("read", "write", "upload", "submit", "auth")
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A token bucket: ``capacity`` requests at once, refilled at ``refill_per_s``."""
+
+    capacity: int
+    refill_per_s: float
+
+    @classmethod
+    def parse(cls, text: str) -> Limit:
+        """``"30/60"``: a burst of 30, refilled at 30 per 60 seconds."""
+        count, _, seconds = text.partition("/")
+        try:
+            capacity, period = int(count), float(seconds or 60)
+        except ValueError:
+            raise ValueError(f"rate limit {text!r} is not COUNT/SECONDS") from None
+        if capacity < 1 or period <= 0:
+            raise ValueError(f"rate limit {text!r} needs COUNT >= 1 and SECONDS > 0")
+        return cls(capacity, capacity / period)
+
+
+@dataclass(frozen=True)
+class Bucket:
+    key: str
+    limit: Limit
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    retry_after_s: float = 0.0
+
+    @property
+    def retry_after_header(self) -> str:
+        return str(max(1, math.ceil(self.retry_after_s)))
+
+
+class Limiter(Protocol):
+    def acquire(self, buckets: list[Bucket]) -> Decision: ...
+
+
+def route_class(method: str, path: str) -> str | None:
+    """The rate-limit class of a request; None for routes that are not limited."""
+    if not path.startswith("/api/") or method == "OPTIONS":
+        return None
+    if path.startswith("/api/auth/"):
+        return "auth"
+    if path.startswith("/api/upload/"):
+        return "upload"
+    if method in ("GET", "HEAD"):
+        return "read"
+    if method == "POST" and path.rstrip("/") == "/api/jobs":
+        return "submit"
+    return "write"
+
+
+def _refill(tokens: float, elapsed_s: float, limit: Limit) -> float:
+    return min(float(limit.capacity), tokens + max(0.0, elapsed_s) * limit.refill_per_s)
+
+
+class InMemoryLimiter:
+    """Buckets in this process: the same arithmetic as the Lua script."""
+
+    # Forget buckets once there are this many and they have refilled (bounded memory).
+    _PRUNE_AT = 10_000
+
+    def __init__(self, clock: Any = time.monotonic) -> None:
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def acquire(self, buckets: list[Bucket]) -> Decision:
+        with self._lock:
+            now = self._clock()
+            levels = []
+            for b in buckets:
+                tokens, ts = self._buckets.get(b.key, (float(b.limit.capacity), now))
+                levels.append(_refill(tokens, now - ts, b.limit))
+            wait = max(
+                ((1 - t) / b.limit.refill_per_s for t, b in zip(levels, buckets, strict=True)
+                 if t < 1),
+                default=0.0,
+            )
+            spend = 1.0 if wait == 0 else 0.0
+            for tokens, b in zip(levels, buckets, strict=True):
+                self._buckets[b.key] = (tokens - spend, now)
+            if len(self._buckets) > self._PRUNE_AT:
+                self._prune(now, {b.key: b.limit for b in buckets})
+            return Decision(allowed=wait == 0, retry_after_s=wait)
+
+    def _prune(self, now: float, limits: dict[str, Limit]) -> None:
+        # A bucket untouched for an hour has refilled under any sane limit.
+        stale = [k for k, (_, ts) in self._buckets.items() if now - ts > 3600 and k not in limits]
+        for key in stale:
+            del self._buckets[key]
+
+
+# KEYS: bucket keys. ARGV: capacity and refill-per-second for each key, in order.
+# Redis's own clock (TIME) is the one clock every gateway replica agrees on.
+_TOKEN_BUCKET_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local levels, wait = {}, 0
+for i = 1, #KEYS do
+  local capacity, rate = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
+  local state = redis.call('HMGET', KEYS[i], 'tokens', 'ts')
+  local tokens = tonumber(state[1]) or capacity
+  local ts = tonumber(state[2]) or now
+  tokens = math.min(capacity, tokens + math.max(0, now - ts) * rate)
+  levels[i] = tokens
+  if tokens < 1 then wait = math.max(wait, (1 - tokens) / rate) end
+end
+local spend = 0
+if wait == 0 then spend = 1 end
+for i = 1, #KEYS do
+  local capacity, rate = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
+  redis.call('HSET', KEYS[i], 'tokens', tostring(levels[i] - spend), 'ts', tostring(now))
+  redis.call('PEXPIRE', KEYS[i], math.ceil(capacity / rate * 1000) + 1000)
+end
+return {spend, tostring(wait)}
+"""
+
+
+class RedisLimiter:
+    """Buckets in Redis, shared by every gateway replica. If Redis is unreachable the
+    request is let through (logged): an outage of the limiter must not stop the API."""
+
+    def __init__(self, redis: Any) -> None:
+        self._script = redis.register_script(_TOKEN_BUCKET_LUA)
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisLimiter:
+        import redis
+
+        # Short timeouts: a slow Redis should cost a request milliseconds, not seconds.
+        return cls(redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5))
+
+    def acquire(self, buckets: list[Bucket]) -> Decision:
+        args: list[float] = []
+        for b in buckets:
+            args += [b.limit.capacity, b.limit.refill_per_s]
+        try:
+            spent, wait = self._script(keys=[b.key for b in buckets], args=args)
+        except Exception as exc:  # any Redis failure: fail open
+            log.warning("rate_limit_unavailable", error_type=type(exc).__name__)
+            return Decision(allowed=True)
+        return Decision(allowed=bool(int(spent)), retry_after_s=float(wait))
+
+
+def make_limiter(redis_url: str | None) -> Limiter:
+    return RedisLimiter.from_url(redis_url) if redis_url else InMemoryLimiter()

@@ -1,0 +1,57 @@
+"""Gateway settings (``VF_*`` environment variables)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+
+from common.settings import CommonSettings
+from gateway.rate_limit import Limit
+
+
+class GatewaySettings(CommonSettings):
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    # "mount": gallery and streaming run inside this process (local stack, tests);
+    # "proxy": they run elsewhere and requests are forwarded to the URLs below;
+    # "off": the gateway serves only its own routes.
+    gateway_mode: Literal["mount", "proxy", "off"] = "mount"
+    gallery_url: str | None = None
+    streaming_url: str | None = None
+    proxy_timeout_s: float = 30.0
+
+    cognito_client_secret: SecretStr | None = None
+
+    # Rate limits per route class, COUNT/SECONDS (see Limit.parse). Each request spends a
+    # token from its client IP's bucket and, when signed in, from its user's bucket.
+    rate_limit_enabled: bool = True
+    rate_limit_read: str = "300/60"
+    rate_limit_write: str = "60/60"
+    rate_limit_upload: str = "20/60"
+    rate_limit_submit: str = "20/60"
+    rate_limit_auth: str = "10/60"
+    rate_limit_prefix: str = "vf:rl:"
+    # How many reverse proxies in front of us append to X-Forwarded-For (0: ignore it).
+    trusted_proxies: int = Field(default=0, ge=0)
+
+    # Empty: no CORS headers (the browser sees one origin, so none are needed).
+    cors_origins: list[str] = []
+
+    # Server-sent job events: how often the database is read, and the longest stream.
+    sse_poll_interval_s: float = Field(default=1.0, gt=0)
+    sse_max_duration_s: float = Field(default=3600.0, gt=0)
+    sse_keepalive_s: float = Field(default=15.0, gt=0)
+
+    @field_validator(
+        "rate_limit_read", "rate_limit_write", "rate_limit_upload", "rate_limit_submit",
+        "rate_limit_auth",
+    )
+    @classmethod
+    def _valid_limit(cls, value: str) -> str:
+        Limit.parse(value)
+        return value
+
+    def limit(self, route_class: str) -> Limit:
+        return Limit.parse(getattr(self, f"rate_limit_{route_class}"))

@@ -1,0 +1,154 @@
+"""The termination lifecycle hook, seen from a worker instance.
+
+With a termination hook on the group, an instance being terminated waits in
+``Terminating:Wait`` until it completes the lifecycle action or the hook's heartbeat
+timeout passes. A worker that learns it is being terminated (its target lifecycle state in
+the instance metadata turns ``Terminated``, or it gets SIGTERM) drains its job inside
+:meth:`LifecycleHook.draining`, which records heartbeats so the wait outlasts the job, then
+completes the action with CONTINUE so the instance goes at once.
+"""
+
+from __future__ import annotations
+
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from common.logging import get_logger
+
+log = get_logger(__name__)
+
+IMDS_URL = "http://169.254.169.254"
+# IMDSv2 session tokens live up to 6 hours (EC2 User Guide, "Use IMDSv2").
+_IMDS_TOKEN_TTL_S = 21600
+_IMDS_TIMEOUT_S = 1.0
+# A hook's heartbeat timeout is 30..7200 s (Auto Scaling API, PutLifecycleHook); a beat
+# every minute keeps any timeout above that alive.
+DEFAULT_HEARTBEAT_INTERVAL_S = 60.0
+
+
+class InstanceMetadata:
+    """The few IMDSv2 reads a worker needs; ``None`` off EC2."""
+
+    def __init__(self, base_url: str = IMDS_URL) -> None:
+        self.base_url = base_url.rstrip("/")
+
+    def _token(self) -> str:
+        request = urllib.request.Request(
+            f"{self.base_url}/latest/api/token", method="PUT",
+            headers={"X-aws-ec2-metadata-token-ttl-seconds": str(_IMDS_TOKEN_TTL_S)},
+        )
+        with urllib.request.urlopen(request, timeout=_IMDS_TIMEOUT_S) as response:
+            return str(response.read().decode())
+
+    def get(self, path: str) -> str | None:
+        try:
+            request = urllib.request.Request(
+                f"{self.base_url}/latest/meta-data/{path}",
+                headers={"X-aws-ec2-metadata-token": self._token()},
+            )
+            with urllib.request.urlopen(request, timeout=_IMDS_TIMEOUT_S) as response:
+                return str(response.read().decode()).strip()
+        except (urllib.error.URLError, OSError):
+            return None
+
+    def instance_id(self) -> str | None:
+        return self.get("instance-id")
+
+    def target_lifecycle_state(self) -> str | None:
+        return self.get("autoscaling/target-lifecycle-state")
+
+
+class LifecycleHook:
+    def __init__(
+        self,
+        autoscaling: Any,
+        *,
+        group_name: str,
+        hook_name: str,
+        instance_id: str,
+        metadata: InstanceMetadata | None = None,
+        heartbeat_interval_s: float = DEFAULT_HEARTBEAT_INTERVAL_S,
+    ) -> None:
+        self.autoscaling = autoscaling
+        self.group_name = group_name
+        self.hook_name = hook_name
+        self.instance_id = instance_id
+        self.metadata = metadata or InstanceMetadata()
+        self.heartbeat_interval_s = heartbeat_interval_s
+        self._beating: tuple[threading.Event, threading.Thread] | None = None
+
+    @classmethod
+    def for_this_instance(
+        cls, autoscaling: Any, *, group_name: str, hook_name: str,
+        metadata: InstanceMetadata | None = None, **kwargs: Any,
+    ) -> LifecycleHook | None:
+        """The hook for the EC2 instance this runs on; None when not on EC2."""
+        metadata = metadata or InstanceMetadata()
+        instance_id = metadata.instance_id()
+        if not instance_id:
+            return None
+        return cls(autoscaling, group_name=group_name, hook_name=hook_name,
+                   instance_id=instance_id, metadata=metadata, **kwargs)
+
+    def termination_requested(self) -> bool:
+        """True once Auto Scaling has decided to terminate this instance."""
+        return self.metadata.target_lifecycle_state() == "Terminated"
+
+    def _call(self, operation: str, **extra: Any) -> bool:
+        try:
+            getattr(self.autoscaling, operation)(
+                AutoScalingGroupName=self.group_name, LifecycleHookName=self.hook_name,
+                InstanceId=self.instance_id, **extra,
+            )
+            return True
+        except ClientError as exc:
+            # No lifecycle action is pending (the instance is not being terminated by the
+            # group, or the hook already timed out): nothing to keep alive.
+            log.warning("lifecycle_action_unavailable", operation=operation,
+                        instance_id=self.instance_id, error=exc.response["Error"]["Code"])
+            return False
+
+    def heartbeat(self) -> bool:
+        return self._call("record_lifecycle_action_heartbeat")
+
+    def complete(self, result: str = "CONTINUE") -> bool:
+        return self._call("complete_lifecycle_action", LifecycleActionResult=result)
+
+    def begin_drain(self) -> None:
+        """Start heart-beating (at once, then every interval) until :meth:`end_drain`."""
+        if self._beating is not None:
+            return
+        done = threading.Event()
+
+        def beat() -> None:
+            # Beat at once too: the hook's timeout may be shorter than our interval.
+            while self.heartbeat() and not done.wait(self.heartbeat_interval_s):
+                pass
+
+        thread = threading.Thread(target=beat, name="lifecycle-heartbeat", daemon=True)
+        self._beating = (done, thread)
+        thread.start()
+
+    def end_drain(self, result: str = "CONTINUE") -> None:
+        """Stop heart-beating and let the termination go on."""
+        if self._beating is not None:
+            done, thread = self._beating
+            done.set()
+            thread.join()
+            self._beating = None
+        self.complete(result)
+
+    @contextmanager
+    def draining(self) -> Iterator[None]:
+        """Heartbeat while the block (finishing the current job) runs, then CONTINUE."""
+        self.begin_drain()
+        try:
+            yield
+        finally:
+            self.end_drain()

@@ -1,0 +1,1 @@
+"""Discrete-event simulation of the worker fleet under the autoscaling policies."""

@@ -1,0 +1,275 @@
+"""A discrete-event simulation of the worker fleet under a job trace.
+
+Jobs arrive into one FIFO queue; each in-service worker takes one job at a time. Every
+``interval_s`` the controller runs the real :class:`~processor.autoscaler.Autoscaler` on
+queue signals that are ``staleness_s`` old (SQS approximate counts and the database
+estimate lag behind) and on fresh fleet counts (the Auto Scaling API), then applies the
+desired size like the backend does: launches take ``boot_s`` to come into service, and
+scale-in removes pending or idle instances only (workers holding a job are protected from
+scale-in); a surplus busy worker leaves when it next finds the queue empty.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from processor.autoscaler.policy import Autoscaler, ScalingConfig, Signals
+from processor.simulation.traces import Job, Trace
+
+# Event kinds, in the order they run when they fall on the same instant: work finishes and
+# instances come up before new arrivals are queued, and the controller looks last.
+_FINISH, _READY, _ARRIVAL, _OBSERVE, _DECIDE = range(5)
+# A policy that never drains its queue must not loop forever.
+_MAX_OVERRUN_S = 30 * 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class SimSettings:
+    boot_s: float = 120.0      # launch -> in service (the policy's warmup_s is its estimate)
+    interval_s: float = 30.0   # controller tick (VF_AUTOSCALER_INTERVAL_S default)
+    staleness_s: float = 60.0  # age of the queue signals the controller sees
+    # Pass each running job's remaining time, as the controller does (from the database);
+    # False: totals only.
+    per_job_remaining: bool = True
+
+    def __post_init__(self) -> None:
+        if self.boot_s < 0 or self.interval_s <= 0 or self.staleness_s < 0:
+            raise ValueError("need boot_s >= 0, interval_s > 0, staleness_s >= 0")
+
+
+@dataclass(frozen=True)
+class Sample:
+    t: float
+    queued: int
+    busy: int
+    in_service: int
+    pending: int
+    desired: int
+
+
+@dataclass
+class RunResult:
+    policy: str
+    trace: str
+    waits: list[float]
+    instance_hours: float
+    reversals: int
+    interrupted_jobs: int
+    end_s: float
+    work_s: float
+    scale_events: int
+    timeline: list[Sample] = field(default_factory=list)
+
+
+@dataclass(eq=False)  # identity: instances are dict keys
+class _Instance:
+    launched_at: float
+    ready: bool = False
+    job: Job | None = None
+    job_index: int = -1
+    finish_at: float = 0.0
+    terminated_at: float | None = None
+
+
+@dataclass(frozen=True)
+class _QueueView:
+    visible: int
+    in_flight: int
+    queued_work_s: float
+    running_work_s: float
+    running_remaining_s: tuple[float, ...]
+
+
+class Simulation:
+    def __init__(self, trace: Trace, config: ScalingConfig, sim: SimSettings) -> None:
+        if config.max_size < 1:
+            raise ValueError("max_size must be at least 1 to drain a trace")
+        self.trace, self.config, self.sim = trace, config, sim
+        self.scaler = Autoscaler(config)
+        self._events: list[tuple[float, int, int, object]] = []
+        self._seq = itertools.count()
+        self._instances: list[_Instance] = []  # every instance ever launched
+        # Insertion-ordered sets (dicts), so runs are repeatable and lookups O(1).
+        self._live: dict[_Instance, None] = {}  # not terminated
+        self._idle: dict[_Instance, None] = {}  # in service, no job
+        self._queue: deque[tuple[Job, int]] = deque()  # (job, index into starts)
+        self._queued_work = 0.0
+        self._starts: list[float | None] = [None] * len(trace.jobs)
+        self._done = 0
+        self._last_finish = 0.0
+        self._views: dict[int, _QueueView] = {}
+        self.desired = config.min_size
+        self._last_direction: str | None = None
+        self.reversals = self.scale_events = self.interrupted = 0
+        self.timeline: list[Sample] = []
+
+    # --- event plumbing -------------------------------------------------------------
+    def _at(self, t: float, kind: int, data: object = None) -> None:
+        heapq.heappush(self._events, (t, kind, next(self._seq), data))
+
+    def run(self) -> RunResult:
+        for index, job in enumerate(self.trace.jobs):
+            self._at(job.arrival_s, _ARRIVAL, index)
+        for _ in range(self.desired):
+            self._launch(0.0, boot_s=0.0)  # the fleet at min size is already warm
+        self._schedule_tick(0)
+        end, stop_by = self.trace.duration_s, self.trace.duration_s + _MAX_OVERRUN_S
+        while self._events:
+            t, kind, _, data = heapq.heappop(self._events)
+            finished = self._done == len(self.trace.jobs)
+            if kind == _DECIDE and ((finished and t >= end) or t > stop_by):
+                break
+            self._handle(t, kind, data)
+        end = max(end, self._last_finish)
+        return self._result(end)
+
+    def _handle(self, t: float, kind: int, data: object) -> None:
+        if kind == _FINISH:
+            assert isinstance(data, _Instance)
+            if data.terminated_at is None:
+                self._done += 1
+                self._last_finish = t
+                data.job = None
+                self._on_idle(t, data)
+        elif kind == _READY:
+            assert isinstance(data, _Instance)
+            if data.terminated_at is None:
+                data.ready = True
+                self._on_idle(t, data)
+        elif kind == _ARRIVAL:
+            assert isinstance(data, int)
+            self._enqueue(t, data)
+        elif kind == _OBSERVE:
+            assert isinstance(data, int)
+            self._views[data] = self._observe(t)
+        else:
+            assert isinstance(data, int)
+            self._decide(t, self._views.pop(data))
+            self._schedule_tick(data + 1)
+
+    def _schedule_tick(self, k: int) -> None:
+        decide_at = k * self.sim.interval_s
+        self._at(max(0.0, decide_at - self.sim.staleness_s), _OBSERVE, k)
+        self._at(decide_at, _DECIDE, k)
+
+    # --- the queue and the workers --------------------------------------------------
+    def _enqueue(self, t: float, index: int) -> None:
+        job = self.trace.jobs[index]
+        self._queue.append((job, index))
+        self._queued_work += job.work_s
+        if self._idle:
+            self._on_idle(t, next(iter(self._idle)))
+
+    def _on_idle(self, t: float, inst: _Instance) -> None:
+        self._idle.pop(inst, None)
+        if self._queue:
+            job, index = self._queue.popleft()
+            self._queued_work -= job.work_s
+            self._starts[index] = t
+            inst.job, inst.job_index, inst.finish_at = job, index, t + job.work_s
+            self._at(inst.finish_at, _FINISH, inst)
+        elif len(self._live) > self.desired:
+            self._terminate(t, inst)
+        else:
+            self._idle[inst] = None
+
+    def _alive(self) -> list[_Instance]:
+        return list(self._live)
+
+    def _launch(self, t: float, boot_s: float) -> None:
+        inst = _Instance(launched_at=t)
+        self._instances.append(inst)
+        self._live[inst] = None
+        self._at(t + boot_s, _READY, inst)
+
+    def _terminate(self, t: float, inst: _Instance) -> None:
+        if inst.job is not None:
+            # The backend must never pick a busy worker; if it did, the job would be lost
+            # mid-encode and re-queued at the front.
+            self.interrupted += 1
+            self._queue.appendleft((inst.job, inst.job_index))
+            self._queued_work += inst.job.work_s
+            inst.job = None
+        inst.terminated_at = t
+        del self._live[inst]
+        self._idle.pop(inst, None)
+
+    # --- the controller -------------------------------------------------------------
+    def _observe(self, t: float) -> _QueueView:
+        busy = [i for i in self._alive() if i.job is not None]
+        return _QueueView(
+            visible=len(self._queue),
+            in_flight=len(busy),
+            queued_work_s=max(0.0, self._queued_work),
+            running_work_s=sum(i.finish_at - t for i in busy),
+            running_remaining_s=(tuple(i.finish_at - t for i in busy)
+                                 if self.sim.per_job_remaining else ()),
+        )
+
+    def _decide(self, t: float, view: _QueueView) -> None:
+        alive = self._alive()
+        in_service = sum(1 for i in alive if i.ready)
+        busy = sum(1 for i in alive if i.job is not None)
+        signals = Signals(
+            now=t, visible=view.visible, in_flight=view.in_flight, delayed=0,
+            queued_work_s=view.queued_work_s, running_work_s=view.running_work_s,
+            running_remaining_s=view.running_remaining_s,
+            in_service=in_service, pending=len(alive) - in_service, busy=busy,
+        )
+        decision = self.scaler.decide(signals, self.desired)
+        if decision.direction != "hold":
+            self.scale_events += 1
+            if self._last_direction not in (None, decision.direction):
+                self.reversals += 1
+            self._last_direction = decision.direction
+        self._apply(t, decision.desired)
+        alive = self._alive()
+        self.timeline.append(Sample(
+            t=t, queued=len(self._queue), busy=busy,
+            in_service=sum(1 for i in alive if i.ready),
+            pending=sum(1 for i in alive if not i.ready), desired=self.desired,
+        ))
+
+    def _apply(self, t: float, desired: int) -> None:
+        self.desired = desired
+        alive = self._alive()
+        for _ in range(desired - len(alive)):
+            self._launch(t, self.sim.boot_s)
+        surplus = len(alive) - desired
+        # Pending first (they have done nothing yet), then idle workers; never busy ones.
+        removable = [i for i in alive if not i.ready] + list(self._idle)
+        for inst in removable[: max(0, surplus)]:
+            self._terminate(t, inst)
+
+    def _result(self, end: float) -> RunResult:
+        seconds = sum(
+            max(0.0, min(i.terminated_at if i.terminated_at is not None else end, end)
+                - i.launched_at)
+            for i in self._instances
+        )
+        waits = [
+            start - job.arrival_s
+            for start, job in zip(self._starts, self.trace.jobs, strict=True)
+            if start is not None
+        ]
+        return RunResult(
+            policy=self.config.policy, trace=self.trace.name, waits=waits,
+            instance_hours=seconds / 3600.0, reversals=self.reversals,
+            interrupted_jobs=self.interrupted, end_s=end,
+            work_s=sum(j.work_s for j in self.trace.jobs), scale_events=self.scale_events,
+            timeline=self.timeline,
+        )
+
+
+def simulate(trace: Trace, config: ScalingConfig, sim: SimSettings | None = None) -> RunResult:
+    return Simulation(trace, config, sim or SimSettings()).run()
+
+
+def simulate_policies(trace: Trace, policies: Sequence[str], config: ScalingConfig,
+                      sim: SimSettings | None = None) -> list[RunResult]:
+    """The same trace under each policy, everything else in ``config`` equal."""
+    return [simulate(trace, replace(config, policy=policy), sim) for policy in policies]

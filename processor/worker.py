@@ -1,0 +1,149 @@
+"""The worker loop: receive one delivery at a time and hand it to the job runner.
+
+Shutdown has two stages. The first SIGTERM/SIGINT stops receiving; the job in hand gets
+``drain_timeout_s`` to finish, then FFmpeg is stopped and the job is released (back to
+QUEUED, its message visible at once). A second signal exits at once: the message comes
+back after its visibility timeout and the next worker takes the stale job over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+from common.broker import Broker
+from common.logging import bound, get_logger
+from processor.dead_letters import DeadLetterSweeper
+from processor.heartbeat import StopReason, StopSignal
+from processor.job_runner import JobRunner, Outcome
+from processor.protection import NoProtection, ScaleInProtection
+from processor.settings import ProcessorSettings
+
+log = get_logger(__name__)
+
+# After an unexpected error the loop pauses this long before polling again.
+_ERROR_PAUSE_S = 5.0
+
+
+class _Interrupted(BaseException):
+    """Raised by the signal handler to end an idle long poll at once."""
+
+
+class Worker:
+    def __init__(
+        self,
+        settings: ProcessorSettings,
+        *,
+        runner: JobRunner,
+        broker: Broker,
+        protection: ScaleInProtection | None = None,
+        dead_letters: DeadLetterSweeper | None = None,
+    ) -> None:
+        self.settings = settings
+        self.runner = runner
+        self.broker = broker
+        self.protection = protection or NoProtection()
+        self.dead_letters = dead_letters
+        self.stopping = threading.Event()
+        self._current: StopSignal | None = None
+        self._idle = False
+        self._signals = 0
+        self._drain_timer: threading.Timer | None = None
+
+    def run(self, *, max_jobs: int | None = None, burst: bool = False) -> int:
+        """Work until shut down, after ``max_jobs`` handled messages, or (``burst``) when
+        a poll finds the queue empty. Returns the exit code."""
+        handled = 0
+        log.info("worker_started", worker_id=self.settings.worker_id)
+        try:
+            while not self.stopping.is_set():
+                try:
+                    outcome = self.step()
+                except _Interrupted:
+                    break
+                except Exception:
+                    # The queue or the database is unreachable beyond the retries: an
+                    # unfinished job's message returns on its own; wait, then poll again.
+                    log.exception("worker_step_failed")
+                    self.stopping.wait(_ERROR_PAUSE_S)
+                    continue
+                if outcome is None:
+                    if burst:
+                        break
+                    continue
+                if outcome != Outcome.DEFERRED:
+                    handled += 1
+                if max_jobs is not None and handled >= max_jobs:
+                    break
+        finally:
+            if self._drain_timer is not None:
+                self._drain_timer.cancel()
+            self.protection.unprotect()
+        log.info("worker_stopped", handled=handled)
+        return 0
+
+    def step(self, wait_s: int | None = None) -> Outcome | None:
+        """One poll; the delivery it brings (if any) is processed to its outcome."""
+        if self.dead_letters is not None:
+            self.dead_letters.maybe_sweep()
+        self._idle = True
+        try:
+            delivery = self.broker.receive(
+                wait_s=self.settings.poll_wait_s if wait_s is None else wait_s)
+        finally:
+            self._idle = False
+        if delivery is None:
+            self.protection.unprotect()
+            return None
+        self.protection.protect()
+        stop = StopSignal()
+        self._current = stop
+        try:
+            with bound(message_id=delivery.message_id):
+                return self.runner.process(delivery, stop)
+        finally:
+            self._current = None
+
+    def request_shutdown(self) -> None:
+        """Stage one: receive nothing more; release the current job after the drain time."""
+        if self.stopping.is_set():
+            return
+        self.stopping.set()
+        log.info("worker_draining", drain_timeout_s=self.settings.drain_timeout_s)
+        self._drain_timer = threading.Timer(self.settings.drain_timeout_s, self._drain_expired)
+        self._drain_timer.daemon = True
+        self._drain_timer.start()
+
+    def _drain_expired(self) -> None:
+        current = self._current
+        if current is not None:
+            log.warning("drain_timeout_releasing_job")
+            current.request(StopReason.SHUTDOWN)
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self._signals += 1
+        if self._signals > 1:
+            log.warning("second_signal_exiting_now", signal=signum)
+            _kill_children()
+            os._exit(128 + signum)
+        self.request_shutdown()
+        if self._idle:
+            raise _Interrupted
+
+
+def _kill_children() -> None:
+    """SIGKILL this process's children (FFmpeg): ``os._exit`` would leave them running."""
+    me = os.getpid()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            # Fields after the ")" that closes the command name: state, ppid, ...
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == me:
+                os.kill(int(stat.parent.name), signal.SIGKILL)

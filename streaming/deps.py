@@ -1,0 +1,32 @@
+"""Dependencies of the streaming routes (``Annotated`` aliases)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from common.deps import OptionalUser, S3Dep, SessionDep
+from streaming.grants import GrantSigner
+from streaming.settings import StreamingSettings
+
+__all__ = ["GrantsDep", "OptionalUser", "S3Dep", "SessionDep", "SettingsDep", "base_url"]
+
+
+def get_settings(request: Request) -> StreamingSettings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_grants(request: Request) -> GrantSigner:
+    return request.app.state.grants  # type: ignore[no-any-return]
+
+
+def base_url(request: Request, settings: StreamingSettings) -> str:
+    """Where clients reach this service: the configured public URL, else the request's."""
+    if settings.public_base_url:
+        return settings.public_base_url.rstrip("/")
+    return str(request.base_url).rstrip("/")
+
+
+SettingsDep = Annotated[StreamingSettings, Depends(get_settings)]
+GrantsDep = Annotated[GrantSigner, Depends(get_grants)]

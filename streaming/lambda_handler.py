@@ -1,0 +1,12 @@
+"""AWS Lambda entry point for API Gateway HTTP API events: ``streaming.lambda_handler.handler``.
+
+Set ``VF_STREAM_SIGNING_KEY`` so every Lambda instance accepts the others' HLS grants.
+"""
+
+from __future__ import annotations
+
+from mangum import Mangum
+
+from streaming.app import app
+
+handler = Mangum(app, lifespan="off")

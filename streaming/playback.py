@@ -1,0 +1,74 @@
+"""What a video offers for playback and presigned URLs to it.
+
+Everything is read from the ``media_assets`` rows of the video's published job
+(``current_job_id``). Presigning is local computation (no S3 round trip), so a stream
+URL costs one indexed query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from common.access import can_view
+from common.auth import Principal
+from common.http import ApiError, not_found
+from common.models import AssetKind, GalleryVideo, MediaAsset
+from common.storage import presign_get
+
+
+@dataclass(frozen=True)
+class SignedUrl:
+    url: str
+    expires_at: datetime
+
+
+def sign(s3: Any, asset: MediaAsset, *, expires_s: int) -> SignedUrl:
+    url = presign_get(s3, bucket=asset.bucket, key=asset.key, expires_s=expires_s)
+    return SignedUrl(url, datetime.now(UTC) + timedelta(seconds=expires_s))
+
+
+def _check_visible(video: GalleryVideo | None, principal: Principal | None,
+                   allowed: bool) -> GalleryVideo:
+    if video is None or not (allowed or can_view(video, principal)):
+        raise not_found()
+    return video
+
+
+def published_assets(session: Session, *, video_id: str, principal: Principal | None,
+                     kinds: tuple[AssetKind, ...], quality: str | None = None,
+                     granted: bool = False) -> tuple[GalleryVideo, list[MediaAsset]]:
+    """The video (404 unless visible or ``granted``) and its published assets of ``kinds``."""
+    if len(video_id) > 36:
+        raise not_found()
+    join = and_(MediaAsset.job_id == GalleryVideo.current_job_id, MediaAsset.kind.in_(kinds))
+    if quality is not None:
+        join = and_(join, MediaAsset.quality == quality)
+    rows = session.execute(
+        select(GalleryVideo, MediaAsset).outerjoin(MediaAsset, join)
+        .where(GalleryVideo.id == video_id)
+    ).all()
+    video = _check_visible(rows[0][0] if rows else None, principal, granted)
+    return video, [asset for _, asset in rows if asset is not None]
+
+
+def qualities(assets: list[MediaAsset]) -> list[MediaAsset]:
+    """The MP4 renditions, lowest first."""
+    mp4 = [a for a in assets if a.kind == AssetKind.MP4]
+    return sorted(mp4, key=lambda a: (a.height or 0, a.bitrate or 0))
+
+
+def one_asset(video: GalleryVideo, assets: list[MediaAsset], kind: AssetKind,
+              quality: str = "") -> MediaAsset:
+    for asset in assets:
+        if asset.kind == kind and asset.quality == quality:
+            return asset
+    if video.current_job_id is None:
+        raise ApiError(409, f"video is {video.status.value.lower()}; nothing is published yet",
+                       code="not_ready")
+    what = f"quality {quality}" if quality else kind.value
+    raise ApiError(404, f"{what} is not available for this video")

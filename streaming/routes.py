@@ -1,0 +1,143 @@
+"""/api/stream: qualities, presigned URLs, thumbnail/preview and HLS playlists."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import RedirectResponse
+
+from common.http import error_responses
+from common.models import AssetKind
+from streaming import hls, playback
+from streaming.deps import GrantsDep, OptionalUser, S3Dep, SessionDep, SettingsDep, base_url
+from streaming.schemas import AssetUrl, QualityList, QualityPublic, StreamUrl
+
+router = APIRouter(prefix="/api/stream", tags=["streaming"])
+
+QUALITY_PATTERN = r"^[0-9]{3,4}p$"
+VideoId = Annotated[str, Path(description="video id")]
+Grant = Annotated[str | None, Query(max_length=64,
+                                    description="playback grant from a master playlist URL")]
+_PLAYLIST_HEADERS = {"Cache-Control": "private, max-age=60"}
+_ALL_KINDS = tuple(AssetKind)
+
+
+@router.get("/{video_id}/qualities", response_model=QualityList,
+            responses=error_responses(401, 404))
+def list_qualities(video_id: VideoId, session: SessionDep,
+                   principal: OptionalUser) -> QualityList:
+    """What exists for this video: each quality with resolution, bitrate and size."""
+    video, assets = playback.published_assets(session, video_id=video_id, principal=principal,
+                                              kinds=_ALL_KINDS)
+    kinds = {a.kind for a in assets}
+    return QualityList(
+        video_id=video.id, status=video.status, duration_s=video.duration_s,
+        qualities=[QualityPublic(quality=a.quality, width=a.width, height=a.height,
+                                 bitrate=a.bitrate, size_bytes=a.size_bytes,
+                                 content_type=a.content_type)
+                   for a in playback.qualities(assets)],
+        hls=AssetKind.HLS_MASTER in kinds, thumbnail=AssetKind.THUMBNAIL in kinds,
+        preview=AssetKind.PREVIEW in kinds)
+
+
+@router.get("/{video_id}", response_model=StreamUrl, responses=error_responses(401, 404, 409))
+def stream_url(
+    video_id: VideoId, request: Request, session: SessionDep, s3: S3Dep,
+    principal: OptionalUser, settings: SettingsDep, grants: GrantsDep,
+    quality: Annotated[str, Query(pattern=r"^(auto|[0-9]{3,4}p)$",
+                                  description="a quality such as 720p, or auto for the "
+                                              "adaptive HLS master")] = "auto",
+) -> StreamUrl:
+    """A presigned URL for one quality (MP4), or the HLS master URL for ``auto``."""
+    if quality == "auto":
+        video, assets = playback.published_assets(
+            session, video_id=video_id, principal=principal, kinds=(AssetKind.HLS_MASTER,))
+        playback.one_asset(video, assets, AssetKind.HLS_MASTER)  # 404/409 when there is none
+        grant = grants.issue(video.id, ttl_s=settings.hls_url_expiry_s)
+        url = (f"{base_url(request, settings)}/api/stream/{quote(video.id)}/master.m3u8"
+               f"?grant={quote(grant)}")
+        return StreamUrl(video_id=video.id, quality="auto", url=url,
+                         expires_at=grants.expiry_time(grant),
+                         content_type=hls.PLAYLIST_CONTENT_TYPE)
+    video, assets = playback.published_assets(session, video_id=video_id, principal=principal,
+                                              kinds=(AssetKind.MP4,), quality=quality)
+    asset = playback.one_asset(video, assets, AssetKind.MP4, quality)
+    signed = playback.sign(s3, asset, expires_s=settings.stream_url_expiry_s)
+    return StreamUrl(video_id=video.id, quality=quality, url=signed.url,
+                     expires_at=signed.expires_at, content_type=asset.content_type,
+                     width=asset.width, height=asset.height, bitrate=asset.bitrate,
+                     size_bytes=asset.size_bytes)
+
+
+def _image(kind: AssetKind, video_id: str, session: SessionDep, s3: S3Dep,
+           principal: OptionalUser, settings: SettingsDep, redirect: bool) -> AssetUrl | Response:
+    video, assets = playback.published_assets(session, video_id=video_id, principal=principal,
+                                              kinds=(kind,))
+    asset = playback.one_asset(video, assets, kind)
+    signed = playback.sign(s3, asset, expires_s=settings.stream_url_expiry_s)
+    if redirect:
+        return RedirectResponse(signed.url, status_code=307)
+    return AssetUrl(video_id=video.id, url=signed.url, expires_at=signed.expires_at,
+                    content_type=asset.content_type)
+
+
+Redirect = Annotated[bool, Query(description="answer 307 to the image instead of JSON")]
+
+
+@router.get("/{video_id}/thumbnail", response_model=AssetUrl,
+            responses={**error_responses(401, 404, 409), 307: {"description": "to the image"}})
+def thumbnail(video_id: VideoId, session: SessionDep, s3: S3Dep, principal: OptionalUser,
+              settings: SettingsDep, redirect: Redirect = False) -> AssetUrl | Response:
+    """A presigned URL of the poster image (JPEG)."""
+    return _image(AssetKind.THUMBNAIL, video_id, session, s3, principal, settings, redirect)
+
+
+@router.get("/{video_id}/preview", response_model=AssetUrl,
+            responses={**error_responses(401, 404, 409), 307: {"description": "to the image"}})
+def preview(video_id: VideoId, session: SessionDep, s3: S3Dep, principal: OptionalUser,
+            settings: SettingsDep, redirect: Redirect = False) -> AssetUrl | Response:
+    """A presigned URL of the animated preview (GIF)."""
+    return _image(AssetKind.PREVIEW, video_id, session, s3, principal, settings, redirect)
+
+
+_PLAYLIST_RESPONSE = {200: {"content": {hls.PLAYLIST_CONTENT_TYPE: {"schema": {
+    "type": "string"}}}, "description": "an HLS playlist"}}
+
+
+@router.get("/{video_id}/master.m3u8", response_class=Response,
+            responses={**_PLAYLIST_RESPONSE, **error_responses(401, 404, 409)})
+def master_playlist(video_id: VideoId, session: SessionDep, s3: S3Dep,
+                    principal: OptionalUser, settings: SettingsDep, grants: GrantsDep,
+                    grant: Grant = None) -> Response:
+    """The HLS master: variants point back here with a playback grant, so any HLS player
+    can follow them without credentials."""
+    video, assets = playback.published_assets(
+        session, video_id=video_id, principal=principal, granted=grants.allows(video_id, grant),
+        kinds=(AssetKind.HLS_MASTER, AssetKind.HLS_PLAYLIST))
+    master = playback.one_asset(video, assets, AssetKind.HLS_MASTER)
+    if not grants.allows(video.id, grant):
+        grant = grants.issue(video.id, ttl_s=settings.hls_url_expiry_s)
+    text = hls.master_playlist(
+        hls.read_playlist(s3, master), master=master, grant=str(grant),
+        variants=[a for a in assets if a.kind == AssetKind.HLS_PLAYLIST],
+        sign=hls.presigner(s3, bucket=master.bucket, expires_s=settings.hls_url_expiry_s))
+    return Response(text, media_type=hls.PLAYLIST_CONTENT_TYPE, headers=_PLAYLIST_HEADERS)
+
+
+@router.get("/{video_id}/hls/{quality}/index.m3u8", response_class=Response,
+            responses={**_PLAYLIST_RESPONSE, **error_responses(401, 404, 409, 422)})
+def variant_playlist(video_id: VideoId, session: SessionDep, s3: S3Dep,
+                     principal: OptionalUser, settings: SettingsDep, grants: GrantsDep,
+                     quality: Annotated[str, Path(pattern=QUALITY_PATTERN)],
+                     grant: Grant = None) -> Response:
+    """One variant playlist with its init and media segments as presigned S3 URLs."""
+    video, assets = playback.published_assets(
+        session, video_id=video_id, principal=principal, granted=grants.allows(video_id, grant),
+        kinds=(AssetKind.HLS_PLAYLIST,), quality=quality)
+    variant = playback.one_asset(video, assets, AssetKind.HLS_PLAYLIST, quality)
+    text = hls.variant_playlist(
+        hls.read_playlist(s3, variant), variant=variant,
+        sign=hls.presigner(s3, bucket=variant.bucket, expires_s=settings.hls_url_expiry_s))
+    return Response(text, media_type=hls.PLAYLIST_CONTENT_TYPE, headers=_PLAYLIST_HEADERS)

@@ -1,0 +1,72 @@
+"""Cognito tokens from a real (moto) user pool, verified through its JWKS endpoint."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+
+from common import aws
+from common.auth import AuthError, CognitoVerifier
+from common.settings import CommonSettings
+
+
+@pytest.fixture(scope="module")
+def pool(moto_endpoint):
+    idp = aws.client("cognito-idp", CommonSettings(aws_endpoint_url=moto_endpoint))
+    pool_id = idp.create_user_pool(PoolName="vf-test")["UserPool"]["Id"]
+    client_id = idp.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="web", ExplicitAuthFlows=["USER_PASSWORD_AUTH"]
+    )["UserPoolClient"]["ClientId"]
+    idp.admin_create_user(UserPoolId=pool_id, Username="alice", TemporaryPassword="Tmp-pass1!")
+    idp.admin_set_user_password(UserPoolId=pool_id, Username="alice",
+                                Password="Secret-pass1!", Permanent=True)
+    idp.create_group(UserPoolId=pool_id, GroupName="admin")
+    idp.admin_add_user_to_group(UserPoolId=pool_id, Username="alice", GroupName="admin")
+    tokens = idp.initiate_auth(
+        ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "alice", "PASSWORD": "Secret-pass1!"},
+    )["AuthenticationResult"]
+    return pool_id, client_id, tokens
+
+
+def verifier(moto_endpoint, pool_id, client_id) -> CognitoVerifier:
+    return CognitoVerifier(region="us-east-1", user_pool_id=pool_id, client_id=client_id,
+                           endpoint_url=moto_endpoint)
+
+
+def test_id_and_access_tokens_verify(moto_endpoint, pool) -> None:
+    pool_id, client_id, tokens = pool
+    v = verifier(moto_endpoint, pool_id, client_id)
+    for name, use in (("IdToken", "id"), ("AccessToken", "access")):
+        principal = v.verify(tokens[name])
+        assert principal.username == "alice" and principal.token_use == use
+        assert principal.is_admin
+
+
+def test_wrong_client_and_garbage_rejected(moto_endpoint, pool) -> None:
+    pool_id, _, tokens = pool
+    v = verifier(moto_endpoint, pool_id, "someone-else")
+    with pytest.raises(AuthError, match="another client"):
+        v.verify(tokens["IdToken"])
+    with pytest.raises(AuthError, match="malformed"):
+        v.verify("not-a-jwt")
+
+
+def test_forged_and_expired_tokens_rejected(moto_endpoint, pool) -> None:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    pool_id, client_id, tokens = pool
+    v = verifier(moto_endpoint, pool_id, client_id)
+    claims = jwt.decode(tokens["IdToken"], options={"verify_signature": False})
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = jwt.encode(claims, key, algorithm="RS256", headers={"kid": "dummy"})
+    with pytest.raises(AuthError, match="invalid"):
+        v.verify(forged)
+    unknown_kid = jwt.encode(claims, key, algorithm="RS256", headers={"kid": "rotated"})
+    with pytest.raises(AuthError, match="unknown key"):
+        v.verify(unknown_kid)
+    expired = {**claims, "exp": int(time.time()) - 3600}
+    with pytest.raises(AuthError):
+        v.verify(jwt.encode(expired, key, algorithm="RS256", headers={"kid": "dummy"}))

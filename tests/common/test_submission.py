@@ -1,0 +1,78 @@
+"""Job submission: one job per idempotency key, nothing left behind when the queue fails."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from common.broker import InMemoryBroker
+from common.messages import JobMessage
+from common.models import GalleryVideo, Job, VideoStatus
+from common.submission import SubmissionError, submit_job
+
+
+class _DownBroker(InMemoryBroker):
+    def send(self, message: JobMessage, *, delay_s: int = 0) -> str:
+        raise ConnectionError("queue unreachable")
+
+
+def _video(session, status: VideoStatus = VideoStatus.UPLOADED) -> GalleryVideo:
+    video = GalleryVideo(owner_id="u1", title="t", status=status,
+                         source_bucket="b", source_key="uploads/u1/v/clip.mp4")
+    session.add(video)
+    session.flush()
+    return video
+
+
+def _jobs(session) -> int:
+    return session.execute(select(func.count()).select_from(Job)).scalar_one()
+
+
+def test_submit_creates_queued_job_and_one_message(db_session) -> None:
+    broker = InMemoryBroker()
+    video = _video(db_session)
+    submitted = submit_job(db_session, broker, video=video, owner_id="u1",
+                           qualities=["720p", "480p", "720p"])
+    assert submitted.created and submitted.job.qualities == ["480p", "720p"]
+    delivery = broker.receive()
+    assert delivery is not None and delivery.job().job_id == submitted.job.id
+    assert video.status == VideoStatus.PROCESSING
+
+
+def test_same_idempotency_key_returns_the_first_job(db_session) -> None:
+    broker = InMemoryBroker()
+    video = _video(db_session)
+    first = submit_job(db_session, broker, video=video, owner_id="u1", idempotency_key="k1")
+    again = submit_job(db_session, broker, video=video, owner_id="u1", idempotency_key="k1")
+    assert not again.created and again.job.id == first.job.id
+    assert broker.counts().visible == 1
+
+
+@pytest.mark.parametrize(("qualities", "status", "code"), [
+    (["9000p"], VideoStatus.UPLOADED, 422),
+    ([], VideoStatus.UPLOADED, 422),
+    (None, VideoStatus.UPLOADING, 409),
+])
+def test_refused_submissions_create_nothing(db_session, qualities, status, code) -> None:
+    video = _video(db_session, status)
+    with pytest.raises(SubmissionError) as err:
+        submit_job(db_session, InMemoryBroker(), video=video, owner_id="u1", qualities=qualities)
+    assert err.value.status_code == code and _jobs(db_session) == 0
+
+
+def test_second_job_while_one_is_active_is_refused(db_session) -> None:
+    broker = InMemoryBroker()
+    video = _video(db_session)
+    submit_job(db_session, broker, video=video, owner_id="u1")
+    video.status = VideoStatus.UPLOADED  # even if the video looks idle, the job is active
+    with pytest.raises(SubmissionError, match="already queued or running"):
+        submit_job(db_session, broker, video=video, owner_id="u1")
+
+
+def test_queue_failure_rolls_back_the_job(db_session) -> None:
+    video_id = _video(db_session).id
+    db_session.commit()
+    video = db_session.get(GalleryVideo, video_id)
+    with pytest.raises(ConnectionError):
+        submit_job(db_session, _DownBroker(), video=video, owner_id="u1")
+    assert _jobs(db_session) == 0

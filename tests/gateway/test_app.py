@@ -1,0 +1,88 @@
+"""The app around the routes: error shape, request ids, metrics, OpenAPI, ``serve``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from fastapi.testclient import TestClient
+
+from gateway.app import create_app
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_unexpected_errors_are_500_json_without_internals(gateway_settings) -> None:
+    app = create_app(gateway_settings)
+
+    @app.get("/api/boom")
+    def boom() -> None:
+        raise RuntimeError("secret internals: password=hunter2")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.get("/api/boom", headers={"X-Request-ID": "req-123"})
+    assert r.status_code == 500
+    assert r.json() == {"error": {"code": "internal", "message": "internal error"}}
+    assert "hunter2" not in r.text
+
+
+def test_request_ids_metrics_and_openapi(client) -> None:
+    r = client.get("/api/jobs/whatever", headers={"X-Request-ID": "bad id with spaces"})
+    assert r.status_code == 401 and len(r.headers["x-request-id"]) == 32
+    unknown = client.get("/api/nothing-here")
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
+    wrong_method = client.put("/api/jobs")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"]["code"] == "method_not_allowed"
+    metrics = client.get("/metrics").text
+    assert 'videoforge_http_requests_total{method="GET",route="/api/jobs/{job_id}",' \
+           'service="gateway",status="401"}' in metrics
+    spec = client.get("/openapi.json").json()
+    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    for path, methods in spec["paths"].items():
+        for method, operation in methods.items():
+            assert "422" in operation["responses"], (method, path)
+    assert client.get("/").status_code == 200 and client.get("/healthz").json() == {
+        "status": "ok"}
+
+
+def test_serve_command_runs_the_gateway(settings_env, gateway_settings, users) -> None:
+    port = free_port()
+    env = {**os.environ, **settings_env, "PYTHONPATH": str(ROOT), "VF_GATEWAY_MODE": "off",
+           "VF_COGNITO_USER_POOL_ID": gateway_settings.cognito_user_pool_id,
+           "VF_COGNITO_CLIENT_ID": gateway_settings.cognito_client_id}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "videoforge", "serve", "gateway", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, process.communicate()[1].decode()[-2000:]
+            try:
+                if httpx.get(f"{url}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the gateway did not start"
+                time.sleep(0.1)
+        r = httpx.get(f"{url}/api/jobs", headers=users["owner"].headers)
+        assert r.status_code == 200 and r.json() == {"items": [], "next_cursor": None}
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=15)
+    # The access log names the request but never the token.
+    assert b"/api/jobs" in stderr and users["owner"].id_token.encode() not in stderr
+
+
+def test_serve_rejects_bad_input() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "videoforge", "serve", "nonsense"], cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
+    )
+    assert result.returncode == 2 and b"invalid choice" in result.stderr

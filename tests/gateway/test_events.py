@@ -1,0 +1,118 @@
+"""Server-sent job events, in-process and over real HTTP (uvicorn on a loopback port)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from common import job_state
+from common.db import session_factory
+from gateway.app import create_app
+from tests.gateway.conftest import serve_in_thread
+
+
+def parse_events(lines: Iterator[str]) -> Iterator[tuple[str, dict]]:
+    event = None
+    for line in lines:
+        if line.startswith("event: "):
+            event = line.removeprefix("event: ")
+        elif line.startswith("data: ") and event:
+            yield event, json.loads(line.removeprefix("data: "))
+            event = None
+
+
+class Seen:
+    """What the stream reader has seen so far; the fake worker waits on it, so that it
+    moves the job on only after each state was observed (no timing guesses)."""
+
+    def __init__(self) -> None:
+        self.states: list[tuple[str, float]] = []
+        self.changed = threading.Condition()
+
+    def add(self, status: str, progress: float) -> None:
+        with self.changed:
+            self.states.append((status, progress))
+            self.changed.notify_all()
+
+    def wait_for(self, status: str, progress: float) -> None:
+        with self.changed:
+            assert self.changed.wait_for(lambda: (status, progress) in self.states, 10)
+
+
+def run_job(database_url: str, job_id: str, seen: Seen) -> None:
+    """What a worker does to the row: claim, report progress, succeed."""
+    sessions = session_factory(database_url)
+    seen.wait_for("QUEUED", 0.0)
+    with sessions() as s:
+        job_state.claim(s, job_id=job_id, worker_id="w1", stale_after=timedelta(minutes=5))
+        s.commit()
+    seen.wait_for("RUNNING", 0.0)
+    for progress in (0.25, 0.5, 0.75):
+        with sessions() as s:
+            job_state.heartbeat(s, job_id=job_id, worker_id="w1", progress=progress)
+            s.commit()
+        seen.wait_for("RUNNING", progress)
+    with sessions() as s:
+        job_state.succeed(s, job_id=job_id, worker_id="w1")
+        s.commit()
+
+
+def submit(client, user, video) -> str:
+    r = client.post("/api/jobs", json={"video_id": video.id}, headers=user.headers)
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+def check_stream(lines: Iterator[str], seen: Seen) -> None:
+    events = []
+    for event, data in parse_events(lines):
+        events.append((event, data["status"], data.get("progress")))
+        seen.add(data["status"], data.get("progress"))
+    assert events[0] == ("progress", "QUEUED", 0.0)
+    assert [p for e, st, p in events if st == "RUNNING"] == [0.0, 0.25, 0.5, 0.75]
+    assert events[-1] == ("done", "SUCCEEDED", 1.0)
+    assert [e for e, *_ in events].count("done") == 1
+
+
+def test_events_stream_progress_until_done(client, users, make_video, gateway_settings):
+    owner = users["owner"]
+    job_id = submit(client, owner, make_video(owner))
+    seen = Seen()
+    worker = threading.Thread(target=run_job, args=(gateway_settings.database_url, job_id, seen))
+    worker.start()
+    with client.stream("GET", f"/api/jobs/{job_id}/events", headers=owner.headers) as r:
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/event-stream")
+        check_stream(r.iter_lines(), seen)
+    worker.join()
+    # A finished job's stream is one final event.
+    r = client.get(f"/api/jobs/{job_id}/events", headers=owner.headers)
+    assert [e for e, _ in parse_events(iter(r.text.splitlines()))] == ["done"]
+
+
+@pytest.fixture
+def live_gateway(gateway_settings) -> Iterator[str]:
+    with serve_in_thread(create_app(gateway_settings)) as url:
+        yield url
+
+
+def test_events_over_real_http(live_gateway, users, make_video, gateway_settings):
+    owner = users["owner"]
+    with httpx.Client(base_url=live_gateway, timeout=10) as http:
+        job_id = submit(http, owner, make_video(owner))
+        seen = Seen()
+        worker = threading.Thread(target=run_job,
+                                  args=(gateway_settings.database_url, job_id, seen))
+        worker.start()
+        with http.stream("GET", f"/api/jobs/{job_id}/events", headers=owner.headers) as r:
+            assert r.status_code == 200 and r.headers["x-request-id"]
+            check_stream(r.iter_lines(), seen)
+        worker.join()
+        other = http.get(f"/api/jobs/{job_id}/events", headers=users["other"].headers)
+        assert other.status_code == 404
+        assert http.get("/metrics").text.count('service="gateway"') > 0

@@ -1,0 +1,159 @@
+"""Token buckets per user and per client IP, by route class, in Redis and in-process."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+
+from gateway.app import create_app
+from gateway.rate_limit import (
+    Bucket,
+    InMemoryLimiter,
+    Limit,
+    RedisLimiter,
+    route_class,
+)
+from gateway.settings import GatewaySettings
+from tests.conftest import REDIS_URL, free_port
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    prefix = f"vf-test-{uuid.uuid4().hex[:8]}:"
+    yield prefix
+    r = redis.Redis.from_url(REDIS_URL)
+    for key in r.scan_iter(f"{prefix}*"):
+        r.delete(key)
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+def test_bucket_allows_a_burst_then_says_when(backend, redis_prefix) -> None:
+    limiter = (InMemoryLimiter() if backend == "memory"
+               else RedisLimiter.from_url(REDIS_URL))
+    bucket = Bucket(redis_prefix + "k", Limit(capacity=3, refill_per_s=0.5))
+    assert all(limiter.acquire([bucket]).allowed for _ in range(3))
+    denied = limiter.acquire([bucket])
+    assert not denied.allowed and 1.5 < denied.retry_after_s <= 2.0
+    assert denied.retry_after_header == "2"
+    # Denied when any bucket is empty, and then nothing is spent from the others.
+    roomy = Bucket(redis_prefix + "roomy", Limit(capacity=1, refill_per_s=0.01))
+    assert not limiter.acquire([roomy, bucket]).allowed
+    assert limiter.acquire([roomy]).allowed
+
+
+def test_in_memory_bucket_refills_with_time() -> None:
+    clock = FakeClock()
+    limiter = InMemoryLimiter(clock=clock)
+    bucket = Bucket("k", Limit(capacity=2, refill_per_s=1.0))
+    assert limiter.acquire([bucket]).allowed and limiter.acquire([bucket]).allowed
+    assert not limiter.acquire([bucket]).allowed
+    clock.now += 1.0
+    assert limiter.acquire([bucket]).allowed
+    clock.now += 100.0  # never more than the capacity
+    assert [limiter.acquire([bucket]).allowed for _ in range(3)] == [True, True, False]
+
+
+def test_unreachable_redis_lets_requests_through() -> None:
+    limiter = RedisLimiter.from_url(f"redis://127.0.0.1:{free_port()}/0")
+    assert limiter.acquire([Bucket("k", Limit(1, 1.0))]).allowed
+
+
+def test_route_classes_and_default_limits() -> None:
+    assert route_class("GET", "/api/jobs/1") == "read"
+    assert route_class("POST", "/api/jobs") == "submit"
+    assert route_class("DELETE", "/api/jobs/1") == "write"
+    assert route_class("POST", "/api/upload/url") == "upload"
+    assert route_class("POST", "/api/auth/login") == "auth"
+    assert route_class("GET", "/metrics") is None
+    assert route_class("OPTIONS", "/api/jobs") is None
+    defaults = GatewaySettings()
+    read = defaults.limit("read")
+    for tight in ("upload", "submit"):
+        assert defaults.limit(tight).capacity < read.capacity
+        assert defaults.limit(tight).refill_per_s < read.refill_per_s
+    with pytest.raises(ValueError):
+        GatewaySettings(rate_limit_read="lots")
+
+
+def limited_client(settings: GatewaySettings, **limits: str) -> TestClient:
+    return TestClient(create_app(settings.model_copy(update={
+        "trusted_proxies": 1, **{f"rate_limit_{k}": v for k, v in limits.items()}})))
+
+
+def from_ip(ip: str, user=None) -> dict[str, str]:
+    return {"X-Forwarded-For": ip, **(user.headers if user else {})}
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+def test_reads_burst_then_429_with_retry_after(gateway_settings, users, backend,
+                                               redis_prefix) -> None:
+    settings = gateway_settings.model_copy(update={
+        "redis_url": REDIS_URL if backend == "redis" else None,
+        "rate_limit_prefix": redis_prefix})
+    owner = users["owner"]
+    with limited_client(settings, read="3/60") as client:
+        codes = [client.get("/api/jobs", headers=from_ip("10.0.0.1", owner)).status_code
+                 for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        r = client.get("/api/jobs", headers=from_ip("10.0.0.1", owner))
+        assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+        assert r.json()["error"]["code"] == "rate_limited"
+        # Not limited: health and metrics.
+        assert client.get("/healthz").status_code == 200
+
+
+def test_per_user_and_per_ip(gateway_settings, users, redis_prefix) -> None:
+    settings = gateway_settings.model_copy(update={"redis_url": REDIS_URL,
+                                                   "rate_limit_prefix": redis_prefix})
+    owner, other = users["owner"], users["other"]
+    with limited_client(settings, read="2/60") as client:
+        # One user from two addresses: their own bucket runs dry.
+        assert client.get("/api/jobs", headers=from_ip("10.1.0.1", owner)).status_code == 200
+        assert client.get("/api/jobs", headers=from_ip("10.1.0.2", owner)).status_code == 200
+        assert client.get("/api/jobs", headers=from_ip("10.1.0.3", owner)).status_code == 429
+        # Another user from a fresh address is unaffected.
+        assert client.get("/api/jobs", headers=from_ip("10.1.0.4", other)).status_code == 200
+        # One address for many (anonymous or not): its bucket runs dry.
+        assert client.get("/api/jobs", headers=from_ip("10.1.0.4")).status_code == 401
+        assert client.get("/api/jobs", headers=from_ip("10.1.0.4")).status_code == 429
+
+
+def test_submissions_are_tighter_than_reads(gateway_settings, users, make_video) -> None:
+    owner = users["owner"]
+    with limited_client(gateway_settings, read="10/60", submit="2/60") as client:
+        videos = [make_video(owner) for _ in range(3)]
+        codes = [client.post("/api/jobs", json={"video_id": v.id},
+                             headers=from_ip("10.2.0.1", owner)).status_code for v in videos]
+        assert codes == [201, 201, 429]
+        # Reads still have room.
+        assert client.get("/api/jobs", headers=from_ip("10.2.0.1", owner)).status_code == 200
+
+
+def test_replicas_share_redis_buckets(gateway_settings, users, redis_prefix) -> None:
+    settings = gateway_settings.model_copy(update={"redis_url": REDIS_URL,
+                                                   "rate_limit_prefix": redis_prefix})
+    owner = users["owner"]
+    with limited_client(settings, read="2/60") as a, limited_client(settings, read="2/60") as b:
+        assert a.get("/api/jobs", headers=from_ip("10.3.0.1", owner)).status_code == 200
+        assert b.get("/api/jobs", headers=from_ip("10.3.0.1", owner)).status_code == 200
+        assert a.get("/api/jobs", headers=from_ip("10.3.0.1", owner)).status_code == 429
+
+
+def test_login_attempts_are_limited_per_ip(gateway_settings) -> None:
+    with limited_client(gateway_settings, auth="2/60") as client:
+        body = {"username": "owner", "password": "Wrong-pass-9!"}
+        codes = [client.post("/api/auth/login", json=body,
+                             headers=from_ip("10.4.0.1")).status_code for _ in range(3)]
+        assert codes == [401, 401, 429]

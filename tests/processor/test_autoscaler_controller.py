@@ -1,0 +1,181 @@
+"""The controller: signals from the queue and the database, decisions applied to a backend,
+gauges and the CloudWatch metric."""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import nullcontext
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from prometheus_client import REGISTRY
+from sqlalchemy.orm import Session
+
+from common import aws, job_state
+from common.broker import InMemoryBroker
+from common.messages import JobMessage
+from common.models import GalleryVideo, Job, VideoStatus
+from common.settings import CommonSettings
+from processor.autoscaler.backends import StaticFleet
+from processor.autoscaler.controller import CloudWatchPublisher, Controller, Tick
+from processor.autoscaler.policy import Autoscaler, ScalingConfig
+from processor.autoscaler.signals import SignalReader, WorkEstimator, relative_work
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _video(session: Session, **kw: Any) -> GalleryVideo:
+    video = GalleryVideo(owner_id="u1", status=VideoStatus.PROCESSING, **kw)
+    session.add(video)
+    session.flush()
+    return video
+
+
+def _job(session: Session, video: GalleryVideo, **kw: Any) -> Job:
+    job = Job(video_id=video.id, owner_id="u1", **kw)
+    session.add(job)
+    session.flush()
+    return job
+
+
+def _run(session: Session, job: Job, *, progress: float = 0.0,
+         instance_seconds: float | None = None) -> None:
+    assert job_state.claim(session, job_id=job.id, worker_id="w", stale_after=timedelta(60))
+    job_state.heartbeat(session, job_id=job.id, worker_id="w", progress=progress)
+    if instance_seconds is not None:
+        assert job_state.succeed(session, job_id=job.id, worker_id="w",
+                                 instance_seconds=instance_seconds)
+
+
+def _sessions(session: Session) -> Any:
+    return lambda: nullcontext(session)
+
+
+def test_backlog_uses_measured_encode_cost_and_progress(db_session: Session) -> None:
+    video = _video(db_session)  # size unknown: relative cost 1.0
+    _run(db_session, _job(db_session, video, source_duration_s=10.0), instance_seconds=20.0)
+    _run(db_session, _job(db_session, video, source_duration_s=10.0), instance_seconds=30.0)
+    _job(db_session, video, source_duration_s=4.0)
+    _job(db_session, video, estimated_work_s=7.0)  # an estimate without a duration
+    _job(db_session, video)  # nothing known: a typical job, median of 20 and 30
+    _run(db_session, _job(db_session, video, source_duration_s=8.0), progress=0.25)
+
+    backlog = WorkEstimator(default_cost=1.0).backlog(db_session)
+    assert backlog.encode_cost == pytest.approx(2.5)  # median of 2.0 and 3.0
+    assert (backlog.queued_jobs, backlog.running_jobs) == (3, 1)
+    assert backlog.queued_work_s == pytest.approx(4.0 * 2.5 + 7.0 + 25.0)
+    assert backlog.running_work_s == pytest.approx(8.0 * 2.5 * 0.75)
+    assert backlog.running_remaining_s == pytest.approx((15.0,))
+    assert backlog.oldest_queued_age_s >= 0.0
+
+
+def test_default_cost_until_jobs_finish(db_session: Session) -> None:
+    _job(db_session, _video(db_session), source_duration_s=6.0)
+    _job(db_session, _video(db_session))
+    backlog = WorkEstimator(default_cost=1.5, default_job_s=40.0).backlog(db_session)
+    assert backlog.encode_cost == 1.5 and backlog.queued_work_s == pytest.approx(9.0 + 40.0)
+
+
+def test_work_follows_the_qualities_asked_for() -> None:
+    pytest.importorskip("processor.ladder")
+    full = relative_work(1920, 1080, None)
+    low = relative_work(1920, 1080, ["480p"])
+    assert relative_work(None, None, ["480p"]) == 1.0
+    assert 0 < low < full and full > 1.0
+
+
+@pytest.fixture
+def cloudwatch(moto_endpoint: str) -> Any:
+    return aws.client("cloudwatch", CommonSettings(aws_endpoint_url=moto_endpoint))
+
+
+def _message() -> JobMessage:
+    return JobMessage(job_id=str(uuid.uuid4()), video_id="v", source_bucket="b", source_key="k")
+
+
+def test_decisions_are_applied_exported_and_damped(db_session: Session, cloudwatch: Any) -> None:
+    broker, dlq, clock = InMemoryBroker(), InMemoryBroker(), Clock()
+    for _ in range(12):
+        broker.send(_message())
+    dlq.send(_message())
+    fleet = StaticFleet(1)
+    queue_name = f"q-{uuid.uuid4().hex[:8]}"
+    controller = Controller(
+        reader=SignalReader(broker=broker, dead_letter_broker=dlq,
+                            sessions=_sessions(db_session), backend=fleet,
+                            estimator=WorkEstimator(), clock=clock),
+        autoscaler=Autoscaler(ScalingConfig(min_size=1, max_size=3, messages_per_instance=5,
+                                            scale_in_window_s=10.0)),
+        backend=fleet,
+        interval_s=0.01,
+        publisher=CloudWatchPublisher(cloudwatch, namespace="VideoForge",
+                                      dimension=("QueueName", queue_name)),
+    )
+
+    tick = controller.tick()
+    assert (tick.decision.desired, tick.decision.direction, tick.applied) == (3, "out", True)
+    assert fleet.history == [3]
+    gauge = REGISTRY.get_sample_value
+    assert gauge("videoforge_fleet_desired_size") == 3
+    assert gauge("videoforge_queue_visible_messages") == 12
+    assert gauge("videoforge_dlq_messages") == 1
+    assert gauge("videoforge_backlog_per_instance") == 12  # one worker was in service
+    metrics = cloudwatch.list_metrics(
+        Namespace="VideoForge", MetricName="BacklogPerInstance",
+        Dimensions=[{"Name": "QueueName", "Value": queue_name}])["Metrics"]
+    assert len(metrics) == 1
+
+    while (delivery := broker.receive()) is not None:
+        broker.delete(delivery)
+    fleet.busy = 2
+    assert controller.tick().decision.direction == "hold"  # low, but not for long yet
+    clock.now += 11
+    tick = controller.tick()
+    assert (tick.decision.desired, tick.decision.direction) == (2, "in")  # 2 are busy
+    fleet.busy = 0
+    clock.now += 11
+    assert controller.tick().decision.desired == 1
+    assert fleet.history == [3, 2, 1]
+
+
+def test_run_ticks_until_stopped(db_session: Session) -> None:
+    fleet = StaticFleet(0)
+    ticks: list[Tick] = []
+    controller = Controller(
+        reader=SignalReader(broker=InMemoryBroker(), sessions=_sessions(db_session),
+                            backend=fleet, estimator=WorkEstimator()),
+        autoscaler=Autoscaler(ScalingConfig(min_size=1, max_size=2)),
+        backend=fleet, interval_s=0.01,
+        on_tick=lambda t: (ticks.append(t), len(ticks) == 3 and controller.stop()),
+    )
+    controller.run()
+    assert len(ticks) == 3
+    assert fleet.history == [1]  # raised to the minimum once, then held
+
+
+def test_work_policy_sizes_from_the_database(db_session: Session) -> None:
+    video = _video(db_session)
+    for _ in range(3):  # 100 s of work each at the default cost; one instance finishes 60 s
+        _job(db_session, video, source_duration_s=100.0)
+    broker = InMemoryBroker()
+    for _ in range(3):
+        broker.send(_message())
+    fleet = StaticFleet(1)
+    controller = Controller(
+        reader=SignalReader(broker=broker, sessions=_sessions(db_session), backend=fleet,
+                            estimator=WorkEstimator(default_cost=1.0)),
+        autoscaler=Autoscaler(ScalingConfig(policy="work", min_size=1, max_size=10,
+                                            target_latency_s=60.0, warmup_s=0.0)),
+        backend=fleet, interval_s=0.01,
+    )
+    tick = controller.tick()
+    assert tick.observation.signals.queued_work_s == pytest.approx(300.0)
+    assert tick.decision.desired == 3  # never more instances than jobs
+    assert REGISTRY.get_sample_value("videoforge_queued_work_seconds") == pytest.approx(300.0)

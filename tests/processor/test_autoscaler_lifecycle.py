@@ -1,0 +1,142 @@
+"""The termination lifecycle hook helper.
+
+moto implements lifecycle hooks but not RecordLifecycleActionHeartbeat or
+CompleteLifecycleAction, so the calls are checked against the real API model with
+botocore's Stubber, and the instance metadata against a small local IMDSv2 server.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+
+from common import aws
+from common.settings import CommonSettings
+from processor.autoscaler.lifecycle import InstanceMetadata, LifecycleHook
+
+TOKEN = "imds-token"
+KEY = {"AutoScalingGroupName": "workers", "LifecycleHookName": "drain",
+       "InstanceId": "i-0123456789abcdef0"}
+
+
+class _Imds(BaseHTTPRequestHandler):
+    target_state = "InService"
+
+    def do_PUT(self) -> None:
+        assert self.path == "/latest/api/token"
+        self._reply(TOKEN)
+
+    def do_GET(self) -> None:
+        if self.headers.get("X-aws-ec2-metadata-token") != TOKEN:
+            self.send_response(401)
+            self.end_headers()
+            return
+        values = {"/latest/meta-data/instance-id": KEY["InstanceId"],
+                  "/latest/meta-data/autoscaling/target-lifecycle-state": _Imds.target_state}
+        self._reply(values[self.path])
+
+    def _reply(self, body: str) -> None:
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def imds() -> Iterator[InstanceMetadata]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Imds)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield InstanceMetadata(f"http://127.0.0.1:{server.server_address[1]}")
+    server.shutdown()
+
+
+@pytest.fixture
+def autoscaling() -> Any:
+    return aws.client("autoscaling", CommonSettings())
+
+
+def test_hook_for_this_instance_reads_imds(imds: InstanceMetadata, autoscaling: Any) -> None:
+    hook = LifecycleHook.for_this_instance(autoscaling, group_name="workers",
+                                           hook_name="drain", metadata=imds)
+    assert hook is not None and hook.instance_id == KEY["InstanceId"]
+    assert not hook.termination_requested()
+    _Imds.target_state = "Terminated"
+    try:
+        assert hook.termination_requested()
+    finally:
+        _Imds.target_state = "InService"
+
+
+def test_no_hook_off_ec2(autoscaling: Any) -> None:
+    nowhere = InstanceMetadata("http://127.0.0.1:9")  # discard port: nothing listens
+    assert LifecycleHook.for_this_instance(autoscaling, group_name="g", hook_name="h",
+                                           metadata=nowhere) is None
+
+
+def test_calls_match_the_api(autoscaling: Any) -> None:
+    hook = LifecycleHook(autoscaling, group_name="workers", hook_name="drain",
+                         instance_id=KEY["InstanceId"])
+    with Stubber(autoscaling) as stub:
+        stub.add_response("record_lifecycle_action_heartbeat", {}, KEY)
+        stub.add_response("complete_lifecycle_action", {},
+                          {**KEY, "LifecycleActionResult": "CONTINUE"})
+        assert hook.heartbeat() and hook.complete()
+        stub.assert_no_pending_responses()
+
+
+class _Recorder:
+    """Stands in for the Auto Scaling client to record the order of calls over time."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.beats = threading.Semaphore(0)
+
+    def record_lifecycle_action_heartbeat(self, **_: Any) -> None:
+        self.calls.append("heartbeat")
+        self.beats.release()
+
+    def complete_lifecycle_action(self, *, LifecycleActionResult: str, **_: Any) -> None:
+        self.calls.append(LifecycleActionResult)
+
+
+def test_draining_heartbeats_then_continues() -> None:
+    client = _Recorder()
+    hook = LifecycleHook(client, group_name="workers", hook_name="drain",
+                         instance_id=KEY["InstanceId"], heartbeat_interval_s=0.02)
+    with hook.draining():
+        for _ in range(3):  # the job drains across several heartbeats
+            assert client.beats.acquire(timeout=5)
+    assert client.calls[-1] == "CONTINUE"
+    assert client.calls.count("heartbeat") >= 3 and "CONTINUE" not in client.calls[:-1]
+
+
+def test_missing_lifecycle_action_is_not_fatal(autoscaling: Any) -> None:
+    hook = LifecycleHook(autoscaling, group_name="workers", hook_name="drain",
+                         instance_id=KEY["InstanceId"])
+    with Stubber(autoscaling) as stub:
+        stub.add_client_error("record_lifecycle_action_heartbeat", "ValidationError",
+                              "No active Lifecycle Action found with instance ID")
+        stub.add_client_error("complete_lifecycle_action", "ValidationError",
+                              "No active Lifecycle Action found with instance ID")
+        assert hook.heartbeat() is False
+        assert hook.complete() is False
+        stub.assert_no_pending_responses()
+
+
+def test_begin_and_end_drain_around_a_job() -> None:
+    client = _Recorder()
+    hook = LifecycleHook(client, group_name="workers", hook_name="drain",
+                         instance_id=KEY["InstanceId"], heartbeat_interval_s=60)
+    hook.begin_drain()
+    hook.begin_drain()  # a second shutdown request starts no second heart-beater
+    assert client.beats.acquire(timeout=5)
+    hook.end_drain()
+    assert client.calls == ["heartbeat", "CONTINUE"]

@@ -1,0 +1,113 @@
+"""The dead-letter sweep against a real (moto) dead-letter queue and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from common import aws, job_state
+from common.broker import SqsBroker
+from common.db import session_factory, transaction
+from common.job_state import JobStatus
+from common.messages import JobMessage
+from common.models import GalleryVideo, Job, VideoStatus
+from common.settings import CommonSettings
+from processor.dead_letters import DEAD_LETTER_REASON, DeadLetterSweeper, sweep
+from tests.conftest import AwsResources
+
+REPO = Path(__file__).resolve().parents[2]
+STALE = timedelta(seconds=30)
+
+
+@pytest.fixture
+def sessions(clean_database: str) -> sessionmaker[Session]:
+    return session_factory(clean_database)
+
+
+@pytest.fixture
+def dlq(aws_resources: AwsResources) -> SqsBroker:
+    sqs = aws.client("sqs", CommonSettings(aws_endpoint_url=aws_resources.endpoint_url))
+    return SqsBroker(sqs, queue_url=aws_resources.dlq_url)
+
+
+def _dead_job(sessions: sessionmaker[Session], dlq: SqsBroker, *,
+              published_job: str | None = None, running_since: timedelta | None = None) -> Job:
+    """A PROCESSING video with a job whose message is in the dead-letter queue."""
+    with transaction(sessions) as session:
+        video = GalleryVideo(owner_id="u1", status=VideoStatus.PROCESSING,
+                             source_bucket="b", source_key="k", current_job_id=published_job)
+        session.add(video)
+        session.flush()
+        job = Job(video_id=video.id, owner_id="u1")
+        session.add(job)
+        session.flush()
+        if running_since is not None:
+            job_state.claim(session, job_id=job.id, worker_id="w", stale_after=STALE)
+            job.heartbeat_at = datetime.now(UTC) - running_since
+    dlq.send(JobMessage(job_id=job.id, video_id=video.id, source_bucket="b", source_key="k"))
+    return job
+
+
+def _status(sessions: sessionmaker[Session], job: Job) -> tuple[JobStatus, VideoStatus]:
+    with sessions() as session:
+        row, video = session.get(Job, job.id), session.get(GalleryVideo, job.video_id)
+        assert row is not None and video is not None
+        return row.status, video.status
+
+
+def test_dead_lettered_jobs_are_failed_and_their_messages_kept(
+        sessions: sessionmaker[Session], dlq: SqsBroker) -> None:
+    queued = _dead_job(sessions, dlq)
+    rerun = _dead_job(sessions, dlq, published_job="an-earlier-job")
+    dlq.sqs.send_message(QueueUrl=dlq.queue_url, MessageBody="not a job message")
+
+    assert sweep(dlq, sessions, stale_after=STALE) == 2
+
+    assert _status(sessions, queued) == (JobStatus.FAILED, VideoStatus.FAILED)
+    # An earlier job's assets are still published: the video stays playable.
+    assert _status(sessions, rerun) == (JobStatus.FAILED, VideoStatus.READY)
+    with sessions() as session:
+        assert session.get(Job, queued.id).error == DEAD_LETTER_REASON  # type: ignore[union-attr]
+    assert dlq.counts().visible == 3  # kept for ops, visible again
+    assert sweep(dlq, sessions, stale_after=STALE) == 0  # nothing changes twice
+
+
+def test_a_job_still_beating_is_left_alone(sessions: sessionmaker[Session],
+                                           dlq: SqsBroker) -> None:
+    alive = _dead_job(sessions, dlq, running_since=timedelta(seconds=1))
+    dead = _dead_job(sessions, dlq, running_since=timedelta(minutes=5))
+
+    assert sweep(dlq, sessions, stale_after=STALE) == 1
+
+    assert _status(sessions, alive)[0] == JobStatus.RUNNING
+    assert _status(sessions, dead)[0] == JobStatus.FAILED
+
+
+def test_the_sweeper_runs_at_most_once_per_interval(sessions: sessionmaker[Session],
+                                                    dlq: SqsBroker) -> None:
+    sweeper = DeadLetterSweeper(dlq, sessions, stale_after=STALE, interval_s=3600)
+    assert sweeper.maybe_sweep() == 0
+    _dead_job(sessions, dlq)
+    assert sweeper.maybe_sweep() == 0  # not due yet
+    assert DeadLetterSweeper(dlq, sessions, stale_after=STALE, interval_s=0).maybe_sweep() == 0
+
+
+def test_the_sweep_command(sessions: sessionmaker[Session], dlq: SqsBroker,
+                          settings_env: dict[str, str]) -> None:
+    job = _dead_job(sessions, dlq)
+
+    done = subprocess.run(
+        [sys.executable, "-m", "videoforge", "worker", "--sweep-dlq"], cwd=REPO,
+        env={**os.environ, **settings_env, "PYTHONPATH": str(REPO)},
+        capture_output=True, text=True, timeout=60,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "1 dead-lettered job(s) marked FAILED" in done.stdout
+    assert _status(sessions, job)[0] == JobStatus.FAILED

@@ -1,0 +1,119 @@
+"""The fleet simulator: determinism, scale-in protection, traces, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from processor.autoscaler.policy import ScalingConfig
+from processor.simulation import traces
+from processor.simulation.engine import SimSettings, simulate, simulate_policies
+from processor.simulation.report import percentile, summarize
+from processor.simulation.traces import Job, Trace, TraceError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "videoforge", "simulate", *args], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_same_seed_same_result() -> None:
+    config = ScalingConfig(policy="work", max_size=20)
+    first = summarize(simulate(traces.load("heavy-tail", seed=7), config))
+    again = summarize(simulate(traces.load("heavy-tail", seed=7), config))
+    other = summarize(simulate(traces.load("heavy-tail", seed=8), config))
+    assert first == again
+    assert first != other
+
+
+@pytest.mark.parametrize("name", sorted(traces.BUILT_IN))
+def test_no_job_is_ever_interrupted(name: str) -> None:
+    # No scale-in window: the fleet shrinks as eagerly as it can while workers are busy.
+    config = ScalingConfig(max_size=20, scale_in_window_s=0)
+    for result in simulate_policies(traces.load(name), ["messages", "work"], config):
+        assert result.interrupted_jobs == 0
+        assert len(result.waits) == len(traces.load(name).jobs)  # every job ran
+        assert result.scale_events > 0
+
+
+def test_hand_computed_fixed_fleet() -> None:
+    # One warm instance, three 10-minute jobs at once: FIFO waits 0, 600, 1200 s;
+    # the run lasts until the last job ends at 1800 s.
+    trace = Trace("three", tuple(Job(0.0, 600.0) for _ in range(3)), duration_s=60.0)
+    result = simulate(trace, ScalingConfig(min_size=1, max_size=1))
+    assert result.waits == [0.0, 600.0, 1200.0]
+    assert result.end_s == 1800.0
+    assert result.instance_hours == pytest.approx(0.5)
+    assert result.reversals == 0
+
+
+def test_launches_wait_for_boot_and_stale_signals() -> None:
+    # Ten 1-hour jobs at t=1: the work policy wants ten instances. The controller ticks
+    # at 0, 60, ...; at 120 it sees the queue as it was at 60 and launches nine, which
+    # come into service 300 s after their launch.
+    trace = Trace("ten", tuple(Job(1.0, 3600.0) for _ in range(10)), duration_s=60.0)
+    sim = SimSettings(boot_s=300.0, interval_s=60.0, staleness_s=60.0)
+    result = simulate(trace, ScalingConfig(policy="work", max_size=10), sim)
+    assert sorted(result.waits) == [0.0] + [419.0] * 9
+    assert result.interrupted_jobs == 0
+
+
+def test_csv_trace(tmp_path: Path) -> None:
+    path = tmp_path / "mine.csv"
+    path.write_text("arrival_s,work_s,note\n30,120,b\n0,60,a\n")
+    trace = traces.load(str(path))
+    assert trace.jobs == (Job(0.0, 60.0), Job(30.0, 120.0))
+    assert trace.name == "mine"
+    assert summarize(simulate(trace, ScalingConfig()))["jobs"] == 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["arrival,work\n1,2\n", "arrival_s,work_s\n1,abc\n", "arrival_s,work_s\n1,0\n", ""],
+)
+def test_bad_csv_is_refused(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    with pytest.raises(TraceError):
+        traces.load(str(path))
+
+
+def test_percentile_interpolates() -> None:
+    assert percentile([], 95) == 0.0
+    assert percentile([10.0, 0.0, 20.0], 50) == 10.0
+    assert percentile([0.0, 100.0], 95) == pytest.approx(95.0)
+
+
+def test_cli_json_for_one_policy(tmp_path: Path) -> None:
+    plot = tmp_path / "fleet.png"
+    done = _cli("--trace", "burst", "--policy", "work", "--max-size", "20", "--seed", "3",
+                "--json", "--plot", str(plot))
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert {"p50_wait_s", "p95_wait_s", "max_wait_s", "instance_hours", "reversals_per_hour",
+            "interrupted_jobs"} <= set(out)
+    assert out["policy"] == "work"
+    assert out["interrupted_jobs"] == 0
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("trace", ["no-such-trace", "missing.csv"])
+def test_cli_bad_trace_exits_2(trace: str) -> None:
+    done = _cli("--trace", trace, "--policy", "messages", "--json")
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: ")
+    assert done.stdout == ""
+
+
+def test_rate_scale_multiplies_uploads() -> None:
+    assert len(traces.load("burst", scale=0.25).jobs) < len(traces.load("burst").jobs) / 2
+    with pytest.raises(TraceError):
+        traces.load("steady", scale=0)

@@ -1,0 +1,250 @@
+"""The worker in this process against the real parts: moto S3/SQS (with a redrive policy),
+PostgreSQL and ffmpeg on clips made here."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from prometheus_client import REGISTRY
+
+# Until the transcoding pipeline is merged in, there is nothing to run.
+pytest.importorskip("processor.transcode")
+
+from common import job_state
+from common.db import transaction
+from common.job_state import JobStatus
+from common.messages import JobMessage
+from common.models import AssetKind, VideoStatus
+from common.storage import media_prefix
+from processor.job_runner import Outcome
+from tests.conftest import AwsResources
+from tests.processor.worker_support import (
+    VISIBILITY_S,
+    Stack,
+    make_source,
+    wait_for,
+    worker_settings,
+)
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    root = tmp_path_factory.mktemp("sources")
+    made: dict[str, Path] = {}
+
+    def get(kind: str) -> Path:
+        if kind not in made:
+            made[kind] = make_source(kind, root / f"{kind}.mp4")
+        return made[kind]
+
+    return get
+
+
+@pytest.fixture
+def stack(aws_resources: AwsResources, clean_database: str) -> Iterator[Stack]:
+    yield Stack(worker_settings(aws_resources, clean_database), aws_resources)
+
+
+def _metric(name: str, labels: dict[str, str] | None = None) -> float:
+    return REGISTRY.get_sample_value(name, labels or {}) or 0.0
+
+
+def test_a_job_is_transcoded_and_published(stack: Stack, source: Callable[[str], Path]) -> None:
+    succeeded = _metric("videoforge_jobs_total", {"outcome": "succeeded"})
+    waits = _metric("videoforge_queue_wait_seconds_count")
+    job = stack.submit(source("normal"))
+
+    assert stack.worker().step() == Outcome.SUCCEEDED
+
+    done = stack.job(job.id)
+    assert done.status == JobStatus.SUCCEEDED and done.progress == 1.0 and done.attempts == 1
+    assert done.instance_seconds and done.instance_seconds > 0
+    assert done.source_duration_s == pytest.approx(1.0, abs=0.1)
+    assert done.encode_speed and done.encode_speed > 0
+    video = stack.video(job.video_id)
+    assert video.status == VideoStatus.READY and video.current_job_id == job.id
+    assert (video.width, video.height) == (320, 240)
+    # Every asset row names an object under the job's deterministic prefix, and vice versa
+    # for everything but HLS segments (a rendition's row stands for its playlist).
+    assets = stack.assets(job.id)
+    keys = stack.media_keys(done)
+    prefix = media_prefix(video_id=job.video_id, job_id=job.id)
+    assert {a.key for a in assets} <= set(keys)
+    assert all(k.startswith(prefix) for k in keys)
+    kinds = {a.kind for a in assets}
+    assert kinds == set(AssetKind)
+    assert prefix + "manifest.json" in keys and prefix + "hls/master.m3u8" in keys
+    manifest = json.loads(stack.s3.get_object(Bucket=stack.resources.media_bucket,
+                                              Key=prefix + "manifest.json")["Body"].read())
+    assert len(manifest["assets"]) == len(assets)
+    assert stack.queue_empty()
+    assert _metric("videoforge_jobs_total", {"outcome": "succeeded"}) == succeeded + 1
+    assert _metric("videoforge_queue_wait_seconds_count") == waits + 1
+    assert _metric("videoforge_jobs_in_flight") == 0
+
+
+def test_a_duplicate_delivery_of_a_finished_job_changes_nothing(
+        stack: Stack, source: Callable[[str], Path]) -> None:
+    job = stack.submit(source("normal"))
+    worker = stack.worker()
+    assert worker.step() == Outcome.SUCCEEDED
+    before, assets = stack.job(job.id), stack.asset_count()
+    video = stack.video(job.video_id)
+    stack.broker.send(JobMessage(job_id=job.id, video_id=job.video_id,
+                                 source_bucket=video.source_bucket or "",
+                                 source_key=video.source_key or ""))
+
+    assert worker.step() == Outcome.DUPLICATE
+
+    after = stack.job(job.id)
+    assert (after.status, after.attempts, after.updated_at) == (
+        before.status, before.attempts, before.updated_at)
+    assert stack.asset_count() == assets
+    assert stack.queue_empty()
+
+
+@pytest.mark.parametrize("kind", ["no_audio", "odd_size", "rotated"])
+def test_odd_inputs_are_published(stack: Stack, source: Callable[[str], Path], kind: str) -> None:
+    job = stack.submit(source(kind))
+    assert stack.worker().step() == Outcome.SUCCEEDED
+    video = stack.video(job.video_id)
+    assert video.status == VideoStatus.READY
+    if kind == "rotated":
+        assert (video.width, video.height) == (240, 320)
+    mp4s = [a for a in stack.assets(job.id) if a.kind == AssetKind.MP4]
+    assert mp4s and all(a.width % 2 == 0 and a.height % 2 == 0 for a in mp4s)
+
+
+@pytest.mark.parametrize(("kind", "reason"), [
+    ("not_media", "not a media file"),
+    ("audio_only", "no video stream"),
+    ("empty", "empty"),
+])
+def test_bad_input_fails_the_job_once_with_its_reason(
+        stack: Stack, source: Callable[[str], Path], kind: str, reason: str) -> None:
+    failed = _metric("videoforge_jobs_total", {"outcome": "failed"})
+    job = stack.submit(source(kind))
+
+    assert stack.worker().step() == Outcome.FAILED
+
+    done = stack.job(job.id)
+    assert done.status == JobStatus.FAILED and reason in (done.error or "")
+    assert stack.video(job.video_id).status == VideoStatus.FAILED
+    assert stack.assets(job.id) == [] and stack.media_keys(done) == []
+    assert stack.queue_empty()  # deleted, not retried
+    assert stack.worker().step(wait_s=0) is None
+    assert _metric("videoforge_jobs_total", {"outcome": "failed"}) == failed + 1
+
+
+def test_a_job_that_keeps_failing_is_failed_and_dead_lettered(stack: Stack,
+                                                             source: Callable[[str], Path]) -> None:
+    job = stack.submit(source("normal"))
+    video = stack.video(job.video_id)
+    # A real fault: the source object is gone (the uploads bucket's lifecycle, say).
+    stack.s3.delete_object(Bucket=video.source_bucket, Key=video.source_key)
+    worker = stack.worker()
+    outcomes = []
+    for _ in range(3):  # the queue's maxReceiveCount
+        outcomes.append(wait_for(lambda: worker.step(wait_s=1), timeout=15))
+        if outcomes[-1] == Outcome.RETRYING:
+            assert stack.job(job.id).status == JobStatus.QUEUED  # released between attempts
+
+    assert outcomes == [Outcome.RETRYING, Outcome.RETRYING, Outcome.FAILED]
+    done = stack.job(job.id)
+    assert done.status == JobStatus.FAILED and done.attempts == 3
+    assert "gave up after 3 attempts" in (done.error or "")
+    assert stack.video(job.video_id).status == VideoStatus.FAILED
+    # SQS moves the message to the dead-letter queue on its next receive.
+    assert worker.step(wait_s=0) is None
+    assert wait_for(lambda: stack.dlq.counts().visible == 1, timeout=5)
+    assert stack.queue_empty()
+
+
+def _run_in_thread(stack: Stack, **overrides: object) -> tuple[threading.Thread, list[Outcome]]:
+    worker = stack.worker(**overrides)
+    outcomes: list[Outcome] = []
+    thread = threading.Thread(target=lambda: outcomes.append(worker.step()))
+    thread.start()
+    thread.worker = worker  # type: ignore[attr-defined]
+    return thread, outcomes
+
+
+def _running_with_progress(stack: Stack, job_id: str) -> bool:
+    job = stack.job(job_id)
+    return job.status == JobStatus.RUNNING and job.progress > 0
+
+
+def test_a_long_job_is_kept_invisible_and_cancel_stops_it(
+        stack: Stack, source: Callable[[str], Path]) -> None:
+    job = stack.submit(source("long"))
+    thread, outcomes = _run_in_thread(stack, x264_preset="veryslow")
+    wait_for(lambda: _running_with_progress(stack, job.id))
+    # The heartbeat keeps extending the message: no other worker gets it meanwhile.
+    assert stack.worker().step(wait_s=VISIBILITY_S + 1) is None
+    assert thread.is_alive()
+
+    with transaction(stack.sessions) as session:
+        job_state.request_cancel(session, job_id=job.id)
+    thread.join(timeout=30)
+
+    assert outcomes == [Outcome.CANCELLED]
+    done = stack.job(job.id)
+    assert done.status == JobStatus.CANCELLED and 0 < done.progress < 1
+    assert stack.assets(job.id) == [] and stack.media_keys(done) == []
+    assert stack.video(job.video_id).status == VideoStatus.UPLOADED
+    assert stack.queue_empty()
+
+
+def test_shutdown_past_the_drain_deadline_releases_the_job(
+        stack: Stack, source: Callable[[str], Path]) -> None:
+    job = stack.submit(source("long"))
+    thread, outcomes = _run_in_thread(stack, x264_preset="slower", drain_timeout_s=0.2)
+    wait_for(lambda: _running_with_progress(stack, job.id))
+
+    thread.worker.request_shutdown()  # type: ignore[attr-defined]
+    thread.join(timeout=30)
+
+    assert outcomes == [Outcome.RELEASED]
+    released = stack.job(job.id)
+    assert released.status == JobStatus.QUEUED and released.worker_id is None
+    assert stack.assets(job.id) == []
+    again = stack.broker.receive(wait_s=1)  # visible again at once
+    assert again is not None and again.job().job_id == job.id and again.receive_count == 2
+
+
+def test_messages_that_name_no_job(stack: Stack) -> None:
+    worker = stack.worker()
+    stack.sqs.send_message(QueueUrl=stack.resources.queue_url, MessageBody="{not json")
+    assert worker.step(wait_s=1) == Outcome.DROPPED
+    # A job whose row is not committed yet: the message comes back shortly...
+    stack.broker.send(JobMessage(job_id="00000000-0000-0000-0000-000000000001",
+                                 video_id="v", source_bucket="b", source_key="k"))
+    assert worker.step(wait_s=1) == Outcome.DEFERRED
+    assert stack.broker.counts().in_flight == 1
+    # ... while one whose row never came (old enough) is an orphan and dropped.
+    stack.broker.send(JobMessage(job_id="00000000-0000-0000-0000-000000000002",
+                                 video_id="v", source_bucket="b", source_key="k"))
+    assert stack.worker(orphan_after_s=0).step(wait_s=1) == Outcome.DROPPED
+    counts = stack.broker.counts()
+    assert (counts.visible, counts.in_flight) == (0, 1)
+
+
+def test_an_idle_worker_stops_at_once_on_sigterm(stack: Stack) -> None:
+    worker = stack.worker(poll_wait_s=20)
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    worker.install_signal_handlers()
+    try:
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM)).start()
+        started = time.monotonic()
+        assert worker.run() == 0
+        assert time.monotonic() - started < 10  # the 20 s long poll was cut short
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

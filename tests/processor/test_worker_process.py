@@ -1,0 +1,133 @@
+"""``videoforge worker`` as real processes: killed mid-job, drained on SIGTERM, and a
+second signal that exits at once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("processor.transcode")
+
+from common.job_state import JobStatus
+from tests.conftest import AwsResources, free_port
+from tests.processor.worker_support import FAST_ENV, Stack, make_source, wait_for, worker_settings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_source("long", tmp_path_factory.mktemp("sources") / "long.mp4")
+
+
+@pytest.fixture
+def stack(aws_resources: AwsResources, clean_database: str) -> Stack:
+    return Stack(worker_settings(aws_resources, clean_database), aws_resources)
+
+
+@pytest.fixture
+def spawn(settings_env: dict[str, str],
+          tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """Start ``videoforge worker`` processes (each in its own process group)."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(name: str, *args: str, **env: str) -> subprocess.Popen[bytes]:
+        full_env = {**os.environ, **settings_env, **FAST_ENV, "PYTHONPATH": str(REPO),
+                    "VF_WORKER_ID": name, **env}
+        log = (tmp_path / f"{name}.log").open("wb")
+        proc = subprocess.Popen([sys.executable, "-m", "videoforge", "worker", *args],
+                                cwd=REPO, env=full_env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _running(stack: Stack, job_id: str, worker_id: str) -> bool:
+    job = stack.job(job_id)
+    return job.status == JobStatus.RUNNING and job.worker_id == worker_id and job.progress > 0
+
+
+def _ffmpeg_of(job_id: str) -> list[int]:
+    """FFmpeg processes working in this job's temporary directory."""
+    marker = f"vf-{job_id[:8]}-".encode()
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if marker in cmdline.read_bytes():
+                pids.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return pids
+
+
+def test_a_killed_workers_job_is_finished_exactly_once_by_another(
+        stack: Stack, long_clip: Path, spawn: Callable[..., subprocess.Popen[bytes]]) -> None:
+    job = stack.submit(long_clip)
+    first = spawn("worker-a", VF_X264_PRESET="slower")
+    wait_for(lambda: _running(stack, job.id, "worker-a"), timeout=60)
+
+    os.killpg(first.pid, signal.SIGKILL)  # the machine dies: worker and FFmpeg
+    first.wait()
+    second = spawn("worker-b", "--once")
+
+    assert second.wait(timeout=90) == 0
+    done = stack.job(job.id)
+    assert done.status == JobStatus.SUCCEEDED and done.worker_id == "worker-b"
+    assert done.attempts == 2
+    assets = stack.assets(job.id)
+    assert len(assets) == len({(a.kind, a.quality) for a in assets}) > 0
+    assert {a.key for a in assets} <= set(stack.media_keys(done))
+    assert stack.queue_empty()
+
+
+def test_sigterm_lets_the_job_finish_and_takes_no_more(
+        stack: Stack, long_clip: Path, spawn: Callable[..., subprocess.Popen[bytes]]) -> None:
+    port = free_port()
+    job = stack.submit(long_clip)
+    worker = spawn("worker-d", VF_X264_PRESET="faster", VF_DRAIN_TIMEOUT_S="90",
+                   VF_METRICS_PORT=str(port))
+    wait_for(lambda: stack.job(job.id).status == JobStatus.RUNNING, timeout=60)
+
+    worker.send_signal(signal.SIGTERM)  # the whole job still lies ahead
+    waiting = stack.submit(long_clip)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        assert "videoforge_jobs_in_flight 1.0" in response.read().decode()
+
+    assert worker.wait(timeout=90) == 0
+    assert stack.job(job.id).status == JobStatus.SUCCEEDED
+    assert stack.job(waiting.id).status == JobStatus.QUEUED
+    assert stack.broker.counts().visible == 1
+
+
+def test_a_second_signal_exits_at_once(
+        stack: Stack, long_clip: Path, spawn: Callable[..., subprocess.Popen[bytes]],
+        tmp_path: Path) -> None:
+    job = stack.submit(long_clip)
+    worker = spawn("worker-e", VF_X264_PRESET="slower", VF_DRAIN_TIMEOUT_S="90")
+    wait_for(lambda: _running(stack, job.id, "worker-e"), timeout=60)
+    assert _ffmpeg_of(job.id)
+
+    worker.send_signal(signal.SIGTERM)
+    wait_for(lambda: b"worker_draining" in (tmp_path / "worker-e.log").read_bytes())
+    worker.send_signal(signal.SIGTERM)
+
+    assert worker.wait(timeout=10) == 128 + signal.SIGTERM
+    wait_for(lambda: not _ffmpeg_of(job.id), timeout=5)  # FFmpeg went with it
+    # Nothing was published; the job waits for the stale-heartbeat takeover.
+    done = stack.job(job.id)
+    assert done.status == JobStatus.RUNNING and stack.assets(job.id) == []
+    assert stack.media_keys(done) == []
+

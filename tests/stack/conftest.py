@@ -1,0 +1,114 @@
+"""``videoforge up`` as a subprocess, shared by the tests of this folder (one start)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_PASSWORD = "Stack-Test-Pw1!"
+UP_TIMEOUT_S = 90
+
+
+@dataclass
+class RunningStack:
+    process: subprocess.Popen[str]
+    url: str
+    marker: str          # in every process's environment: finds stragglers
+    env: dict[str, str]
+    output: list[str] = field(default_factory=list)
+    user: str = "demo"
+    password: str = DEMO_PASSWORD
+
+    def text(self) -> str:
+        return "".join(self.output)
+
+    def stop(self, timeout_s: float = 60) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout=timeout_s)
+
+
+def big_clip(path: Path) -> Path:
+    """A 2 s 720p clip of about 10 MB (noise at a high bitrate): big enough to go up in
+    several multipart parts, quick to transcode."""
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+         "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=15:duration=2,noise=alls=10:allf=t",
+         "-f", "lavfi", "-i", "sine=frequency=440:duration=2",
+         "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "40M", "-maxrate", "40M",
+         "-bufsize", "20M", "-pix_fmt", "yuv420p", "-c:a", "aac", str(path)],
+        check=True,
+    )
+    return path
+
+
+def processes_with(marker: str) -> list[int]:
+    """Live processes whose environment carries ``marker`` (ours, from that stack)."""
+    found = []
+    needle = f"VF_STACK_TEST_MARKER={marker}".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if needle in (entry / "environ").read_bytes():
+                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                if state != "Z":
+                    found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("VF_") and not k.startswith("AWS_")}
+    env.update(PYTHONPATH=str(ROOT), VF_ENV="test", **extra)
+    return env
+
+
+@pytest.fixture(scope="package")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    pytest.importorskip("gateway.app", reason="the gateway is not merged yet")
+    pytest.importorskip("processor.worker", reason="the worker is not merged yet")
+    pytest.importorskip("processor.autoscaler.local_pool", reason="the autoscaler is not merged")
+    marker = uuid.uuid4().hex
+    port = free_port()
+    env = subprocess_env(VF_STACK_TEST_MARKER=marker, VF_DEMO_PASSWORD=DEMO_PASSWORD)
+    data_dir = tmp_path_factory.mktemp("stack")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "videoforge", "up", "--port", str(port),
+         "--data-dir", str(data_dir), "--max-workers", "1", "--sample"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    running = RunningStack(process, f"http://127.0.0.1:{port}", marker, env)
+    up = threading.Event()
+
+    def read() -> None:
+        assert process.stdout
+        for line in process.stdout:
+            running.output.append(line)
+            if "VideoForge is up" in line:
+                up.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    deadline = time.monotonic() + UP_TIMEOUT_S
+    while not up.wait(0.2):
+        if process.poll() is not None or time.monotonic() > deadline:
+            running.stop()
+            logs = "\n".join(p.read_text()[-3000:] for p in (data_dir / "logs").glob("*.log"))
+            pytest.fail(f"videoforge up did not start:\n{running.text()}\n{logs}")
+    yield running
+    running.stop()

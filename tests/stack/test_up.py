@@ -1,0 +1,113 @@
+"""``videoforge up`` as a user runs it: the page answers, ``videoforge submit`` completes,
+bad input fails with one clear line, and Ctrl-C leaves no process behind.
+
+The last test stops the shared stack, so it stays last in this file (and this file runs
+after test_browser.py).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.media import make_clip
+from tests.stack.conftest import ROOT, RunningStack, big_clip, processes_with
+from videoforge.client import MULTIPART_THRESHOLD_BYTES, VideoForgeClient
+
+
+def _submit(stack: RunningStack, path: Path, *extra: str,
+            password: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "videoforge", "submit", str(path), "--url", stack.url,
+         "--user", stack.user, *extra],
+        cwd=ROOT, capture_output=True, text=True, timeout=150,
+        env={**stack.env, "VF_PASSWORD": password or stack.password},
+    )
+
+
+def test_the_page_and_its_files_answer(stack: RunningStack) -> None:
+    page = httpx.get(stack.url + "/")
+    assert page.status_code == 200 and "<title>VideoForge</title>" in page.text
+    for path in ("/static/app.js", "/static/style.css", "/static/vendor/hls.min.js"):
+        assert httpx.get(stack.url + path).status_code == 200, path
+    banner = stack.text()
+    assert f"{stack.url}/" in banner and f"demo / {stack.password}" in banner
+    assert "metrics" in banner and "/metrics" in banner
+
+
+def test_submit_uploads_transcodes_and_prints_the_urls(stack: RunningStack,
+                                                       tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "clip.mp4", duration=1.0, size="320x240", rate=15)
+    done = _submit(stack, clip, "--title", "from the CLI")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ready" in done.stdout
+    urls = [line.split()[-1] for line in done.stdout.splitlines() if "http" in line]
+    assert any("X-Amz-Signature" in u for u in urls), done.stdout  # a presigned MP4
+    mp4 = next(u for u in urls if "X-Amz-Signature" in u)
+    assert httpx.get(mp4).content[4:8] == b"ftyp"
+
+
+class DropsOnePart(httpx.HTTPTransport):
+    """Storage transport whose first PUT of part 2 loses its connection."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dropped = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("partNumber") == "2" and not self.dropped:
+            self.dropped += 1
+            raise httpx.RemoteProtocolError("connection dropped", request=request)
+        return super().handle_request(request)
+
+
+def test_multipart_upload_resumes_after_a_dropped_part(stack: RunningStack,
+                                                       tmp_path: Path) -> None:
+    clip = big_clip(tmp_path / "big.mp4")
+    assert clip.stat().st_size >= MULTIPART_THRESHOLD_BYTES
+    transport = DropsOnePart()
+    seen: list[int] = []
+    with VideoForgeClient(stack.url, storage_transport=transport) as client:
+        client.login(stack.user, stack.password)
+        video = client.upload(clip, on_progress=lambda done, _: seen.append(done))
+    assert transport.dropped == 1
+    assert video["status"] == "UPLOADED" and video["source_size"] == clip.stat().st_size
+    assert seen == sorted(seen) and seen[-1] == clip.stat().st_size and len(seen) >= 3
+
+
+def test_submit_fails_with_one_clear_line(stack: RunningStack, tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "clip.mp4", duration=0.5, size="160x120", audio=False)
+    wrong = _submit(stack, clip, password="not-the-password")
+    assert wrong.returncode == 1
+    assert wrong.stderr.startswith("error: ") and "password" in wrong.stderr
+
+    text = tmp_path / "notes.mp4"
+    text.write_text("this is not a video\n" * 50)
+    bad = _submit(stack, text)
+    assert bad.returncode != 0 and bad.stderr.startswith("error: "), bad.stderr
+
+    missing = _submit(stack, tmp_path / "nothing.mp4")
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def test_the_sample_is_transcoded(stack: RunningStack) -> None:
+    deadline = time.monotonic() + 120
+    while "ready: " not in stack.text() and time.monotonic() < deadline:
+        assert stack.process.poll() is None, stack.text()
+        time.sleep(0.5)
+    banner = stack.text()
+    assert "submitting a generated sample" in banner
+    assert "ready: " in banner and "720p" in banner, banner
+
+
+def test_ctrl_c_stops_every_process_it_started(stack: RunningStack) -> None:
+    before = processes_with(stack.marker)
+    # moto, the gateway, the autoscaler and its worker at least.
+    assert len(before) >= 4, before
+    assert stack.stop() == 0
+    assert "stopped." in stack.text()
+    assert processes_with(stack.marker) == []

@@ -1,0 +1,134 @@
+"""``videoforge provision``: create or update the AWS resources; a second run changes nothing.
+
+Names come from the usual settings (VF_UPLOADS_BUCKET, VF_MEDIA_BUCKET, VF_JOBS_QUEUE_NAME,
+VF_DEAD_LETTER_QUEUE_NAME, VF_AUTOSCALER_ASG_NAME; VF_AWS_ENDPOINT_URL for the moto server).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+from processor.autoscaler.settings import AutoscalerSettings
+from videoforge.provision import FleetSpec, ProvisionConfig, ProvisionError, Report, provision
+from videoforge.provision.fleet import HOOK_HEARTBEAT_TIMEOUT_S
+
+_DEFAULTS = ProvisionConfig()
+_FLEET = FleetSpec()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--kms-key-id", help="encrypt the buckets with SSE-KMS and this key "
+                                             "(default: SSE-S3)")
+    parser.add_argument("--cors-origin", action="append", dest="cors_origins", metavar="URL",
+                        help="origin allowed to upload from a browser (repeatable; default "
+                             f"{_DEFAULTS.cors_origins[0]})")
+    parser.add_argument("--upload-expiry-days", type=int, default=_DEFAULTS.upload_expiry_days)
+    parser.add_argument("--max-receive-count", type=int, default=_DEFAULTS.max_receive_count,
+                        help="deliveries before a job message goes to the dead-letter queue")
+    parser.add_argument("--visibility-timeout", type=int, default=_DEFAULTS.visibility_timeout_s,
+                        metavar="S")
+    parser.add_argument("--user-pool-name", default=_DEFAULTS.user_pool_name)
+    parser.add_argument("--app-client-name", default=_DEFAULTS.app_client_name)
+    parser.add_argument("--oldest-age-alarm", type=int, default=_DEFAULTS.oldest_age_alarm_s,
+                        metavar="S", help="alarm when a job message waits longer than this")
+    parser.add_argument("--alarm-topic-arn", help="SNS topic the alarms notify")
+
+    fleet = parser.add_argument_group("worker fleet (with --with-fleet)")
+    fleet.add_argument("--with-fleet", action="store_true",
+                       help="also the launch template and Auto Scaling group")
+    fleet.add_argument("--ami-id", help="worker AMI (default: newest videoforge-worker-* "
+                                        "image of this account)")
+    fleet.add_argument("--instance-type", default=_FLEET.instance_type)
+    fleet.add_argument("--subnet-ids", help="comma-separated (default: the default VPC's)")
+    fleet.add_argument("--instance-profile", help="IAM instance profile name for the workers")
+    fleet.add_argument("--user-data-file", type=Path, help="cloud-init user data")
+    fleet.add_argument("--min", type=int, default=_FLEET.min_size)
+    fleet.add_argument("--max", type=int, default=_FLEET.max_size)
+    fleet.add_argument("--desired", type=int, default=_FLEET.desired,
+                       help="initial size only: later runs leave it to the autoscaler")
+    fleet.add_argument("--lifecycle-hook", metavar="NAME",
+                       help="add a termination lifecycle hook of this name (heartbeat "
+                            f"timeout {HOOK_HEARTBEAT_TIMEOUT_S} s) so workers can drain")
+
+
+def _config(args: argparse.Namespace, settings: AutoscalerSettings) -> ProvisionConfig:
+    fleet = None
+    if args.with_fleet:
+        try:
+            user_data = args.user_data_file.read_text() if args.user_data_file else None
+        except OSError as exc:
+            raise ProvisionError(f"cannot read user data: {exc}", exit_code=2) from exc
+        fleet = FleetSpec(
+            group_name=settings.autoscaler_asg_name, template_name=settings.autoscaler_asg_name,
+            ami_id=args.ami_id,
+            instance_type=args.instance_type,
+            subnet_ids=tuple(s.strip() for s in (args.subnet_ids or "").split(",") if s.strip()),
+            instance_profile=args.instance_profile, user_data=user_data,
+            min_size=args.min, max_size=args.max, desired=args.desired,
+            lifecycle_hook=args.lifecycle_hook,
+        )
+    return ProvisionConfig(
+        kms_key_id=args.kms_key_id,
+        cors_origins=tuple(args.cors_origins or _DEFAULTS.cors_origins),
+        upload_expiry_days=args.upload_expiry_days,
+        max_receive_count=args.max_receive_count,
+        visibility_timeout_s=args.visibility_timeout,
+        user_pool_name=args.user_pool_name, app_client_name=args.app_client_name,
+        oldest_age_alarm_s=args.oldest_age_alarm, alarm_topic_arn=args.alarm_topic_arn,
+        fleet=fleet,
+    )
+
+
+def _print_table(report: Report) -> None:
+    rows = [(r.kind, r.name, r.outcome.value, ", ".join(r.changes)) for r in report.results]
+    widths = [max(len(row[i]) for row in [("RESOURCE", "NAME", "OUTCOME", "")] + rows)
+              for i in range(3)]
+    for row in [("RESOURCE", "NAME", "OUTCOME", "CHANGED")] + rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True))
+              + ("  " + row[3] if row[3] else ""))
+    print()
+    print("Changes applied." if report.changed else "Nothing changed: everything is up to date.")
+    print()
+    for key, value in report.env().items():
+        print(f"{key}={value}")
+    for key in ("queue_url", "dead_letter_queue_url", "launch_template_id"):
+        if key in report.outputs:
+            print(f"# {key}: {report.outputs[key]}")
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = AutoscalerSettings()
+    try:
+        report = provision(settings, _config(args, settings))
+    except ProvisionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except NoCredentialsError:
+        print("error: no AWS credentials (set AWS_PROFILE or AWS_ACCESS_KEY_ID/"
+              "AWS_SECRET_ACCESS_KEY)", file=sys.stderr)
+        return 1
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        print(f"error: AWS refused {exc.operation_name}: {error.get('Code')}: "
+              f"{error.get('Message')}", file=sys.stderr)
+        return 1
+    except BotoCoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({
+            "changed": report.changed,
+            "resources": [{**asdict(r), "outcome": r.outcome.value} for r in report.results],
+            "outputs": report.outputs,
+            "env": report.env(),
+        }, indent=2))
+    else:
+        _print_table(report)
+    return 0

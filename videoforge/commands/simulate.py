@@ -1,0 +1,95 @@
+"""``videoforge simulate``: replay a job trace against the autoscaling policies.
+
+Runs the controller's own decision code in a discrete-event simulation of the fleet and
+prints queue-wait percentiles, instance-hours, scale reversals and cost per policy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from processor.autoscaler.policy import POLICIES, ScalingConfig
+from processor.simulation import traces
+from processor.simulation.cost import CostModel
+from processor.simulation.engine import SimSettings, simulate_policies
+from processor.simulation.plot import plot_runs
+from processor.simulation.report import summarize, table
+
+EXIT_BAD_INPUT = 2
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults, sim, cost = ScalingConfig(), SimSettings(), CostModel()
+    parser.add_argument("--trace", required=True,
+                        help=f"built-in trace ({', '.join(traces.BUILT_IN)}) or a CSV file "
+                             "with columns arrival_s,work_s")
+    parser.add_argument("--policy", choices=[*POLICIES, "both"], default="both")
+    parser.add_argument("--max-size", type=int, default=20)
+    parser.add_argument("--min-size", type=int, default=defaults.min_size)
+    parser.add_argument("--seed", type=int, default=1, help="seed of a built-in trace")
+    parser.add_argument("--rate-scale", type=float, default=1.0,
+                        help="multiply a built-in trace's upload rate (e.g. 380: 1M a day)")
+    parser.add_argument("--messages-per-instance", type=int,
+                        default=defaults.messages_per_instance)
+    parser.add_argument("--target-latency-s", type=float, default=defaults.target_latency_s)
+    parser.add_argument("--warmup-s", type=float, default=defaults.warmup_s,
+                        help="the policy's estimate of boot + warm-up")
+    parser.add_argument("--scale-in-window-s", type=float,
+                        default=defaults.scale_in_window_s)
+    parser.add_argument("--boot-s", type=float, default=sim.boot_s,
+                        help="simulated launch-to-in-service time")
+    parser.add_argument("--interval-s", type=float, default=sim.interval_s,
+                        help="controller tick")
+    parser.add_argument("--staleness-s", type=float, default=sim.staleness_s,
+                        help="age of the queue signals the controller sees")
+    parser.add_argument("--price", type=float, default=cost.on_demand_usd_per_hour,
+                        help="on-demand USD per instance-hour")
+    parser.add_argument("--spot-price", type=float, default=cost.spot_usd_per_hour,
+                        help="spot USD per instance-hour")
+    parser.add_argument("--instance-s-per-source-minute", type=float,
+                        default=cost.instance_s_per_source_minute)
+    parser.add_argument("--plot", type=Path, help="write a PNG of queue and fleet over time")
+    parser.add_argument("--json", action="store_true",
+                        help="print JSON: one object, or one per policy keyed by name")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        trace = traces.load(args.trace, seed=args.seed, scale=args.rate_scale)
+        config = ScalingConfig(
+            min_size=args.min_size, max_size=args.max_size,
+            messages_per_instance=args.messages_per_instance,
+            target_latency_s=args.target_latency_s, warmup_s=args.warmup_s,
+            scale_in_window_s=args.scale_in_window_s,
+        )
+        sim = SimSettings(boot_s=args.boot_s, interval_s=args.interval_s,
+                          staleness_s=args.staleness_s)
+        cost = CostModel(args.price, args.spot_price, args.instance_s_per_source_minute)
+        if not trace.jobs:
+            raise ValueError(f"trace {args.trace!r} has no jobs")
+        if cost.instance_s_per_source_minute <= 0:
+            raise ValueError("--instance-s-per-source-minute must be positive")
+    except ValueError as exc:  # TraceError included
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+    policies = list(POLICIES) if args.policy == "both" else [args.policy]
+    results = simulate_policies(trace, policies, config, sim)
+    summaries = [summarize(r, cost) for r in results]
+    if args.plot:
+        plot_runs(results, args.plot)
+    if args.json:
+        out = summaries[0] if len(summaries) == 1 else {s["policy"]: s for s in summaries}
+        print(json.dumps(out, sort_keys=True))
+        return 0
+    print(f"trace {trace.name}: {len(trace.jobs)} jobs, {trace.source_minutes:.0f} source "
+          f"minutes over {trace.duration_s / 3600:.1f} h; fleet {config.min_size}..."
+          f"{config.max_size}, boot {sim.boot_s:.0f} s, tick {sim.interval_s:.0f} s, "
+          f"signals {sim.staleness_s:.0f} s old")
+    print(table(summaries))
+    if args.plot:
+        print(f"plot: {args.plot}")
+    return 0

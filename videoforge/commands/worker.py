@@ -1,0 +1,57 @@
+"""``videoforge worker``: a fleet member — poll the job queue and transcode, one job at a time."""
+
+from __future__ import annotations
+
+import argparse
+
+from common import aws
+from common.broker import SqsBroker
+from common.db import session_factory
+from common.logging import configure_logging, get_logger
+from common.metrics import serve_metrics
+from processor.dead_letters import DeadLetterSweeper, sweep
+from processor.job_runner import JobRunner
+from processor.protection import protection_for
+from processor.settings import ProcessorSettings
+from processor.worker import Worker
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--once", action="store_true",
+                        help="handle one message, then exit (same as --max-jobs 1)")
+    parser.add_argument("--max-jobs", type=int, metavar="N",
+                        help="exit after handling N messages")
+    parser.add_argument("--burst", action="store_true",
+                        help="exit as soon as a poll finds the queue empty")
+    parser.add_argument("--metrics-port", type=int, metavar="PORT",
+                        help="Prometheus metrics port, 0 = off (default: VF_METRICS_PORT)")
+    parser.add_argument("--sweep-dlq", action="store_true",
+                        help="mark FAILED the jobs whose messages are in the dead-letter "
+                             "queue, then exit")
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = ProcessorSettings()
+    if args.metrics_port is not None:
+        settings = settings.model_copy(update={"metrics_port": args.metrics_port})
+    configure_logging(env=settings.env, level=settings.log_level)
+    log = get_logger("videoforge.worker")
+    sessions = session_factory(settings.database_url)
+    sqs = aws.client("sqs", settings)
+    dlq = SqsBroker.from_name(sqs, settings.dead_letter_queue_name)
+    if args.sweep_dlq:
+        failed = sweep(dlq, sessions, stale_after=settings.stale_after())
+        print(f"{failed} dead-lettered job(s) marked FAILED")
+        return 0
+    broker = SqsBroker.from_name(sqs, settings.jobs_queue_name)
+    runner = JobRunner(settings, broker=broker, sessions=sessions, s3=aws.client("s3", settings))
+    worker = Worker(
+        settings, runner=runner, broker=broker, protection=protection_for(settings),
+        dead_letters=DeadLetterSweeper(dlq, sessions, stale_after=settings.stale_after(),
+                                       interval_s=settings.dlq_sweep_interval_s),
+    )
+    if settings.metrics_port:
+        serve_metrics(settings.metrics_port)
+        log.info("metrics_serving", port=settings.metrics_port)
+    worker.install_signal_handlers()
+    return worker.run(max_jobs=1 if args.once else args.max_jobs, burst=args.burst)
