@@ -46,12 +46,19 @@ def base_tarball(suite: str) -> Path:
     """The cached debootstrap tarball for ``suite``, built on first use."""
     key = hashlib.sha256(f"{suite}:{','.join(BASE_PACKAGES)}".encode()).hexdigest()[:12]
     tarball = CACHE_DIR / f"debootstrap-{suite}-{key}.tar"
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    with open(CACHE_DIR / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with exclusive("debootstrap"):
         if not tarball.exists():
             _build_tarball(suite, tarball)
     return tarball
+
+
+@contextlib.contextmanager
+def exclusive(name: str) -> Iterator[None]:
+    """Hold a lock under CACHE_DIR: test runs on one machine share its caches."""
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    with open(CACHE_DIR / f".{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def _build_tarball(suite: str, tarball: Path) -> None:

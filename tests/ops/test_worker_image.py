@@ -16,7 +16,13 @@ from pathlib import Path
 import pytest
 
 from tests.ops.ansible_run import ANSIBLE_DIR, REPO, run_playbook, tool
-from tests.ops.chroot_target import apt_archives, chroot_target, mounted, wheelhouse
+from tests.ops.chroot_target import (
+    apt_archives,
+    chroot_target,
+    exclusive,
+    mounted,
+    wheelhouse,
+)
 
 UNIT = "etc/systemd/system/videoforge-worker.service"
 VENV_BIN = "/opt/videoforge/venv/bin"
@@ -40,7 +46,8 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         capture_output=True,
     )
     (wheel,) = dist.glob("videoforge-*.whl")
-    with chroot_target(tmp) as root:
+    # One image build at a time on this machine: they share the apt and wheel caches.
+    with exclusive("worker-image"), chroot_target(tmp) as root:
         with mounted(root) as mount:
             # Repeat runs reuse downloaded .debs, and install Python dependencies from a
             # cached wheelhouse (built from PyPI on the first run).
