@@ -126,9 +126,8 @@ source "amazon-ebs" "worker" {
 build {
   sources = ["source.amazon-ebs.worker"]
 
-  # The first boot runs cloud-init; apt must not race it.
   provisioner "shell" {
-    inline = ["cloud-init status --wait"]
+    script = "${path.root}/scripts/wait-for-cloud-init.sh"
   }
 
   provisioner "ansible" {
