@@ -63,28 +63,32 @@ def exclusive(name: str) -> Iterator[None]:
 
 def _build_tarball(suite: str, tarball: Path) -> None:
     build = CACHE_DIR / f"build-{suite}"
-    shutil.rmtree(build, ignore_errors=True)
+    _remove_tree(build)
     try:
-        subprocess.run(
+        include = ",".join(BASE_PACKAGES)
+        built = subprocess.run(
             [
                 "debootstrap",
                 "--variant=minbase",
-                f"--include={','.join(BASE_PACKAGES)}",
+                f"--include={include}",
                 suite,
                 str(build),
                 debian_mirror(),
             ],
-            check=True,
             capture_output=True,
             text=True,
+            check=False,
         )
+        if built.returncode != 0:
+            output = (built.stdout + built.stderr)[-3000:]
+            raise RuntimeError(f"debootstrap {suite} failed:\n{output}")
         subprocess.run(["chroot", str(build), "apt-get", "clean"], check=True)
         partial = tarball.with_suffix(".partial")
         subprocess.run(["tar", "-C", str(build), "-cf", str(partial), "."], check=True)
         partial.rename(tarball)
         _prune(f"debootstrap-{suite}-*.tar", keep=tarball)
     finally:
-        shutil.rmtree(build, ignore_errors=True)
+        _remove_tree(build)
 
 
 @contextlib.contextmanager
@@ -100,8 +104,7 @@ def chroot_target(workdir: Path, suite: str = "bookworm") -> Iterator[Path]:
             mount(["--bind", "/dev"], "dev")
             yield root
     finally:
-        if not _mounts_under(root):  # never delete through a mount still there (/dev!)
-            subprocess.run(["rm", "-rf", "--one-file-system", str(root)], check=False)
+        _remove_tree(root)
 
 
 @contextlib.contextmanager
@@ -209,6 +212,15 @@ def _trust_host_certificates(root: Path) -> None:
         subprocess.run(
             ["chroot", str(root), "update-ca-certificates"], check=True, capture_output=True
         )
+
+
+def _remove_tree(path: Path) -> None:
+    """Delete a root, but never through a mount (a bind-mounted /dev, a cache)."""
+    for target in sorted(_mounts_under(path), key=len, reverse=True):
+        subprocess.run(["umount", "--lazy", target], check=False)
+    if _mounts_under(path):
+        raise RuntimeError(f"{path} still has mounts; not deleting it")
+    subprocess.run(["rm", "-rf", "--one-file-system", str(path)], check=False)
 
 
 def _mounts_under(root: Path) -> list[str]:
