@@ -175,7 +175,7 @@ def _running_with_progress(stack: Stack, job_id: str) -> bool:
 def test_a_long_job_is_kept_invisible_and_cancel_stops_it(
         stack: Stack, long_clip: Path) -> None:
     job = stack.submit(long_clip)
-    thread, outcomes = _run_in_thread(stack, x264_preset="veryslow")
+    thread, outcomes = _run_in_thread(stack, x264_preset="placebo")
     wait_for(lambda: _running_with_progress(stack, job.id))
     # The heartbeat keeps extending the message: no other worker gets it meanwhile.
     assert stack.worker().step(wait_s=VISIBILITY_S + 1) is None
@@ -196,7 +196,7 @@ def test_a_long_job_is_kept_invisible_and_cancel_stops_it(
 def test_shutdown_past_the_drain_deadline_releases_the_job(
         stack: Stack, long_clip: Path) -> None:
     job = stack.submit(long_clip)
-    thread, outcomes = _run_in_thread(stack, x264_preset="slower", drain_timeout_s=0.2)
+    thread, outcomes = _run_in_thread(stack, x264_preset="placebo", drain_timeout_s=0.2)
     wait_for(lambda: _running_with_progress(stack, job.id))
 
     thread.worker.request_shutdown()  # type: ignore[attr-defined]
