@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from common import aws
 from common.broker import SqsBroker
@@ -38,20 +39,33 @@ def run(args: argparse.Namespace) -> int:
     log = get_logger("videoforge.worker")
     sessions = session_factory(settings.database_url)
     sqs = aws.client("sqs", settings)
-    dlq = SqsBroker.from_name(sqs, settings.dead_letter_queue_name)
+    dlq = _dead_letter_queue(sqs, settings)
     if args.sweep_dlq:
+        if dlq is None:
+            print(f"no dead-letter queue named {settings.dead_letter_queue_name!r}")
+            return 1
         failed = sweep(dlq, sessions, stale_after=settings.stale_after())
         print(f"{failed} dead-lettered job(s) marked FAILED")
         return 0
     broker = SqsBroker.from_name(sqs, settings.jobs_queue_name)
     runner = JobRunner(settings, broker=broker, sessions=sessions, s3=aws.client("s3", settings))
-    worker = Worker(
-        settings, runner=runner, broker=broker, protection=protection_for(settings),
-        dead_letters=DeadLetterSweeper(dlq, sessions, stale_after=settings.stale_after(),
-                                       interval_s=settings.dlq_sweep_interval_s),
-    )
+    sweeper = None if dlq is None else DeadLetterSweeper(
+        dlq, sessions, stale_after=settings.stale_after(),
+        interval_s=settings.dlq_sweep_interval_s)
+    worker = Worker(settings, runner=runner, broker=broker,
+                    protection=protection_for(settings), dead_letters=sweeper)
     if settings.metrics_port:
         serve_metrics(settings.metrics_port)
         log.info("metrics_serving", port=settings.metrics_port)
     worker.install_signal_handlers()
     return worker.run(max_jobs=1 if args.once else args.max_jobs, burst=args.burst)
+
+
+def _dead_letter_queue(sqs: Any, settings: ProcessorSettings) -> SqsBroker | None:
+    """The dead-letter queue, if there is one (a queue without redrive has none)."""
+    try:
+        return SqsBroker.from_name(sqs, settings.dead_letter_queue_name)
+    except sqs.exceptions.QueueDoesNotExist:
+        get_logger(__name__).warning("no_dead_letter_queue",
+                                     name=settings.dead_letter_queue_name)
+        return None
