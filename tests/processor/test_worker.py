@@ -279,3 +279,17 @@ def test_without_a_redrive_policy_a_job_fails_after_max_attempts(stack: Stack,
     assert [worker.step(wait_s=0), worker.step(wait_s=0)] == [Outcome.RETRYING, Outcome.FAILED]
     assert stack.job(job.id).status == JobStatus.FAILED
     assert queue.counts() == QueueCounts(0, 0, 0)  # nobody keeps it: deleted
+
+
+def test_a_job_released_after_a_cancel_request_ends_cancelled(stack: Stack,
+                                                             clip: Clip) -> None:
+    job = stack.submit(clip("small"))
+    with transaction(stack.sessions) as session:  # cancelled as its worker shut down
+        job_state.claim(session, job_id=job.id, worker_id="other",
+                        stale_after=stack.settings.stale_after())
+        job_state.request_cancel(session, job_id=job.id)
+        job_state.release(session, job_id=job.id, worker_id="other")
+
+    assert stack.worker().step(wait_s=1) == Outcome.CANCELLED
+    assert stack.job(job.id).status == JobStatus.CANCELLED
+    assert stack.queue_empty()
