@@ -209,8 +209,8 @@ class JobRunner:
 
     def _retry_or_fail(self, delivery: Delivery, message: JobMessage,
                        exc: Exception) -> Outcome:
-        limit = self._max_receive_count()
         try:
+            limit = self._max_receive_count()
             if delivery.receive_count >= (limit or self.settings.max_attempts):
                 reason = (f"gave up after {delivery.receive_count} attempts: "
                           f"{type(exc).__name__}: {exc}")
