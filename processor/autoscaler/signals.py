@@ -80,9 +80,11 @@ class WorkEstimator:
         ).all()
         if not rows:
             return self.default_cost, self.default_job_s
-        costs = [seconds / (duration * relative_work(w, h, q))
-                 for seconds, duration, q, w, h in rows]
-        return statistics.median(costs), statistics.median(r[0] for r in rows)
+        # The WHERE clause makes both numbers positive (never NULL).
+        seconds = [float(r[0] or 0.0) for r in rows]
+        costs = [s / (float(r[1] or 1.0) * relative_work(r[3], r[4], r[2]))
+                 for s, r in zip(seconds, rows, strict=True)]
+        return statistics.median(costs), statistics.median(seconds)
 
     def backlog(self, session: Session, *, now: datetime | None = None) -> Backlog:
         now = now or datetime.now(UTC)

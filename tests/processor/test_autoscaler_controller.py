@@ -158,3 +158,24 @@ def test_run_ticks_until_stopped(db_session: Session) -> None:
     controller.run()
     assert len(ticks) == 3
     assert fleet.history == [1]  # raised to the minimum once, then held
+
+
+def test_work_policy_sizes_from_the_database(db_session: Session) -> None:
+    video = _video(db_session)
+    for _ in range(3):  # 100 s of work each at the default cost; one instance finishes 60 s
+        _job(db_session, video, source_duration_s=100.0)
+    broker = InMemoryBroker()
+    for _ in range(3):
+        broker.send(_message())
+    fleet = StaticFleet(1)
+    controller = Controller(
+        reader=SignalReader(broker=broker, sessions=_sessions(db_session), backend=fleet,
+                            estimator=WorkEstimator(default_cost=1.0)),
+        autoscaler=Autoscaler(ScalingConfig(policy="work", min_size=1, max_size=10,
+                                            target_latency_s=60.0, warmup_s=0.0)),
+        backend=fleet, interval_s=0.01,
+    )
+    tick = controller.tick()
+    assert tick.observation.signals.queued_work_s == pytest.approx(300.0)
+    assert tick.decision.desired == 3  # never more instances than jobs
+    assert REGISTRY.get_sample_value("videoforge_queued_work_seconds") == pytest.approx(300.0)
