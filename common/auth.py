@@ -3,13 +3,19 @@
 Tokens are RS256 JWTs signed with the user pool's keys, published at
 ``{issuer}/.well-known/jwks.json``. The key set is fetched once, cached, and fetched
 again only when a token names a ``kid`` we have not seen (key rotation).
+
+A verified token is remembered until its ``exp`` (bounded LRU), so a client that sends the
+same token on every request pays for the RS256 check once, not per request.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
+import time
 import urllib.request
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +27,7 @@ _ALGORITHMS = ["RS256"]
 # Seconds of clock skew tolerated between us and Cognito.
 _LEEWAY_S = 30
 _JWKS_TIMEOUT_S = 5
+_VERIFIED_CACHE_MAX = 10_000
 
 
 class AuthError(Exception):
@@ -56,6 +63,9 @@ class CognitoVerifier:
         self.jwks_url = f"{base}/.well-known/jwks.json"
         self._keys: dict[str, Any] = {}
         self._lock = threading.Lock()
+        # sha256(token) -> (principal, exp): only tokens that verified are ever stored.
+        self._verified: OrderedDict[bytes, tuple[Principal, float]] = OrderedDict()
+        self._verified_lock = threading.Lock()  # not _lock: that one is held while fetching
 
     def _fetch_keys(self) -> None:
         with urllib.request.urlopen(self.jwks_url, timeout=_JWKS_TIMEOUT_S) as response:
@@ -78,6 +88,20 @@ class CognitoVerifier:
             raise AuthError("token signed with an unknown key") from None
 
     def verify(self, token: str) -> Principal:
+        digest = hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest()
+        with self._verified_lock:
+            cached = self._verified.get(digest)
+            if cached is not None and cached[1] > time.time():
+                self._verified.move_to_end(digest)
+                return cached[0]
+        principal, expires = self._verify(token)
+        with self._verified_lock:
+            self._verified[digest] = (principal, expires)
+            while len(self._verified) > _VERIFIED_CACHE_MAX:
+                self._verified.popitem(last=False)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -98,7 +122,7 @@ class CognitoVerifier:
             raise AuthError("token expired") from None
         except jwt.PyJWTError as exc:
             raise AuthError(f"invalid token: {exc}") from None
-        return self._principal(claims)
+        return self._principal(claims), float(claims["exp"])
 
     def _principal(self, claims: dict[str, Any]) -> Principal:
         token_use = claims.get("token_use")

@@ -4,6 +4,9 @@
 session factory, an S3 client, the token verifier); the dependencies below read it.
 Each service's ``deps.py`` re-exports the ``Annotated`` aliases it uses.
 
+Cheap dependencies are ``async`` so they run on the event loop: each sync dependency
+costs a thread-pool round trip per request.
+
 Auth: ``Authorization: Bearer <Cognito id or access token>``. A missing header is an
 anonymous caller (``OptionalUser`` is ``None``); a present but bad token is always 401,
 so a typo never silently downgrades someone to anonymous. Tokens are never logged.
@@ -11,7 +14,7 @@ so a typo never silently downgrades someone to anonymous. Tokens are never logge
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -45,12 +48,22 @@ def init_state(app: FastAPI, settings: CommonSettings) -> None:
     app.state.verifier = verifier_from_settings(settings)
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with request.app.state.sessions() as session:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session per request, closed on the event loop.
+
+    Async on purpose: FastAPI runs a sync generator's cleanup in the same thread pool as
+    sync endpoints, so under load every pool thread can wait for a database connection
+    that only a queued cleanup would give back (a deadlock). Creating a session does not
+    connect; closing it just returns its connection to the pool.
+    """
+    session = request.app.state.sessions()
+    try:
         yield session
+    finally:
+        session.close()
 
 
-def get_s3(request: Request) -> Any:
+async def get_s3(request: Request) -> Any:
     return request.app.state.s3
 
 
@@ -58,7 +71,7 @@ def _unauthorized(message: str) -> ApiError:
     return ApiError(401, message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def optional_user(
+def optional_user(  # sync: a first or rotated key set is fetched with blocking I/O
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
@@ -75,7 +88,7 @@ def optional_user(
         raise _unauthorized(str(exc)) from None
 
 
-def current_user(principal: Annotated[Principal | None, Depends(optional_user)]) -> Principal:
+async def current_user(principal: Annotated[Principal | None, Depends(optional_user)]) -> Principal:
     if principal is None:
         raise _unauthorized("sign in required")
     return principal

@@ -110,6 +110,9 @@ class GalleryVideo(Base):
     current_job_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # On PostgreSQL the table also has `search_vector`, a stored tsvector generated from
+    # title and description with a GIN index (migration 0002), used by gallery search.
+    # Not mapped: SQLite has no such column, and nothing writes it.
 
 
 class Job(Base):

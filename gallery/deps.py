@@ -18,15 +18,15 @@ __all__ = ["BrokerDep", "CurrentUser", "OptionalUser", "S3Dep", "SessionDep", "S
            "ViewsDep", "viewer_key"]
 
 
-def get_settings(request: Request) -> GallerySettings:
+async def get_settings(request: Request) -> GallerySettings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_views(request: Request) -> ViewDeduper:
+async def get_views(request: Request) -> ViewDeduper:
     return request.app.state.views  # type: ignore[no-any-return]
 
 
-def get_broker(request: Request) -> Callable[[], Broker | None]:
+async def get_broker(request: Request) -> Callable[[], Broker | None]:
     """The job queue, looked up on first use (only ``confirm`` with ``process`` needs it)."""
     state = request.app.state
 

@@ -1,9 +1,10 @@
 """Gallery search: full-text over title and description, filters, sort, and opaque
 keyset cursors.
 
-PostgreSQL matches with ``websearch_to_tsquery`` against the very expression the GIN
-index ``ix_gallery_videos_fts`` (migration 0001) is built on, so the index serves it;
-SQLite falls back to a case-insensitive LIKE.
+PostgreSQL matches ``websearch_to_tsquery`` against the stored, GIN-indexed
+``search_vector`` column (migration 0002: title and description, English config), so
+no plan ever computes a tsvector at query time; SQLite falls back to a case-insensitive
+LIKE.
 
 Pagination is keyset on (sort key, id): a cursor is base64url JSON holding the last
 row's sort key and id, plus the sort and a digest of the filters, so a cursor is only
@@ -29,10 +30,8 @@ from common.auth import Principal
 from common.http import ApiError
 from common.models import GalleryVideo, VideoStatus, Visibility
 
-# Must stay character-for-character the indexed expression of ix_gallery_videos_fts.
-FTS_DOCUMENT = literal_column(
-    "to_tsvector('english', coalesce(title, '') || ' ' || coalesce(description, ''))"
-)
+# PostgreSQL only, generated from title and description (not mapped: SQLite lacks it).
+SEARCH_VECTOR = literal_column("gallery_videos.search_vector")
 _CURSOR_VERSION = 1
 
 
@@ -124,7 +123,7 @@ def _typed_key(sort: SortOrder, key: Any) -> Any:
 def _text_match(text: str, dialect: str) -> ColumnElement[bool]:
     if dialect == "postgresql":
         query = func.websearch_to_tsquery(literal_column("'english'"), text)
-        return FTS_DOCUMENT.op("@@")(query)  # type: ignore[no-any-return]
+        return SEARCH_VECTOR.op("@@")(query)  # type: ignore[no-any-return]
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     pattern = f"%{escaped}%"
     return or_(GalleryVideo.title.ilike(pattern, escape="\\"),

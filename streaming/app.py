@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from common.webapp import service_app
 from streaming import routes
 from streaming.grants import GrantSigner
+from streaming.playback import PresignCache
 from streaming.settings import StreamingSettings
 
 
@@ -18,6 +19,7 @@ def create_app(settings: StreamingSettings | None = None) -> FastAPI:
                     "preview images, and HLS playlists that play from a private bucket.")
     key = settings.stream_signing_key
     app.state.grants = GrantSigner(key.get_secret_value().encode() if key else None)
+    app.state.presigner = PresignCache(app.state.s3)
     app.include_router(routes.router)
     return app
 

@@ -8,16 +8,22 @@ from fastapi import Depends, Request
 
 from common.deps import OptionalUser, S3Dep, SessionDep
 from streaming.grants import GrantSigner
+from streaming.playback import PresignCache
 from streaming.settings import StreamingSettings
 
-__all__ = ["GrantsDep", "OptionalUser", "S3Dep", "SessionDep", "SettingsDep", "base_url"]
+__all__ = ["GrantsDep", "OptionalUser", "PresignerDep", "S3Dep", "SessionDep", "SettingsDep",
+           "base_url"]
 
 
-def get_settings(request: Request) -> StreamingSettings:
+async def get_settings(request: Request) -> StreamingSettings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_grants(request: Request) -> GrantSigner:
+async def get_presigner(request: Request) -> PresignCache:
+    return request.app.state.presigner  # type: ignore[no-any-return]
+
+
+async def get_grants(request: Request) -> GrantSigner:
     return request.app.state.grants  # type: ignore[no-any-return]
 
 
@@ -30,3 +36,4 @@ def base_url(request: Request, settings: StreamingSettings) -> str:
 
 SettingsDep = Annotated[StreamingSettings, Depends(get_settings)]
 GrantsDep = Annotated[GrantSigner, Depends(get_grants)]
+PresignerDep = Annotated[PresignCache, Depends(get_presigner)]

@@ -7,6 +7,8 @@ URL costs one indexed query.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,9 +29,36 @@ class SignedUrl:
     expires_at: datetime
 
 
-def sign(s3: Any, asset: MediaAsset, *, expires_s: int) -> SignedUrl:
-    url = presign_get(s3, bucket=asset.bucket, key=asset.key, expires_s=expires_s)
-    return SignedUrl(url, datetime.now(UTC) + timedelta(seconds=expires_s))
+class PresignCache:
+    """Reuses a presigned URL for a tenth of its lifetime (so it always has at least 90%
+    left). Signing costs far more CPU than the rest of a stream-URL request, and a
+    stable URL lets browsers cache the bytes across page views. Bounded LRU."""
+
+    def __init__(self, s3: Any, *, max_entries: int = 10_000,
+                 reuse_fraction: float = 0.1) -> None:
+        self.s3 = s3
+        self._urls: OrderedDict[tuple[str, str, int], SignedUrl] = OrderedDict()
+        self._lock = threading.Lock()
+        self._max = max_entries
+        self._fraction = reuse_fraction
+
+    def sign(self, asset: MediaAsset, *, expires_s: int) -> SignedUrl:
+        cache_key = (asset.bucket, asset.key, expires_s)
+        now = datetime.now(UTC)
+        reuse_until = timedelta(seconds=expires_s * (1 - self._fraction))
+        with self._lock:
+            cached = self._urls.get(cache_key)
+            if cached is not None and cached.expires_at - now > reuse_until:
+                self._urls.move_to_end(cache_key)
+                return cached
+        signed = SignedUrl(presign_get(self.s3, bucket=asset.bucket, key=asset.key,
+                                       expires_s=expires_s),
+                           now + timedelta(seconds=expires_s))
+        with self._lock:
+            self._urls[cache_key] = signed
+            while len(self._urls) > self._max:
+                self._urls.popitem(last=False)
+        return signed
 
 
 def _check_visible(video: GalleryVideo | None, principal: Principal | None,

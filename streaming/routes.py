@@ -11,7 +11,15 @@ from fastapi.responses import RedirectResponse
 from common.http import error_responses
 from common.models import AssetKind
 from streaming import hls, playback
-from streaming.deps import GrantsDep, OptionalUser, S3Dep, SessionDep, SettingsDep, base_url
+from streaming.deps import (
+    GrantsDep,
+    OptionalUser,
+    PresignerDep,
+    S3Dep,
+    SessionDep,
+    SettingsDep,
+    base_url,
+)
 from streaming.schemas import AssetUrl, QualityList, QualityPublic, StreamUrl
 
 router = APIRouter(prefix="/api/stream", tags=["streaming"])
@@ -44,7 +52,7 @@ def list_qualities(video_id: VideoId, session: SessionDep,
 
 @router.get("/{video_id}", response_model=StreamUrl, responses=error_responses(401, 404, 409))
 def stream_url(
-    video_id: VideoId, request: Request, session: SessionDep, s3: S3Dep,
+    video_id: VideoId, request: Request, session: SessionDep, presigner: PresignerDep,
     principal: OptionalUser, settings: SettingsDep, grants: GrantsDep,
     quality: Annotated[str, Query(pattern=r"^(auto|[0-9]{3,4}p)$",
                                   description="a quality such as 720p, or auto for the "
@@ -64,19 +72,19 @@ def stream_url(
     video, assets = playback.published_assets(session, video_id=video_id, principal=principal,
                                               kinds=(AssetKind.MP4,), quality=quality)
     asset = playback.one_asset(video, assets, AssetKind.MP4, quality)
-    signed = playback.sign(s3, asset, expires_s=settings.stream_url_expiry_s)
+    signed = presigner.sign(asset, expires_s=settings.stream_url_expiry_s)
     return StreamUrl(video_id=video.id, quality=quality, url=signed.url,
                      expires_at=signed.expires_at, content_type=asset.content_type,
                      width=asset.width, height=asset.height, bitrate=asset.bitrate,
                      size_bytes=asset.size_bytes)
 
 
-def _image(kind: AssetKind, video_id: str, session: SessionDep, s3: S3Dep,
+def _image(kind: AssetKind, video_id: str, session: SessionDep, presigner: PresignerDep,
            principal: OptionalUser, settings: SettingsDep, redirect: bool) -> AssetUrl | Response:
     video, assets = playback.published_assets(session, video_id=video_id, principal=principal,
                                               kinds=(kind,))
     asset = playback.one_asset(video, assets, kind)
-    signed = playback.sign(s3, asset, expires_s=settings.stream_url_expiry_s)
+    signed = presigner.sign(asset, expires_s=settings.stream_url_expiry_s)
     if redirect:
         return RedirectResponse(signed.url, status_code=307)
     return AssetUrl(video_id=video.id, url=signed.url, expires_at=signed.expires_at,
@@ -88,18 +96,22 @@ Redirect = Annotated[bool, Query(description="answer 307 to the image instead of
 
 @router.get("/{video_id}/thumbnail", response_model=AssetUrl,
             responses={**error_responses(401, 404, 409), 307: {"description": "to the image"}})
-def thumbnail(video_id: VideoId, session: SessionDep, s3: S3Dep, principal: OptionalUser,
-              settings: SettingsDep, redirect: Redirect = False) -> AssetUrl | Response:
+def thumbnail(video_id: VideoId, session: SessionDep, presigner: PresignerDep,
+              principal: OptionalUser, settings: SettingsDep,
+              redirect: Redirect = False) -> AssetUrl | Response:
     """A presigned URL of the poster image (JPEG)."""
-    return _image(AssetKind.THUMBNAIL, video_id, session, s3, principal, settings, redirect)
+    return _image(AssetKind.THUMBNAIL, video_id, session, presigner, principal, settings,
+                  redirect)
 
 
 @router.get("/{video_id}/preview", response_model=AssetUrl,
             responses={**error_responses(401, 404, 409), 307: {"description": "to the image"}})
-def preview(video_id: VideoId, session: SessionDep, s3: S3Dep, principal: OptionalUser,
-            settings: SettingsDep, redirect: Redirect = False) -> AssetUrl | Response:
+def preview(video_id: VideoId, session: SessionDep, presigner: PresignerDep,
+            principal: OptionalUser, settings: SettingsDep,
+            redirect: Redirect = False) -> AssetUrl | Response:
     """A presigned URL of the animated preview (GIF)."""
-    return _image(AssetKind.PREVIEW, video_id, session, s3, principal, settings, redirect)
+    return _image(AssetKind.PREVIEW, video_id, session, presigner, principal, settings,
+                  redirect)
 
 
 _PLAYLIST_RESPONSE = {200: {"content": {hls.PLAYLIST_CONTENT_TYPE: {"schema": {

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
@@ -33,11 +34,18 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
+@dataclass(frozen=True)
 class PageQuery:
     """Query parameters shared by search and my library."""
 
-    def __init__(
-        self,
+    text: str | None
+    filters: dict[str, Any]
+    limit: int | None
+    cursor: str | None
+
+    @classmethod
+    async def from_query(
+        cls,
         q: Annotated[str | None, Query(max_length=200,
                                        description="words to find in title or description "
                                                    "(web search syntax: \"phrase\", -word, or)")
@@ -49,14 +57,13 @@ class PageQuery:
         sort: SortOrder = SortOrder.NEWEST,
         limit: Annotated[int | None, Query(ge=1, le=100)] = None,
         cursor: Annotated[str | None, Query(max_length=1000)] = None,
-    ) -> None:
+    ) -> PageQuery:
         after, before = _utc(created_after), _utc(created_before)
         if after and before and after >= before:
             raise ApiError(422, "created_after must be earlier than created_before")
-        self.text = q.strip() if q and q.strip() else None
-        self.filters = dict(status=status, visibility=visibility, created_after=after,
-                            created_before=before, sort=sort)
-        self.limit, self.cursor = limit, cursor
+        filters = dict(status=status, visibility=visibility, created_after=after,
+                       created_before=before, sort=sort)
+        return cls(q.strip() if q and q.strip() else None, filters, limit, cursor)
 
     def run(self, session: SessionDep, *, principal: Principal | None, owner_id: str | None,
             default_limit: int) -> VideoPage:
@@ -67,7 +74,7 @@ class PageQuery:
                          next_cursor=page.next_cursor)
 
 
-PageDep = Annotated[PageQuery, Depends()]
+PageDep = Annotated[PageQuery, Depends(PageQuery.from_query)]
 
 
 @router.get("/videos", response_model=VideoPage, responses=error_responses(400, 401, 422))

@@ -70,3 +70,22 @@ def test_forged_and_expired_tokens_rejected(moto_endpoint, pool) -> None:
     expired = {**claims, "exp": int(time.time()) - 3600}
     with pytest.raises(AuthError):
         v.verify(jwt.encode(expired, key, algorithm="RS256", headers={"kid": "dummy"}))
+
+
+def test_verified_tokens_are_remembered_until_they_expire(moto_endpoint, pool,
+                                                          monkeypatch) -> None:
+    pool_id, client_id, tokens = pool
+    v = verifier(moto_endpoint, pool_id, client_id)
+    first = v.verify(tokens["IdToken"])
+    expires = jwt.decode(tokens["IdToken"], options={"verify_signature": False})["exp"]
+    calls = []
+
+    def counting_verify(token):
+        calls.append(token)
+        return first, expires + 3600
+
+    monkeypatch.setattr(v, "_verify", counting_verify)
+    assert v.verify(tokens["IdToken"]) == first and not calls  # served from the cache
+    monkeypatch.setattr(time, "time", lambda: expires + 1)
+    assert v.verify(tokens["IdToken"]) == first  # past exp: verified again
+    assert calls == [tokens["IdToken"]]
