@@ -49,12 +49,14 @@ def init_state(app: FastAPI, settings: CommonSettings) -> None:
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """A session per request, closed on the event loop.
+    """A session per request, closed on the event loop after the response.
 
-    Async on purpose: FastAPI runs a sync generator's cleanup in the same thread pool as
-    sync endpoints, so under load every pool thread can wait for a database connection
-    that only a queued cleanup would give back (a deadlock). Creating a session does not
-    connect; closing it just returns its connection to the pool.
+    A session keeps its connection until this cleanup, which comes after FastAPI has
+    validated the response, which for a sync endpoint needs a thread-pool thread. If
+    every thread waited for a pooled connection, nothing could finish and give one back
+    (a deadlock under load). So sessions are rationed below the pool size
+    (``SESSION_CONCURRENCY``): a request waits for its session on the event loop, holding
+    no thread, and every request that holds one can finish.
     """
     session = request.app.state.sessions()
     try:
@@ -94,7 +96,10 @@ async def current_user(principal: Annotated[Principal | None, Depends(optional_u
     return principal
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# Below the engine's pool (SQLAlchemy QueuePool default: 5 + 10 overflow) per process.
+SESSION_CONCURRENCY = 10
+# One Depends object, so the limit is shared by every route that uses the alias.
+SessionDep = Annotated[Session, Depends(get_session, max_concurrency=SESSION_CONCURRENCY)]
 S3Dep = Annotated[Any, Depends(get_s3)]
 OptionalUser = Annotated[Principal | None, Depends(optional_user)]
 CurrentUser = Annotated[Principal, Depends(current_user)]
