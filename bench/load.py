@@ -39,6 +39,8 @@ class _Connection:
             f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
         self.writer.write(head.encode())
         status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionResetError("server closed the idle connection")
         status = int(status_line.split()[1])
         length, chunked = 0, False
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
@@ -72,10 +74,17 @@ async def _run(base_url: str, paths: Sequence[str], *, rate: float, duration_s: 
         async with slots:
             conn = idle.pop() if idle else None
             try:
+                if conn is not None:
+                    try:
+                        status = await asyncio.wait_for(
+                            conn.get(f"{host}:{port}", path, headers), REQUEST_TIMEOUT_S)
+                    except ConnectionResetError:  # keep-alive expired: a new connection
+                        conn.writer.close()
+                        conn = None
                 if conn is None:
                     conn = _Connection(*await asyncio.open_connection(host, port))
-                status = await asyncio.wait_for(conn.get(f"{host}:{port}", path, headers),
-                                                REQUEST_TIMEOUT_S)
+                    status = await asyncio.wait_for(conn.get(f"{host}:{port}", path, headers),
+                                                    REQUEST_TIMEOUT_S)
             except (OSError, ValueError, asyncio.IncompleteReadError, TimeoutError):
                 if conn is not None:
                     conn.writer.close()
