@@ -13,9 +13,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-# The web page's npm packages (hls.js), pinned in web/package-lock.json; `npm ci` runs
-# again only when the lock file changes.
+# The web page's npm packages (hls.js; eslint for its modules), pinned in
+# web/package-lock.json; `npm ci` runs again only when the lock file changes.
 WEB_STAMP := web/node_modules/.installed
+ESLINT := web/node_modules/.bin/eslint --config web/eslint.config.mjs gateway/static
 
 $(WEB_STAMP): web/package-lock.json
 	scripts/install-system-deps.sh demo
@@ -31,10 +32,12 @@ demo: $(STAMP) $(WEB_STAMP)
 test: $(STAMP) $(WEB_STAMP)
 	scripts/install-system-deps.sh test
 	$(BIN)/ruff check .
+	$(ESLINT)
 	$(BIN)/python -m pytest
 
-lint: $(STAMP)
+lint: $(STAMP) $(WEB_STAMP)
 	$(BIN)/ruff check .
+	$(ESLINT)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy common processor gallery streaming gateway videoforge
@@ -51,8 +54,11 @@ bench-api: $(STAMP)
 bench-autoscale: $(STAMP)
 	$(BIN)/python -m bench.autoscale
 
-ami:
-	cd packer && packer init worker.pkr.hcl && packer build worker.pkr.hcl
+# The worker image: the wheel of this checkout, ansible/worker.yml, tagged with the commit.
+ami: $(STAMP)
+	rm -rf dist && $(BIN)/pip wheel --quiet --no-deps -w dist .
+	cd packer && packer init worker.pkr.hcl && \
+	  PATH="$(CURDIR)/$(BIN):$$PATH" packer build -var "git_revision=$$(git rev-parse HEAD)" worker.pkr.hcl
 
 clean:
 	rm -rf $(VENV) web/node_modules .pytest_cache .ruff_cache .mypy_cache

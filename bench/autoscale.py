@@ -2,14 +2,19 @@
 
     python -m bench.autoscale [--seeds 5] [--plot-dir DIR]
 
-Fleet 1..20 for every trace. Why 20: the busiest built-in trace (diurnal) needs ~15-16
-busy t3.medium at its afternoon peak, so 20 covers the daily peak with headroom while
-capping a runaway at 20 x $0.0416 = $0.83/h, and 40 vCPUs fits a modest EC2 On-Demand
-vCPU quota. The 200-upload burst is meant to exceed it: that is when queueing happens.
+Fleet 1..60 for every trace. Why 60: at 20 (the diurnal peak with headroom) the
+200-upload burst caps both policies at the same 20 instances on the same tick, so they
+cannot differ where it matters; the classic policy asks for 200 / 5 = 40 there, and 60
+(120 vCPUs, a runaway capped at 60 x $0.0416 = $2.50/h) leaves room above that without
+being unbounded. The steady, diurnal and heavy-tail traces never reach 25.
 
-One configuration for every trace; the two policies differ only in the policy name. The
-work policy runs with a 600 s latency target (the cost-balanced point: 300 s cuts waits
-further but buys ~20% more instance-hours, see docs/SCALE.md).
+One configuration for every trace; the two policies differ only in the policy name; the
+sizing values are ScalingConfig's defaults (the work policy's 600 s latency target).
+
+For the burst the run also prints a clairvoyant lower bound (processor/simulation/bound.py):
+the fewest instances launched the second the burst starts whose p95 wait meets the target,
+and the least instance-hours that costs (work + boots, never idle). When that exceeds the
+messages run's instance-hours, no policy can meet both criteria there.
 
 Target: on the burst and heavy-tail traces, ``work`` has a p95 queue wait at least 40%
 lower than ``messages`` at no more instance-hours, with 0 interrupted jobs and at most 2
@@ -26,13 +31,14 @@ from typing import Any
 
 from processor.autoscaler.policy import POLICIES, ScalingConfig
 from processor.simulation import traces
+from processor.simulation.bound import clairvoyant
 from processor.simulation.engine import SimSettings, simulate_policies
 from processor.simulation.plot import plot_runs
 from processor.simulation.report import summarize, table
 
-MAX_SIZE = 20
-CONFIG = ScalingConfig(min_size=1, max_size=MAX_SIZE, target_latency_s=600.0)
-SIM = SimSettings()  # 120 s boot, 60 s controller tick, queue signals 60 s old
+MAX_SIZE = 60
+CONFIG = ScalingConfig(min_size=1, max_size=MAX_SIZE)
+SIM = SimSettings()  # 120 s boot, 30 s controller tick, SQS counts 60 s old, DB fresh
 TARGET_TRACES = ("burst", "heavy-tail")
 MAX_P95_RATIO = 0.6
 MAX_REVERSALS_PER_HOUR = 2.0
@@ -74,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{CONFIG.warmup_s:.0f} s warm-up\n")
     by_trace = {name: run_trace(name, 1, args.plot_dir) for name in traces.BUILT_IN}
     print(table([s for runs in by_trace.values() for s in runs.values()]))
+    print("\n(instance-hours = busy encoding + boot h + idle h; the billed 60 s minimum "
+          "counts as idle)")
 
     print(f"\nwork vs messages over seeds 1..{args.seeds} (mean; p95 and instance-hour "
           "ratios, reversals/h of work):")
@@ -93,8 +101,41 @@ def main(argv: list[str] | None = None) -> int:
         for text, ok in check(by_trace[name]):
             met &= ok
             print(f"  {'PASS' if ok else 'FAIL'}  {name:<10}  {text}")
+    print("\nclairvoyant bound on burst (seed 1): " + burst_bound(by_trace["burst"]))
     print(f"\ntarget {'met' if met else 'NOT met'}")
+    if not met:
+        print(WHY_NOT)
     return 0 if met else 1
+
+
+WHY_NOT = """why not (docs/SCALE.md, "Against the target"):
+  - burst instance-hours: the bound above. Cutting the p95 by 40% takes more instances
+    than the classic policy's 40, launched on the burst's first tick; their boots alone
+    use up messages' whole overhead (its 40 boots and almost no idle time), so any lag,
+    idle minute or spare launch of a real policy puts it over.
+  - heavy-tail instance-hours: messages pays ~2% over the work itself; 5 messages per
+    instance keeps ~4 queued jobs behind each worker, so a worker is rarely idle. A
+    shorter queue runs dry more often: idle workers or another boot later. Swept over the
+    latency target (seeds 1-5), work reaches messages' instance-hours at ~0.9 x its p95;
+    a 40% cut costs ~0.5-1% (here +0.9%).
+  - burst reversals: the background after the burst runs on 1-6 instances; launching
+    when a job would wait past the target and releasing drained workers is what a
+    reversal is. messages waits for 5 messages per instance first."""
+
+
+def burst_bound(runs: dict[str, dict[str, Any]]) -> str:
+    messages = runs["messages"]
+    target = messages["p95_wait_s"] * MAX_P95_RATIO
+    bound = clairvoyant(traces.load("burst", seed=1), p95_wait_s=target, max_size=MAX_SIZE,
+                        warm=3, boot_s=SIM.boot_s, interval_s=SIM.interval_s)
+    if bound.launched < 0:
+        return (f"even {MAX_SIZE} instances up at the burst's first second give p95 "
+                f"{bound.p95_wait_s:.0f} s > {target:.0f} s: that p95 is out of reach")
+    verdict = ("more than" if bound.min_instance_hours > messages["instance_hours"]
+               else "within")
+    return (f"p95 <= {target:.0f} s needs >= {bound.launched} launches on the burst's first "
+            f"tick, >= {bound.min_instance_hours:.2f} instance-hours (work + boots, never "
+            f"idle): {verdict} messages' {messages['instance_hours']:.2f}")
 
 
 if __name__ == "__main__":

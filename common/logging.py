@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -16,10 +16,10 @@ import structlog
 
 _SECRET_KEYS = {"password", "token", "access_token", "id_token", "refresh_token",
                 "authorization", "secret", "aws_secret_access_key"}
-_configured = False
+_configured: tuple[str, str] | None = None
 
 
-def _redact_secrets(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+def _redact_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Secrets never reach a log line, whoever passes them in."""
     for key in list(event):
         if key.lower() in _SECRET_KEYS:
@@ -27,9 +27,22 @@ def _redact_secrets(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
+class _StderrLogger:
+    """Writes each line to whatever ``sys.stderr`` is at that moment, so a stream that
+    was swapped (test capture, a daemon's redirect) never leaves a closed file behind."""
+
+    def __init__(self, *_: Any) -> None:
+        pass
+
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    log = debug = info = warning = warn = error = critical = exception = fatal = msg
+
+
 def configure_logging(*, env: str = "development", level: str = "INFO") -> None:
     global _configured
-    if _configured:
+    if _configured == (env, level):
         return
     renderer: Any = (
         structlog.dev.ConsoleRenderer(colors=False)
@@ -48,10 +61,10 @@ def configure_logging(*, env: str = "development", level: str = "INFO") -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
         ),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_StderrLogger,
         cache_logger_on_first_use=True,
     )
-    _configured = True
+    _configured = (env, level)
 
 
 @contextmanager

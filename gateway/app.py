@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -16,10 +15,8 @@ from common.broker import Broker
 from common.webapp import service_app
 from gateway import auth_routes, jobs, proxy, web
 from gateway.context import GatewayContext
-from gateway.middleware import RateLimitMiddleware, RequestContextMiddleware
+from gateway.middleware import RateLimitMiddleware
 from gateway.settings import GatewaySettings
-
-STATIC_DIR = Path(__file__).parent / "static"
 
 _PLACEHOLDER = """<!doctype html><html><head><meta charset="utf-8"><title>VideoForge</title>
 </head><body><h1>VideoForge</h1><p>The API is at <a href="/docs">/docs</a>.</p></body></html>"""
@@ -60,14 +57,13 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
             allow_headers=["*"], expose_headers=["Retry-After", "X-Request-ID", "Location"]))
     app.user_middleware.append(Middleware(RateLimitMiddleware, ctx=ctx))
-    app.add_middleware(RequestContextMiddleware)
     return app
 
 
 def _install_index(app: FastAPI) -> None:
     @app.get("/", include_in_schema=False)
     def index() -> Response:
-        page = STATIC_DIR / "index.html"
+        page = web.STATIC_DIR / "index.html"
         return FileResponse(page) if page.is_file() else HTMLResponse(_PLACEHOLDER)
 
 

@@ -7,32 +7,30 @@ group ``admin`` may see and cancel every job.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated
 
 from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, or_, select
 
 from common import job_state
 from common.access import managed_video
-from common.auth import Principal
-from common.http import ApiError, error_responses, not_found
+from common.http import ApiError, error_responses
 from common.job_state import JobStatus
 from common.logging import bound, get_logger
-from common.models import GalleryVideo, Job, VideoStatus
+from common.models import Job
 from common.submission import SubmissionError, submit_job
 from gateway.deps import BrokerDep, ContextDep, CurrentUser, SessionDep
 from gateway.job_events import job_event_stream
+from gateway.job_queries import find_job, job_public
 from gateway.pagination import Cursor
+from gateway.schemas import JobCreate, JobPage, JobPublic
+from processor.publication import settle_unpublished
 
 log = get_logger(__name__)
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
-MAX_PRIORITY = 9
 MAX_PAGE = 100
 # The jobs.idempotency_key column is 128 characters; visible ASCII only.
 IdempotencyKey = Annotated[
@@ -40,99 +38,6 @@ IdempotencyKey = Annotated[
     Header(alias="Idempotency-Key", min_length=1, max_length=128, pattern=r"^[!-~]+$",
            description="Retrying with the same key returns the first job instead of a new one."),
 ]
-
-
-class JobCreate(BaseModel):
-    video_id: uuid.UUID
-    qualities: list[str] | None = Field(
-        default=None, min_length=1, max_length=8,
-        description="Qualities to produce (e.g. 480p, 720p); default: all the source allows.",
-    )
-    priority: int = Field(default=0, ge=0, le=MAX_PRIORITY,
-                          description="Higher runs first among queued jobs.")
-
-
-class JobTimings(BaseModel):
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    wait_s: float | None = Field(description="Seconds from submission to the (last) start.")
-    run_s: float | None = Field(description="Seconds running, so far or in total.")
-
-
-class JobPublic(BaseModel):
-    id: str
-    video_id: str
-    owner_id: str
-    status: JobStatus
-    progress: float = Field(ge=0, le=1)
-    encode_speed: float | None
-    error: str | None
-    priority: int
-    qualities: list[str] | None
-    attempts: int
-    cancel_requested: bool
-    queue_position: int | None = Field(
-        description="Queued jobs ahead of this one (0: next); null unless QUEUED.")
-    timings: JobTimings
-
-
-class JobPage(BaseModel):
-    items: list[JobPublic]
-    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page.")
-
-
-def _seconds(start: datetime | None, end: datetime | None) -> float | None:
-    if start is None:
-        return None
-    return round(((end or datetime.now(UTC)) - start).total_seconds(), 3)
-
-
-def queue_position(session: Session, job: Job) -> int | None:
-    """Queued jobs that run before ``job``: higher priority first, then oldest first."""
-    if job.status != JobStatus.QUEUED:
-        return None
-    ahead = or_(
-        Job.priority > job.priority,
-        and_(Job.priority == job.priority,
-             or_(Job.created_at < job.created_at,
-                 and_(Job.created_at == job.created_at, Job.id < job.id))),
-    )
-    count = session.execute(
-        select(func.count()).select_from(Job).where(Job.status == JobStatus.QUEUED, ahead)
-    ).scalar_one()
-    return int(count)
-
-
-def job_public(session: Session, job: Job) -> JobPublic:
-    return JobPublic(
-        id=job.id, video_id=job.video_id, owner_id=job.owner_id, status=job.status,
-        progress=job.progress, encode_speed=job.encode_speed, error=job.error,
-        priority=job.priority, qualities=job.qualities, attempts=job.attempts,
-        cancel_requested=job.cancel_requested, queue_position=queue_position(session, job),
-        timings=JobTimings(
-            created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at,
-            wait_s=_seconds(job.created_at, job.started_at) if job.started_at else None,
-            run_s=_seconds(job.started_at, job.finished_at),
-        ),
-    )
-
-
-def _parse_id(value: str) -> str | None:
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        return None
-
-
-def find_job(session: Session, job_id: str, user: Principal) -> Job:
-    """The job, if ``user`` may see it; 404 otherwise (malformed ids included)."""
-    parsed = _parse_id(job_id)
-    job = session.get(Job, parsed) if parsed else None
-    if job is None or not (user.is_admin or job.owner_id == user.user_id):
-        raise not_found("job")
-    return job
-
 
 # Besides its own, every route can answer 400 (a body that does not parse), 422 (invalid
 # parameters) and 429 (the rate limiter).
@@ -215,19 +120,6 @@ def get_job(job_id: str, user: CurrentUser, session: SessionDep) -> JobPublic:
     return job_public(session, find_job(session, job_id, user))
 
 
-def _settle_video(session: Session, job: Job) -> None:
-    """A job cancelled before it ran leaves its video as it was before submission."""
-    video = session.get(GalleryVideo, job.video_id)
-    if video is None or video.status != VideoStatus.PROCESSING:
-        return
-    active = session.execute(
-        select(Job.id).where(Job.video_id == video.id,
-                             Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
-    ).first()
-    if not active:
-        video.status = VideoStatus.READY if video.current_job_id else VideoStatus.UPLOADED
-
-
 @router.delete("/{job_id}", response_model=JobPublic,
                responses={**_JOB_ERRORS, **error_responses(409)})
 def cancel_job(job_id: str, user: CurrentUser, session: SessionDep) -> JobPublic:
@@ -240,7 +132,9 @@ def cancel_job(job_id: str, user: CurrentUser, session: SessionDep) -> JobPublic
     outcome = job_state.request_cancel(session, job_id=job.id)
     session.expire(job)
     if was == JobStatus.QUEUED and outcome == JobStatus.CANCELLED:
-        _settle_video(session, job)
+        # Cancelled before it ran: the video goes back to how it was before submission
+        # (the rule a worker applies when it stops a running job).
+        settle_unpublished(session, video_id=job.video_id, failed=False)
     session.commit()
     with bound(job_id=job.id):
         log.info("job_cancel_requested", was=was.value, by_admin=user.user_id != job.owner_id)
@@ -271,6 +165,9 @@ def job_events(
 ) -> StreamingResponse:
     """Live progress of a job as server-sent events, until it finishes."""
     job = find_job(session, job_id, user)
+    # The stream reads with short sessions of its own; without this the request's session
+    # would hold a pooled connection for as long as the client listens.
+    session.close()
     return StreamingResponse(
         job_event_stream(ctx, job.id, snapshot=job_public),
         media_type="text/event-stream",

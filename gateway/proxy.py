@@ -54,7 +54,8 @@ class PrefixRoute(BaseRoute):
         path = scope.get("path", "")
         if scope["type"] == "http" and (path == self.prefix or
                                         path.startswith(self.prefix + "/")):
-            return Match.FULL, {}
+            # Named in the child scope: FastAPI's router records only its own routes.
+            return Match.FULL, {"route": self}
         return Match.NONE, {}
 
     def url_path_for(self, name: str, /, **path_params: Any) -> Any:

@@ -2,8 +2,9 @@
 
 The filter graph normalises the source once (constant frame rate, HDR tone-mapped to SDR,
 8-bit 4:2:0, square pixels, autorotated by FFmpeg), scales it to the largest quality, then
-splits that and scales each smaller quality from it: every scaler after the first works on
-the already reduced picture, which is what makes one run cheaper than one run per quality.
+splits that and scales each smaller quality from it. Demuxing, decoding, normalising and the
+first scale happen once instead of once per quality, which is what makes one run cheaper
+than one run per quality; the smaller scalers read the largest quality, not the source.
 """
 
 from __future__ import annotations
@@ -60,10 +61,11 @@ def ladder_graph(info: SourceInfo, rungs: Sequence[Rung]) -> tuple[str, list[str
              f"scale={top.width}:{top.height}:flags={_SCALE_FLAGS}", "format=yuv420p", "setsar=1"]
     labels = [f"v{i}" for i in range(len(rungs))]
     if len(rungs) == 1:
-        return f"[0:v:0]{','.join(chain)}[{labels[0]}]", labels
+        return f"[0:{info.video_index}]{','.join(chain)}[{labels[0]}]", labels
     split = "".join(f"[s{i}]" for i in by_size)
     largest = by_size[0]
-    parts = [f"[0:v:0]{','.join(chain)},split={len(rungs)}{split}", f"[s{largest}]null[v{largest}]"]
+    parts = [f"[0:{info.video_index}]{','.join(chain)},split={len(rungs)}{split}",
+             f"[s{largest}]null[v{largest}]"]
     parts += [f"[s{i}]scale={rungs[i].width}:{rungs[i].height}:flags={_SCALE_FLAGS}[v{i}]"
               for i in by_size[1:]]
     return ";".join(parts), labels

@@ -96,14 +96,22 @@ class HeartbeatThread:
         self._thread.join()
 
     def _run(self) -> None:
+        # The queue's own visibility timeout may be shorter than an interval: extend now.
+        self._extend()
         while not self._done.wait(self.interval_s):
             self.beat()
 
     def beat(self) -> None:
+        self._extend()
+        self._record()
+
+    def _extend(self) -> None:
         try:
             self.broker.extend(self.delivery, visibility_timeout_s=self.visibility_timeout_s)
         except Exception as exc:  # the next beat tries again; the row still shows liveness
             log.warning("visibility_extend_failed", error=str(exc))
+
+    def _record(self) -> None:
         progress = self.progress
         try:
             with transaction(self.sessions) as session:

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
@@ -35,18 +35,18 @@ from common import job_state
 from common.broker import Broker, Delivery
 from common.db import transaction
 from common.logging import bound, get_logger
-from common.messages import MalformedMessage
+from common.messages import JobMessage, MalformedMessage
 from common.models import Job
 from common.retry import call_with_retry, transient_retry
 from common.storage import delete_prefix, media_prefix, upload_tree
 from processor.errors import BadInput, Cancelled, TranscodeError
 from processor.heartbeat import HeartbeatThread, StopReason, StopSignal, is_stale
+from processor.limits import Limits
+from processor.manifest import Manifest
 from processor.metrics import JOB_DURATION, JOBS, JOBS_IN_FLIGHT, QUEUE_WAIT
 from processor.publication import publish, settle_unpublished
 from processor.settings import ProcessorSettings
-
-if TYPE_CHECKING:
-    from processor.manifest import Manifest
+from processor.transcode import transcode
 
 log = get_logger(__name__)
 T = TypeVar("T")
@@ -94,13 +94,12 @@ class JobRunner:
                 s, job_id=message.job_id, worker_id=self.settings.worker_id,
                 stale_after=self.settings.stale_after()))
             if not claimed:
-                return self._unclaimed(delivery)
-            return self._run(delivery, stop or StopSignal())
+                return self._unclaimed(delivery, message)
+            return self._run(delivery, message, stop or StopSignal())
 
     # --- a claimed job ----------------------------------------------------------------
 
-    def _run(self, delivery: Delivery, stop: StopSignal) -> Outcome:
-        message = delivery.job()
+    def _run(self, delivery: Delivery, message: JobMessage, stop: StopSignal) -> Outcome:
         started = time.monotonic()
         submitted = _parse_time(message.submitted_at)
         if delivery.receive_count == 1 and submitted:
@@ -108,7 +107,7 @@ class JobRunner:
         log.info("job_claimed", attempt=delivery.receive_count)
         JOBS_IN_FLIGHT.set(1)
         try:
-            outcome = self._attempt(delivery, stop, started)
+            outcome = self._attempt(delivery, message, stop, started)
         finally:
             JOBS_IN_FLIGHT.set(0)
             JOB_DURATION.observe(time.monotonic() - started)
@@ -116,8 +115,8 @@ class JobRunner:
         log.info("job_done", outcome=outcome.value, seconds=round(time.monotonic() - started, 2))
         return outcome
 
-    def _attempt(self, delivery: Delivery, stop: StopSignal, started: float) -> Outcome:
-        message = delivery.job()
+    def _attempt(self, delivery: Delivery, message: JobMessage, stop: StopSignal,
+                 started: float) -> Outcome:
         heartbeat = HeartbeatThread(
             broker=self.broker, delivery=delivery, sessions=self.sessions,
             job_id=message.job_id, worker_id=self.settings.worker_id,
@@ -127,27 +126,23 @@ class JobRunner:
         try:
             with tempfile.TemporaryDirectory(prefix=f"vf-{message.job_id[:8]}-",
                                              dir=self.settings.work_dir) as tmp, heartbeat:
-                manifest = self._produce(delivery, Path(tmp), heartbeat, stop)
-            return self._finish(delivery, manifest, started, heartbeat.speed)
+                manifest = self._produce(message, Path(tmp), heartbeat, stop)
+            return self._finish(delivery, message, manifest, started, heartbeat.speed)
         except BadInput as exc:
-            return self._fail(delivery, f"bad input: {exc}")
+            return self._fail(delivery, message, f"bad input: {exc}")
         except Cancelled:
-            return self._stopped(delivery, stop.reason or StopReason.SHUTDOWN)
+            return self._stopped(delivery, message, stop.reason or StopReason.SHUTDOWN)
         except Exception as exc:
             # Faults of the parts we call are described by their message; anything else
             # is a bug and gets its traceback.
             log.error("job_attempt_failed", attempt=delivery.receive_count,
                       error=f"{type(exc).__name__}: {exc}",
                       exc_info=not isinstance(exc, _KNOWN_FAULTS))
-            return self._retry_or_fail(delivery, exc)
+            return self._retry_or_fail(delivery, message, exc)
 
-    def _produce(self, delivery: Delivery, workdir: Path, heartbeat: HeartbeatThread,
+    def _produce(self, message: JobMessage, workdir: Path, heartbeat: HeartbeatThread,
                  stop: StopSignal) -> Manifest:
         """Download, transcode and upload; returns the manifest of what was uploaded."""
-        from processor.limits import Limits
-        from processor.transcode import transcode
-
-        message = delivery.job()
         suffix = PurePosixPath(message.source_key).suffix
         source = workdir / ("source" + (suffix if _SAFE_SUFFIX.match(suffix) else ""))
         call_with_retry(self.s3.download_file, message.source_bucket, message.source_key,
@@ -164,9 +159,8 @@ class JobRunner:
                     prefix=media_prefix(video_id=message.video_id, job_id=message.job_id))
         return manifest
 
-    def _finish(self, delivery: Delivery, manifest: Manifest, started: float,
-                speed: float | None) -> Outcome:
-        message = delivery.job()
+    def _finish(self, delivery: Delivery, message: JobMessage, manifest: Manifest,
+                started: float, speed: float | None) -> Outcome:
         published = self._in_transaction(lambda s: publish(
             s, manifest=manifest, job_id=message.job_id, video_id=message.video_id,
             worker_id=self.settings.worker_id, bucket=self.settings.media_bucket,
@@ -176,11 +170,10 @@ class JobRunner:
             return Outcome.SUCCEEDED
         job = self._in_transaction(lambda s: s.get(Job, message.job_id))
         if job is not None and job.cancel_requested and job.worker_id == self.settings.worker_id:
-            return self._stopped(delivery, StopReason.CANCEL_REQUESTED)
+            return self._stopped(delivery, message, StopReason.CANCEL_REQUESTED)
         return Outcome.LOST
 
-    def _stopped(self, delivery: Delivery, reason: StopReason) -> Outcome:
-        message = delivery.job()
+    def _stopped(self, delivery: Delivery, message: JobMessage, reason: StopReason) -> Outcome:
         me = self.settings.worker_id
         if reason == StopReason.LOST:
             return Outcome.LOST
@@ -189,21 +182,12 @@ class JobRunner:
                                                              worker_id=me))
             self.broker.release(delivery)
             return Outcome.RELEASED
+        if self._cancel(delivery, job_id=message.job_id, video_id=message.video_id, owner=me):
+            return Outcome.CANCELLED
+        return Outcome.LOST
 
-        def cancel(session: Session) -> bool:
-            if not job_state.mark_cancelled(session, job_id=message.job_id, worker_id=me):
-                return False
-            settle_unpublished(session, video_id=message.video_id, failed=False)
-            return True
-
-        if not self._in_transaction(cancel):
-            return Outcome.LOST
-        self._delete_outputs(message.video_id, message.job_id)
-        self.broker.delete(delivery)
-        return Outcome.CANCELLED
-
-    def _fail(self, delivery: Delivery, reason: str, *, delete_message: bool = True) -> Outcome:
-        message = delivery.job()
+    def _fail(self, delivery: Delivery, message: JobMessage, reason: str, *,
+              delete_message: bool = True) -> Outcome:
         log.warning("job_failed", reason=reason)
 
         def fail(session: Session) -> bool:
@@ -222,16 +206,16 @@ class JobRunner:
             self.broker.release(delivery)
         return Outcome.FAILED
 
-    def _retry_or_fail(self, delivery: Delivery, exc: Exception) -> Outcome:
-        job_id = delivery.job().job_id
+    def _retry_or_fail(self, delivery: Delivery, message: JobMessage,
+                       exc: Exception) -> Outcome:
         limit = self._max_receive_count()
         try:
             if delivery.receive_count >= (limit or self.settings.max_attempts):
-                return self._fail(delivery, f"gave up after {delivery.receive_count} attempts: "
-                                            f"{type(exc).__name__}: {exc}",
-                                  delete_message=limit is None)
+                reason = (f"gave up after {delivery.receive_count} attempts: "
+                          f"{type(exc).__name__}: {exc}")
+                return self._fail(delivery, message, reason, delete_message=limit is None)
             self._in_transaction(lambda s: job_state.release(
-                s, job_id=job_id, worker_id=self.settings.worker_id))
+                s, job_id=message.job_id, worker_id=self.settings.worker_id))
             backoff = self.settings.retry_backoff_s * 2 ** (delivery.receive_count - 1)
             self.broker.extend(delivery, visibility_timeout_s=min(backoff, _MAX_BACKOFF_S))
         except Exception:
@@ -242,8 +226,7 @@ class JobRunner:
 
     # --- a delivery whose job could not be claimed ------------------------------------
 
-    def _unclaimed(self, delivery: Delivery) -> Outcome:
-        message = delivery.job()
+    def _unclaimed(self, delivery: Delivery, message: JobMessage) -> Outcome:
         job = self._in_transaction(lambda s: s.get(Job, message.job_id))
         if job is None:
             sent = delivery.sent_at or _parse_time(message.submitted_at)
@@ -259,36 +242,34 @@ class JobRunner:
             log.info("duplicate_delivery", status=job.status.value)
             self.broker.delete(delivery)
             return Outcome.DUPLICATE
-        if job.status == job_state.JobStatus.RUNNING and job.cancel_requested and is_stale(
-                job, self.settings.stale_after()):
-            return self._cancel_abandoned(delivery, job)
+        abandoned = job.cancel_requested and is_stale(job, self.settings.stale_after())
+        if abandoned and self._cancel(delivery, job_id=job.id, video_id=job.video_id,
+                                      owner=job.worker_id or ""):
+            # Cancelled, and its worker died: nobody else would ever stop it.
+            return Outcome.CANCELLED
         # Running elsewhere (or a race): look again once the owner's heartbeat would be stale.
         log.info("job_busy_elsewhere", status=job.status.value, owner=job.worker_id)
         self.broker.extend(delivery, visibility_timeout_s=self.settings.visibility_timeout_s)
         return Outcome.DEFERRED
 
-    def _cancel_abandoned(self, delivery: Delivery, job: Job) -> Outcome:
-        """A cancelled job whose worker died: nobody will ever stop it, so finish it here."""
-        owner = job.worker_id or ""
-
-        def cancel(session: Session) -> bool:
-            if not job_state.mark_cancelled(session, job_id=job.id, worker_id=owner):
-                return False
-            settle_unpublished(session, video_id=job.video_id, failed=False)
-            return True
-
-        if self._in_transaction(cancel):
-            self._delete_outputs(job.video_id, job.id)
-            self.broker.delete(delivery)
-            return Outcome.CANCELLED
-        self.broker.extend(delivery, visibility_timeout_s=_ROW_WAIT_S)
-        return Outcome.DEFERRED
-
     # --- helpers ----------------------------------------------------------------------
 
-    def _delete_outputs(self, video_id: str, job_id: str) -> None:
+    def _cancel(self, delivery: Delivery, *, job_id: str, video_id: str, owner: str) -> bool:
+        """RUNNING -> CANCELLED for ``owner``'s job: anything uploaded goes, the message too.
+        False if the job is no longer ``owner``'s."""
+
+        def cancel(session: Session) -> bool:
+            if not job_state.mark_cancelled(session, job_id=job_id, worker_id=owner):
+                return False
+            settle_unpublished(session, video_id=video_id, failed=False)
+            return True
+
+        if not self._in_transaction(cancel):
+            return False
         call_with_retry(delete_prefix, self.s3, bucket=self.settings.media_bucket,
                         prefix=media_prefix(video_id=video_id, job_id=job_id))
+        self.broker.delete(delivery)
+        return True
 
     @transient_retry()
     def _in_transaction(self, work: Callable[[Session], T]) -> T:

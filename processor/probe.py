@@ -44,6 +44,7 @@ class SourceInfo:
     is_hdr: bool
     size_bytes: int
     format_name: str
+    video_index: int = 0  # absolute stream index of the video (cover art streams are skipped)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -128,6 +129,7 @@ def _describe(data: dict[str, Any], size: int) -> SourceInfo:
         bit_depth=_bit_depth(v), color_transfer=transfer,
         color_primaries=v.get("color_primaries", ""), color_space=v.get("color_space", ""),
         is_hdr=transfer in _HDR_TRANSFERS, size_bytes=size, format_name=format_name,
+        video_index=int(v.get("index", 0)),
     )
 
 

@@ -8,17 +8,13 @@ or none of it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from common import job_state
 from common.models import AssetKind, GalleryVideo, Job, MediaAsset, VideoStatus
 from common.storage import content_type_for, media_key
-
-if TYPE_CHECKING:
-    from processor.manifest import Manifest
+from processor.manifest import Manifest
 
 
 def publish(

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from common.settings import CommonSettings
 from processor.limits import Limits
@@ -59,6 +59,16 @@ class ProcessorSettings(CommonSettings):
     autoscaling_group: str | None = None  # default: looked up for this instance
     instance_id: str | None = None  # default: from the instance metadata service (IMDSv2)
     imds_endpoint: str = "http://169.254.169.254"
+
+    @model_validator(mode="after")
+    def _timers_fit(self) -> ProcessorSettings:
+        # A message must not reappear between two beats, and a live worker's job must not
+        # look stale between two beats.
+        if self.visibility_timeout_s <= 2 * self.heartbeat_interval_s:
+            raise ValueError("visibility_timeout_s must exceed two heartbeat intervals")
+        if self.stale_after().total_seconds() < 2 * self.heartbeat_interval_s:
+            raise ValueError("stale_after_s must be at least two heartbeat intervals")
+        return self
 
     def stale_after(self) -> timedelta:
         return timedelta(seconds=self.stale_after_s or 3 * self.heartbeat_interval_s)

@@ -7,8 +7,9 @@ import { Upload } from "./upload.js";
 
 const main = document.getElementById("main");
 const statusLine = document.getElementById("status");
-let cleanup = [];  // what the current view must undo when we leave it
+const cleanup = [];  // what the current view must undo when we leave it
 
+const TERMINAL = new Set(["SUCCEEDED", "FAILED", "CANCELLED", "DELETED"]);
 const say = (text) => { statusLine.textContent = text; };
 const views = (n) => (n === 1 ? "1 view" : `${n ?? 0} views`);
 const $ = (id) => document.getElementById(id);
@@ -23,9 +24,9 @@ function setNav() {
   $("nav").hidden = !user;
   $("who").hidden = !user;
   $("who-name").textContent = user ? `Signed in as ${user.name}` : "";
-  const route = location.hash || "#/";
+  const here = location.hash || "#/";
   for (const a of $("nav").querySelectorAll("a")) {
-    if (a.getAttribute("href") === route) a.setAttribute("aria-current", "page");
+    if (a.getAttribute("href") === here) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   }
 }
@@ -98,28 +99,39 @@ function showGallery(mine) {
   const base = mine ? "/api/gallery/me/videos" : "/api/gallery/videos";
   let cursor = null;
   let query = "";
+  let latest = 0; // only the newest request may fill the grid
+  // Elements are looked up once: a response may arrive after the user moved on.
+  const grid = $("grid");
+  const more = $("more");
+  const empty = $("empty");
   const load = async (reset) => {
+    const ticket = ++latest;
     const params = new URLSearchParams();
     if (query) params.set("q", query);
     if (cursor && !reset) params.set("cursor", cursor);
+    grid.setAttribute("aria-busy", "true");
     try {
       const page = await api(`${base}?${params}`);
-      if (reset) $("grid").replaceChildren();
-      $("grid").append(...page.items.map(card));
+      if (ticket !== latest) return;
+      if (reset) grid.replaceChildren();
+      grid.append(...page.items.map(card));
       cursor = page.next_cursor || null;
-      $("more").hidden = !cursor;
-      $("empty").hidden = $("grid").children.length > 0;
+      more.hidden = !cursor;
+      empty.hidden = grid.children.length > 0;
     } catch (error) {
       say(`Could not load videos: ${error.message}`);
+    } finally {
+      if (ticket === latest) grid.setAttribute("aria-busy", "false");
     }
   };
+  const search = $("search");
   $("search-form").addEventListener("submit", (e) => {
     e.preventDefault();
-    query = $("search").value.trim();
+    query = search.value.trim();
     cursor = null;
     load(true);
   });
-  $("more").addEventListener("click", () => load(false));
+  more.addEventListener("click", () => load(false));
   load(true);
 }
 
@@ -181,8 +193,6 @@ function updateJob(li, job) {
   }
 }
 
-const TERMINAL = new Set(["SUCCEEDED", "FAILED", "CANCELLED", "DELETED"]);
-
 function follow(li, job) {
   if (TERMINAL.has(job.status)) return;
   const stop = new AbortController();
@@ -202,7 +212,7 @@ function follow(li, job) {
       try {
         await events(`/api/jobs/${job.id}/events`, onEvent, stop.signal);
         await new Promise((r) => setTimeout(r, 500));
-      } catch (error) {
+      } catch {
         if (stop.signal.aborted) return;
         onEvent(await api(`/api/jobs/${job.id}`).catch(() => ({})));
         await new Promise((r) => setTimeout(r, 2000));
@@ -262,8 +272,10 @@ async function showUpload() {
     run(() => upload.start());
   });
   $("upload-resume").addEventListener("click", () => run(() => upload.resume()));
+  const list = $("jobs");
   try {
     const jobs = (await api("/api/jobs")).items;
+    if (!list.isConnected) return; // the user moved on meanwhile
     jobs.forEach((job) => addJob(job));
     $("jobs-empty").hidden = jobs.length > 0;
   } catch (error) {
@@ -275,7 +287,9 @@ async function showUpload() {
 
 async function showWatch(videoId) {
   mount("tpl-watch");
-  const fail = (message) => { $("watch-error").textContent = message; };
+  const errorLine = $("watch-error");
+  const viewCount = $("views");
+  const fail = (message) => { errorLine.textContent = message; };
   let video;
   try {
     video = await api(`/api/gallery/videos/${videoId}`);
@@ -283,14 +297,15 @@ async function showWatch(videoId) {
     fail(error.status === 404 ? "This video does not exist (or is private)." : error.message);
     return;
   }
+  if (!errorLine.isConnected) return; // the user moved on meanwhile
   $("watch-title").textContent = video.title || video.filename || "Untitled";
   $("watch-description").textContent = video.description || "";
-  $("views").textContent = views(video.view_count);
+  viewCount.textContent = views(video.view_count);
   const player = new Player($("player"), $("quality"), videoId, fail);
   cleanup.push(() => player.destroy());
   $("player").addEventListener("play", () => {
     api(`/api/gallery/videos/${videoId}/views`, { method: "POST" })
-      .then((counted) => { $("views").textContent = views(counted.view_count); })
+      .then((counted) => { viewCount.textContent = views(counted.view_count); })
       .catch(() => {});
   }, { once: true });
   if (video.status === "READY") player.load().catch((error) => fail(error.message));

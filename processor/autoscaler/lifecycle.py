@@ -81,6 +81,7 @@ class LifecycleHook:
         self.instance_id = instance_id
         self.metadata = metadata or InstanceMetadata()
         self.heartbeat_interval_s = heartbeat_interval_s
+        self._beating: tuple[threading.Event, threading.Thread] | None = None
 
     @classmethod
     def for_this_instance(
@@ -119,9 +120,10 @@ class LifecycleHook:
     def complete(self, result: str = "CONTINUE") -> bool:
         return self._call("complete_lifecycle_action", LifecycleActionResult=result)
 
-    @contextmanager
-    def draining(self) -> Iterator[None]:
-        """Heartbeat while the block (finishing the current job) runs, then CONTINUE."""
+    def begin_drain(self) -> None:
+        """Start heart-beating (at once, then every interval) until :meth:`end_drain`."""
+        if self._beating is not None:
+            return
         done = threading.Event()
 
         def beat() -> None:
@@ -130,10 +132,23 @@ class LifecycleHook:
                 pass
 
         thread = threading.Thread(target=beat, name="lifecycle-heartbeat", daemon=True)
+        self._beating = (done, thread)
         thread.start()
+
+    def end_drain(self, result: str = "CONTINUE") -> None:
+        """Stop heart-beating and let the termination go on."""
+        if self._beating is not None:
+            done, thread = self._beating
+            done.set()
+            thread.join()
+            self._beating = None
+        self.complete(result)
+
+    @contextmanager
+    def draining(self) -> Iterator[None]:
+        """Heartbeat while the block (finishing the current job) runs, then CONTINUE."""
+        self.begin_drain()
         try:
             yield
         finally:
-            done.set()
-            thread.join()
-            self.complete("CONTINUE")
+            self.end_drain()

@@ -5,13 +5,29 @@ the same :class:`Autoscaler`, so what the simulator measures is what production 
 
 - ``messages``: the classic target of N messages (visible + in flight) per instance.
 - ``work``: the fleet that finishes the estimated queued + running work within a latency
-  target, given that a freshly launched instance spends ``warmup_s`` booting, and that
-  does not shrink below a share of the measured work arrival rate (``demand.py``).
+  target, given that a freshly launched instance spends ``warmup_s`` booting. It reads
+  the jobs table (queued jobs, their work, each running job's remaining work), which is
+  current, rather than the SQS counts, which lag by about a minute. Jobs are indivisible:
+  a running or queued job counts for at most one instance's horizon, so a 2-hour upload
+  asks for one instance, not fifteen. Optionally it does not
+  shrink below a share of the measured work arrival rate (``demand.py``; off by default:
+  a one-off batch inflates the rate and held 20+ idle instances after the burst trace).
 
-Damping is shared by both: scale out at once; scale in only after the policy's ask stayed
-below the current size for ``scale_in_window_s``, then to the highest ask within that window
-(a stabilisation window, as in the Kubernetes HPA), and never below the busy workers.
-Pending instances count as capacity, so nothing is launched twice during warm-up.
+Damping: scale out at once; scale in only after the policy's ask stayed below the current
+size for ``scale_in_window_s``, then to the highest ask within that window (a stabilisation
+window, as in the Kubernetes HPA), and never below the busy workers. Pending instances
+count as capacity, so nothing is launched twice during warm-up.
+
+One exception, for the work policy only: once the database has said for ``warmup_s`` that
+nothing is queued while some in-service workers are idle, the fleet goes to the current
+ask without waiting for the window. Why that is not gaming the window: the window protects against a
+noisy signal (an SQS count a minute old, a momentary dip) shrinking a fleet that is needed
+again at once. Here the signal is exact (the jobs table, transactional) and the instances
+it releases have nothing to do; keeping one costs its price every second, relaunching it
+costs one warm-up. Holding an idle instance for as long as a relaunch costs and then
+releasing it is the classic break-even rule (ski rental: never more than twice the cost of
+knowing the future). Busy workers are never released either way. Without the database's
+count (``Signals.queued_jobs`` None) or for the messages policy the full window applies.
 """
 
 from __future__ import annotations
@@ -47,6 +63,12 @@ class Signals:
     # Optional: remaining encode-seconds of each RUNNING job. With it the work policy
     # knows which workers free up within its horizon; without, it assumes the worst.
     running_remaining_s: tuple[float, ...] = ()
+    # Optional: QUEUED jobs counted in the database. Fresh, unlike the SQS counts (about a
+    # minute behind), so the work policy prefers it; without, it reconciles the SQS counts.
+    queued_jobs: int | None = None
+    # Optional: estimated work of each QUEUED job (the database's estimates). Jobs are
+    # indivisible: with it, a long queued job asks for one instance, not its work's worth.
+    queued_work_each_s: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,12 +77,12 @@ class ScalingConfig:
     min_size: int = 1
     max_size: int = 3
     messages_per_instance: int = 5    # the classic target (original design)
-    target_latency_s: float = 300.0   # work policy: finish queued work within this
+    target_latency_s: float = 600.0   # work policy: finish queued work within this
     warmup_s: float = 120.0           # instance boot + warm-up time
     scale_in_window_s: float = 300.0  # signal must stay low this long before scale-in
     max_step_out: int = 0             # most instances added per decision; 0 = no limit
     rate_window_s: float = 1800.0     # work policy: arrival-rate window; 0 = ignore rate
-    rate_floor: float = 0.7           # work policy: keep this share of the arrival rate
+    rate_floor: float = 0.0           # work policy: keep this share of the arrival rate
 
     def __post_init__(self) -> None:
         if self.policy not in POLICIES:
@@ -129,7 +151,9 @@ def work_policy(signals: Signals, config: ScalingConfig, rate: float = 0.0
     horizon = config.horizon_s
     useful_new = horizon - config.warmup_s
     visible, queued_work, taken_work = _reconcile(signals)
-    taken = signals.visible - visible
+    if signals.queued_work_each_s and signals.queued_jobs is not None:
+        queued_work = sum(min(w, horizon) for w in signals.queued_work_each_s)
+    taken = max(0, signals.visible - visible) if signals.queued_jobs is None else 0
     if signals.running_remaining_s:
         running = sum(min(r, horizon) for r in signals.running_remaining_s)
         running += min(taken_work, taken * horizon)
@@ -162,13 +186,23 @@ def _reconcile(signals: Signals) -> tuple[int, float, float]:
     """Queue counts lag the fleet counts (SQS approximate counts vs the Auto Scaling
     API): jobs that workers took after the queue was sampled (more busy workers than
     messages in flight) are running, not queued. Returns the visible jobs and queued work
-    left, and the queued work moved to running (in proportion to the jobs)."""
+    left, and the queued work moved to running (in proportion to the jobs). With the
+    database's count of queued jobs there is nothing to reconcile."""
+    if signals.queued_jobs is not None:
+        return signals.queued_jobs, signals.queued_work_s, 0.0
     taken = min(signals.visible, max(0, signals.busy - signals.in_flight))
     moved = signals.queued_work_s * taken / signals.visible if signals.visible else 0.0
     return signals.visible - taken, signals.queued_work_s - moved, moved
 
 
 _POLICY_FUNCTIONS = {"messages": messages_policy, "work": work_policy}
+
+
+def _drained(signals: Signals, config: ScalingConfig) -> bool:
+    """The work policy's early scale-in case: the database (fresh, unlike SQS counts)
+    says no job is queued, and some in-service workers hold no job."""
+    return (config.policy == "work" and signals.queued_jobs == 0
+            and signals.in_service > signals.busy)
 
 
 class Autoscaler:
@@ -179,11 +213,13 @@ class Autoscaler:
         self._policy = _POLICY_FUNCTIONS[config.policy]
         self._history: deque[tuple[float, int]] = deque()  # (now, clamped raw)
         self._below_since: float | None = None
+        self._drained_since: float | None = None
         self._rate = ArrivalRate(config.rate_window_s)
 
     def decide(self, signals: Signals, current_desired: int) -> Decision:
         cfg = self.config
         raw, why = self._policy(signals, cfg, self._rate.update(signals))
+        idle_for = self._drained_for(signals)
         wanted = min(max(raw, cfg.min_size), cfg.max_size)
         self._remember(signals.now, wanted)
         floor = min(max(cfg.min_size, signals.busy), cfg.max_size)
@@ -199,7 +235,11 @@ class Autoscaler:
             if self._below_since is None:
                 self._below_since = signals.now
             low_for = signals.now - self._below_since
-            if low_for + _EPSILON >= cfg.scale_in_window_s:
+            if idle_for + _EPSILON >= cfg.warmup_s:
+                # Idle instances with nothing queued: kept longer than a relaunch costs
+                # they only lose money (see the module docstring).
+                desired, note = wanted, f"drained, idle for {idle_for:.0f} s"
+            elif low_for + _EPSILON >= cfg.scale_in_window_s:
                 # Highest ask within the window: brief dips do not shrink the fleet.
                 # (Never above current: someone may have lowered it meanwhile.)
                 desired = min(max(r for _, r in self._history), current)
@@ -218,7 +258,17 @@ class Autoscaler:
         reason = f"{cfg.policy}: {why} -> {raw}{capped}; {note}"
         return Decision(desired=desired, raw=raw, direction=direction, reason=reason)
 
+    def _drained_for(self, signals: Signals) -> float:
+        """How long the fleet has had idle workers and nothing queued; -1 if it has not."""
+        if not _drained(signals, self.config):
+            self._drained_since = None
+            return -1.0
+        if self._drained_since is None:
+            self._drained_since = signals.now
+        return signals.now - self._drained_since
+
     def _remember(self, now: float, wanted: int) -> None:
         self._history.append((now, wanted))
         while self._history and self._history[0][0] < now - self.config.scale_in_window_s:
             self._history.popleft()
+

@@ -2,11 +2,17 @@
 
 Jobs arrive into one FIFO queue; each in-service worker takes one job at a time. Every
 ``interval_s`` the controller runs the real :class:`~processor.autoscaler.Autoscaler` on
-queue signals that are ``staleness_s`` old (SQS approximate counts and the database
-estimate lag behind) and on fresh fleet counts (the Auto Scaling API), then applies the
-desired size like the backend does: launches take ``boot_s`` to come into service, and
-scale-in removes pending or idle instances only (workers holding a job are protected from
-scale-in); a surplus busy worker leaves when it next finds the queue empty.
+what the real controller reads, each as fresh as its source: SQS approximate message counts
+``staleness_s`` old (they lag by about a minute), and current database figures (queued jobs,
+their estimated work, each running job's remaining work: the jobs table is transactional)
+and fleet counts (the Auto Scaling API). It then applies the desired size like the backend
+does: launches take ``boot_s`` to come into service, and scale-in removes pending or idle
+instances only (workers holding a job are protected from scale-in); a surplus busy worker
+leaves when it next finds the queue empty.
+
+Billing is EC2's for Linux: per second from launch to termination, at least
+``MIN_BILLED_S`` per instance. The instance-hours split into busy (encoding), booting and
+idle, so a policy's overhead shows where it comes from.
 """
 
 from __future__ import annotations
@@ -25,16 +31,22 @@ from processor.simulation.traces import Job, Trace
 _FINISH, _READY, _ARRIVAL, _OBSERVE, _DECIDE = range(5)
 # A policy that never drains its queue must not loop forever.
 _MAX_OVERRUN_S = 30 * 24 * 3600.0
+# EC2 bills Linux On-Demand and Spot instances per second with a 60-second minimum
+# (EC2 pricing page, "Per Second Billing").
+MIN_BILLED_S = 60.0
 
 
 @dataclass(frozen=True)
 class SimSettings:
     boot_s: float = 120.0      # launch -> in service (the policy's warmup_s is its estimate)
     interval_s: float = 30.0   # controller tick (VF_AUTOSCALER_INTERVAL_S default)
-    staleness_s: float = 60.0  # age of the queue signals the controller sees
+    staleness_s: float = 60.0  # age of the SQS message counts the controller sees
     # Pass each running job's remaining time, as the controller does (from the database);
     # False: totals only.
     per_job_remaining: bool = True
+    # Pass the database's count of queued jobs (fresh), as the controller does; False: the
+    # policy has only the stale SQS counts.
+    db_job_counts: bool = True
 
     def __post_init__(self) -> None:
         if self.boot_s < 0 or self.interval_s <= 0 or self.staleness_s < 0:
@@ -62,6 +74,8 @@ class RunResult:
     end_s: float
     work_s: float
     scale_events: int
+    boot_hours: float = 0.0  # launch -> in service, billed
+    idle_hours: float = 0.0  # in service without a job, billed (incl. the 60 s minimum)
     timeline: list[Sample] = field(default_factory=list)
 
 
@@ -69,6 +83,7 @@ class RunResult:
 class _Instance:
     launched_at: float
     ready: bool = False
+    ready_at: float | None = None
     job: Job | None = None
     job_index: int = -1
     finish_at: float = 0.0
@@ -76,12 +91,11 @@ class _Instance:
 
 
 @dataclass(frozen=True)
-class _QueueView:
+class _QueueCounts:
+    """SQS approximate counts, as sampled ``staleness_s`` before a decision."""
+
     visible: int
     in_flight: int
-    queued_work_s: float
-    running_work_s: float
-    running_remaining_s: tuple[float, ...]
 
 
 class Simulation:
@@ -101,7 +115,7 @@ class Simulation:
         self._starts: list[float | None] = [None] * len(trace.jobs)
         self._done = 0
         self._last_finish = 0.0
-        self._views: dict[int, _QueueView] = {}
+        self._views: dict[int, _QueueCounts] = {}
         self.desired = config.min_size
         self._last_direction: str | None = None
         self.reversals = self.scale_events = self.interrupted = 0
@@ -138,7 +152,7 @@ class Simulation:
         elif kind == _READY:
             assert isinstance(data, _Instance)
             if data.terminated_at is None:
-                data.ready = True
+                data.ready, data.ready_at = True, t
                 self._on_idle(t, data)
         elif kind == _ARRIVAL:
             assert isinstance(data, int)
@@ -199,25 +213,23 @@ class Simulation:
         self._idle.pop(inst, None)
 
     # --- the controller -------------------------------------------------------------
-    def _observe(self, t: float) -> _QueueView:
-        busy = [i for i in self._alive() if i.job is not None]
-        return _QueueView(
-            visible=len(self._queue),
-            in_flight=len(busy),
-            queued_work_s=max(0.0, self._queued_work),
-            running_work_s=sum(i.finish_at - t for i in busy),
-            running_remaining_s=(tuple(i.finish_at - t for i in busy)
-                                 if self.sim.per_job_remaining else ()),
-        )
+    def _observe(self, t: float) -> _QueueCounts:
+        return _QueueCounts(visible=len(self._queue),
+                            in_flight=sum(1 for i in self._live if i.job is not None))
 
-    def _decide(self, t: float, view: _QueueView) -> None:
+    def _decide(self, t: float, sqs: _QueueCounts) -> None:
         alive = self._alive()
         in_service = sum(1 for i in alive if i.ready)
-        busy = sum(1 for i in alive if i.job is not None)
+        running = [i.finish_at - t for i in alive if i.job is not None]
+        busy = len(running)
         signals = Signals(
-            now=t, visible=view.visible, in_flight=view.in_flight, delayed=0,
-            queued_work_s=view.queued_work_s, running_work_s=view.running_work_s,
-            running_remaining_s=view.running_remaining_s,
+            now=t, visible=sqs.visible, in_flight=sqs.in_flight, delayed=0,
+            queued_work_s=max(0.0, self._queued_work), running_work_s=sum(running),
+            running_remaining_s=tuple(running) if self.sim.per_job_remaining else (),
+            queued_jobs=len(self._queue) if self.sim.db_job_counts else None,
+            queued_work_each_s=(tuple(job.work_s for job, _ in self._queue)
+                                if self.sim.db_job_counts and self.sim.per_job_remaining
+                                else ()),
             in_service=in_service, pending=len(alive) - in_service, busy=busy,
         )
         decision = self.scaler.decide(signals, self.desired)
@@ -246,11 +258,13 @@ class Simulation:
             self._terminate(t, inst)
 
     def _result(self, end: float) -> RunResult:
-        seconds = sum(
-            max(0.0, min(i.terminated_at if i.terminated_at is not None else end, end)
-                - i.launched_at)
-            for i in self._instances
-        )
+        seconds = boot = 0.0
+        for inst in self._instances:
+            stop = min(inst.terminated_at if inst.terminated_at is not None else end, end)
+            seconds += max(stop - inst.launched_at, MIN_BILLED_S)
+            ready = inst.ready_at if inst.ready_at is not None else stop
+            boot += max(0.0, min(ready, stop) - inst.launched_at)
+        work = sum(j.work_s for j in self.trace.jobs)
         waits = [
             start - job.arrival_s
             for start, job in zip(self._starts, self.trace.jobs, strict=True)
@@ -259,9 +273,9 @@ class Simulation:
         return RunResult(
             policy=self.config.policy, trace=self.trace.name, waits=waits,
             instance_hours=seconds / 3600.0, reversals=self.reversals,
-            interrupted_jobs=self.interrupted, end_s=end,
-            work_s=sum(j.work_s for j in self.trace.jobs), scale_events=self.scale_events,
-            timeline=self.timeline,
+            interrupted_jobs=self.interrupted, end_s=end, work_s=work,
+            scale_events=self.scale_events, timeline=self.timeline,
+            boot_hours=boot / 3600.0, idle_hours=max(0.0, seconds - boot - work) / 3600.0,
         )
 
 

@@ -33,6 +33,8 @@ def summarize(result: RunResult, cost: CostModel | None = None) -> dict[str, Any
         "p95_wait_s": round(percentile(result.waits, 95), 1),
         "max_wait_s": round(max(result.waits, default=0.0), 1),
         "instance_hours": round(result.instance_hours, 2),
+        "boot_hours": round(result.boot_hours, 2),
+        "idle_hours": round(result.idle_hours, 2),
         "utilization": round(busy_hours / result.instance_hours, 3) if result.instance_hours
         else 0.0,
         "peak_fleet": max((s.in_service + s.pending for s in result.timeline), default=0),
@@ -53,6 +55,8 @@ _COLUMNS = [
     ("p95 wait s", "p95_wait_s", "{:.0f}"),
     ("max wait s", "max_wait_s", "{:.0f}"),
     ("inst-hours", "instance_hours", "{:.1f}"),
+    ("boot h", "boot_hours", "{:.2f}"),
+    ("idle h", "idle_hours", "{:.2f}"),
     ("util", "utilization", "{:.0%}"),
     ("peak", "peak_fleet", "{}"),
     ("rev/h", "reversals_per_hour", "{:.2f}"),

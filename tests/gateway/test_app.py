@@ -27,7 +27,9 @@ def test_unexpected_errors_are_500_json_without_internals(gateway_settings) -> N
     with TestClient(app, raise_server_exceptions=False) as client:
         r = client.get("/api/boom", headers={"X-Request-ID": "req-123"})
     assert r.status_code == 500
-    assert r.json() == {"error": {"code": "internal", "message": "internal error"}}
+    assert r.json() == {"error": {"code": "internal", "message": "internal error",
+                                  "request_id": "req-123"}}
+    assert r.headers["x-request-id"] == "req-123"  # quotable to ops, even on a 500
     assert "hunter2" not in r.text
 
 
@@ -53,7 +55,7 @@ def test_request_ids_metrics_and_openapi(client) -> None:
 
 def test_serve_command_runs_the_gateway(settings_env, gateway_settings, users) -> None:
     port = free_port()
-    env = {**os.environ, **settings_env, "PYTHONPATH": str(ROOT), "VF_GATEWAY_MODE": "off",
+    env = {**os.environ, **settings_env, "PYTHONPATH": str(ROOT), "VF_GATEWAY_MODE": "mount",
            "VF_COGNITO_USER_POOL_ID": gateway_settings.cognito_user_pool_id,
            "VF_COGNITO_CLIENT_ID": gateway_settings.cognito_client_id}
     process = subprocess.Popen(
@@ -73,6 +75,8 @@ def test_serve_command_runs_the_gateway(settings_env, gateway_settings, users) -
                 time.sleep(0.1)
         r = httpx.get(f"{url}/api/jobs", headers=users["owner"].headers)
         assert r.status_code == 200 and r.json() == {"items": [], "next_cursor": None}
+        # The gallery is mounted: one process, one origin.
+        assert httpx.get(f"{url}/api/gallery/videos").json()["items"] == []
     finally:
         process.terminate()
         _, stderr = process.communicate(timeout=15)
@@ -86,3 +90,21 @@ def test_serve_rejects_bad_input() -> None:
         env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
     )
     assert result.returncode == 2 and b"invalid choice" in result.stderr
+
+
+def test_cors_is_off_unless_configured(gateway_settings) -> None:
+    preflight = {"Origin": "https://app.example", "Access-Control-Request-Method": "POST"}
+    with TestClient(create_app(gateway_settings)) as client:
+        assert "access-control-allow-origin" not in client.options(
+            "/api/jobs", headers=preflight).headers
+    settings = gateway_settings.model_copy(update={
+        "cors_origins": ["https://app.example"], "rate_limit_read": "1/60"})
+    with TestClient(create_app(settings)) as client:
+        r = client.options("/api/jobs", headers=preflight)
+        assert r.headers["access-control-allow-origin"] == "https://app.example"
+        origin = {"Origin": "https://app.example"}
+        client.get("/api/jobs", headers=origin)
+        limited = client.get("/api/jobs", headers=origin)
+        # Even a 429 carries the CORS headers, so the page can read Retry-After.
+        assert limited.status_code == 429
+        assert limited.headers["access-control-allow-origin"] == "https://app.example"

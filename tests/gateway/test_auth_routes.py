@@ -50,14 +50,14 @@ def test_refresh_pass_through(client) -> None:
     assert bad.status_code == 401 and bad.json()["error"]["code"] == "unauthorized"
 
 
-@pytest.mark.parametrize("body", [{}, {"username": "owner"}, {"username": "", "password": "x"},
-                                  {"username": "owner", "password": "p" * 1000}, []])
-def test_malformed_login_is_422_without_echoing_input(client, body) -> None:
-    r = client.post("/api/auth/login", json=body)
-    assert r.status_code == 422
-    error = r.json()["error"]
-    assert error["code"] == "invalid" and "input" not in str(error["fields"])
-    assert "p" * 100 not in r.text
+def test_malformed_login_is_422_without_echoing_input(client) -> None:
+    for body in ({}, {"username": "owner"}, {"username": "", "password": "x"},
+                 {"username": "owner", "password": "p" * 1000}, []):
+        r = client.post("/api/auth/login", json=body)
+        assert r.status_code == 422, body
+        error = r.json()["error"]
+        assert error["code"] == "invalid" and "input" not in str(error["fields"])
+        assert "p" * 100 not in r.text
 
 
 def _forge(claims: dict, **changes) -> str:

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from common import job_state
 from common.db import session_factory
@@ -116,3 +117,16 @@ def test_events_over_real_http(live_gateway, users, make_video, gateway_settings
         other = http.get(f"/api/jobs/{job_id}/events", headers=users["other"].headers)
         assert other.status_code == 404
         assert http.get("/metrics").text.count('service="gateway"') > 0
+
+
+def test_stream_keeps_alive_and_ends_after_its_longest_duration(gateway_settings, users,
+                                                                make_video):
+    settings = gateway_settings.model_copy(update={
+        "sse_keepalive_s": 0.05, "sse_max_duration_s": 0.4})
+    owner = users["owner"]
+    with TestClient(create_app(settings)) as client:
+        job_id = submit(client, owner, make_video(owner))
+        r = client.get(f"/api/jobs/{job_id}/events", headers=owner.headers)
+    lines = r.text.splitlines()
+    assert lines[0] == "retry: 3000" and ": keep-alive" in lines
+    assert [e for e, _ in parse_events(iter(lines))] == ["progress", "timeout"]

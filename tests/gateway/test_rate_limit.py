@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
@@ -51,6 +53,26 @@ def test_bucket_allows_a_burst_then_says_when(backend, redis_prefix) -> None:
     roomy = Bucket(redis_prefix + "roomy", Limit(capacity=1, refill_per_s=0.01))
     assert not limiter.acquire([roomy, bucket]).allowed
     assert limiter.acquire([roomy]).allowed
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+def test_concurrent_requests_never_overspend(backend, redis_prefix) -> None:
+    limiter = (InMemoryLimiter() if backend == "memory"
+               else RedisLimiter.from_url(REDIS_URL))
+    bucket = Bucket(redis_prefix + "shared", Limit(capacity=10, refill_per_s=0.001))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        decisions = list(pool.map(lambda _: limiter.acquire([bucket]), range(40)))
+    assert sum(d.allowed for d in decisions) == 10
+
+
+def test_redis_bucket_refills_after_retry_after(redis_prefix) -> None:
+    limiter = RedisLimiter.from_url(REDIS_URL)
+    bucket = Bucket(redis_prefix + "fast", Limit(capacity=1, refill_per_s=20.0))
+    assert limiter.acquire([bucket]).allowed
+    denied = limiter.acquire([bucket])
+    assert not denied.allowed and 0 < denied.retry_after_s <= 0.05
+    time.sleep(denied.retry_after_s + 0.01)  # the time the client is told to wait
+    assert limiter.acquire([bucket]).allowed
 
 
 def test_in_memory_bucket_refills_with_time() -> None:

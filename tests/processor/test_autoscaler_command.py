@@ -20,6 +20,7 @@ from common.messages import JobMessage
 from common.settings import CommonSettings
 from tests.conftest import AwsResources
 from tests.processor.test_autoscaler_asg import create_group
+from videoforge.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -59,10 +60,15 @@ def test_once_scales_the_group_out_with_the_queue(
     (["--min", "3", "--max", "1"], {}, 2, "min_size"),
     ([], {"VF_JOBS_QUEUE_NAME": "no-such-queue"}, 1, "cannot reach the job queue"),
 ])
-def test_bad_input_and_missing_queue(settings_env: dict[str, str], args: list[str],
-                                     extra_env: dict[str, str], code: int, message: str) -> None:
-    done = autoscaler(*args, env={**settings_env, **extra_env})
-    assert done.returncode == code and message in done.stderr
+def test_bad_input_and_missing_queue(
+        settings_env: dict[str, str], args: list[str], extra_env: dict[str, str], code: int,
+        message: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    # In process: both fail before the command sets up logging or signal handlers.
+    for key, value in {**settings_env, **extra_env}.items():
+        monkeypatch.setenv(key, value)
+    assert main(["autoscaler", "--backend", "asg", "--once", *args]) == code
+    assert message in capsys.readouterr().err
 
 
 def _events(log: Path, name: str) -> list[dict[str, object]]:

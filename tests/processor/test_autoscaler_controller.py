@@ -71,6 +71,7 @@ def test_backlog_uses_measured_encode_cost_and_progress(db_session: Session) -> 
     assert backlog.encode_cost == pytest.approx(2.5)  # median of 2.0 and 3.0
     assert (backlog.queued_jobs, backlog.running_jobs) == (3, 1)
     assert backlog.queued_work_s == pytest.approx(4.0 * 2.5 + 7.0 + 25.0)
+    assert backlog.queued_work_each_s == pytest.approx((7.0, 10.0, 25.0))
     assert backlog.running_work_s == pytest.approx(8.0 * 2.5 * 0.75)
     assert backlog.running_remaining_s == pytest.approx((15.0,))
     assert backlog.oldest_queued_age_s >= 0.0
@@ -158,3 +159,27 @@ def test_run_ticks_until_stopped(db_session: Session) -> None:
     controller.run()
     assert len(ticks) == 3
     assert fleet.history == [1]  # raised to the minimum once, then held
+
+
+def test_work_policy_sizes_from_the_database(db_session: Session) -> None:
+    video = _video(db_session)
+    for _ in range(3):  # 100 s of work each at the default cost; one instance finishes 60 s
+        _job(db_session, video, source_duration_s=100.0)
+    broker = InMemoryBroker()
+    for _ in range(3):
+        broker.send(_message())
+    fleet = StaticFleet(1)
+    controller = Controller(
+        reader=SignalReader(broker=broker, sessions=_sessions(db_session), backend=fleet,
+                            estimator=WorkEstimator(default_cost=1.0)),
+        autoscaler=Autoscaler(ScalingConfig(policy="work", min_size=1, max_size=10,
+                                            target_latency_s=60.0, warmup_s=0.0)),
+        backend=fleet, interval_s=0.01,
+    )
+    tick = controller.tick()
+    signals = tick.observation.signals
+    assert signals.queued_work_s == pytest.approx(300.0)
+    # The policy sees the database's fresh per-job view, not only the lagging SQS counts.
+    assert signals.queued_jobs == 3 and signals.queued_work_each_s == (100.0, 100.0, 100.0)
+    assert tick.decision.desired == 3  # never more instances than jobs
+    assert REGISTRY.get_sample_value("videoforge_queued_work_seconds") == pytest.approx(300.0)

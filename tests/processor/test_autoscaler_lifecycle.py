@@ -129,3 +129,14 @@ def test_missing_lifecycle_action_is_not_fatal(autoscaling: Any) -> None:
         assert hook.heartbeat() is False
         assert hook.complete() is False
         stub.assert_no_pending_responses()
+
+
+def test_begin_and_end_drain_around_a_job() -> None:
+    client = _Recorder()
+    hook = LifecycleHook(client, group_name="workers", hook_name="drain",
+                         instance_id=KEY["InstanceId"], heartbeat_interval_s=60)
+    hook.begin_drain()
+    hook.begin_drain()  # a second shutdown request starts no second heart-beater
+    assert client.beats.acquire(timeout=5)
+    hook.end_drain()
+    assert client.calls == ["heartbeat", "CONTINUE"]

@@ -23,7 +23,7 @@ def sig(**kw: Any) -> Signals:
 
 MESSAGES = ScalingConfig(policy="messages", min_size=1, max_size=3, messages_per_instance=5)
 # work: 300 s target, 120 s warm-up -> an instance launched now gives 180 s of work.
-WORK = ScalingConfig(policy="work", min_size=1, max_size=20)
+WORK = ScalingConfig(policy="work", min_size=1, max_size=20, target_latency_s=300.0)
 
 
 @pytest.mark.parametrize(
@@ -156,7 +156,7 @@ def test_work_policy_keeps_capacity_for_the_arrival_rate() -> None:
     # 600 s of work arrives every minute (10 instances' worth); between observations
     # the queue is empty and the busy count dips. The rate keeps 0.7 x 10 = 7 of the 10.
     config = ScalingConfig(policy="work", max_size=20, rate_window_s=600,
-                           scale_in_window_s=600)
+                           rate_floor=0.7, scale_in_window_s=600)
     scaler, current = Autoscaler(config), 10
     for minute in range(12):
         decision = scaler.decide(
@@ -169,7 +169,7 @@ def test_work_policy_keeps_capacity_for_the_arrival_rate() -> None:
 def test_arrival_rate_never_launches_by_itself() -> None:
     # A one-off batch of 72000 s arrived; nothing is queued any more and two workers are
     # busy. The rate (>= 10 instances' worth) must not grow a fleet of 2.
-    config = ScalingConfig(policy="work", max_size=20, rate_window_s=600)
+    config = ScalingConfig(policy="work", max_size=20, rate_window_s=600, rate_floor=0.7)
     scaler = Autoscaler(config)
     scaler.decide(sig(now=0.0, in_flight=2, busy=2, in_service=2, running_work_s=600.0), 2)
     after = scaler.decide(sig(now=60.0, in_flight=2, busy=2, in_service=2,
@@ -183,3 +183,42 @@ def test_stale_queue_counts_reconciled_with_busy_workers() -> None:
     signals = sig(visible=9, queued_work_s=9 * 7200.0, in_flight=1, running_work_s=7000.0,
                   in_service=10, busy=10)
     assert Autoscaler(WORK).decide(signals, 10).desired == 10
+
+
+def test_fresh_queued_job_count_replaces_stale_sqs_counts() -> None:
+    # SQS (a minute old) still shows 9 visible; the database says all were taken.
+    signals = sig(visible=9, queued_work_s=0.0, in_flight=1, in_service=10, busy=10,
+                  running_remaining_s=(200.0,) * 10, queued_jobs=0)
+    assert Autoscaler(WORK).decide(signals, 10).desired == 10
+
+
+def _drain(config: ScalingConfig, queued_jobs: int | None) -> list[int]:
+    # 6 in service, 2 busy for long; nothing queued: the policy asks for the 2 busy.
+    ticks = [(30.0 * i, {"in_flight": 2, "busy": 2, "running_remaining_s": (3000.0,) * 2,
+                         "running_work_s": 6000.0, "queued_jobs": queued_jobs})
+             for i in range(12)]
+    return _run(config, ticks, start=6)
+
+
+def test_drained_work_fleet_releases_idle_after_the_warm_up() -> None:
+    # Keeping an idle instance longer than a relaunch costs (warmup_s = 120 s) only
+    # loses money: released at t=120, not after the 300 s window.
+    assert _drain(WORK, queued_jobs=0) == [6, 6, 6, 6, 2, 2, 2, 2, 2, 2, 2, 2]
+
+
+def test_without_the_database_count_the_window_applies() -> None:
+    # Stale SQS counts only (or the messages policy): wait the full 300 s window.
+    assert _drain(WORK, queued_jobs=None) == [6] * 10 + [2, 2]
+    messages = ScalingConfig(policy="messages", max_size=20)
+    assert _drain(messages, queued_jobs=0) == [6] * 10 + [2, 2]
+
+
+def test_a_long_queued_job_asks_for_one_instance() -> None:
+    # A 2-hour job and four 30-second ones queued behind a busy worker. As a total
+    # (7320 s) they ask for an instance per job, 5; per job the long one can use one
+    # instance's horizon (300 s) only: 300 + 4 x 30 = 420 s, ceil(420 / 180) = 3.
+    base = dict(visible=5, queued_jobs=5, queued_work_s=7320.0, in_flight=1, busy=1,
+                in_service=1, running_remaining_s=(3000.0,), running_work_s=3000.0)
+    assert Autoscaler(WORK).decide(sig(**base), 1).desired == 6
+    each = sig(**base, queued_work_each_s=(7200.0, 30.0, 30.0, 30.0, 30.0))
+    assert Autoscaler(WORK).decide(each, 1).desired == 4

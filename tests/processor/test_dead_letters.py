@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+import common.logging
 from common import aws, job_state
 from common.broker import SqsBroker
 from common.db import session_factory, transaction
@@ -20,8 +17,9 @@ from common.models import GalleryVideo, Job, VideoStatus
 from common.settings import CommonSettings
 from processor.dead_letters import DEAD_LETTER_REASON, DeadLetterSweeper, sweep
 from tests.conftest import AwsResources
+from tests.processor.worker_support import Stack, worker_settings
+from videoforge.cli import main
 
-REPO = Path(__file__).resolve().parents[2]
 STALE = timedelta(seconds=30)
 
 
@@ -98,16 +96,29 @@ def test_the_sweeper_runs_at_most_once_per_interval(sessions: sessionmaker[Sessi
     assert DeadLetterSweeper(dlq, sessions, stale_after=STALE, interval_s=0).maybe_sweep() == 0
 
 
-def test_the_sweep_command(sessions: sessionmaker[Session], dlq: SqsBroker,
-                          settings_env: dict[str, str]) -> None:
+def test_an_idle_worker_sweeps_the_dead_letter_queue(
+        sessions: sessionmaker[Session], dlq: SqsBroker, aws_resources: AwsResources,
+        clean_database: str) -> None:
     job = _dead_job(sessions, dlq)
+    stack = Stack(worker_settings(aws_resources, clean_database), aws_resources)
+    worker = stack.worker()
+    worker.dead_letters = DeadLetterSweeper(dlq, sessions, stale_after=STALE, interval_s=60)
 
-    done = subprocess.run(
-        [sys.executable, "-m", "videoforge", "worker", "--sweep-dlq"], cwd=REPO,
-        env={**os.environ, **settings_env, "PYTHONPATH": str(REPO)},
-        capture_output=True, text=True, timeout=60,
-    )
+    assert worker.step(wait_s=0) is None  # nothing to do but housekeeping
 
-    assert done.returncode == 0, done.stderr
-    assert "1 dead-lettered job(s) marked FAILED" in done.stdout
+    assert _status(sessions, job)[0] == JobStatus.FAILED
+
+
+def test_the_sweep_command(sessions: sessionmaker[Session], dlq: SqsBroker,
+                          settings_env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+                          capsys: pytest.CaptureFixture[str]) -> None:
+    job = _dead_job(sessions, dlq)
+    for name, value in settings_env.items():
+        monkeypatch.setenv(name, value)
+    # Keep this process's logging as the tests set it (the command would bind stderr).
+    monkeypatch.setattr(common.logging, "_configured", True)
+
+    assert main(["worker", "--sweep-dlq"]) == 0
+
+    assert "1 dead-lettered job(s) marked FAILED" in capsys.readouterr().out
     assert _status(sessions, job)[0] == JobStatus.FAILED

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +18,8 @@ from processor.protection import (
     protection_for,
 )
 from processor.settings import ProcessorSettings
+from tests.conftest import AwsResources
+from tests.processor.worker_support import Stack, worker_settings
 
 
 @pytest.fixture
@@ -69,3 +73,19 @@ def test_instance_id_comes_from_imdsv2(moto_endpoint: str) -> None:
 
 def test_local_fleets_need_no_protection() -> None:
     assert isinstance(protection_for(ProcessorSettings()), NoProtection)
+
+
+def test_the_worker_is_protected_while_it_holds_a_job(
+        group: tuple[Any, str, str], aws_resources: AwsResources, clean_database: str,
+        clip: Callable[[str], Path]) -> None:
+    autoscaling, name, instance_id = group
+    stack = Stack(worker_settings(aws_resources, clean_database), aws_resources)
+    worker = stack.worker()
+    worker.protection = AutoScalingProtection(autoscaling, instance_id=instance_id,
+                                              group_name=name)
+    stack.submit(clip("text"))  # a quick job: it fails at once, as bad input
+
+    assert worker.step() is not None
+    assert _protected(autoscaling, instance_id)  # busy until a poll finds nothing
+    assert worker.step(wait_s=0) is None
+    assert not _protected(autoscaling, instance_id)

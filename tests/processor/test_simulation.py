@@ -12,6 +12,7 @@ import pytest
 
 from processor.autoscaler.policy import ScalingConfig
 from processor.simulation import traces
+from processor.simulation.bound import clairvoyant
 from processor.simulation.engine import SimSettings, simulate, simulate_policies
 from processor.simulation.report import percentile, summarize
 from processor.simulation.traces import Job, Trace, TraceError
@@ -55,15 +56,28 @@ def test_hand_computed_fixed_fleet() -> None:
     assert result.reversals == 0
 
 
-def test_launches_wait_for_boot_and_stale_signals() -> None:
-    # Ten 1-hour jobs at t=1: the work policy wants ten instances. The controller ticks
-    # at 0, 60, ...; at 120 it sees the queue as it was at 60 and launches nine, which
-    # come into service 300 s after their launch.
+def test_launches_wait_for_boot_and_stale_sqs_counts() -> None:
+    # Ten 1-hour jobs at t=1. The controller ticks at 0, 60, ...; launches come into
+    # service 300 s later. The work policy reads the jobs table (fresh) and launches nine
+    # at 60; the messages policy reads SQS counts 60 s old, sees the jobs only at 120.
+    trace = Trace("ten", tuple(Job(1.0, 3600.0) for _ in range(10)), duration_s=60.0)
+    sim = SimSettings(boot_s=300.0, interval_s=60.0, staleness_s=60.0)
+    work = simulate(trace, ScalingConfig(policy="work", max_size=10), sim)
+    assert sorted(work.waits) == [0.0] + [359.0] * 9
+    messages = simulate(trace, ScalingConfig(policy="messages", max_size=10,
+                                             messages_per_instance=1), sim)
+    assert sorted(messages.waits) == [0.0] + [419.0] * 9
+    assert work.interrupted_jobs == messages.interrupted_jobs == 0
+
+
+def test_instance_hours_split_into_busy_boot_and_idle() -> None:
+    # Launched at 60, in service at 360: 9 x 300 s booting; billed at least 60 s each.
     trace = Trace("ten", tuple(Job(1.0, 3600.0) for _ in range(10)), duration_s=60.0)
     sim = SimSettings(boot_s=300.0, interval_s=60.0, staleness_s=60.0)
     result = simulate(trace, ScalingConfig(policy="work", max_size=10), sim)
-    assert sorted(result.waits) == [0.0] + [419.0] * 9
-    assert result.interrupted_jobs == 0
+    assert result.boot_hours == pytest.approx(9 * 300 / 3600)
+    busy = result.work_s / 3600
+    assert result.instance_hours == pytest.approx(busy + result.boot_hours + result.idle_hours)
 
 
 def test_csv_trace(tmp_path: Path) -> None:
@@ -117,3 +131,16 @@ def test_rate_scale_multiplies_uploads() -> None:
     assert len(traces.load("burst", scale=0.25).jobs) < len(traces.load("burst").jobs) / 2
     with pytest.raises(TraceError):
         traces.load("steady", scale=0)
+
+
+def test_clairvoyant_bound_by_hand() -> None:
+    # Ten 1000 s jobs at t=0, one warm instance, boots of 100 s launched on the tick at 0:
+    # a p95 within 100 s needs every job but the first on its own new instance.
+    trace = Trace("ten", tuple(Job(0.0, 1000.0) for _ in range(10)), duration_s=60.0)
+    bound = clairvoyant(trace, p95_wait_s=100.0, max_size=20, warm=1, boot_s=100.0,
+                        interval_s=30.0)
+    assert (bound.launched, bound.p95_wait_s) == (9, 100.0)
+    assert bound.min_instance_hours == pytest.approx((10 * 1000 + 9 * 100) / 3600)
+    capped = clairvoyant(trace, p95_wait_s=100.0, max_size=5, warm=1, boot_s=100.0,
+                         interval_s=30.0)
+    assert capped.launched == -1

@@ -13,18 +13,22 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("processor.transcode")
-
 from common.job_state import JobStatus
 from tests.conftest import AwsResources, free_port
-from tests.processor.worker_support import FAST_ENV, Stack, make_source, wait_for, worker_settings
+from tests.processor.worker_support import (
+    FAST_ENV,
+    Stack,
+    make_long_clip,
+    wait_for,
+    worker_settings,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_source("long", tmp_path_factory.mktemp("sources") / "long.mp4")
+    return make_long_clip(tmp_path_factory.mktemp("sources") / "long.mp4")
 
 
 @pytest.fixture
@@ -77,11 +81,13 @@ def test_a_killed_workers_job_is_finished_exactly_once_by_another(
         stack: Stack, long_clip: Path, spawn: Callable[..., subprocess.Popen[bytes]]) -> None:
     job = stack.submit(long_clip)
     first = spawn("worker-a", VF_X264_PRESET="slower")
+    wait_for(lambda: stack.job(job.id).status == JobStatus.RUNNING, timeout=60)
+    # The second worker polls meanwhile, but A's heartbeat keeps the message from it.
+    second = spawn("worker-b", "--once")
     wait_for(lambda: _running(stack, job.id, "worker-a"), timeout=60)
 
     os.killpg(first.pid, signal.SIGKILL)  # the machine dies: worker and FFmpeg
     first.wait()
-    second = spawn("worker-b", "--once")
 
     assert second.wait(timeout=90) == 0
     done = stack.job(job.id)
@@ -97,14 +103,13 @@ def test_sigterm_lets_the_job_finish_and_takes_no_more(
         stack: Stack, long_clip: Path, spawn: Callable[..., subprocess.Popen[bytes]]) -> None:
     port = free_port()
     job = stack.submit(long_clip)
-    worker = spawn("worker-d", VF_X264_PRESET="faster", VF_DRAIN_TIMEOUT_S="90",
-                   VF_METRICS_PORT=str(port))
+    worker = spawn("worker-d", VF_DRAIN_TIMEOUT_S="90", VF_METRICS_PORT=str(port))
     wait_for(lambda: stack.job(job.id).status == JobStatus.RUNNING, timeout=60)
 
     worker.send_signal(signal.SIGTERM)  # the whole job still lies ahead
-    waiting = stack.submit(long_clip)
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
         assert "videoforge_jobs_in_flight 1.0" in response.read().decode()
+    waiting = stack.submit(long_clip)
 
     assert worker.wait(timeout=90) == 0
     assert stack.job(job.id).status == JobStatus.SUCCEEDED

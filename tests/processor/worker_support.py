@@ -125,32 +125,9 @@ def wait_for(condition: Callable[[], Any], *, timeout: float = 30.0,
     raise AssertionError(f"timed out after {timeout} s waiting for {condition}")
 
 
-def make_source(kind: str, path: Path) -> Path:
-    """A source clip of ``kind`` (tiny, made with lavfi)."""
+
+def make_long_clip(path: Path) -> Path:
+    """Slow to encode at a slow preset: time to interfere with a job mid-way."""
     from tests.media import make_clip
 
-    if kind == "normal":
-        return make_clip(path, rate=10)
-    if kind == "long":  # slow to encode at a slow preset: time to interfere mid-job
-        return make_clip(path, duration=12, size="426x240", rate=25)
-    if kind == "no_audio":
-        return make_clip(path, audio=False, rate=10)
-    if kind == "odd_size":
-        return make_clip(path, rate=10, pix_fmt="yuv444p",
-                         extra_output_args=["-vf", "scale=321:241"])
-    if kind == "rotated":  # a phone clip: display matrix says "turn 90°"
-        import subprocess
-
-        plain = make_clip(path.with_name("plain_" + path.name), rate=10)
-        subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", str(plain),
-                        "-c", "copy", "-metadata:s:v:0", "rotate=90", str(path)], check=True)
-        return path
-    if kind == "not_media":
-        path.write_bytes(b"this is not a video\n" * 100)
-        return path
-    if kind == "audio_only":
-        return make_clip(path.with_suffix(".m4a"), video=False)
-    if kind == "empty":
-        path.write_bytes(b"")
-        return path
-    raise ValueError(kind)
+    return make_clip(path, duration=12, size="426x240", rate=25)

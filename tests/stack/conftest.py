@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import struct
 import subprocess
 import sys
 import threading
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port
+from tests.media import make_clip
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_PASSWORD = "Stack-Test-Pw1!"
@@ -41,17 +43,14 @@ class RunningStack:
         return self.process.wait(timeout=timeout_s)
 
 
-def big_clip(path: Path) -> Path:
-    """A 2 s 720p clip of about 10 MB (noise at a high bitrate): big enough to go up in
-    several multipart parts, quick to transcode."""
-    subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-         "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=15:duration=2,noise=alls=10:allf=t",
-         "-f", "lavfi", "-i", "sine=frequency=440:duration=2",
-         "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "40M", "-maxrate", "40M",
-         "-bufsize", "20M", "-pix_fmt", "yuv420p", "-c:a", "aac", str(path)],
-        check=True,
-    )
+def big_clip(path: Path, *, size_bytes: int = 11 * 1024 * 1024) -> Path:
+    """A 2 s 720p clip padded to ``size_bytes`` with a trailing MP4 ``free`` box: big
+    enough to go up in several multipart parts, as cheap to transcode as a tiny clip."""
+    make_clip(path, duration=2.0, size="1280x720", rate=15,
+              extra_output_args=["-movflags", "+faststart"])
+    padding = size_bytes - path.stat().st_size
+    with path.open("ab") as f:
+        f.write(struct.pack(">I4s", padding, b"free") + bytes(padding - 8))
     return path
 
 

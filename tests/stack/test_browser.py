@@ -1,6 +1,8 @@
 """The web page in headless Chromium (Debian's, driven by Playwright): sign in, upload a
-generated clip, watch it become ready, switch quality and check the video really plays.
-A screenshot of the player is saved to artifacts/."""
+generated clip (in parts, one of which drops), watch it become ready, switch quality and
+check the video really plays, publish it, find it, preview it, delete it.
+Screenshots go to artifacts/ (stack-player.png, stack-gallery.png; stack-failure.png when
+the test fails)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--autoplay-policy=no-user-gesture-required"]
 ARTIFACTS = ROOT / "artifacts"
 READY_TIMEOUT_MS = 120_000
+TITLE = "Browser test pattern"
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +36,21 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    yield page
+    context.close()
+
+
+def _screenshot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
 def _plays(page: Any, seconds: float = 0.4) -> None:
     """The video element's clock advances by ``seconds`` from where it is now."""
     start = page.evaluate("() => { const v = document.getElementById('player');"
@@ -43,15 +61,14 @@ def _plays(page: Any, seconds: float = 0.4) -> None:
     )
 
 
-def test_sign_in_upload_watch_and_switch_quality(stack: RunningStack, browser: Any,
-                                                 tmp_path: Path) -> None:
-    # 720p in, so the ladder gives 480p and 720p (it never upscales); ~10 MB, so the page
-    # uploads it in parts.
-    clip = big_clip(tmp_path / "pattern.mp4")
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+def _sign_in(page: Any, stack: RunningStack) -> None:
+    page.goto(stack.url + "/")
+    page.get_by_label("Username").fill(stack.user)
+    page.get_by_label("Password").fill(stack.password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def _upload_until_ready(page: Any, clip: Path) -> None:
     dropped: list[str] = []
 
     def drop_once(route: Any) -> None:
@@ -63,28 +80,23 @@ def test_sign_in_upload_watch_and_switch_quality(stack: RunningStack, browser: A
             route.continue_()
 
     page.route(re.compile(r".*[?&]partNumber=2(&|$)"), drop_once)
-
-    page.goto(stack.url + "/")
-    page.get_by_label("Username").fill(stack.user)
-    page.get_by_label("Password").fill(stack.password)
-    page.get_by_role("button", name="Sign in").click()
     page.get_by_role("link", name="Upload").click()
-
     page.get_by_label("Video file").set_input_files(str(clip))
-    page.get_by_label("Title").fill("Browser test pattern")
+    page.get_by_label("Title").fill(TITLE)
     page.get_by_role("button", name="Upload and transcode").click()
-    job = page.locator("li.job").first
-    job.locator("text=Watch").wait_for(timeout=READY_TIMEOUT_MS)
+    job = page.locator("li.job", has_text=TITLE)
+    job.get_by_role("link", name="Watch").wait_for(timeout=READY_TIMEOUT_MS)
     assert job.get_attribute("data-status") == "SUCCEEDED"
     assert len(dropped) == 1, "the upload should have gone up in parts"
     assert page.locator("#upload-bar").evaluate("bar => bar.value") == 1
+    job.get_by_role("link", name="Watch").click()
 
-    job.locator("text=Watch").click()
+
+def _switch_qualities(page: Any) -> None:
     quality = page.get_by_label("Quality")
     quality.locator("option[value='720p']").wait_for(state="attached")
     options = quality.locator("option").evaluate_all("os => os.map(o => o.value)")
     assert {"auto", "480p", "720p"} <= set(options), options
-
     for choice in ("480p", "720p", "auto"):
         quality.select_option(choice)
         page.wait_for_function(
@@ -92,28 +104,29 @@ def test_sign_in_upload_watch_and_switch_quality(stack: RunningStack, browser: A
         _plays(page)
     # The choice is remembered for the next video.
     assert page.evaluate("localStorage.getItem('vf.quality')") == "auto"
+    _screenshot(page, "stack-player.png")
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "stack-player.png"), full_page=True)
-    video_id = page.url.rsplit("/", 1)[-1]
 
-    # Publish it with a description: the public gallery's search finds it.
+def _publish_find_and_preview(page: Any) -> None:
     page.get_by_label("Description").fill("Colour bars and a tone.")
     page.get_by_label("Visibility").select_option("public")
     page.get_by_role("button", name="Save").click()
     page.get_by_text("Saved.").wait_for()
     page.get_by_role("link", name="Gallery").click()
-    page.get_by_label("Search videos").fill("browser")
+    page.get_by_label("Search videos").fill("browser test")
     page.get_by_role("button", name="Search", exact=True).click()
-    tile = page.locator(".tile", has_text="Browser test pattern")
+    page.locator("#grid[aria-busy='false']").wait_for(state="attached")
+    tile = page.locator(".tile", has_text=TITLE)
     tile.locator("img[src*='thumbnail.jpg']").wait_for()
     assert "public" in tile.inner_text()
     tile.hover()  # the animated preview plays on hover (and on keyboard focus)
     tile.locator("img[src*='preview.gif']").wait_for()
-    page.screenshot(path=str(ARTIFACTS / "stack-gallery.png"), full_page=True)
-
-    # Delete it from its page, after confirming.
+    _screenshot(page, "stack-gallery.png")
     tile.click()
+
+
+def _delete(page: Any) -> None:
+    video_id = page.url.rsplit("/", 1)[-1]
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Delete video").click()
     page.wait_for_url("**/#/mine")
@@ -122,5 +135,20 @@ def test_sign_in_upload_watch_and_switch_quality(stack: RunningStack, browser: A
         `Bearer ${JSON.parse(sessionStorage.getItem('vf.tokens')).access_token}`}})).status""",
         video_id)
     assert status == 404
-    assert not errors, errors
-    context.close()
+
+
+def test_sign_in_upload_watch_switch_quality_publish_delete(
+        stack: RunningStack, page: Any, tmp_path: Path) -> None:
+    # 720p in, so the ladder gives 480p and 720p (it never upscales); 11 MB, so the page
+    # uploads it in parts.
+    clip = big_clip(tmp_path / "pattern.mp4")
+    try:
+        _sign_in(page, stack)
+        _upload_until_ready(page, clip)
+        _switch_qualities(page)
+        _publish_find_and_preview(page)
+        _delete(page)
+    except Exception:
+        _screenshot(page, "stack-failure.png")
+        raise
+    assert not page.errors, page.errors

@@ -90,6 +90,15 @@ def test_submit_fails_with_one_clear_line(stack: RunningStack, tmp_path: Path) -
     bad = _submit(stack, text)
     assert bad.returncode != 0 and bad.stderr.startswith("error: "), bad.stderr
 
+    # Looks like an MP4 (so the upload is accepted) but is cut short: the job fails for
+    # good, and the reason is shown.
+    truncated = tmp_path / "truncated.mp4"
+    truncated.write_bytes(clip.read_bytes()[:3000])
+    failed = _submit(stack, truncated)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert failed.stderr.startswith("error: job ") and " failed: " in failed.stderr
+    assert len(failed.stderr.strip().splitlines()) == 1, failed.stderr
+
     missing = _submit(stack, tmp_path / "nothing.mp4")
     assert missing.returncode == 2 and "no such file" in missing.stderr
 

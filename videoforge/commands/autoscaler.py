@@ -78,7 +78,6 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         settings = _settings(args)
-        configure_logging(env=settings.env, level=settings.log_level)
         controller = build_controller(settings)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -86,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
     except (ClientError, BotoCoreError) as exc:
         print(f"error: cannot reach the job queue: {exc}", file=sys.stderr)
         return 1
+    configure_logging(env=settings.env, level=settings.log_level)
     if not args.once:
         _install_signals(controller)
         serve_metrics(settings.autoscaler_metrics_port)

@@ -27,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"built-in trace ({', '.join(traces.BUILT_IN)}) or a CSV file "
                              "with columns arrival_s,work_s")
     parser.add_argument("--policy", choices=[*POLICIES, "both"], default="both")
-    parser.add_argument("--max-size", type=int, default=20)
+    parser.add_argument("--max-size", type=int, default=60,
+                        help="the fleet cap (bench.autoscale uses 60)")
     parser.add_argument("--min-size", type=int, default=defaults.min_size)
     parser.add_argument("--seed", type=int, default=1, help="seed of a built-in trace")
     parser.add_argument("--rate-scale", type=float, default=1.0,

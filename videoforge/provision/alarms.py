@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from videoforge.provision.results import Changes, Result
@@ -59,6 +60,6 @@ def ensure_alarms(cloudwatch: Any, specs: list[dict[str, Any]]) -> list[Result]:
         changes.created = current is None
         # PutMetricAlarm creates or replaces the whole alarm.
         changes.converge("definition", current and _norm(current), _norm(spec),
-                         lambda spec=spec: cloudwatch.put_metric_alarm(**spec))
+                         partial(cloudwatch.put_metric_alarm, **spec))
         results.append(changes.result(id=current and current.get("AlarmArn")))
     return results

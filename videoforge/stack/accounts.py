@@ -1,9 +1,6 @@
-"""What the local stack adds on top of provisioning: the demo user and browser access
-to the buckets (the page uploads and plays straight from the moto endpoint)."""
+"""What the local stack adds on top of provisioning: the demo user."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -32,17 +29,3 @@ def ensure_user(settings: CommonSettings, *, username: str, password: str,
     # A permanent password skips the FORCE_CHANGE_PASSWORD challenge at first sign-in.
     cognito.admin_set_user_password(UserPoolId=pool, Username=username, Password=password,
                                     Permanent=True)
-
-
-def allow_browser(settings: CommonSettings, *, origins: list[str]) -> None:
-    """Let the page at ``origins`` PUT uploads (reading each part's ETag) and GET media."""
-    s3: Any = aws.client("s3", settings)
-    rule = {
-        "AllowedOrigins": origins,
-        "AllowedMethods": ["GET", "HEAD", "PUT"],
-        "AllowedHeaders": ["*"],
-        "ExposeHeaders": ["ETag", "Content-Length", "Content-Range"],
-        "MaxAgeSeconds": 3600,
-    }
-    for bucket in (settings.uploads_bucket, settings.media_bucket):
-        s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [rule]})

@@ -12,9 +12,12 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from botocore.exceptions import ClientError
+
 from common.db import migrate
 from common.settings import CommonSettings
-from videoforge.stack import accounts, provisioning
+from videoforge.provision import ProvisionConfig, provision
+from videoforge.stack import accounts
 from videoforge.stack.moto import start_moto, use_local_aws
 from videoforge.stack.net import answers, free_port, free_port_block, port_free
 from videoforge.stack.processes import Supervisor
@@ -85,13 +88,19 @@ class LocalStack:
         migrate(database_url)
         settings = CommonSettings(database_url=database_url, aws_endpoint_url=moto_url,
                                   redis_url=o.redis_url)
-        ids = provisioning.provision(settings)
-        settings = settings.model_copy(update={"cognito_user_pool_id": ids.user_pool_id,
-                                               "cognito_client_id": ids.client_id})
         page_url = f"http://{o.host}:{o.port}"
-        origins = [page_url, f"http://localhost:{o.port}"]
-        accounts.allow_browser(settings, origins=origins)
-        accounts.ensure_user(settings, username=o.demo_user, password=o.demo_password)
+        # The page uploads and plays straight from the moto endpoint: CORS for its origin.
+        origins = (page_url, f"http://localhost:{o.port}")
+        report = provision(settings, ProvisionConfig(cors_origins=origins))
+        settings = settings.model_copy(update={
+            "cognito_user_pool_id": report.outputs["user_pool_id"],
+            "cognito_client_id": report.outputs["app_client_id"]})
+        try:
+            accounts.ensure_user(settings, username=o.demo_user, password=o.demo_password)
+        except ClientError as exc:
+            reason = exc.response.get("Error", {}).get("Message", str(exc))
+            raise StackError(f"cannot create the demo user {o.demo_user!r}: {reason} "
+                             "(see VF_DEMO_USER / VF_DEMO_PASSWORD)") from None
 
         env.update(self._service_env(settings))
         self._start_gateway(env, page_url)

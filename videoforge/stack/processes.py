@@ -74,7 +74,7 @@ def descendants(pid: int) -> set[ProcessId]:
 def alive(process: ProcessId) -> bool:
     """True while that very process runs (a zombie has exited; a reused pid is not it)."""
     fields = _stat_fields(process[0])
-    return bool(fields) and fields[0] != "Z" and fields[19] == process[1]
+    return fields is not None and fields[0] != "Z" and fields[19] == process[1]
 
 
 @dataclass

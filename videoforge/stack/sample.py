@@ -6,8 +6,8 @@ import subprocess
 from pathlib import Path
 
 
-def make_sample(path: Path, *, seconds: float = 4.0, size: str = "1280x720",
-                rate: int = 24) -> Path:
+def make_sample(path: Path, *, seconds: float = 3.0, size: str = "1280x720",
+                rate: int = 15) -> Path:
     """A test pattern with a tone: 720p, so the ladder yields 480p and 720p."""
     path.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(

@@ -1,0 +1,114 @@
+"""The monitoring role's Prometheus and Grafana configuration, as the role renders it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.ops.monitoring_config import DASHBOARDS, HERE, MonitoringConfig, alert_rules
+
+PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
+SERVICES = {"gateway", "gallery", "streaming", "autoscaler"}
+FLEET_PANELS = {
+    "Queue depth",
+    "In flight",
+    "Workers: desired vs in service vs busy",
+    "Jobs per minute by outcome",
+    "Encode speed (× realtime)",
+    "Queue wait p50 / p95",
+    "Job duration p50 / p95",
+}
+API_PANELS = {"Requests per second", "Latency p50 / p95", "Server errors per second"}
+
+
+def _promtool(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([PROMTOOL, *map(str, args)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, f"promtool {args[:2]}:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def test_alert_rules_pass_promtool_check(monitoring_config: MonitoringConfig) -> None:
+    _promtool("check", "rules", monitoring_config.rules)
+
+
+def test_alert_rules_cover_the_issue(monitoring_config: MonitoringConfig) -> None:
+    names = {rule["alert"] for rule in alert_rules(monitoring_config)}
+    assert names == {
+        "DeadLetterQueueNotEmpty",
+        "OldestQueuedJobTooOld",
+        "NoWorkersWhileWorkIsQueued",
+        "JobFailureRateHigh",
+        "JobDurationP95AboveTarget",
+        "ApiErrorRateHigh",
+    }
+
+
+def test_alert_rules_unit_tests(monitoring_config: MonitoringConfig, tmp_path: Path) -> None:
+    shutil.copy(monitoring_config.rules, tmp_path)
+    tested = set()
+    for test_file in sorted((HERE / "promtool").glob("*.test.yml")):
+        shutil.copy(test_file, tmp_path)
+        _promtool("test", "rules", tmp_path / test_file.name)
+        for case in yaml.safe_load(test_file.read_text())["tests"]:
+            tested |= {t["alertname"] for t in case.get("alert_rule_test", []) if t["exp_alerts"]}
+    untested = {rule["alert"] for rule in alert_rules(monitoring_config)} - tested
+    assert not untested, f"alerts never shown firing by a unit test: {untested}"
+
+
+def test_scrape_config_passes_promtool_check(monitoring_config: MonitoringConfig) -> None:
+    _promtool("check", "config", monitoring_config.prometheus_yml)
+
+
+def test_scrape_config_covers_services_and_fleet(monitoring_config: MonitoringConfig) -> None:
+    jobs = {job["job_name"]: job for job in monitoring_config.scrape_config()["scrape_configs"]}
+    assert set(jobs) >= SERVICES
+    for service in SERVICES:
+        assert jobs[service]["static_configs"][0]["targets"], service
+    worker_sd = jobs["worker"]["ec2_sd_configs"][0]
+    assert worker_sd["port"] == 9200
+    assert {"name": "tag:Role", "values": ["videoforge-worker"]} in worker_sd["filters"]
+    assert "ec2_sd_configs" in jobs["node"]
+
+
+def test_rules_and_config_use_the_rendered_rules_dir(monitoring_config: MonitoringConfig) -> None:
+    rule_files = monitoring_config.scrape_config()["rule_files"]
+    assert rule_files == [f"{monitoring_config.rules.parent}/*.yml"]
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.stem)
+def test_dashboard_is_well_formed(path: Path) -> None:
+    board = json.loads(path.read_text())
+    assert board["uid"].startswith("videoforge-")
+    panel_ids = [panel["id"] for panel in board["panels"]]
+    assert len(panel_ids) == len(set(panel_ids)), "duplicate panel ids"
+    variables = {v["name"]: v for v in board["templating"]["list"]}
+    assert variables["datasource"]["query"] == "prometheus"
+    for panel in board["panels"]:
+        assert panel["datasource"]["uid"] == "${datasource}", panel["title"]
+        assert panel["targets"], f"panel {panel['title']!r} has no query"
+
+
+def test_dashboards_have_the_panels_the_issue_asks_for() -> None:
+    titles = {
+        path.stem: {p["title"] for p in json.loads(path.read_text())["panels"]}
+        for path in DASHBOARDS
+    }
+    assert titles["fleet"] >= FLEET_PANELS
+    assert titles["apis"] >= API_PANELS
+
+
+def test_grafana_provisioning_points_at_dashboards_and_prometheus(
+    monitoring_config: MonitoringConfig,
+) -> None:
+    provisioning = monitoring_config.grafana / "provisioning"
+    source = yaml.safe_load((provisioning / "datasources" / "videoforge.yml").read_text())
+    assert source["datasources"][0]["type"] == "prometheus"
+    assert source["datasources"][0]["url"] == "http://127.0.0.1:9090"
+    provider = yaml.safe_load((provisioning / "dashboards" / "videoforge.yml").read_text())
+    dashboards_dir = Path(provider["providers"][0]["options"]["path"])
+    assert sorted(p.name for p in dashboards_dir.glob("*.json")) == [p.name for p in DASHBOARDS]
