@@ -20,6 +20,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from common import aws
 from common.auth import AuthError, CognitoVerifier, Principal
@@ -73,7 +74,7 @@ def _unauthorized(message: str) -> ApiError:
     return ApiError(401, message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def optional_user(  # sync: a first or rotated key set is fetched with blocking I/O
+async def optional_user(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
@@ -84,8 +85,12 @@ def optional_user(  # sync: a first or rotated key set is fetched with blocking 
     verifier: CognitoVerifier | None = request.app.state.verifier
     if verifier is None:
         raise _unauthorized("token authentication is not configured on this service")
+    token = credentials.credentials
+    if (principal := verifier.cached(token)) is not None:
+        return principal  # the usual case: a token seen before, checked on the loop
     try:
-        return verifier.verify(credentials.credentials)
+        # New token: RSA, and perhaps a blocking fetch of the key set, off the loop.
+        return await run_in_threadpool(verifier.verify, token)
     except AuthError as exc:
         raise _unauthorized(str(exc)) from None
 
