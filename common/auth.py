@@ -30,6 +30,10 @@ _JWKS_TIMEOUT_S = 5
 _VERIFIED_CACHE_MAX = 10_000
 
 
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest()
+
+
 class AuthError(Exception):
     """The token is missing, malformed, expired or not from our pool and client."""
 
@@ -87,13 +91,20 @@ class CognitoVerifier:
         except KeyError:
             raise AuthError("token signed with an unknown key") from None
 
-    def verify(self, token: str) -> Principal:
-        digest = hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest()
+    def cached(self, token: str) -> Principal | None:
+        """The principal of a token verified before and not yet expired; no I/O, no RSA."""
+        digest = _digest(token)
         with self._verified_lock:
             cached = self._verified.get(digest)
             if cached is not None and cached[1] > time.time():
                 self._verified.move_to_end(digest)
                 return cached[0]
+        return None
+
+    def verify(self, token: str) -> Principal:
+        if (principal := self.cached(token)) is not None:
+            return principal
+        digest = _digest(token)
         principal, expires = self._verify(token)
         with self._verified_lock:
             self._verified[digest] = (principal, expires)
