@@ -30,6 +30,7 @@ class RunningStack:
     url: str
     marker: str          # in every process's environment: finds stragglers
     env: dict[str, str]
+    data_dir: Path
     output: list[str] = field(default_factory=list)
     user: str = "demo"
     password: str = DEMO_PASSWORD
@@ -92,7 +93,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
          "--data-dir", str(data_dir), "--max-workers", "1", "--sample"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
-    running = RunningStack(process, f"http://127.0.0.1:{port}", marker, env)
+    running = RunningStack(process, f"http://127.0.0.1:{port}", marker, env, data_dir)
     up = threading.Event()
 
     def read() -> None:

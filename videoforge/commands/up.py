@@ -42,7 +42,10 @@ def _banner(console: Console, endpoints: Endpoints, options: StackOptions) -> No
     console.print(f"  sign in as   {options.demo_user} / {options.demo_password}",
                   markup=False)
     for name, url in endpoints.metrics.items():
-        console.print(f"  metrics      {name}: {url}", markup=False)
+        console.print(f"  metrics      {name}: {url}", markup=False, soft_wrap=True)
+    if endpoints.prometheus_config:
+        console.print(f"  prometheus   prometheus --config.file={endpoints.prometheus_config}",
+                      markup=False, soft_wrap=True)
     console.print(f"  AWS (moto)   {endpoints.aws_endpoint_url}", markup=False)
     database = make_url(endpoints.database_url).render_as_string(hide_password=True)
     console.print(f"  database     {database}", markup=False)

@@ -17,9 +17,9 @@ from botocore.exceptions import ClientError
 from common.db import migrate
 from common.settings import CommonSettings
 from videoforge.provision import ProvisionConfig, provision
-from videoforge.stack import accounts
+from videoforge.stack import accounts, monitoring
 from videoforge.stack.moto import start_moto, use_local_aws
-from videoforge.stack.net import answers, free_port, free_port_block, port_free
+from videoforge.stack.net import answers, port_free
 from videoforge.stack.processes import Supervisor
 
 # Local pool workers get this long to finish their job on Ctrl-C before they are killed
@@ -60,7 +60,8 @@ class Endpoints:
     page_url: str
     aws_endpoint_url: str
     database_url: str
-    metrics: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, str] = field(default_factory=dict)  # job -> URL(s)
+    prometheus_config: Path | None = None
     logs: Path | None = None
 
 
@@ -104,12 +105,14 @@ class LocalStack:
 
         env.update(self._service_env(settings))
         self._start_gateway(env, page_url)
-        metrics = self._start_autoscaler(env)
+        targets = {"gateway": [f"{o.host}:{o.port}"], **self._start_autoscaler(env)}
         self.endpoints = Endpoints(
             page_url=page_url + "/",
             aws_endpoint_url=moto_url,
             database_url=database_url,
-            metrics={"gateway": f"{page_url}/metrics", **metrics},
+            metrics=monitoring.metrics_urls(targets),
+            prometheus_config=monitoring.write_prometheus_config(
+                self.data_dir / "prometheus.yml", targets),
             logs=self.supervisor.log_dir,
         )
         return self.endpoints
@@ -151,10 +154,10 @@ class LocalStack:
         self.supervisor.wait_until(lambda: answers(page_url + "/"),
                                    timeout_s=STARTUP_TIMEOUT_S, what="the gateway")
 
-    def _start_autoscaler(self, env: dict[str, str]) -> dict[str, str]:
-        """Start the autoscaler; returns its metrics endpoints and those of its workers."""
-        metrics_port = free_port()
-        workers_base = free_port_block(self.options.max_workers)
+    def _start_autoscaler(self, env: dict[str, str]) -> dict[str, list[str]]:
+        """Start the autoscaler; returns the metrics targets of it and its workers."""
+        metrics_port = monitoring.autoscaler_port()
+        workers_base = monitoring.workers_base_port(self.options.max_workers)
         env = {
             **env,
             "VF_AUTOSCALER_BACKEND": "local",
@@ -172,10 +175,9 @@ class LocalStack:
                               [sys.executable, "-m", "videoforge", "autoscaler",
                                "--backend", "local"],
                               env=env, stop_timeout_s=DRAIN_TIMEOUT_S + 10)
-        first, last = workers_base + 1, workers_base + self.options.max_workers
-        ports = str(first) if first == last else f"{first}…{last}"
-        return {"autoscaler": f"http://127.0.0.1:{metrics_port}/metrics",
-                "workers": f"http://127.0.0.1:{ports}/metrics"}
+        workers = range(workers_base + 1, workers_base + self.options.max_workers + 1)
+        return {"autoscaler": [f"127.0.0.1:{metrics_port}"],
+                "worker": [f"127.0.0.1:{port}" for port in workers]}
 
     def stop(self) -> None:
         self.supervisor.stop_all()
