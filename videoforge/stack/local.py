@@ -26,6 +26,7 @@ from videoforge.stack.processes import Supervisor
 # (they release the job back to the queue when they stop early).
 DRAIN_TIMEOUT_S = 15.0
 AUTOSCALER_INTERVAL_S = 2.0
+HEARTBEAT_INTERVAL_S = 2.0
 STARTUP_TIMEOUT_S = 60.0
 
 
@@ -168,6 +169,8 @@ class LocalStack:
             "VF_AUTOSCALER_DRAIN_TIMEOUT_S": str(DRAIN_TIMEOUT_S),
             "VF_AUTOSCALER_WARMUP_S": "10",
             "VF_AUTOSCALER_SCALE_IN_WINDOW_S": "60",
+            # Workers report progress (and extend their message) this often: live bars.
+            "VF_HEARTBEAT_INTERVAL_S": str(HEARTBEAT_INTERVAL_S),
             # Local worker N serves its metrics on base+N.
             "VF_AUTOSCALER_WORKER_METRICS_BASE_PORT": str(workers_base),
         }
