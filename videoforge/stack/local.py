@@ -84,29 +84,19 @@ class LocalStack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         database_url = o.database_url or self._fresh_sqlite()
         # This process talks to moto too (provisioning): fake credentials here as well.
-        env = dict(use_local_aws(os.environ))  # type: ignore[arg-type]
+        env = dict(use_local_aws(os.environ))
         _, moto_url = start_moto(self.supervisor, env=env)
-
         migrate(database_url)
-        settings = CommonSettings(database_url=database_url, aws_endpoint_url=moto_url,
-                                  redis_url=o.redis_url)
-        page_url = f"http://{o.host}:{o.port}"
-        # The page uploads and plays straight from the moto endpoint: CORS for its origin.
-        origins = (page_url, f"http://localhost:{o.port}")
-        report = provision(settings, ProvisionConfig(cors_origins=origins))
-        settings = settings.model_copy(update={
-            "cognito_user_pool_id": report.outputs["user_pool_id"],
-            "cognito_client_id": report.outputs["app_client_id"]})
-        try:
-            accounts.ensure_user(settings, username=o.demo_user, password=o.demo_password)
-        except ClientError as exc:
-            reason = exc.response.get("Error", {}).get("Message", str(exc))
-            raise StackError(f"cannot create the demo user {o.demo_user!r}: {reason} "
-                             "(see VF_DEMO_USER / VF_DEMO_PASSWORD)") from None
+        # A wildcard address listens everywhere; this machine's browser uses loopback.
+        host = "127.0.0.1" if o.host in ("0.0.0.0", "::") else o.host
+        page_url = f"http://{host}:{o.port}"
+        settings = self._provision(CommonSettings(
+            database_url=database_url, aws_endpoint_url=moto_url, redis_url=o.redis_url),
+            origins=(page_url, f"http://localhost:{o.port}"))
 
         env.update(self._service_env(settings))
         self._start_gateway(env, page_url)
-        targets = {"gateway": [f"{o.host}:{o.port}"], **self._start_autoscaler(env)}
+        targets = {"gateway": [f"{host}:{o.port}"], **self._start_autoscaler(env)}
         self.endpoints = Endpoints(
             page_url=page_url + "/",
             aws_endpoint_url=moto_url,
@@ -117,6 +107,24 @@ class LocalStack:
             logs=self.supervisor.log_dir,
         )
         return self.endpoints
+
+    def _provision(self, settings: CommonSettings, *, origins: tuple[str, ...]
+                   ) -> CommonSettings:
+        """Buckets, queues and Cognito in moto, and the demo user; returns ``settings``
+        completed with the user pool and app client ids."""
+        # The page uploads and plays straight from the moto endpoint: CORS for its origins.
+        report = provision(settings, ProvisionConfig(cors_origins=origins))
+        settings = settings.model_copy(update={
+            "cognito_user_pool_id": report.outputs["user_pool_id"],
+            "cognito_client_id": report.outputs["app_client_id"]})
+        o = self.options
+        try:
+            accounts.ensure_user(settings, username=o.demo_user, password=o.demo_password)
+        except ClientError as exc:
+            reason = exc.response.get("Error", {}).get("Message", str(exc))
+            raise StackError(f"cannot create the demo user {o.demo_user!r}: {reason} "
+                             "(see VF_DEMO_USER / VF_DEMO_PASSWORD)") from None
+        return settings
 
     def _fresh_sqlite(self) -> str:
         # moto keeps its objects in memory, so rows from an earlier run would point at
