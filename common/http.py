@@ -16,6 +16,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from common.logging import get_logger
+from common.request_context import HEADER, request_id_of
 
 log = get_logger(__name__)
 
@@ -70,7 +71,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _field_errors(exc)
-        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        first: dict[str, Any] = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         message = f"{'.'.join(first['loc'])}: {first['msg']}" if first["loc"] else first["msg"]
         return JSONResponse(error_body("invalid", message, fields=errors), 422)
 
@@ -83,10 +84,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Sent by Starlette's outermost error middleware, outside the request-id
+        # middleware: the id is added here so the caller can quote it to ops.
         route = getattr(request.scope.get("route"), "path", "unmatched")
+        request_id = request_id_of(request)
         log.error("unhandled_error", method=request.method, route=route,
-                  error_type=type(exc).__name__)
-        return JSONResponse(error_body("internal", "internal error"), 500)
+                  error_type=type(exc).__name__, request_id=request_id)
+        return JSONResponse(error_body("internal", "internal error", request_id=request_id),
+                            500, headers={HEADER: request_id} if request_id else None)
 
 
 ERROR_SCHEMA = {

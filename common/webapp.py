@@ -1,5 +1,5 @@
-"""Assemble a FastAPI service the same way everywhere: logging, shared state, the
-uniform error body, Prometheus metrics on ``/metrics`` and a ``/healthz`` probe."""
+"""Assemble a FastAPI service the same way everywhere: logging, shared state, request
+ids, the uniform error body, Prometheus metrics on ``/metrics`` and a ``/healthz`` probe."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from common.deps import init_state
 from common.http import install_error_handlers
 from common.logging import configure_logging
 from common.metrics import install_http_metrics
+from common.request_context import RequestContextMiddleware
 from common.settings import CommonSettings
 
 
@@ -19,6 +20,8 @@ def service_app(*, service: str, settings: CommonSettings, title: str,
     init_state(app, settings)
     install_error_handlers(app)
     install_http_metrics(app, service=service)
+    # Outermost: every response, 429s and errors included, carries the request id.
+    app.add_middleware(RequestContextMiddleware)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

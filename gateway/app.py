@@ -15,7 +15,7 @@ from common.broker import Broker
 from common.webapp import service_app
 from gateway import auth_routes, jobs, proxy, web
 from gateway.context import GatewayContext
-from gateway.middleware import RateLimitMiddleware, RequestContextMiddleware
+from gateway.middleware import RateLimitMiddleware
 from gateway.settings import GatewaySettings
 
 _PLACEHOLDER = """<!doctype html><html><head><meta charset="utf-8"><title>VideoForge</title>
@@ -57,7 +57,6 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
             allow_headers=["*"], expose_headers=["Retry-After", "X-Request-ID", "Location"]))
     app.user_middleware.append(Middleware(RateLimitMiddleware, ctx=ctx))
-    app.add_middleware(RequestContextMiddleware)
     return app
 
 

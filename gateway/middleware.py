@@ -1,64 +1,23 @@
-"""ASGI middleware of the gateway: request context and rate limiting.
+"""ASGI middleware of the gateway: rate limiting (request ids: common.request_context).
 
-Both are plain ASGI (not BaseHTTPMiddleware) so that streamed responses (server-sent
+Plain ASGI (not BaseHTTPMiddleware) so that streamed responses (server-sent
 events, proxied bodies) pass through untouched.
 """
 
 from __future__ import annotations
 
-import re
-import time
-import uuid
-
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from common.auth import AuthError
 from common.http import error_body
-from common.logging import bound, get_logger
+from common.logging import get_logger
 from gateway.context import GatewayContext
 from gateway.rate_limit import Bucket, Decision, route_class
 
-log = get_logger("gateway.access")
-
-# A caller's X-Request-ID is kept only if it is short and plain (it lands in log lines).
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-
-
-class RequestContextMiddleware:
-    """Give every request an id (echoed as X-Request-ID), bind it to every log line of the
-    request, and log one access line. The query string is never logged."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request = Request(scope)
-        given = request.headers.get("x-request-id", "")
-        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
-        status = 500
-        start = time.perf_counter()
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"],
-                                      (b"x-request-id", request_id.encode())]
-            await send(message)
-
-        with bound(request_id=request_id):
-            try:
-                await self.app(scope, receive, send_with_id)
-            finally:
-                log.info("request", method=scope["method"], path=scope["path"], status=status,
-                         duration_ms=round((time.perf_counter() - start) * 1000, 2))
+log = get_logger("gateway.rate_limit")
 
 
 def client_ip(request: Request, trusted_proxies: int) -> str:

@@ -24,6 +24,8 @@ import httpx
 # files gain nothing from multipart).
 MULTIPART_THRESHOLD_BYTES = 8 * 1024 * 1024
 PART_ATTEMPTS = 4
+# The gallery signs at most this many part URLs per request.
+PART_URLS_PER_REQUEST = 1000
 # DELETED: the job's video was deleted while we watched (the gateway's last event).
 TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED", "DELETED"})
 
@@ -179,11 +181,15 @@ class VideoForgeClient:
         video_id, upload_id = str(init["video_id"]), str(init["upload_id"])
         part_size, count = int(init["part_size"]), int(init["part_count"])
         total = meta["size_bytes"]
-        done: dict[int, str] = {}  # part number -> ETag; a retry skips these
+        done: dict[int, str] = {}  # part number -> ETag of the parts sent
+        urls: dict[int, str] = {}
         try:
-            urls = self._part_urls(video_id, upload_id, list(range(1, count + 1)))
             with path.open("rb") as f:
                 for number in range(1, count + 1):
+                    if number not in urls:
+                        last = min(count, number + PART_URLS_PER_REQUEST - 1)
+                        urls.update(self._part_urls(video_id, upload_id,
+                                                    list(range(number, last + 1))))
                     f.seek((number - 1) * part_size)
                     chunk = f.read(part_size)
                     done[number] = self._put_part(video_id, upload_id, number, urls, chunk)

@@ -5,6 +5,23 @@ import { api, mediaUrl } from "./api.js";
 
 const CHOICE = "vf.quality";
 const AUTO = "auto";
+const HLS_SCRIPT = "/static/vendor/hls.min.js";
+
+let hlsLoading = null;
+
+// hls.js (~500 kB) is fetched only when a video is watched; resolves to window.Hls or
+// null when it cannot be had (Auto then falls back to native HLS, or is not offered).
+function loadHls() {
+  hlsLoading ??= new Promise((resolve) => {
+    if (window.Hls) return resolve(window.Hls);
+    const script = document.createElement("script");
+    script.src = HLS_SCRIPT;
+    script.onload = () => resolve(window.Hls || null);
+    script.onerror = () => resolve(null);
+    document.head.append(script);
+  });
+  return hlsLoading;
+}
 
 export function rememberedQuality() {
   return localStorage.getItem(CHOICE) || AUTO;
@@ -24,10 +41,11 @@ export class Player {
   }
 
   async load() {
-    const body = await api(`/api/stream/${this.videoId}/qualities`);
+    const [body, Hls] = await Promise.all([
+      api(`/api/stream/${this.videoId}/qualities`), loadHls()]);
     const qualities = body.qualities.map((q) => q.quality);
     this.select.replaceChildren();
-    const autoOk = body.hls && (Boolean(window.Hls?.isSupported()) ||
+    const autoOk = body.hls && (Boolean(Hls?.isSupported()) ||
       this.video.canPlayType("application/vnd.apple.mpegurl") !== "");
     if (autoOk) this.select.append(new Option("Auto (adaptive)", AUTO));
     for (const q of qualities) this.select.append(new Option(q, q));

@@ -7,7 +7,9 @@ the same :class:`Autoscaler`, so what the simulator measures is what production 
 - ``work``: the fleet that finishes the estimated queued + running work within a latency
   target, given that a freshly launched instance spends ``warmup_s`` booting. It reads
   the jobs table (queued jobs, their work, each running job's remaining work), which is
-  current, rather than the SQS counts, which lag by about a minute. Optionally it does not
+  current, rather than the SQS counts, which lag by about a minute. Jobs are indivisible:
+  a running or queued job counts for at most one instance's horizon, so a 2-hour upload
+  asks for one instance, not fifteen. Optionally it does not
   shrink below a share of the measured work arrival rate (``demand.py``; off by default:
   a one-off batch inflates the rate and held 20+ idle instances after the burst trace).
 
@@ -16,9 +18,9 @@ size for ``scale_in_window_s``, then to the highest ask within that window (a st
 window, as in the Kubernetes HPA), and never below the busy workers. Pending instances
 count as capacity, so nothing is launched twice during warm-up.
 
-One exception, for the work policy only: when the database says nothing is queued and some
-in-service workers are idle, the ask has to stay low for ``warmup_s`` only, and the fleet
-goes to the current ask. Why that is not gaming the window: the window protects against a
+One exception, for the work policy only: once the database has said for ``warmup_s`` that
+nothing is queued while some in-service workers are idle, the fleet goes to the current
+ask without waiting for the window. Why that is not gaming the window: the window protects against a
 noisy signal (an SQS count a minute old, a momentary dip) shrinking a fleet that is needed
 again at once. Here the signal is exact (the jobs table, transactional) and the instances
 it releases have nothing to do; keeping one costs its price every second, relaunching it
@@ -64,6 +66,9 @@ class Signals:
     # Optional: QUEUED jobs counted in the database. Fresh, unlike the SQS counts (about a
     # minute behind), so the work policy prefers it; without, it reconciles the SQS counts.
     queued_jobs: int | None = None
+    # Optional: estimated work of each QUEUED job (the database's estimates). Jobs are
+    # indivisible: with it, a long queued job asks for one instance, not its work's worth.
+    queued_work_each_s: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,6 +151,8 @@ def work_policy(signals: Signals, config: ScalingConfig, rate: float = 0.0
     horizon = config.horizon_s
     useful_new = horizon - config.warmup_s
     visible, queued_work, taken_work = _reconcile(signals)
+    if signals.queued_work_each_s and signals.queued_jobs is not None:
+        queued_work = sum(min(w, horizon) for w in signals.queued_work_each_s)
     taken = max(0, signals.visible - visible) if signals.queued_jobs is None else 0
     if signals.running_remaining_s:
         running = sum(min(r, horizon) for r in signals.running_remaining_s)
@@ -206,11 +213,13 @@ class Autoscaler:
         self._policy = _POLICY_FUNCTIONS[config.policy]
         self._history: deque[tuple[float, int]] = deque()  # (now, clamped raw)
         self._below_since: float | None = None
+        self._drained_since: float | None = None
         self._rate = ArrivalRate(config.rate_window_s)
 
     def decide(self, signals: Signals, current_desired: int) -> Decision:
         cfg = self.config
         raw, why = self._policy(signals, cfg, self._rate.update(signals))
+        idle_for = self._drained_for(signals)
         wanted = min(max(raw, cfg.min_size), cfg.max_size)
         self._remember(signals.now, wanted)
         floor = min(max(cfg.min_size, signals.busy), cfg.max_size)
@@ -226,10 +235,10 @@ class Autoscaler:
             if self._below_since is None:
                 self._below_since = signals.now
             low_for = signals.now - self._below_since
-            if _drained(signals, cfg) and low_for + _EPSILON >= cfg.warmup_s:
+            if idle_for + _EPSILON >= cfg.warmup_s:
                 # Idle instances with nothing queued: kept longer than a relaunch costs
                 # they only lose money (see the module docstring).
-                desired, note = wanted, f"drained, idle for {low_for:.0f} s"
+                desired, note = wanted, f"drained, idle for {idle_for:.0f} s"
             elif low_for + _EPSILON >= cfg.scale_in_window_s:
                 # Highest ask within the window: brief dips do not shrink the fleet.
                 # (Never above current: someone may have lowered it meanwhile.)
@@ -248,6 +257,15 @@ class Autoscaler:
         capped = " (capped)" if raw > cfg.max_size else ""
         reason = f"{cfg.policy}: {why} -> {raw}{capped}; {note}"
         return Decision(desired=desired, raw=raw, direction=direction, reason=reason)
+
+    def _drained_for(self, signals: Signals) -> float:
+        """How long the fleet has had idle workers and nothing queued; -1 if it has not."""
+        if not _drained(signals, self.config):
+            self._drained_since = None
+            return -1.0
+        if self._drained_since is None:
+            self._drained_since = signals.now
+        return signals.now - self._drained_since
 
     def _remember(self, now: float, wanted: int) -> None:
         self._history.append((now, wanted))

@@ -44,6 +44,7 @@ class Backlog:
     queued_jobs: int
     running_jobs: int
     queued_work_s: float
+    queued_work_each_s: tuple[float, ...]  # the same, per queued job (jobs are indivisible)
     running_work_s: float     # what is left of running jobs, by their progress
     running_remaining_s: tuple[float, ...]  # the same, per running job
     oldest_queued_age_s: float
@@ -94,8 +95,7 @@ class WorkEstimator:
             .join(GalleryVideo, GalleryVideo.id == Job.video_id)
             .where(Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
         ).all()
-        queued_work = 0.0
-        queued = 0
+        queued: list[float] = []
         remaining: list[float] = []
         oldest: datetime | None = None
         for status, duration, estimate, qualities, progress, created, width, height in rows:
@@ -104,15 +104,14 @@ class WorkEstimator:
             else:
                 work = estimate or typical_job
             if status == JobStatus.QUEUED:
-                queued += 1
-                queued_work += work
+                queued.append(work)
                 created = created if created.tzinfo else created.replace(tzinfo=UTC)
                 oldest = created if oldest is None else min(oldest, created)
             else:
                 remaining.append(work * (1.0 - min(max(progress or 0.0, 0.0), 1.0)))
         age = max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
-        return Backlog(queued, len(remaining), queued_work, sum(remaining),
-                       tuple(sorted(remaining)), age, cost)
+        return Backlog(len(queued), len(remaining), sum(queued), tuple(sorted(queued)),
+                       sum(remaining), tuple(sorted(remaining)), age, cost)
 
 
 @dataclass(frozen=True)
@@ -161,6 +160,9 @@ class SignalReader:
             pending=fleet.pending,
             busy=fleet.busy,
             running_remaining_s=backlog.running_remaining_s,
+            # Fresh from the database, unlike the SQS counts, which lag about a minute.
+            queued_jobs=backlog.queued_jobs,
+            queued_work_each_s=backlog.queued_work_each_s,
         )
         return Observation(signals, queue, dead, backlog, fleet)
 

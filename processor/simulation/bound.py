@@ -20,7 +20,7 @@ from processor.simulation.traces import Trace
 
 @dataclass(frozen=True)
 class Bound:
-    launched: int          # instances the clairvoyant fleet launches (None found: -1)
+    launched: int          # instances the clairvoyant fleet launches; -1: none meets it
     p95_wait_s: float      # its p95 queue wait
     min_instance_hours: float  # work + boots: what it pays at the least
 

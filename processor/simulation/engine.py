@@ -227,6 +227,9 @@ class Simulation:
             queued_work_s=max(0.0, self._queued_work), running_work_s=sum(running),
             running_remaining_s=tuple(running) if self.sim.per_job_remaining else (),
             queued_jobs=len(self._queue) if self.sim.db_job_counts else None,
+            queued_work_each_s=(tuple(job.work_s for job, _ in self._queue)
+                                if self.sim.db_job_counts and self.sim.per_job_remaining
+                                else ()),
             in_service=in_service, pending=len(alive) - in_service, busy=busy,
         )
         decision = self.scaler.decide(signals, self.desired)

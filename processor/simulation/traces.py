@@ -64,7 +64,8 @@ def _bounded_pareto_work(rng: random.Random, alpha: float = 1.1) -> float:
 def _poisson(rng: random.Random, rate_per_s: Callable[[float], float], peak_per_s: float,
              start: float, end: float) -> list[float]:
     """Arrival times of a (possibly time-varying) Poisson process, by thinning."""
-    times, t = [], start
+    times: list[float] = []
+    t = start
     while True:
         t += rng.expovariate(peak_per_s)
         if t >= end:

@@ -27,7 +27,9 @@ def test_unexpected_errors_are_500_json_without_internals(gateway_settings) -> N
     with TestClient(app, raise_server_exceptions=False) as client:
         r = client.get("/api/boom", headers={"X-Request-ID": "req-123"})
     assert r.status_code == 500
-    assert r.json() == {"error": {"code": "internal", "message": "internal error"}}
+    assert r.json() == {"error": {"code": "internal", "message": "internal error",
+                                  "request_id": "req-123"}}
+    assert r.headers["x-request-id"] == "req-123"  # quotable to ops, even on a 500
     assert "hunter2" not in r.text
 
 

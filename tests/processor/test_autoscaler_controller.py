@@ -71,6 +71,7 @@ def test_backlog_uses_measured_encode_cost_and_progress(db_session: Session) -> 
     assert backlog.encode_cost == pytest.approx(2.5)  # median of 2.0 and 3.0
     assert (backlog.queued_jobs, backlog.running_jobs) == (3, 1)
     assert backlog.queued_work_s == pytest.approx(4.0 * 2.5 + 7.0 + 25.0)
+    assert backlog.queued_work_each_s == pytest.approx((7.0, 10.0, 25.0))
     assert backlog.running_work_s == pytest.approx(8.0 * 2.5 * 0.75)
     assert backlog.running_remaining_s == pytest.approx((15.0,))
     assert backlog.oldest_queued_age_s >= 0.0
@@ -176,6 +177,9 @@ def test_work_policy_sizes_from_the_database(db_session: Session) -> None:
         backend=fleet, interval_s=0.01,
     )
     tick = controller.tick()
-    assert tick.observation.signals.queued_work_s == pytest.approx(300.0)
+    signals = tick.observation.signals
+    assert signals.queued_work_s == pytest.approx(300.0)
+    # The policy sees the database's fresh per-job view, not only the lagging SQS counts.
+    assert signals.queued_jobs == 3 and signals.queued_work_each_s == (100.0, 100.0, 100.0)
     assert tick.decision.desired == 3  # never more instances than jobs
     assert REGISTRY.get_sample_value("videoforge_queued_work_seconds") == pytest.approx(300.0)

@@ -211,3 +211,14 @@ def test_without_the_database_count_the_window_applies() -> None:
     assert _drain(WORK, queued_jobs=None) == [6] * 10 + [2, 2]
     messages = ScalingConfig(policy="messages", max_size=20)
     assert _drain(messages, queued_jobs=0) == [6] * 10 + [2, 2]
+
+
+def test_a_long_queued_job_asks_for_one_instance() -> None:
+    # A 2-hour job and four 30-second ones queued behind a busy worker. As a total
+    # (7320 s) they ask for an instance per job, 5; per job the long one can use one
+    # instance's horizon (300 s) only: 300 + 4 x 30 = 420 s, ceil(420 / 180) = 3.
+    base = dict(visible=5, queued_jobs=5, queued_work_s=7320.0, in_flight=1, busy=1,
+                in_service=1, running_remaining_s=(3000.0,), running_work_s=3000.0)
+    assert Autoscaler(WORK).decide(sig(**base), 1).desired == 6
+    each = sig(**base, queued_work_each_s=(7200.0, 30.0, 30.0, 30.0, 30.0))
+    assert Autoscaler(WORK).decide(each, 1).desired == 4

@@ -12,6 +12,7 @@ import pytest
 
 from processor.autoscaler.policy import ScalingConfig
 from processor.simulation import traces
+from processor.simulation.bound import clairvoyant
 from processor.simulation.engine import SimSettings, simulate, simulate_policies
 from processor.simulation.report import percentile, summarize
 from processor.simulation.traces import Job, Trace, TraceError
@@ -130,3 +131,16 @@ def test_rate_scale_multiplies_uploads() -> None:
     assert len(traces.load("burst", scale=0.25).jobs) < len(traces.load("burst").jobs) / 2
     with pytest.raises(TraceError):
         traces.load("steady", scale=0)
+
+
+def test_clairvoyant_bound_by_hand() -> None:
+    # Ten 1000 s jobs at t=0, one warm instance, boots of 100 s launched on the tick at 0:
+    # a p95 within 100 s needs every job but the first on its own new instance.
+    trace = Trace("ten", tuple(Job(0.0, 1000.0) for _ in range(10)), duration_s=60.0)
+    bound = clairvoyant(trace, p95_wait_s=100.0, max_size=20, warm=1, boot_s=100.0,
+                        interval_s=30.0)
+    assert (bound.launched, bound.p95_wait_s) == (9, 100.0)
+    assert bound.min_instance_hours == pytest.approx((10 * 1000 + 9 * 100) / 3600)
+    capped = clairvoyant(trace, p95_wait_s=100.0, max_size=5, warm=1, boot_s=100.0,
+                         interval_s=30.0)
+    assert capped.launched == -1

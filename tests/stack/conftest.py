@@ -30,6 +30,7 @@ class RunningStack:
     url: str
     marker: str          # in every process's environment: finds stragglers
     env: dict[str, str]
+    data_dir: Path
     output: list[str] = field(default_factory=list)
     user: str = "demo"
     password: str = DEMO_PASSWORD
@@ -38,8 +39,9 @@ class RunningStack:
         return "".join(self.output)
 
     def stop(self, timeout_s: float = 60) -> int:
+        """Ctrl-C as a terminal sends it: SIGINT to the foreground process group."""
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
+            os.killpg(self.process.pid, signal.SIGINT)
         return self.process.wait(timeout=timeout_s)
 
 
@@ -91,8 +93,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         [sys.executable, "-m", "videoforge", "up", "--port", str(port),
          "--data-dir", str(data_dir), "--max-workers", "1", "--sample"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,  # its own process group, like a job in a terminal
     )
-    running = RunningStack(process, f"http://127.0.0.1:{port}", marker, env)
+    running = RunningStack(process, f"http://127.0.0.1:{port}", marker, env, data_dir)
     up = threading.Event()
 
     def read() -> None:

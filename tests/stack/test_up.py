@@ -7,6 +7,8 @@ after test_browser.py).
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
 import time
@@ -37,6 +39,24 @@ def test_the_page_and_its_files_answer(stack: RunningStack) -> None:
     banner = stack.text()
     assert f"{stack.url}/" in banner and f"demo / {stack.password}" in banner
     assert "metrics" in banner and "/metrics" in banner
+
+
+def test_metrics_endpoints_answer_and_the_prometheus_config_is_valid(
+        stack: RunningStack) -> None:
+    config = stack.data_dir / "prometheus.yml"
+    assert f"prometheus --config.file={config}" in stack.text()
+    jobs = {job["job_name"]: job["static_configs"][0]["targets"]
+            for job in json.loads(config.read_text())["scrape_configs"]}
+    assert set(jobs) == {"gateway", "autoscaler", "worker"}
+    for job, expected in (("gateway", "videoforge_http_requests_total"),
+                          ("autoscaler", "videoforge_fleet_desired_size"),
+                          ("worker", "videoforge_jobs_in_flight")):
+        text = httpx.get(f"http://{jobs[job][0]}/metrics").text
+        assert expected in text, (job, text[:500])
+    if shutil.which("promtool"):
+        check = subprocess.run(["promtool", "check", "config", str(config)],
+                               capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout + check.stderr
 
 
 def test_submit_uploads_transcodes_and_prints_the_urls(stack: RunningStack,

@@ -59,7 +59,7 @@ def submit_file(client: VideoForgeClient, path: Path, *, console: Console,
                                   task, completed=done, total=total))
     video_id = str(video.get("id") or video.get("video_id"))
     job = client.submit_job(video_id, qualities=qualities)
-    console.print(f"job {job.id} queued for video {video_id}")
+    console.print(f"job {job.id} queued for video {video_id}", soft_wrap=True)
     with Progress(TextColumn("{task.description:<10}"), BarColumn(), TaskProgressColumn(),
                   TimeElapsedColumn(), console=console, transient=False) as bars:
         task = bars.add_task("transcode", total=1.0)
@@ -85,7 +85,8 @@ def _bars(console: Console) -> Progress:
 
 
 def print_outcome(outcome: Outcome, *, console: Console, base_url: str) -> None:
-    console.print(f"video {outcome.video_id} ready: {base_url}/#/watch/{outcome.video_id}")
+    console.print(f"video {outcome.video_id} ready: {base_url}/#/watch/{outcome.video_id}",
+                  soft_wrap=True)
     for quality, url in outcome.urls.items():
         console.print(f"  {quality:>6}  {url}", soft_wrap=True)
     if outcome.hls_url:

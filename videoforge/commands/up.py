@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import subprocess
 from pathlib import Path
@@ -33,8 +34,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="SQLite database and logs (default %(default)s)")
 
 
-def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+# SIGTERM (a service manager) and SIGHUP (the terminal closed) stop the stack the same
+# orderly way as Ctrl-C.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
+
+
+def _say(console: Console, text: str) -> None:
+    """Print if the terminal is still there: a closed one must not stop the shutdown."""
+    with contextlib.suppress(OSError):
+        console.print(text)
 
 
 def _banner(console: Console, endpoints: Endpoints, options: StackOptions) -> None:
@@ -42,7 +54,10 @@ def _banner(console: Console, endpoints: Endpoints, options: StackOptions) -> No
     console.print(f"  sign in as   {options.demo_user} / {options.demo_password}",
                   markup=False)
     for name, url in endpoints.metrics.items():
-        console.print(f"  metrics      {name}: {url}", markup=False)
+        console.print(f"  metrics      {name}: {url}", markup=False, soft_wrap=True)
+    if endpoints.prometheus_config:
+        console.print(f"  prometheus   prometheus --config.file={endpoints.prometheus_config}",
+                      markup=False, soft_wrap=True)
     console.print(f"  AWS (moto)   {endpoints.aws_endpoint_url}", markup=False)
     database = make_url(endpoints.database_url).render_as_string(hide_password=True)
     console.print(f"  database     {database}", markup=False)
@@ -77,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
         return fail("--max-workers must be at least 1", EXIT_BAD_INPUT)
     options = StackOptions.from_env(port=args.port, host=args.host, data_dir=args.data_dir,
                                     max_workers=args.max_workers)
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    for signum in _STOP_SIGNALS[1:]:
+        signal.signal(signum, _stop)
     stack = LocalStack(options)
     code = EXIT_OK
     try:
@@ -93,9 +109,9 @@ def run(args: argparse.Namespace) -> int:
         code = fail(str(exc), EXIT_FAILURE)
     finally:
         # A second Ctrl-C must not cut the shutdown short and strand children.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        console.print("stopping…")
+        for signum in _STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
+        _say(console, "stopping…")
         stack.stop()
-        console.print("stopped.")
+        _say(console, "stopped.")
     return code

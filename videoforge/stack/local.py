@@ -17,15 +17,16 @@ from botocore.exceptions import ClientError
 from common.db import migrate
 from common.settings import CommonSettings
 from videoforge.provision import ProvisionConfig, provision
-from videoforge.stack import accounts
+from videoforge.stack import accounts, monitoring
 from videoforge.stack.moto import start_moto, use_local_aws
-from videoforge.stack.net import answers, free_port, free_port_block, port_free
+from videoforge.stack.net import answers, port_free
 from videoforge.stack.processes import Supervisor
 
 # Local pool workers get this long to finish their job on Ctrl-C before they are killed
 # (they release the job back to the queue when they stop early).
 DRAIN_TIMEOUT_S = 15.0
 AUTOSCALER_INTERVAL_S = 2.0
+HEARTBEAT_INTERVAL_S = 2.0
 STARTUP_TIMEOUT_S = 60.0
 
 
@@ -60,7 +61,8 @@ class Endpoints:
     page_url: str
     aws_endpoint_url: str
     database_url: str
-    metrics: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, str] = field(default_factory=dict)  # job -> URL(s)
+    prometheus_config: Path | None = None
     logs: Path | None = None
 
 
@@ -82,37 +84,47 @@ class LocalStack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         database_url = o.database_url or self._fresh_sqlite()
         # This process talks to moto too (provisioning): fake credentials here as well.
-        env = dict(use_local_aws(os.environ))  # type: ignore[arg-type]
+        env = dict(use_local_aws(os.environ))
         _, moto_url = start_moto(self.supervisor, env=env)
-
         migrate(database_url)
-        settings = CommonSettings(database_url=database_url, aws_endpoint_url=moto_url,
-                                  redis_url=o.redis_url)
-        page_url = f"http://{o.host}:{o.port}"
-        # The page uploads and plays straight from the moto endpoint: CORS for its origin.
-        origins = (page_url, f"http://localhost:{o.port}")
+        # A wildcard address listens everywhere; this machine's browser uses loopback.
+        host = "127.0.0.1" if o.host in ("0.0.0.0", "::") else o.host
+        page_url = f"http://{host}:{o.port}"
+        settings = self._provision(CommonSettings(
+            database_url=database_url, aws_endpoint_url=moto_url, redis_url=o.redis_url),
+            origins=(page_url, f"http://localhost:{o.port}"))
+
+        env.update(self._service_env(settings))
+        self._start_gateway(env, page_url)
+        targets = {"gateway": [f"{host}:{o.port}"], **self._start_autoscaler(env)}
+        self.endpoints = Endpoints(
+            page_url=page_url + "/",
+            aws_endpoint_url=moto_url,
+            database_url=database_url,
+            metrics=monitoring.metrics_urls(targets),
+            prometheus_config=monitoring.write_prometheus_config(
+                self.data_dir / "prometheus.yml", targets),
+            logs=self.supervisor.log_dir,
+        )
+        return self.endpoints
+
+    def _provision(self, settings: CommonSettings, *, origins: tuple[str, ...]
+                   ) -> CommonSettings:
+        """Buckets, queues and Cognito in moto, and the demo user; returns ``settings``
+        completed with the user pool and app client ids."""
+        # The page uploads and plays straight from the moto endpoint: CORS for its origins.
         report = provision(settings, ProvisionConfig(cors_origins=origins))
         settings = settings.model_copy(update={
             "cognito_user_pool_id": report.outputs["user_pool_id"],
             "cognito_client_id": report.outputs["app_client_id"]})
+        o = self.options
         try:
             accounts.ensure_user(settings, username=o.demo_user, password=o.demo_password)
         except ClientError as exc:
             reason = exc.response.get("Error", {}).get("Message", str(exc))
             raise StackError(f"cannot create the demo user {o.demo_user!r}: {reason} "
                              "(see VF_DEMO_USER / VF_DEMO_PASSWORD)") from None
-
-        env.update(self._service_env(settings))
-        self._start_gateway(env, page_url)
-        metrics = self._start_autoscaler(env)
-        self.endpoints = Endpoints(
-            page_url=page_url + "/",
-            aws_endpoint_url=moto_url,
-            database_url=database_url,
-            metrics={"gateway": f"{page_url}/metrics", **metrics},
-            logs=self.supervisor.log_dir,
-        )
-        return self.endpoints
+        return settings
 
     def _fresh_sqlite(self) -> str:
         # moto keeps its objects in memory, so rows from an earlier run would point at
@@ -151,10 +163,10 @@ class LocalStack:
         self.supervisor.wait_until(lambda: answers(page_url + "/"),
                                    timeout_s=STARTUP_TIMEOUT_S, what="the gateway")
 
-    def _start_autoscaler(self, env: dict[str, str]) -> dict[str, str]:
-        """Start the autoscaler; returns its metrics endpoints and those of its workers."""
-        metrics_port = free_port()
-        workers_base = free_port_block(self.options.max_workers)
+    def _start_autoscaler(self, env: dict[str, str]) -> dict[str, list[str]]:
+        """Start the autoscaler; returns the metrics targets of it and its workers."""
+        metrics_port = monitoring.autoscaler_port()
+        workers_base = monitoring.workers_base_port(self.options.max_workers)
         env = {
             **env,
             "VF_AUTOSCALER_BACKEND": "local",
@@ -165,6 +177,8 @@ class LocalStack:
             "VF_AUTOSCALER_DRAIN_TIMEOUT_S": str(DRAIN_TIMEOUT_S),
             "VF_AUTOSCALER_WARMUP_S": "10",
             "VF_AUTOSCALER_SCALE_IN_WINDOW_S": "60",
+            # Workers report progress (and extend their message) this often: live bars.
+            "VF_HEARTBEAT_INTERVAL_S": str(HEARTBEAT_INTERVAL_S),
             # Local worker N serves its metrics on base+N.
             "VF_AUTOSCALER_WORKER_METRICS_BASE_PORT": str(workers_base),
         }
@@ -172,10 +186,9 @@ class LocalStack:
                               [sys.executable, "-m", "videoforge", "autoscaler",
                                "--backend", "local"],
                               env=env, stop_timeout_s=DRAIN_TIMEOUT_S + 10)
-        first, last = workers_base + 1, workers_base + self.options.max_workers
-        ports = str(first) if first == last else f"{first}…{last}"
-        return {"autoscaler": f"http://127.0.0.1:{metrics_port}/metrics",
-                "workers": f"http://127.0.0.1:{ports}/metrics"}
+        workers = range(workers_base + 1, workers_base + self.options.max_workers + 1)
+        return {"autoscaler": [f"127.0.0.1:{metrics_port}"],
+                "worker": [f"127.0.0.1:{port}" for port in workers]}
 
     def stop(self) -> None:
         self.supervisor.stop_all()

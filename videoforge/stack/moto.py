@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import MutableMapping
 
 from videoforge.stack.net import answers, free_port
 from videoforge.stack.processes import Child, Supervisor
@@ -16,7 +17,7 @@ _REAL_AWS = ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE",
              "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE")
 
 
-def use_local_aws(env: dict[str, str]) -> dict[str, str]:
+def use_local_aws(env: MutableMapping[str, str]) -> MutableMapping[str, str]:
     """``env`` (changed in place and returned) with moto's fake credentials only."""
     for name in _REAL_AWS:
         env.pop(name, None)

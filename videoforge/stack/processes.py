@@ -27,6 +27,9 @@ from common.logging import get_logger
 log = get_logger(__name__)
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+# How long a straggler (a descendant left running after its parent stopped) gets between
+# SIGTERM and SIGKILL.
+STRAGGLER_GRACE_S = 3.0
 
 
 def _die_with_parent() -> None:
@@ -186,15 +189,16 @@ class Supervisor:
                 log.warning("killing", child=child.name, pid=child.pid)
                 _signal_group(child.pid, signal.SIGKILL, leader_only=False)
                 child.process.wait()
-        # Descendants that outlived their parent (or left its group) go too.
-        stragglers = [p for p in child.seen | descendants(child.pid) if alive(p)]
+        # Descendants that outlived their parent (or left its group) go too. Only those
+        # seen while the child ran: its pid may already belong to someone else.
+        stragglers = [p for p in child.seen if alive(p)]
         if stragglers:
             for pid, _ in stragglers:
                 _kill(pid, signal.SIGTERM)
-            stragglers = _wait_gone(stragglers, timeout_s=5)
+            stragglers = _wait_gone(stragglers, timeout_s=STRAGGLER_GRACE_S)
             for pid, _ in stragglers:
                 _kill(pid, signal.SIGKILL)
-            _wait_gone(stragglers, timeout_s=5)
+            _wait_gone(stragglers, timeout_s=STRAGGLER_GRACE_S)
 
 
 def _signal_group(pid: int, sig: signal.Signals, *, leader_only: bool) -> None:
