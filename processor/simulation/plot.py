@@ -9,8 +9,10 @@ from processor.simulation.engine import RunResult
 
 
 def plot_runs(results: Sequence[RunResult], path: Path) -> Path:
-    import matplotlib
-
+    try:
+        import matplotlib
+    except ImportError:
+        raise ValueError("plots need matplotlib: pip install 'videoforge[local]'") from None
     matplotlib.use("Agg")  # files only: no display on servers and in CI
     import matplotlib.pyplot as plt
 

@@ -7,6 +7,7 @@ streaming mounted in-process), the autoscaler with its local worker pool.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from dataclasses import dataclass, field
@@ -85,6 +86,8 @@ class LocalStack:
         database_url = o.database_url or self._fresh_sqlite()
         # This process talks to moto too (provisioning): fake credentials here as well.
         env = dict(use_local_aws(os.environ))
+        if importlib.util.find_spec("moto") is None:
+            raise StackError("the local stack needs moto: pip install 'videoforge[local]'")
         _, moto_url = start_moto(self.supervisor, env=env)
         migrate(database_url)
         # A wildcard address listens everywhere; this machine's browser uses loopback.
