@@ -39,7 +39,7 @@ class Targets:
 
 
 def _video_rows(rng: random.Random, count: int, now: datetime) -> list[dict[str, object]]:
-    rows = []
+    rows: list[dict[str, object]] = []
     for _ in range(count):
         rows.append({
             "id": str(uuid.uuid4()),

@@ -28,6 +28,13 @@ _ALGORITHMS = ["RS256"]
 _LEEWAY_S = 30
 _JWKS_TIMEOUT_S = 5
 _VERIFIED_CACHE_MAX = 10_000
+# An unknown key id refetches the key set at most this often: Cognito rotates keys
+# rarely, and a stream of forged ids must not turn every request into a fetch.
+_MIN_REFETCH_INTERVAL_S = 60.0
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest()
 
 
 class AuthError(Exception):
@@ -62,12 +69,14 @@ class CognitoVerifier:
         base = f"{endpoint_url.rstrip('/')}/{user_pool_id}" if endpoint_url else self.issuer
         self.jwks_url = f"{base}/.well-known/jwks.json"
         self._keys: dict[str, Any] = {}
+        self._fetched_at: float | None = None  # monotonic time of the last fetch
         self._lock = threading.Lock()
         # sha256(token) -> (principal, exp): only tokens that verified are ever stored.
         self._verified: OrderedDict[bytes, tuple[Principal, float]] = OrderedDict()
         self._verified_lock = threading.Lock()  # not _lock: that one is held while fetching
 
     def _fetch_keys(self) -> None:
+        self._fetched_at = time.monotonic()
         with urllib.request.urlopen(self.jwks_url, timeout=_JWKS_TIMEOUT_S) as response:
             jwks = json.load(response)
         self._keys = {
@@ -77,7 +86,9 @@ class CognitoVerifier:
     def _key_for(self, kid: str) -> Any:
         if kid not in self._keys:
             with self._lock:
-                if kid not in self._keys:
+                recently = self._fetched_at is not None and (
+                    time.monotonic() - self._fetched_at < _MIN_REFETCH_INTERVAL_S)
+                if kid not in self._keys and not recently:
                     try:
                         self._fetch_keys()
                     except OSError as exc:
@@ -87,13 +98,20 @@ class CognitoVerifier:
         except KeyError:
             raise AuthError("token signed with an unknown key") from None
 
-    def verify(self, token: str) -> Principal:
-        digest = hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest()
+    def cached(self, token: str) -> Principal | None:
+        """The principal of a token verified before and not yet expired; no I/O, no RSA."""
+        digest = _digest(token)
         with self._verified_lock:
             cached = self._verified.get(digest)
             if cached is not None and cached[1] > time.time():
                 self._verified.move_to_end(digest)
                 return cached[0]
+        return None
+
+    def verify(self, token: str) -> Principal:
+        if (principal := self.cached(token)) is not None:
+            return principal
+        digest = _digest(token)
         principal, expires = self._verify(token)
         with self._verified_lock:
             self._verified[digest] = (principal, expires)

@@ -20,6 +20,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from common import aws
 from common.auth import AuthError, CognitoVerifier, Principal
@@ -49,12 +50,14 @@ def init_state(app: FastAPI, settings: CommonSettings) -> None:
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """A session per request, closed on the event loop.
+    """A session per request, closed on the event loop after the response.
 
-    Async on purpose: FastAPI runs a sync generator's cleanup in the same thread pool as
-    sync endpoints, so under load every pool thread can wait for a database connection
-    that only a queued cleanup would give back (a deadlock). Creating a session does not
-    connect; closing it just returns its connection to the pool.
+    A session keeps its connection until this cleanup, which comes after FastAPI has
+    validated the response, which for a sync endpoint needs a thread-pool thread. If
+    every thread waited for a pooled connection, nothing could finish and give one back
+    (a deadlock under load). So sessions are rationed below the pool size
+    (``SESSION_CONCURRENCY``): a request waits for its session on the event loop, holding
+    no thread, and every request that holds one can finish.
     """
     session = request.app.state.sessions()
     try:
@@ -71,7 +74,7 @@ def _unauthorized(message: str) -> ApiError:
     return ApiError(401, message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def optional_user(  # sync: a first or rotated key set is fetched with blocking I/O
+async def optional_user(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
@@ -82,8 +85,12 @@ def optional_user(  # sync: a first or rotated key set is fetched with blocking 
     verifier: CognitoVerifier | None = request.app.state.verifier
     if verifier is None:
         raise _unauthorized("token authentication is not configured on this service")
+    token = credentials.credentials
+    if (principal := verifier.cached(token)) is not None:
+        return principal  # the usual case: a token seen before, checked on the loop
     try:
-        return verifier.verify(credentials.credentials)
+        # New token: RSA, and perhaps a blocking fetch of the key set, off the loop.
+        return await run_in_threadpool(verifier.verify, token)
     except AuthError as exc:
         raise _unauthorized(str(exc)) from None
 
@@ -94,7 +101,10 @@ async def current_user(principal: Annotated[Principal | None, Depends(optional_u
     return principal
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# Below the engine's pool (SQLAlchemy QueuePool default: 5 + 10 overflow) per process.
+SESSION_CONCURRENCY = 10
+# One Depends object, so the limit is shared by every route that uses the alias.
+SessionDep = Annotated[Session, Depends(get_session, max_concurrency=SESSION_CONCURRENCY)]
 S3Dep = Annotated[Any, Depends(get_s3)]
 OptionalUser = Annotated[Principal | None, Depends(optional_user)]
 CurrentUser = Annotated[Principal, Depends(current_user)]

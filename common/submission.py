@@ -6,7 +6,7 @@ Order of operations, so that a job is never lost and never duplicated:
 3. commit. If the send fails, the transaction rolls back and nothing exists. If the
 commit fails after the send, the message names a job that never existed, and the
 worker drops it. A worker that receives the message before the commit is visible
-finds no row yet and retries the message shortly (see processor/worker.py).
+finds no row yet and retries the message shortly (see processor/job_runner.py).
 """
 
 from __future__ import annotations

@@ -23,7 +23,17 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select, tuple_
+from sqlalchemy import (
+    ColumnClause,
+    ColumnElement,
+    Select,
+    and_,
+    func,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from common.auth import Principal
@@ -31,7 +41,7 @@ from common.http import ApiError
 from common.models import GalleryVideo, VideoStatus, Visibility
 
 # PostgreSQL only, generated from title and description (not mapped: SQLite lacks it).
-SEARCH_VECTOR = literal_column("gallery_videos.search_vector")
+SEARCH_VECTOR: ColumnClause[Any] = literal_column("gallery_videos.search_vector")
 _CURSOR_VERSION = 1
 
 

@@ -112,7 +112,7 @@ source "amazon-ebs" "worker" {
 
   tags = {
     Name            = "videoforge-worker"
-    Role            = "videoforge-worker"
+    Application     = "videoforge"
     git_revision    = var.git_revision
     ffmpeg_version  = var.ffmpeg_version
     source_ami      = "{{ .SourceAMI }}"

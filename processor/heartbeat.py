@@ -8,6 +8,7 @@ row's answer tells the worker to stop: the job was cancelled, or another worker 
 
 from __future__ import annotations
 
+import contextvars
 import enum
 import threading
 from datetime import UTC, datetime, timedelta
@@ -77,7 +78,10 @@ class HeartbeatThread:
         self.progress: Progress | None = None
         self.speed: float | None = None  # the last speed FFmpeg reported
         self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+        # The thread logs with the job's bound context (job_id, video_id).
+        context = contextvars.copy_context()
+        self._thread = threading.Thread(target=context.run, args=(self._run,),
+                                        name="heartbeat", daemon=True)
 
     def on_progress(self, progress: Progress) -> None:
         """FFmpeg's progress callback: only remembered here, written by the next beat."""
@@ -123,6 +127,8 @@ class HeartbeatThread:
         except Exception as exc:
             log.warning("heartbeat_write_failed", error=str(exc))
             return
+        if self.stop.reason is not None:
+            return  # already stopping; FFmpeg may take a moment to exit
         if not beat.owned:
             log.warning("job_lost", reason="the job row is no longer ours")
             self.stop.request(StopReason.LOST)

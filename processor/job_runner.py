@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from common import job_state
 from common.broker import Broker, Delivery
 from common.db import transaction
+from common.job_state import JobStatus
 from common.logging import bound, get_logger
 from common.messages import JobMessage, MalformedMessage
 from common.models import Job
@@ -208,8 +209,8 @@ class JobRunner:
 
     def _retry_or_fail(self, delivery: Delivery, message: JobMessage,
                        exc: Exception) -> Outcome:
-        limit = self._max_receive_count()
         try:
+            limit = self._max_receive_count()
             if delivery.receive_count >= (limit or self.settings.max_attempts):
                 reason = (f"gave up after {delivery.receive_count} attempts: "
                           f"{type(exc).__name__}: {exc}")
@@ -242,10 +243,12 @@ class JobRunner:
             log.info("duplicate_delivery", status=job.status.value)
             self.broker.delete(delivery)
             return Outcome.DUPLICATE
-        abandoned = job.cancel_requested and is_stale(job, self.settings.stale_after())
+        queued = job.status == JobStatus.QUEUED
+        abandoned = job.cancel_requested and (queued or is_stale(job, self.settings.stale_after()))
         if abandoned and self._cancel(delivery, job_id=job.id, video_id=job.video_id,
-                                      owner=job.worker_id or ""):
-            # Cancelled, and its worker died: nobody else would ever stop it.
+                                      owner=None if queued else job.worker_id or ""):
+            # Cancelled while it ran, then released or its worker died: nobody else would
+            # ever finish the cancel.
             return Outcome.CANCELLED
         # Running elsewhere (or a race): look again once the owner's heartbeat would be stale.
         log.info("job_busy_elsewhere", status=job.status.value, owner=job.worker_id)
@@ -254,12 +257,18 @@ class JobRunner:
 
     # --- helpers ----------------------------------------------------------------------
 
-    def _cancel(self, delivery: Delivery, *, job_id: str, video_id: str, owner: str) -> bool:
-        """RUNNING -> CANCELLED for ``owner``'s job: anything uploaded goes, the message too.
-        False if the job is no longer ``owner``'s."""
+    def _cancel(self, delivery: Delivery, *, job_id: str, video_id: str,
+                owner: str | None) -> bool:
+        """-> CANCELLED: ``owner``'s RUNNING job, or (``owner`` None) a QUEUED one. Anything
+        uploaded goes, the message too. False if the job was not in that state."""
 
         def cancel(session: Session) -> bool:
-            if not job_state.mark_cancelled(session, job_id=job_id, worker_id=owner):
+            if owner is None:
+                # A released job flagged for cancel: claim refuses it, so this is its end.
+                cancelled = job_state.request_cancel(session, job_id=job_id) is not None
+            else:
+                cancelled = job_state.mark_cancelled(session, job_id=job_id, worker_id=owner)
+            if not cancelled:
                 return False
             settle_unpublished(session, video_id=video_id, failed=False)
             return True

@@ -7,20 +7,15 @@ locally there is nothing to protect.
 
 from __future__ import annotations
 
-import urllib.request
 from typing import Any, Protocol
 
 from common import aws
 from common.logging import get_logger
 from common.retry import transient_retry
+from processor.instance_metadata import InstanceMetadata
 from processor.settings import ProcessorSettings
 
 log = get_logger(__name__)
-
-# IMDSv2 session tokens live at most 6 hours (EC2 user guide, "Use IMDSv2").
-_IMDS_TOKEN_TTL_S = 21600
-_IMDS_TIMEOUT_S = 2.0
-
 
 class ScaleInProtection(Protocol):
     def protect(self) -> None: ...
@@ -53,7 +48,10 @@ class AutoScalingProtection:
     @classmethod
     def from_settings(cls, settings: ProcessorSettings) -> AutoScalingProtection:
         autoscaling = aws.client("autoscaling", settings)
-        instance_id = settings.instance_id or imds_instance_id(settings.imds_endpoint)
+        instance_id = settings.instance_id or InstanceMetadata(settings.imds_endpoint).instance_id()
+        if not instance_id:
+            raise RuntimeError("no instance id from the instance metadata service: not on EC2? "
+                               "set VF_INSTANCE_ID, or VF_PROTECTION=none")
         group = settings.autoscaling_group or group_of(autoscaling, instance_id)
         return cls(autoscaling, instance_id=instance_id, group_name=group)
 
@@ -88,22 +86,6 @@ def group_of(autoscaling: Any, instance_id: str) -> str:
     if not instances:
         raise RuntimeError(f"instance {instance_id} is not in an Auto Scaling group")
     return str(instances[0]["AutoScalingGroupName"])
-
-
-def imds_instance_id(endpoint: str) -> str:
-    """This instance's id from the instance metadata service, IMDSv2 (token, then GET)."""
-    token_request = urllib.request.Request(
-        f"{endpoint}/latest/api/token", method="PUT",
-        headers={"X-aws-ec2-metadata-token-ttl-seconds": str(_IMDS_TOKEN_TTL_S)},
-    )
-    with urllib.request.urlopen(token_request, timeout=_IMDS_TIMEOUT_S) as response:
-        token = response.read().decode()
-    id_request = urllib.request.Request(
-        f"{endpoint}/latest/meta-data/instance-id",
-        headers={"X-aws-ec2-metadata-token": token},
-    )
-    with urllib.request.urlopen(id_request, timeout=_IMDS_TIMEOUT_S) as response:
-        return str(response.read().decode().strip())
 
 
 def protection_for(settings: ProcessorSettings) -> ScaleInProtection:

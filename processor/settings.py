@@ -57,6 +57,9 @@ class ProcessorSettings(CommonSettings):
     # Scale-in protection while busy: "autoscaling" (EC2 Auto Scaling) or "none" (local).
     protection: Literal["none", "autoscaling"] = "none"
     autoscaling_group: str | None = None  # default: looked up for this instance
+    # A termination lifecycle hook on the group (`videoforge provision --lifecycle-hook`):
+    # the worker heart-beats it while it drains, then lets the instance go.
+    lifecycle_hook: str | None = None
     instance_id: str | None = None  # default: from the instance metadata service (IMDSv2)
     imds_endpoint: str = "http://169.254.169.254"
 

@@ -20,6 +20,7 @@ from common.logging import bound, get_logger
 from processor.dead_letters import DeadLetterSweeper
 from processor.heartbeat import StopReason, StopSignal
 from processor.job_runner import JobRunner, Outcome
+from processor.lifecycle import LifecycleHook
 from processor.protection import NoProtection, ScaleInProtection
 from processor.settings import ProcessorSettings
 
@@ -42,12 +43,15 @@ class Worker:
         broker: Broker,
         protection: ScaleInProtection | None = None,
         dead_letters: DeadLetterSweeper | None = None,
+        lifecycle: LifecycleHook | None = None,
     ) -> None:
         self.settings = settings
         self.runner = runner
         self.broker = broker
         self.protection = protection or NoProtection()
         self.dead_letters = dead_letters
+        # An Auto Scaling termination hook: the instance waits for our drain, then goes.
+        self.lifecycle = lifecycle
         self.stopping = threading.Event()
         self._current: StopSignal | None = None
         self._idle = False
@@ -83,6 +87,8 @@ class Worker:
             if self._drain_timer is not None:
                 self._drain_timer.cancel()
             self.protection.unprotect()
+            if self.lifecycle is not None and self.stopping.is_set():
+                self.lifecycle.end_drain()
         log.info("worker_stopped", handled=handled)
         return 0
 
@@ -98,6 +104,9 @@ class Worker:
             self._idle = False
         if delivery is None:
             self.protection.unprotect()
+            if self.lifecycle is not None and self.lifecycle.termination_requested():
+                log.info("termination_requested")
+                self.request_shutdown()
             return None
         self.protection.protect()
         stop = StopSignal()
@@ -114,6 +123,8 @@ class Worker:
             return
         self.stopping.set()
         log.info("worker_draining", drain_timeout_s=self.settings.drain_timeout_s)
+        if self.lifecycle is not None:
+            self.lifecycle.begin_drain()
         self._drain_timer = threading.Timer(self.settings.drain_timeout_s, self._drain_expired)
         self._drain_timer.daemon = True
         self._drain_timer.start()

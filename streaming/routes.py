@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -114,8 +114,9 @@ def preview(video_id: VideoId, session: SessionDep, presigner: PresignerDep,
                   redirect)
 
 
-_PLAYLIST_RESPONSE = {200: {"content": {hls.PLAYLIST_CONTENT_TYPE: {"schema": {
-    "type": "string"}}}, "description": "an HLS playlist"}}
+_PLAYLIST_RESPONSE: dict[int | str, dict[str, Any]] = {200: {
+    "content": {hls.PLAYLIST_CONTENT_TYPE: {"schema": {"type": "string"}}},
+    "description": "an HLS playlist"}}
 
 
 @router.get("/{video_id}/master.m3u8", response_class=Response,

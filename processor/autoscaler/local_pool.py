@@ -9,6 +9,7 @@ crashed one is replaced, and a scale-in that found every worker busy is retried.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -100,7 +101,9 @@ class LocalPool:
         queue when their messages become visible again."""
         for worker in self.workers:
             if worker.process.poll() is None:
-                worker.process.kill()
+                # Each worker leads its own session: the group takes its FFmpeg along.
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(worker.process.pid, signal.SIGKILL)
         for worker in self.workers:
             worker.process.wait()
         self._reap()

@@ -22,8 +22,8 @@ import pip
 
 CACHE_DIR = Path(os.environ.get("VF_TEST_CACHE_DIR", "/var/cache/videoforge-test"))
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
-# What an Ubuntu cloud image already has and Ansible needs on its target.
-BASE_PACKAGES = ("python3", "python3-apt", "ca-certificates")
+# What every cloud image already has: an init system, and Python for Ansible.
+BASE_PACKAGES = ("systemd-sysv", "python3", "python3-apt", "ca-certificates")
 _PEM = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
 
 
@@ -75,6 +75,7 @@ def _build_tarball(suite: str, tarball: Path) -> None:
         partial = tarball.with_suffix(".partial")
         subprocess.run(["tar", "-C", str(build), "-cf", str(partial), "."], check=True)
         partial.rename(tarball)
+        _prune(f"debootstrap-{suite}-*.tar", keep=tarball)
     finally:
         shutil.rmtree(build, ignore_errors=True)
 
@@ -93,7 +94,7 @@ def chroot_target(workdir: Path, suite: str = "bookworm") -> Iterator[Path]:
             yield root
     finally:
         if not _mounts_under(root):  # never delete through a mount still there (/dev!)
-            shutil.rmtree(root, ignore_errors=True)
+            subprocess.run(["rm", "-rf", "--one-file-system", str(root)], check=False)
 
 
 @contextlib.contextmanager
@@ -154,7 +155,15 @@ def wheelhouse(root: Path, wheel: Path, suite: str = "bookworm") -> Path:
         raise RuntimeError(f"building the wheelhouse failed:\n{built.stderr[-3000:]}")
     (partial / wheel.name).unlink(missing_ok=True)
     partial.rename(target)
+    _prune(f"wheelhouse-{suite}-*", keep=target)
     return target
+
+
+def _prune(pattern: str, keep: Path) -> None:
+    """Drop cache entries that ``keep`` replaces (older dependency lists, base packages)."""
+    for stale in CACHE_DIR.glob(pattern):
+        if stale != keep and not stale.name.endswith(".partial"):
+            subprocess.run(["rm", "-rf", str(stale)], check=False)
 
 
 def _requires_dist(wheel: Path) -> str:

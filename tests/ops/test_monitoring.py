@@ -70,8 +70,9 @@ def test_scrape_config_covers_services_and_fleet(monitoring_config: MonitoringCo
     for service in SERVICES:
         assert jobs[service]["static_configs"][0]["targets"], service
     worker_sd = jobs["worker"]["ec2_sd_configs"][0]
-    assert worker_sd["port"] == 9200
-    assert {"name": "tag:Role", "values": ["videoforge-worker"]} in worker_sd["filters"]
+    assert worker_sd["port"] == 9101  # processor.settings.ProcessorSettings.metrics_port
+    group_tag = {"name": "tag:aws:autoscaling:groupName", "values": ["videoforge-workers"]}
+    assert group_tag in worker_sd["filters"]
     assert "ec2_sd_configs" in jobs["node"]
 
 

@@ -1,4 +1,5 @@
-"""A real Prometheus, configured by the monitoring role, scrapes a service and a worker."""
+"""A real Prometheus, configured by the monitoring role, scrapes a running service
+(``videoforge serve streaming``) and a running worker (``videoforge worker``)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ import pytest
 
 from tests.conftest import free_port
 from tests.ops.ansible_run import REPO
-from tests.ops.metrics_targets import SERVICE_NAME
 from tests.ops.monitoring_config import render
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
+SERVICE = "streaming"
+# An idle worker: short polls, no dead-letter sweeps.
+WORKER_ENV = {"VF_POLL_WAIT_S": "1", "VF_DLQ_SWEEP_INTERVAL_S": "0"}
 WAIT_SECONDS = 30
 
 pytestmark = pytest.mark.skipif(
@@ -28,18 +31,18 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture
-def spawn() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
-    """Start processes that are stopped (and reaped) when the test ends."""
+def spawn(settings_env: dict[str, str]) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """Start processes (with the test's database and moto) and stop them at the end."""
     started: list[subprocess.Popen[bytes]] = []
 
-    def start(*command: str | Path) -> subprocess.Popen[bytes]:
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
+    def start(*command: str | Path, **env: str) -> subprocess.Popen[bytes]:
+        full_env = {**os.environ, **settings_env, "PYTHONPATH": str(REPO), **env}
         process = subprocess.Popen(
             [str(c) for c in command],
             cwd=REPO,
-            env=env,
+            env=full_env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
         )
         started.append(process)
         return process
@@ -49,7 +52,7 @@ def spawn() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
         process.terminate()
     for process in started:
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
@@ -79,21 +82,22 @@ def test_prometheus_scrapes_a_service_and_a_worker(
     tmp_path: Path, spawn: Callable[..., subprocess.Popen[bytes]]
 ) -> None:
     service_port, worker_port, prometheus_port = free_port(), free_port(), free_port()
-    spawn(sys.executable, "-m", "tests.ops.metrics_targets", "service", str(service_port))
-    spawn(sys.executable, "-m", "tests.ops.metrics_targets", "worker", str(worker_port))
+    videoforge = (sys.executable, "-m", "videoforge")
+    spawn(*videoforge, "serve", SERVICE, "--port", str(service_port))
+    spawn(*videoforge, "worker", "--metrics-port", str(worker_port), **WORKER_ENV)
     # The role's own templates, pointed at the two processes.
     config = render(
         tmp_path / "config",
         monitoring_scrape_interval="1s",
         monitoring_evaluation_interval="1s",
         monitoring_prometheus_listen_address=f"127.0.0.1:{prometheus_port}",
-        monitoring_service_targets={SERVICE_NAME: [f"127.0.0.1:{service_port}"]},
+        monitoring_service_targets={SERVICE: [f"127.0.0.1:{service_port}"]},
         monitoring_worker_static_targets=[f"127.0.0.1:{worker_port}"],
         monitoring_node_static_targets=[],
         monitoring_ec2_sd_enabled=False,
     )
-    ping = f"http://127.0.0.1:{service_port}/ping"
-    _eventually(lambda: httpx.get(ping).status_code == 200, "the service")
+    health = f"http://127.0.0.1:{service_port}/healthz"
+    _eventually(lambda: httpx.get(health).status_code == 200, "the service")
     spawn(
         PROMETHEUS,
         f"--config.file={config.prometheus_yml}",
@@ -104,19 +108,18 @@ def test_prometheus_scrapes_a_service_and_a_worker(
     requests = _eventually(
         lambda: _query(
             prometheus_port,
-            f'videoforge_http_requests_total{{job="{SERVICE_NAME}", route="/ping"}}',
+            f'videoforge_http_requests_total{{job="{SERVICE}", route="/healthz"}}',
         ),
         "the service's request counter in Prometheus",
     )
-    assert requests[0]["metric"]["service"] == SERVICE_NAME
+    assert requests[0]["metric"]["service"] == SERVICE
     assert float(requests[0]["value"][1]) >= 1
 
-    jobs = _eventually(
-        lambda: _query(prometheus_port, 'videoforge_jobs_total{job="worker"}'),
-        "the worker's job counter in Prometheus",
+    in_flight = _eventually(
+        lambda: _query(prometheus_port, 'videoforge_jobs_in_flight{job="worker"}'),
+        "the worker's in-flight gauge in Prometheus",
     )
-    assert jobs[0]["metric"]["outcome"] == "succeeded"
-    assert float(jobs[0]["value"][1]) == 1
+    assert float(in_flight[0]["value"][1]) == 0, "an idle worker holds no job"
 
     rules = httpx.get(f"http://127.0.0.1:{prometheus_port}/api/v1/rules").json()["data"]
     loaded = {rule["name"] for group in rules["groups"] for rule in group["rules"]}

@@ -125,7 +125,12 @@ def test_worker_unit_passes_systemd_analyze_verify(image: Path) -> None:
 def test_environment_file_is_private_to_the_service_group(image: Path) -> None:
     env_file = image / "etc/videoforge/worker.env"
     assert env_file.stat().st_mode & 0o777 == 0o640
-    assert 'VF_ENV="production"' in env_file.read_text().splitlines()
+    env = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
+    assert env["VF_ENV"] == '"production"'
+    assert env["VF_PROTECTION"] == '"autoscaling"'
+    unit = _unit_settings((image / UNIT).read_text())
+    drain = float(env["VF_DRAIN_TIMEOUT_S"].strip('"'))
+    assert drain < int(unit["TimeoutStopSec"][0]), "systemd would kill a draining worker"
 
 
 def test_videoforge_runs_from_the_virtualenv_as_the_service_user(image: Path) -> None:

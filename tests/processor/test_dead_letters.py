@@ -109,16 +109,29 @@ def test_an_idle_worker_sweeps_the_dead_letter_queue(
     assert _status(sessions, job)[0] == JobStatus.FAILED
 
 
-def test_the_sweep_command(sessions: sessionmaker[Session], dlq: SqsBroker,
-                          settings_env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
-                          capsys: pytest.CaptureFixture[str]) -> None:
-    job = _dead_job(sessions, dlq)
+@pytest.fixture
+def command_env(settings_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run ``videoforge`` commands in this process against the test's parts."""
     for name, value in settings_env.items():
         monkeypatch.setenv(name, value)
     # Keep this process's logging as the tests set it (the command would bind stderr).
     monkeypatch.setattr(common.logging, "_configured", True)
 
+
+def test_the_sweep_command(sessions: sessionmaker[Session], dlq: SqsBroker, command_env: None,
+                          capsys: pytest.CaptureFixture[str]) -> None:
+    job = _dead_job(sessions, dlq)
+
     assert main(["worker", "--sweep-dlq"]) == 0
 
     assert "1 dead-lettered job(s) marked FAILED" in capsys.readouterr().out
     assert _status(sessions, job)[0] == JobStatus.FAILED
+
+
+def test_the_sweep_command_without_a_dead_letter_queue(
+        command_env: None, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("VF_DEAD_LETTER_QUEUE_NAME", "no-such-dlq")
+
+    assert main(["worker", "--sweep-dlq"]) == 1
+    assert "no dead-letter queue named 'no-such-dlq'" in capsys.readouterr().out

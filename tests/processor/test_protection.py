@@ -11,10 +11,10 @@ import pytest
 
 from common import aws
 from common.settings import CommonSettings
+from processor.instance_metadata import InstanceMetadata
 from processor.protection import (
     AutoScalingProtection,
     NoProtection,
-    imds_instance_id,
     protection_for,
 )
 from processor.settings import ProcessorSettings
@@ -68,7 +68,7 @@ def test_a_failing_call_is_logged_not_raised(moto_endpoint: str) -> None:
 
 def test_instance_id_comes_from_imdsv2(moto_endpoint: str) -> None:
     # The moto server also serves the instance metadata endpoints (token, then GET).
-    assert imds_instance_id(moto_endpoint).startswith("i-")
+    assert (InstanceMetadata(moto_endpoint).instance_id() or "").startswith("i-")
 
 
 def test_local_fleets_need_no_protection() -> None:

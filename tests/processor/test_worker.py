@@ -175,7 +175,7 @@ def _running_with_progress(stack: Stack, job_id: str) -> bool:
 def test_a_long_job_is_kept_invisible_and_cancel_stops_it(
         stack: Stack, long_clip: Path) -> None:
     job = stack.submit(long_clip)
-    thread, outcomes = _run_in_thread(stack, x264_preset="veryslow")
+    thread, outcomes = _run_in_thread(stack, x264_preset="placebo")
     wait_for(lambda: _running_with_progress(stack, job.id))
     # The heartbeat keeps extending the message: no other worker gets it meanwhile.
     assert stack.worker().step(wait_s=VISIBILITY_S + 1) is None
@@ -196,7 +196,7 @@ def test_a_long_job_is_kept_invisible_and_cancel_stops_it(
 def test_shutdown_past_the_drain_deadline_releases_the_job(
         stack: Stack, long_clip: Path) -> None:
     job = stack.submit(long_clip)
-    thread, outcomes = _run_in_thread(stack, x264_preset="slower", drain_timeout_s=0.2)
+    thread, outcomes = _run_in_thread(stack, x264_preset="placebo", drain_timeout_s=0.2)
     wait_for(lambda: _running_with_progress(stack, job.id))
 
     thread.worker.request_shutdown()  # type: ignore[attr-defined]
@@ -279,3 +279,17 @@ def test_without_a_redrive_policy_a_job_fails_after_max_attempts(stack: Stack,
     assert [worker.step(wait_s=0), worker.step(wait_s=0)] == [Outcome.RETRYING, Outcome.FAILED]
     assert stack.job(job.id).status == JobStatus.FAILED
     assert queue.counts() == QueueCounts(0, 0, 0)  # nobody keeps it: deleted
+
+
+def test_a_job_released_after_a_cancel_request_ends_cancelled(stack: Stack,
+                                                             clip: Clip) -> None:
+    job = stack.submit(clip("small"))
+    with transaction(stack.sessions) as session:  # cancelled as its worker shut down
+        job_state.claim(session, job_id=job.id, worker_id="other",
+                        stale_after=stack.settings.stale_after())
+        job_state.request_cancel(session, job_id=job.id)
+        job_state.release(session, job_id=job.id, worker_id="other")
+
+    assert stack.worker().step(wait_s=1) == Outcome.CANCELLED
+    assert stack.job(job.id).status == JobStatus.CANCELLED
+    assert stack.queue_empty()

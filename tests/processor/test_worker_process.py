@@ -80,7 +80,7 @@ def _ffmpeg_of(job_id: str) -> list[int]:
 def test_a_killed_workers_job_is_finished_exactly_once_by_another(
         stack: Stack, long_clip: Path, spawn: Callable[..., subprocess.Popen[bytes]]) -> None:
     job = stack.submit(long_clip)
-    first = spawn("worker-a", VF_X264_PRESET="slower")
+    first = spawn("worker-a", VF_X264_PRESET="placebo")
     wait_for(lambda: stack.job(job.id).status == JobStatus.RUNNING, timeout=60)
     # The second worker polls meanwhile, but A's heartbeat keeps the message from it.
     second = spawn("worker-b", "--once")
@@ -121,7 +121,7 @@ def test_a_second_signal_exits_at_once(
         stack: Stack, long_clip: Path, spawn: Callable[..., subprocess.Popen[bytes]],
         tmp_path: Path) -> None:
     job = stack.submit(long_clip)
-    worker = spawn("worker-e", VF_X264_PRESET="slower", VF_DRAIN_TIMEOUT_S="90")
+    worker = spawn("worker-e", VF_X264_PRESET="placebo", VF_DRAIN_TIMEOUT_S="90")
     wait_for(lambda: _running(stack, job.id, "worker-e"), timeout=60)
     assert _ffmpeg_of(job.id)
 

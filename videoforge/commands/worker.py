@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from common import aws
 from common.broker import SqsBroker
@@ -10,8 +11,10 @@ from common.db import session_factory
 from common.logging import configure_logging, get_logger
 from common.metrics import serve_metrics
 from processor.dead_letters import DeadLetterSweeper, sweep
+from processor.instance_metadata import InstanceMetadata
 from processor.job_runner import JobRunner
-from processor.protection import protection_for
+from processor.lifecycle import LifecycleHook
+from processor.protection import AutoScalingProtection, protection_for
 from processor.settings import ProcessorSettings
 from processor.worker import Worker
 
@@ -38,20 +41,44 @@ def run(args: argparse.Namespace) -> int:
     log = get_logger("videoforge.worker")
     sessions = session_factory(settings.database_url)
     sqs = aws.client("sqs", settings)
-    dlq = SqsBroker.from_name(sqs, settings.dead_letter_queue_name)
+    dlq = _dead_letter_queue(sqs, settings)
     if args.sweep_dlq:
+        if dlq is None:
+            print(f"no dead-letter queue named {settings.dead_letter_queue_name!r}")
+            return 1
         failed = sweep(dlq, sessions, stale_after=settings.stale_after())
         print(f"{failed} dead-lettered job(s) marked FAILED")
         return 0
     broker = SqsBroker.from_name(sqs, settings.jobs_queue_name)
     runner = JobRunner(settings, broker=broker, sessions=sessions, s3=aws.client("s3", settings))
-    worker = Worker(
-        settings, runner=runner, broker=broker, protection=protection_for(settings),
-        dead_letters=DeadLetterSweeper(dlq, sessions, stale_after=settings.stale_after(),
-                                       interval_s=settings.dlq_sweep_interval_s),
-    )
+    sweeper = None if dlq is None else DeadLetterSweeper(
+        dlq, sessions, stale_after=settings.stale_after(),
+        interval_s=settings.dlq_sweep_interval_s)
+    protection = protection_for(settings)
+    worker = Worker(settings, runner=runner, broker=broker, protection=protection,
+                    dead_letters=sweeper, lifecycle=_lifecycle_hook(settings, protection))
     if settings.metrics_port:
         serve_metrics(settings.metrics_port)
         log.info("metrics_serving", port=settings.metrics_port)
     worker.install_signal_handlers()
     return worker.run(max_jobs=1 if args.once else args.max_jobs, burst=args.burst)
+
+
+def _lifecycle_hook(settings: ProcessorSettings, protection: object) -> LifecycleHook | None:
+    """The group's termination hook, when this worker is an Auto Scaling instance."""
+    if not (settings.lifecycle_hook and isinstance(protection, AutoScalingProtection)):
+        return None
+    return LifecycleHook.for_this_instance(
+        aws.client("autoscaling", settings), group_name=protection.group_name,
+        hook_name=settings.lifecycle_hook,
+        metadata=InstanceMetadata(settings.imds_endpoint))
+
+
+def _dead_letter_queue(sqs: Any, settings: ProcessorSettings) -> SqsBroker | None:
+    """The dead-letter queue, if there is one (a queue without redrive has none)."""
+    try:
+        return SqsBroker.from_name(sqs, settings.dead_letter_queue_name)
+    except sqs.exceptions.QueueDoesNotExist:
+        get_logger(__name__).warning("no_dead_letter_queue",
+                                     name=settings.dead_letter_queue_name)
+        return None

@@ -11,8 +11,6 @@ completes the action with CONTINUE so the instance goes at once.
 from __future__ import annotations
 
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -20,48 +18,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from common.logging import get_logger
+from processor.instance_metadata import InstanceMetadata
 
 log = get_logger(__name__)
 
-IMDS_URL = "http://169.254.169.254"
-# IMDSv2 session tokens live up to 6 hours (EC2 User Guide, "Use IMDSv2").
-_IMDS_TOKEN_TTL_S = 21600
-_IMDS_TIMEOUT_S = 1.0
 # A hook's heartbeat timeout is 30..7200 s (Auto Scaling API, PutLifecycleHook); a beat
 # every minute keeps any timeout above that alive.
 DEFAULT_HEARTBEAT_INTERVAL_S = 60.0
-
-
-class InstanceMetadata:
-    """The few IMDSv2 reads a worker needs; ``None`` off EC2."""
-
-    def __init__(self, base_url: str = IMDS_URL) -> None:
-        self.base_url = base_url.rstrip("/")
-
-    def _token(self) -> str:
-        request = urllib.request.Request(
-            f"{self.base_url}/latest/api/token", method="PUT",
-            headers={"X-aws-ec2-metadata-token-ttl-seconds": str(_IMDS_TOKEN_TTL_S)},
-        )
-        with urllib.request.urlopen(request, timeout=_IMDS_TIMEOUT_S) as response:
-            return str(response.read().decode())
-
-    def get(self, path: str) -> str | None:
-        try:
-            request = urllib.request.Request(
-                f"{self.base_url}/latest/meta-data/{path}",
-                headers={"X-aws-ec2-metadata-token": self._token()},
-            )
-            with urllib.request.urlopen(request, timeout=_IMDS_TIMEOUT_S) as response:
-                return str(response.read().decode()).strip()
-        except (urllib.error.URLError, OSError):
-            return None
-
-    def instance_id(self) -> str | None:
-        return self.get("instance-id")
-
-    def target_lifecycle_state(self) -> str | None:
-        return self.get("autoscaling/target-lifecycle-state")
 
 
 class LifecycleHook:

@@ -17,7 +17,12 @@ from botocore.stub import Stubber
 
 from common import aws
 from common.settings import CommonSettings
-from processor.autoscaler.lifecycle import InstanceMetadata, LifecycleHook
+from processor.instance_metadata import InstanceMetadata
+from processor.job_runner import JobRunner
+from processor.lifecycle import LifecycleHook
+from processor.worker import Worker
+from tests.conftest import AwsResources
+from tests.processor.worker_support import Stack, worker_settings
 
 TOKEN = "imds-token"
 KEY = {"AutoScalingGroupName": "workers", "LifecycleHookName": "drain",
@@ -139,4 +144,23 @@ def test_begin_and_end_drain_around_a_job() -> None:
     hook.begin_drain()  # a second shutdown request starts no second heart-beater
     assert client.beats.acquire(timeout=5)
     hook.end_drain()
+    assert client.calls == ["heartbeat", "CONTINUE"]
+
+
+def test_worker_being_terminated_drains_through_the_hook(
+    imds: InstanceMetadata, aws_resources: AwsResources, clean_database: str
+) -> None:
+    stack = Stack(worker_settings(aws_resources, clean_database), aws_resources)
+    client = _Recorder()
+    hook = LifecycleHook(client, group_name="workers", hook_name="drain",
+                         instance_id=KEY["InstanceId"], metadata=imds, heartbeat_interval_s=60)
+    runner = JobRunner(stack.settings, broker=stack.broker, sessions=stack.sessions, s3=stack.s3)
+    worker = Worker(stack.settings, runner=runner, broker=stack.broker, lifecycle=hook)
+    assert worker.step() is None and not worker.stopping.is_set()  # in service: keep going
+    _Imds.target_state = "Terminated"
+    try:
+        # An idle poll learns of the termination: stop receiving, beat, then let it go.
+        assert worker.run() == 0
+    finally:
+        _Imds.target_state = "InService"
     assert client.calls == ["heartbeat", "CONTINUE"]
