@@ -189,7 +189,8 @@ function updateJob(li, job) {
     const a = document.createElement("a");
     a.href = `#/watch/${job.video_id}`;
     a.textContent = "Watch";
-    li.append(a);
+    a.setAttribute("aria-label", `Watch ${li.querySelector(".job-label").textContent}`);
+    li.insertBefore(a, li.querySelector(".error"));
   }
 }
 

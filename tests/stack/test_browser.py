@@ -1,6 +1,7 @@
-"""The web page in headless Chromium (Debian's, driven by Playwright): sign in, upload a
-generated clip (in parts, one of which drops), watch it become ready, switch quality and
-check the video really plays, publish it, find it, preview it, delete it.
+"""The web page in headless Chromium (Debian's, driven by Playwright): sign in, see a
+cut-short upload fail with its reason, upload a generated clip (in parts, one of which
+drops), watch it become ready, switch quality and check the video really plays, publish
+it, find it, preview it, delete it.
 Screenshots go to artifacts/ (stack-player.png, stack-gallery.png; stack-failure.png when
 the test fails)."""
 
@@ -69,14 +70,18 @@ def _sign_in(page: Any, stack: RunningStack) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
-def _upload_small(page: Any, clip: Path) -> None:
-    """A small file goes up in one PUT; its job appears in the list at once."""
+def _upload_cut_short(page: Any, clip: Path) -> None:
+    """A small file goes up in one PUT; cut short, its job fails and the row says why."""
+    cut = clip.with_name("cut-short.mp4")
+    cut.write_bytes(clip.read_bytes()[:3000])  # the MP4 header without its index
     page.get_by_role("link", name="Upload").click()
-    page.get_by_label("Video file").set_input_files(str(clip))
-    page.get_by_label("Title").fill("Small clip")
+    page.get_by_label("Video file").set_input_files(str(cut))
+    page.get_by_label("Title").fill("Cut short")
     page.get_by_role("button", name="Upload and transcode").click()
     page.get_by_text("Uploaded; transcoding.").wait_for()
-    page.locator("li.job", has_text="Small clip").wait_for()
+    job = page.locator("li.job", has_text="Cut short")
+    job.locator(".error", has_text="Failed: ").wait_for(timeout=READY_TIMEOUT_MS)
+    assert job.get_attribute("data-status") == "FAILED"
 
 
 def _upload_until_ready(page: Any, clip: Path) -> None:
@@ -155,7 +160,7 @@ def test_sign_in_upload_watch_switch_quality_publish_delete(
     small = make_clip(tmp_path / "small.mp4", duration=0.5, size="160x120", audio=False)
     try:
         _sign_in(page, stack)
-        _upload_small(page, small)
+        _upload_cut_short(page, small)
         _upload_until_ready(page, clip)
         _switch_qualities(page)
         _publish_find_and_preview(page)
