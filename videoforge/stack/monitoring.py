@@ -1,6 +1,6 @@
 """The local stack's metrics endpoints, and a Prometheus config that scrapes them.
 
-Ports follow the monitoring defaults in ansible/roles/monitoring (autoscaler 9201) when
+Ports are the autoscaler's own defaults (which ansible/roles/monitoring scrapes) when
 they are free, so a Prometheus set up from there finds the local stack as it is.
 """
 
@@ -9,10 +9,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from processor.autoscaler.settings import AutoscalerSettings
 from videoforge.stack.net import free_port, free_port_block, port_free
 
-AUTOSCALER_PORT = 9201       # ansible/roles/monitoring/defaults: monitoring_service_targets
-WORKERS_BASE_PORT = 9210     # local worker N serves metrics on base+N
+_DEFAULTS = AutoscalerSettings.model_fields
+AUTOSCALER_PORT: int = _DEFAULTS["autoscaler_metrics_port"].default
+# Local worker N serves metrics on base+N.
+WORKERS_BASE_PORT: int = _DEFAULTS["autoscaler_worker_metrics_base_port"].default
 SCRAPE_INTERVAL = "15s"
 
 
