@@ -32,6 +32,7 @@ demo: $(STAMP) $(WEB_STAMP)
 test: $(STAMP) $(WEB_STAMP)
 	scripts/install-system-deps.sh test
 	$(BIN)/ruff check .
+	$(BIN)/mypy common processor gallery streaming gateway videoforge
 	$(ESLINT)
 	$(BIN)/python -m pytest
 

@@ -11,6 +11,7 @@ import importlib.util
 import os
 import sys
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from botocore.exceptions import ClientError
@@ -192,9 +193,9 @@ class LocalStack:
         workers = range(workers_base + 1, workers_base + self.options.max_workers + 1)
         # "Up" means the fleet is there: the controller, and the pool's first worker.
         for port, what in ((metrics_port, "the autoscaler"), (workers[0], "the first worker")):
-            self.supervisor.wait_until(
-                lambda port=port: answers(f"http://127.0.0.1:{port}/metrics"),
-                timeout_s=STARTUP_TIMEOUT_S, what=what)
+            url = f"http://127.0.0.1:{port}/metrics"
+            self.supervisor.wait_until(partial(answers, url), timeout_s=STARTUP_TIMEOUT_S,
+                                       what=what)
         return {"autoscaler": [f"127.0.0.1:{metrics_port}"],
                 "worker": [f"127.0.0.1:{port}" for port in workers]}
 
