@@ -14,8 +14,6 @@ from processor.progress import ProgressCallback, ProgressParser
 _STDERR_TAIL_LINES = 20
 # How often the cancel watcher looks at the event while FFmpeg runs.
 _CANCEL_POLL_S = 0.1
-# FFmpeg finishes its outputs on SIGTERM; after this it is killed.
-_TERMINATE_GRACE_S = 5.0
 
 BASE_ARGS = ("ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error")
 
@@ -80,9 +78,7 @@ def _watch_cancel(proc: subprocess.Popen[str], cancel: threading.Event,
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(_TERMINATE_GRACE_S)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    # Killed outright: on SIGTERM FFmpeg would first flush every encoder (seconds with a
+    # slow preset) into outputs that a cancelled or released job throws away anyway.
+    proc.kill()
+    proc.wait()
