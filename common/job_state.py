@@ -92,6 +92,12 @@ def claim(session: Session, *, job_id: str, worker_id: str, stale_after: timedel
     )
 
 
+def is_stale(job: Any, stale_after: timedelta) -> bool:
+    """True if ``job``'s owner has not beaten for ``stale_after`` (presumed dead): the
+    same rule :func:`claim` applies in SQL when it takes a running job over."""
+    return job.heartbeat_at is None or _now() - job.heartbeat_at > stale_after
+
+
 @dataclass(frozen=True)
 class Heartbeat:
     owned: bool              # False: the job was taken over or finished elsewhere

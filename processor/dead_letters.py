@@ -20,7 +20,6 @@ from common.db import transaction
 from common.logging import get_logger
 from common.messages import MalformedMessage
 from common.models import Job
-from processor.heartbeat import is_stale
 from processor.publication import settle_unpublished
 
 log = get_logger(__name__)
@@ -70,7 +69,7 @@ def _fail_job(delivery: Delivery, sessions: sessionmaker[Session],
         job = session.get(Job, message.job_id)
         if job is None or job.status.is_terminal:
             return 0
-        if job.status == job_state.JobStatus.RUNNING and not is_stale(job, stale_after):
+        if job.status == job_state.JobStatus.RUNNING and not job_state.is_stale(job, stale_after):
             return 0
         if not job_state.fail(session, job_id=job.id, reason=DEAD_LETTER_REASON):
             return 0

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextvars
 import enum
 import threading
-from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -24,7 +23,6 @@ from common.logging import get_logger
 from processor.metrics import ENCODE_SPEED
 
 if TYPE_CHECKING:
-    from common.models import Job
     from processor.progress import Progress
 
 log = get_logger(__name__)
@@ -135,13 +133,3 @@ class HeartbeatThread:
         elif beat.cancel_requested:
             log.info("cancel_requested")
             self.stop.request(StopReason.CANCEL_REQUESTED)
-
-
-def is_stale(job: Job, stale_after: timedelta) -> bool:
-    """True if ``job``'s owner has not beaten for ``stale_after`` (it is presumed dead)."""
-    beat = job.heartbeat_at
-    if beat is None:
-        return True
-    if beat.tzinfo is None:  # SQLite hands back naive datetimes
-        beat = beat.replace(tzinfo=UTC)
-    return datetime.now(UTC) - beat > stale_after

@@ -41,7 +41,7 @@ from common.models import Job
 from common.retry import call_with_retry, transient_retry
 from common.storage import delete_prefix, media_prefix, upload_tree
 from processor.errors import BadInput, Cancelled, TranscodeError
-from processor.heartbeat import HeartbeatThread, StopReason, StopSignal, is_stale
+from processor.heartbeat import HeartbeatThread, StopReason, StopSignal
 from processor.limits import Limits
 from processor.manifest import Manifest
 from processor.metrics import JOB_DURATION, JOBS, JOBS_IN_FLIGHT, QUEUE_WAIT
@@ -244,7 +244,8 @@ class JobRunner:
             self.broker.delete(delivery)
             return Outcome.DUPLICATE
         queued = job.status == JobStatus.QUEUED
-        abandoned = job.cancel_requested and (queued or is_stale(job, self.settings.stale_after()))
+        stale = job_state.is_stale(job, self.settings.stale_after())
+        abandoned = job.cancel_requested and (queued or stale)
         if abandoned and self._cancel(delivery, job_id=job.id, video_id=job.video_id,
                                       owner=None if queued else job.worker_id or ""):
             # Cancelled while it ran, then released or its worker died: nobody else would

@@ -105,7 +105,6 @@ class WorkEstimator:
                 work = estimate or typical_job
             if status == JobStatus.QUEUED:
                 queued.append(work)
-                created = created if created.tzinfo else created.replace(tzinfo=UTC)
                 oldest = created if oldest is None else min(oldest, created)
             else:
                 remaining.append(work * (1.0 - min(max(progress or 0.0, 0.0), 1.0)))

@@ -109,3 +109,12 @@ def test_sqlite_migrates(tmp_path) -> None:
     from common.db import migrate
 
     migrate(f"sqlite:///{tmp_path / 'vf.db'}")
+
+
+def test_is_stale_matches_what_claim_takes_over(db_session) -> None:
+    job = _job(db_session)
+    assert job_state.is_stale(job, timedelta(minutes=5))  # never beaten
+    job_state.claim(db_session, job_id=job.id, worker_id="w1", stale_after=timedelta(minutes=5))
+    db_session.refresh(job)
+    assert not job_state.is_stale(job, timedelta(minutes=5))
+    assert job_state.is_stale(job, timedelta(seconds=-1))
