@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,17 +22,12 @@ from sqlalchemy.orm import Session
 from common import aws
 from common.db import engine_for, migrate, normalize_url
 from common.settings import CommonSettings
+from videoforge.stack.net import free_port
 
 ADMIN_DATABASE_URL = os.environ.get(
     "VF_TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("VF_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session", autouse=True)

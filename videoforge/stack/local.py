@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from common.db import migrate
 from common.settings import CommonSettings
+from gallery.uploads import S3_MIN_PART_BYTES
 from videoforge.provision import ProvisionConfig, provision
 from videoforge.stack import accounts, monitoring
 from videoforge.stack.moto import start_moto, use_local_aws
@@ -153,8 +154,8 @@ class LocalStack:
             "VF_HOST": o.host,
             "VF_PORT": str(o.port),
             "VF_GATEWAY_MODE": "mount",
-            # S3's smallest part: a dropped connection costs at most 5 MiB of re-upload.
-            "VF_MULTIPART_PART_BYTES": str(5 * 1024 * 1024),
+            # S3's smallest part: a dropped connection costs the least re-upload.
+            "VF_MULTIPART_PART_BYTES": str(S3_MIN_PART_BYTES),
             "PYTHONUNBUFFERED": "1",
         }
         if o.redis_url:
