@@ -16,7 +16,7 @@ from common.models import DeliveryStatus, utcnow
 from common.webhook_address import check_url, parse_networks
 from gateway.app import create_app
 from gateway.webhooks import url_checker
-from tests.webhook_support import fixed_resolver, truncate_webhooks
+from tests.support.webhooks import fixed_resolver, truncate_webhooks
 
 PUBLIC_IP = "93.184.216.34"
 HOOK = "https://hooks.example.test/videoforge"

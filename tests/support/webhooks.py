@@ -1,4 +1,4 @@
-"""Shared setup for the webhook tests: a real HTTP receiver on loopback that can fail the
+"""Webhook test helpers: a real HTTP receiver on loopback that can fail the
 first N deliveries, a resolver that answers what a test says, and cleanup of the tables."""
 
 from __future__ import annotations
