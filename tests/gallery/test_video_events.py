@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from common.db import engine_for
 from common.models import Event
-from tests.api_support import insert_video
+from tests.support.videos import insert_video
 
 
 def test_delete_records_video_deleted_with_the_last_state(client, cognito,

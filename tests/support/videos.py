@@ -1,83 +1,17 @@
-"""Shared setup for the gallery and streaming API tests: Cognito users from the moto
-server, settings pointing a service at the test resources, and rows/objects as the
-worker would publish them."""
+"""Catalogue rows and published assets for the API tests, as the gallery and the worker
+leave them."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
-import jwt
-import pytest
 from sqlalchemy import text
 
-from common import aws
 from common.db import engine_for, session_factory
 from common.job_state import JobStatus
 from common.models import AssetKind, GalleryVideo, Job, MediaAsset, VideoStatus, Visibility
-from common.settings import CommonSettings
 from common.storage import content_type_for, media_key
-
-PASSWORD = "Secret-pass1!"
-ROLES = ("owner", "other", "admin")
-
-
-@dataclass
-class CognitoPool:
-    pool_id: str
-    client_id: str
-    tokens: dict[str, str] = field(default_factory=dict)  # username -> ID token
-    subs: dict[str, str] = field(default_factory=dict)    # username -> sub (owner id)
-
-    def headers(self, who: str | None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
-
-
-def create_pool(endpoint: str) -> CognitoPool:
-    """A user pool with users owner, other and admin (in group ``admin``)."""
-    idp = aws.client("cognito-idp", CommonSettings(aws_endpoint_url=endpoint))
-    pool_id = idp.create_user_pool(PoolName=f"vf-{uuid.uuid4().hex[:6]}")["UserPool"]["Id"]
-    client_id = idp.create_user_pool_client(
-        UserPoolId=pool_id, ClientName="web", ExplicitAuthFlows=["USER_PASSWORD_AUTH"]
-    )["UserPoolClient"]["ClientId"]
-    idp.create_group(UserPoolId=pool_id, GroupName="admin")
-    pool = CognitoPool(pool_id, client_id)
-    for name in ROLES:
-        idp.admin_create_user(UserPoolId=pool_id, Username=name, TemporaryPassword="Tmp-pass1!")
-        idp.admin_set_user_password(UserPoolId=pool_id, Username=name, Password=PASSWORD,
-                                    Permanent=True)
-        if name == "admin":
-            idp.admin_add_user_to_group(UserPoolId=pool_id, Username=name, GroupName="admin")
-        token = idp.initiate_auth(
-            ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": name, "PASSWORD": PASSWORD},
-        )["AuthenticationResult"]["IdToken"]
-        pool.tokens[name] = token
-        pool.subs[name] = jwt.decode(token, options={"verify_signature": False})["sub"]
-    return pool
-
-
-@pytest.fixture(scope="session")
-def cognito(moto_endpoint: str) -> CognitoPool:
-    """Users owner, other and admin of one pool for the test session."""
-    return create_pool(moto_endpoint)
-
-
-def service_settings(cls: type[Any], *, resources: Any, database_url: str,
-                     pool: CognitoPool, **extra: Any) -> Any:
-    return cls(
-        env="test",
-        database_url=database_url,
-        aws_endpoint_url=resources.endpoint_url,
-        uploads_bucket=resources.uploads_bucket,
-        media_bucket=resources.media_bucket,
-        jobs_queue_name=resources.queue_name,
-        dead_letter_queue_name=resources.dlq_name,
-        cognito_user_pool_id=pool.pool_id,
-        cognito_client_id=pool.client_id,
-        **extra,
-    )
 
 
 def insert_video(database_url: str, *, owner_id: str, **fields: Any) -> GalleryVideo:
