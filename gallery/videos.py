@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from common.access import managed_video
 from common.auth import Principal
+from common.errors import Conflict
 from common.events import EventType, record_video_event
-from common.http import ApiError
 from common.job_state import JobStatus
 from common.logging import get_logger
 from common.models import GalleryVideo, Job
@@ -50,7 +50,7 @@ def delete_video(
         select(Job.id).where(Job.video_id == video.id, Job.status == JobStatus.RUNNING)
     ).first()
     if running:
-        raise ApiError(409, "a job is transcoding this video; cancel it first")
+        raise Conflict("a job is transcoding this video; cancel it first")
     deleted = delete_prefix(s3, bucket=media_bucket, prefix=f"videos/{video.id}/")
     if video.source_bucket and video.source_key:
         _abort_multipart(s3, bucket=video.source_bucket, key=video.source_key)
