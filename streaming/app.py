@@ -8,6 +8,7 @@ from common.webapp import service_app
 from streaming import routes
 from streaming.grants import GrantSigner
 from streaming.playback import PresignCache
+from streaming.playlist_cache import PlaylistCache
 from streaming.settings import StreamingSettings
 
 
@@ -20,6 +21,7 @@ def create_app(settings: StreamingSettings | None = None) -> FastAPI:
     key = settings.stream_signing_key
     app.state.grants = GrantSigner(key.get_secret_value().encode() if key else None)
     app.state.presigner = PresignCache(app.state.s3)
+    app.state.playlists = PlaylistCache(app.state.s3)
     app.include_router(routes.router)
     return app
 

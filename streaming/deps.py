@@ -9,10 +9,11 @@ from fastapi import Depends, Request
 from common.deps import OptionalUser, S3Dep, SessionDep
 from streaming.grants import GrantSigner
 from streaming.playback import PresignCache
+from streaming.playlist_cache import PlaylistCache
 from streaming.settings import StreamingSettings
 
-__all__ = ["GrantsDep", "OptionalUser", "PresignerDep", "S3Dep", "SessionDep", "SettingsDep",
-           "base_url"]
+__all__ = ["GrantsDep", "OptionalUser", "PlaylistsDep", "PresignerDep", "S3Dep", "SessionDep",
+           "SettingsDep", "base_url"]
 
 
 async def get_settings(request: Request) -> StreamingSettings:
@@ -21,6 +22,10 @@ async def get_settings(request: Request) -> StreamingSettings:
 
 async def get_presigner(request: Request) -> PresignCache:
     return request.app.state.presigner  # type: ignore[no-any-return]
+
+
+async def get_playlists(request: Request) -> PlaylistCache:
+    return request.app.state.playlists  # type: ignore[no-any-return]
 
 
 async def get_grants(request: Request) -> GrantSigner:
@@ -37,3 +42,4 @@ def base_url(request: Request, settings: StreamingSettings) -> str:
 SettingsDep = Annotated[StreamingSettings, Depends(get_settings)]
 GrantsDep = Annotated[GrantSigner, Depends(get_grants)]
 PresignerDep = Annotated[PresignCache, Depends(get_presigner)]
+PlaylistsDep = Annotated[PlaylistCache, Depends(get_playlists)]
