@@ -11,9 +11,8 @@ import pytest
 
 from common.models import AssetKind
 from processor.transcode import transcode
-from tests.media import probe_streams
-from tests.processor.cmaf_checks import packet_counts
-from tests.processor.helpers import video_stream
+from tests.support.cmaf import packet_counts
+from tests.support.media import probe_streams, video_stream
 
 Clip = Callable[[str], Path]
 

@@ -16,9 +16,8 @@ from processor.cmaf import read_index
 from processor.manifest import Manifest
 from processor.progress import Progress
 from processor.transcode import transcode
-from tests.media import probe_streams
-from tests.processor.cmaf_checks import byte_ranges, packet_counts
-from tests.processor.helpers import keyframe_times, video_stream
+from tests.support.cmaf import byte_ranges, packet_counts
+from tests.support.media import keyframe_times, probe_streams, video_stream
 
 Clip = Callable[[str], Path]
 

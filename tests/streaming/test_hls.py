@@ -22,10 +22,10 @@ from processor.manifest import Manifest
 from processor.transcode import transcode
 from streaming.app import create_app
 from streaming.hls import VariantTemplate, resolve_key, rewrite_uris
-from tests.api_support import insert_video, publish
-from tests.conftest import free_port
-from tests.media import make_clip, probe_streams
-from tests.processor.cmaf_checks import byte_ranges, packet_counts
+from tests.support.cmaf import byte_ranges, packet_counts
+from tests.support.media import make_clip, probe_streams
+from tests.support.videos import insert_video, publish
+from videoforge.stack.net import free_port
 
 
 def _uris(playlist: str) -> list[str]:
@@ -127,7 +127,7 @@ def test_playlists_are_read_from_s3_once(client, private_cmaf, cognito) -> None:
                       headers=cognito.headers("owner")).json()
     base = auto["url"].split("master.m3u8")[0]
     first = [client.get(base + uri).text for uri in _uris(client.get(auto["url"]).text)]
-    playlists = client.app.state.playlists
+    playlists = client.app.state.service.playlists
     misses = playlists.misses
     again = [client.get(base + uri).text for uri in _uris(client.get(auto["url"]).text)]
     assert playlists.misses == misses == 3  # master and two variants, each read once
