@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,6 +35,11 @@ class CommonSettings(BaseSettings):
 
     cognito_user_pool_id: str | None = None
     cognito_client_id: str | None = None
+
+    # How many reverse proxies in front of this service append to X-Forwarded-For
+    # (0: ignore the header). Rate limits and view counts both read the caller's
+    # address through common.client_ip with it.
+    trusted_proxies: int = Field(default=0, ge=0)
 
 
 @lru_cache
