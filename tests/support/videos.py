@@ -1,17 +1,21 @@
 """Catalogue rows and published assets for the API tests, as the gallery and the worker
-leave them."""
+leave them (publishing goes through the worker's own upload and publish code)."""
 
 from __future__ import annotations
 
+import tempfile
 import uuid
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-
-from common.db import engine_for, session_factory
+from common import job_state
+from common.db import session_factory
 from common.job_state import JobStatus
-from common.models import AssetKind, GalleryVideo, Job, MediaAsset, VideoStatus, Visibility
-from common.storage import content_type_for, media_key
+from common.models import AssetKind, GalleryVideo, Job, VideoStatus, Visibility
+from common.storage import media_prefix, upload_tree
+from processor.manifest import Asset, Manifest
+from processor.publication import publish as processor_publish
 
 
 def insert_video(database_url: str, *, owner_id: str, **fields: Any) -> GalleryVideo:
@@ -31,30 +35,37 @@ Published = list[tuple[AssetKind | None, str, str, bytes]]
 
 def publish(database_url: str, s3: Any, *, video: GalleryVideo, bucket: str,
             files: Published | None = None) -> str:
-    """Publish assets for ``video`` as the worker would: objects, rows, current job.
+    """Publish assets for ``video`` through the worker's own code: a job claimed by a
+    worker, its files uploaded with ``upload_tree``, then ``processor.publication.publish``.
 
     By default a small fake set: two MP4 qualities, an HLS master with two variants
-    (init + one segment each), thumbnail and preview.
+    (init + one segment each), thumbnail and preview. Returns the job id.
     """
     files = files if files is not None else fake_files()
-    job_id = str(uuid.uuid4())
+    job_id, worker_id = str(uuid.uuid4()), f"test-{uuid.uuid4().hex[:6]}"
+    assets = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        for kind, quality, relpath, body in files:
+            (root / relpath).parent.mkdir(parents=True, exist_ok=True)
+            (root / relpath).write_bytes(body)
+            if kind is not None:
+                width, height, bitrate = MP4_LADDER.get(quality, (None, None, None))
+                assets.append(Asset(type=kind.value, path=relpath, width=width, height=height,
+                                    bitrate=bitrate, size=len(body), quality=quality))
+        upload_tree(s3, root=root, bucket=bucket,
+                    prefix=media_prefix(video_id=video.id, job_id=job_id))
+    # The video keeps the duration and size it has: the manifest's source repeats them.
+    manifest = Manifest(source={"duration_s": video.duration_s, "width": video.width,
+                                "height": video.height}, assets=assets)
     with session_factory(database_url)() as session:
         session.add(Job(id=job_id, video_id=video.id, owner_id=video.owner_id,
-                        status=JobStatus.SUCCEEDED))
+                        status=JobStatus.QUEUED))
         session.flush()
-        for kind, quality, relpath, body in files:
-            key = media_key(video_id=video.id, job_id=job_id, relpath=relpath)
-            s3.put_object(Bucket=bucket, Key=key, Body=body,
-                          ContentType=content_type_for(relpath))
-            if kind is None:
-                continue
-            width, height, bitrate = MP4_LADDER.get(quality, (None, None, None))
-            session.add(MediaAsset(video_id=video.id, job_id=job_id, kind=kind,
-                                   quality=quality, bucket=bucket, key=key,
-                                   content_type=content_type_for(relpath), width=width,
-                                   height=height, bitrate=bitrate, size_bytes=len(body)))
-        session.execute(text("UPDATE gallery_videos SET current_job_id = :j, status = 'READY' "
-                             "WHERE id = :v"), {"j": job_id, "v": video.id})
+        assert job_state.claim(session, job_id=job_id, worker_id=worker_id,
+                               stale_after=timedelta(minutes=1))
+        assert processor_publish(session, manifest=manifest, job_id=job_id, video_id=video.id,
+                                 worker_id=worker_id, bucket=bucket, instance_seconds=1.0)
         session.commit()
     return job_id
 
@@ -79,8 +90,3 @@ def fake_files() -> Published:
     files.append((AssetKind.HLS_MASTER, "", "hls/master.m3u8",
                   ("\n".join(master) + "\n").encode()))
     return files
-
-
-def truncate(database_url: str) -> None:
-    with engine_for(database_url).begin() as conn:
-        conn.execute(text("TRUNCATE media_assets, jobs, gallery_videos CASCADE"))
