@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,6 +36,11 @@ class CommonSettings(BaseSettings):
 
     cognito_user_pool_id: str | None = None
     cognito_client_id: str | None = None
+
+    # How many reverse proxies in front of this service append to X-Forwarded-For
+    # (0: ignore the header). Rate limits and view counts both read the caller's
+    # address through common.client_ip with it.
+    trusted_proxies: int = Field(default=0, ge=0)
 
     # Networks webhooks may reach although they are not public (JSON list of CIDRs, e.g.
     # '["127.0.0.0/8", "::1/128"]'); plain http is accepted only to these. Empty in

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from common.app_state import state_of
+from common.client_ip import client_ip
 from common.deps import BrokerDep, CurrentUser, OptionalUser, S3Dep, SessionDep
 from gallery.settings import GallerySettings
 from gallery.state import GalleryState
@@ -29,12 +30,10 @@ async def get_views(request: Request) -> ViewDeduper:
 
 
 def viewer_key(request: Request, principal_id: str | None, settings: GallerySettings) -> str:
+    """Who a view is counted for: the signed-in user, else the caller's address."""
     if principal_id:
         return f"user:{principal_id}"
-    forwarded = request.headers.get("x-forwarded-for") if settings.trust_forwarded_for else None
-    if forwarded:
-        return f"ip:{forwarded.split(',')[0].strip()}"
-    return f"ip:{request.client.host if request.client else 'unknown'}"
+    return f"ip:{client_ip(request, settings.trusted_proxies)}"
 
 
 StateDep = Annotated[GalleryState, Depends(get_state)]

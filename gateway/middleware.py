@@ -12,22 +12,13 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from common.auth import AuthError
+from common.client_ip import client_ip
 from common.http import error_body
 from common.logging import get_logger
 from gateway.rate_limit import Bucket, Decision, route_class
 from gateway.state import GatewayState
 
 log = get_logger("gateway.rate_limit")
-
-
-def client_ip(request: Request, trusted_proxies: int) -> str:
-    """The caller's address: the peer, or with ``trusted_proxies`` reverse proxies in
-    front, the address the outermost trusted proxy saw (X-Forwarded-For from the right)."""
-    peer = request.client.host if request.client else "unknown"
-    if trusted_proxies <= 0:
-        return peer
-    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
-    return hops[-trusted_proxies] if len(hops) >= trusted_proxies else (hops[0] if hops else peer)
 
 
 class RateLimitMiddleware:
