@@ -6,8 +6,6 @@ object per service holds everything that service reads.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,8 +32,3 @@ class CommonSettings(BaseSettings):
 
     cognito_user_pool_id: str | None = None
     cognito_client_id: str | None = None
-
-
-@lru_cache
-def get_common_settings() -> CommonSettings:
-    return CommonSettings()

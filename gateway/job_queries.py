@@ -41,6 +41,7 @@ def job_public(session: Session, job: Job) -> JobPublic:
     return JobPublic(
         id=job.id, video_id=job.video_id, owner_id=job.owner_id, status=job.status,
         progress=job.progress, encode_speed=job.encode_speed, error=job.error,
+        error_code=job.error_code,
         priority=job.priority, qualities=job.qualities, attempts=job.attempts,
         cancel_requested=job.cancel_requested, queue_position=queue_position(session, job),
         timings=JobTimings(

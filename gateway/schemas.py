@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from common.job_state import JobStatus
+from common.error_codes import ErrorCode
+from common.qualities import ALIASES, QUALITY_NAMES
+from common.statuses import TERMINAL, JobStatus
 
 MAX_PRIORITY = 9
 
@@ -16,7 +19,10 @@ class JobCreate(BaseModel):
     video_id: uuid.UUID
     qualities: list[str] | None = Field(
         default=None, min_length=1, max_length=8,
-        description="Qualities to produce (e.g. 480p, 720p); default: all the source allows.",
+        description=f"Qualities to produce, from {', '.join(QUALITY_NAMES)} (also "
+                    f"{', '.join(sorted(a for a in ALIASES if not a[0].isdigit()))}, any "
+                    "case); default: all the source allows.",
+        examples=[["720p", "4k"]],
     )
     priority: int = Field(default=0, ge=0, le=MAX_PRIORITY,
                           description="Higher runs first among queued jobs.")
@@ -37,7 +43,9 @@ class JobPublic(BaseModel):
     status: JobStatus
     progress: float = Field(ge=0, le=1)
     encode_speed: float | None
-    error: str | None
+    error: str | None = Field(description="Why it failed, one sentence for people.")
+    error_code: ErrorCode | None = Field(
+        description="Why it failed, as a stable code to branch on; null unless FAILED.")
     priority: int
     qualities: list[str] | None
     attempts: int
@@ -45,6 +53,25 @@ class JobPublic(BaseModel):
     queue_position: int | None = Field(
         description="Queued jobs ahead of this one (0: next); null unless QUEUED.")
     timings: JobTimings
+
+
+class JobEvent(enum.StrEnum):
+    """The event types of a job's server-sent event stream."""
+
+    PROGRESS = "progress"  # the job changed; data: JobPublic
+    DONE = "done"          # the job finished; data: JobPublic (status is terminal)
+    GONE = "gone"          # the job was deleted with its video; data: {"id"}
+    TIMEOUT = "timeout"    # the stream hit its time limit, reconnect; data: {"id"}
+
+
+class JobLifecycle(BaseModel):
+    statuses: list[JobStatus] = Field(default=list(JobStatus))
+    terminal: list[JobStatus] = Field(
+        default=list(TERMINAL),
+        description="A job in one of these never changes again (its event stream ends).")
+    events: list[JobEvent] = Field(
+        default=list(JobEvent),
+        description="Event types of /api/jobs/{id}/events; done, gone and timeout end it.")
 
 
 class JobPage(BaseModel):

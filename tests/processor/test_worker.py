@@ -18,6 +18,7 @@ from prometheus_client import REGISTRY
 from common import job_state
 from common.broker import InMemoryBroker, QueueCounts
 from common.db import transaction
+from common.error_codes import ErrorCode
 from common.job_state import JobStatus
 from common.messages import JobMessage
 from common.models import AssetKind, Job, VideoStatus
@@ -127,6 +128,7 @@ def test_bad_input_fails_the_job_once_with_its_reason(
 
     done = stack.job(job.id)
     assert done.status == JobStatus.FAILED and BAD_INPUTS[kind] in (done.error or "")
+    assert done.error_code is not None and done.error_code.is_input_fault
     assert stack.video(job.video_id).status == VideoStatus.FAILED
     assert stack.assets(job.id) == [] and stack.media_keys(done) == []
     assert stack.queue_empty()  # deleted, not retried
@@ -151,6 +153,8 @@ def test_a_job_that_keeps_failing_is_failed_and_dead_lettered(stack: Stack,
     done = stack.job(job.id)
     assert done.status == JobStatus.FAILED and done.attempts == 3
     assert "gave up after 3 attempts" in (done.error or "")
+    assert done.error_code == ErrorCode.RETRIES_EXHAUSTED
+    assert "NoSuchKey" not in (done.error or "") and "404" not in (done.error or "")
     assert stack.video(job.video_id).status == VideoStatus.FAILED
     # SQS moves the message to the dead-letter queue on its next receive.
     assert worker.step(wait_s=0) is None
