@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from common.access import managed_video
 from common.auth import Principal
+from common.events import EventType, record_video_event
 from common.http import ApiError
 from common.job_state import JobStatus
 from common.logging import get_logger
@@ -55,6 +56,7 @@ def delete_video(
         _abort_multipart(s3, bucket=video.source_bucket, key=video.source_key)
         folder = video.source_key.rsplit("/", 1)[0] + "/"
         deleted += delete_prefix(s3, bucket=video.source_bucket, prefix=folder)
+    record_video_event(session, EventType.VIDEO_DELETED, video_id=video.id)
     session.delete(video)
     session.commit()
     log.info("video_deleted", video_id=video_id, objects=deleted)

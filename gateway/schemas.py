@@ -1,14 +1,14 @@
-"""Request and response bodies of the gateway's job API."""
+"""Request and response bodies of the gateway's job API (``JobPublic`` is common's:
+events carry it too)."""
 
 from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from common.error_codes import ErrorCode
+from common.job_view import JobPublic, JobTimings
 from common.qualities import ALIASES, QUALITY_NAMES
 from common.statuses import TERMINAL, JobStatus
 
@@ -26,33 +26,6 @@ class JobCreate(BaseModel):
     )
     priority: int = Field(default=0, ge=0, le=MAX_PRIORITY,
                           description="Higher runs first among queued jobs.")
-
-
-class JobTimings(BaseModel):
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    wait_s: float | None = Field(description="Seconds from submission to the (last) start.")
-    run_s: float | None = Field(description="Seconds running, so far or in total.")
-
-
-class JobPublic(BaseModel):
-    id: str
-    video_id: str
-    owner_id: str
-    status: JobStatus
-    progress: float = Field(ge=0, le=1)
-    encode_speed: float | None
-    error: str | None = Field(description="Why it failed, one sentence for people.")
-    error_code: ErrorCode | None = Field(
-        description="Why it failed, as a stable code to branch on; null unless FAILED.")
-    priority: int
-    qualities: list[str] | None
-    attempts: int
-    cancel_requested: bool
-    queue_position: int | None = Field(
-        description="Queued jobs ahead of this one (0: next); null unless QUEUED.")
-    timings: JobTimings
 
 
 class JobEvent(enum.StrEnum):
@@ -73,7 +46,9 @@ class JobLifecycle(BaseModel):
         default=list(JobEvent),
         description="Event types of /api/jobs/{id}/events; done, gone and timeout end it.")
 
-
 class JobPage(BaseModel):
     items: list[JobPublic]
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page.")
+
+
+__all__ = ["MAX_PRIORITY", "JobCreate", "JobPage", "JobPublic", "JobTimings"]

@@ -13,7 +13,7 @@ from common.db import engine_for, session_factory
 from common.messages import JobMessage
 from common.models import GalleryVideo, Job, VideoStatus
 from common.submission import SubmissionError, submit_job
-from tests.common.races import before_statement
+from tests.support.races import before_statement
 
 
 class _DownBroker(InMemoryBroker):

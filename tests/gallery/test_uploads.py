@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from gallery.uploads import S3_MAX_PARTS, S3_MIN_PART_BYTES, plan_parts
-from tests.media import make_clip
+from tests.support.media import make_clip
 
 MIB = 1024 * 1024
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from common.models import VideoStatus, Visibility
-from tests.api_support import insert_video, publish
+from tests.support.videos import insert_video, publish
 
 ROLES = (None, "owner", "other", "admin")
 

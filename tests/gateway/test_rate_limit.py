@@ -20,7 +20,8 @@ from gateway.rate_limit import (
     route_class,
 )
 from gateway.settings import GatewaySettings
-from tests.conftest import REDIS_URL, free_port
+from tests.support.services import REDIS_URL
+from videoforge.stack.net import free_port
 
 
 class FakeClock:
