@@ -10,24 +10,28 @@ row count says whether it happened, so two workers can never both own a job, and
 duplicate SQS delivery of a finished job finds nothing to claim.
 
 Each function is one event of a job's life: what else that event changes happens inside
-it, in the caller's transaction — the video's status (``common/video_state.py``) and, once
-the outbox exists, the event row. So a caller makes one call per event and never pairs a
-job change with a video change by hand. Callers own the transaction.
+it, in the caller's transaction — the video's status (``common/video_state.py``) and the
+outbox rows (``common/events.py``: job.queued, job.succeeded, rendition.ready,
+video.ready, job.failed, job.cancelled), written only when the UPDATE matched. So a
+caller makes one call per event and never pairs a job change with a video change or an
+event by hand. Callers own the transaction.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from common import video_state
+from common import events, video_state
 from common.error_codes import ErrorCode
-from common.models import Job
+from common.events import EventType
+from common.models import Job, MediaAsset
 from common.statuses import ACTIVE, TERMINAL, JobStatus
 from common.video_state import SourceFacts
 
@@ -80,6 +84,7 @@ def enqueue(session: Session, *, job: Job) -> bool:
     job.status = JobStatus.QUEUED
     session.add(job)
     session.flush()
+    events.record_job_event(session, EventType.JOB_QUEUED, job_id=job.id)
     return True
 
 
@@ -138,13 +143,15 @@ def succeed(
     *,
     job_id: str,
     worker_id: str,
+    assets: Sequence[MediaAsset] = (),
     source: SourceFacts = SourceFacts(),  # noqa: B008 (frozen: safe to share)
     instance_seconds: float | None = None,
     encode_speed: float | None = None,
 ) -> bool:
-    """RUNNING -> SUCCEEDED and the video READY with this job's assets, unless the job was
-    cancelled or taken over meanwhile (False, nothing written). Raises VideoGone if the
-    video row went away: the caller's transaction must roll back."""
+    """RUNNING -> SUCCEEDED, ``assets`` recorded (replacing an earlier attempt's rows) and
+    the video READY with them, unless the job was cancelled or taken over meanwhile (False,
+    nothing written). Raises VideoGone if the video row went away: the caller's
+    transaction must roll back."""
     measured: dict[str, Any] = {"source_duration_s": source.duration_s} if source.duration_s \
         else {}
     if encode_speed:
@@ -159,6 +166,13 @@ def succeed(
     if video_id is None or not video_state.publish(session, video_id=video_id, job_id=job_id,
                                                    source=source):
         raise VideoGone(job_id)
+    # A re-run of the same job (after a crash) overwrote the same keys; its rows go too.
+    session.execute(delete(MediaAsset).where(MediaAsset.job_id == job_id))
+    session.add_all(assets)
+    session.flush()
+    events.record_job_event(session, EventType.JOB_SUCCEEDED, job_id=job_id)
+    events.record_rendition_events(session, video_id=video_id, job_id=job_id)
+    events.record_video_event(session, EventType.VIDEO_READY, video_id=video_id)
     return True
 
 
@@ -170,6 +184,7 @@ def _fail(session: Session, where: list[Any], *, job_id: str, reason: str,
         return False
     if video_id := _video_of(session, job_id):
         video_state.settle_unpublished(session, video_id=video_id, failed=True)
+    events.record_job_event(session, EventType.JOB_FAILED, job_id=job_id)
     return True
 
 
@@ -202,6 +217,7 @@ def _cancelled(session: Session, where: list[Any], *, job_id: str) -> bool:
         return False
     if video_id := _video_of(session, job_id):
         video_state.settle_unpublished(session, video_id=video_id, failed=False)
+    events.record_job_event(session, EventType.JOB_CANCELLED, job_id=job_id)
     return True
 
 

@@ -114,7 +114,7 @@ def list_jobs(
 
 
 @router.get("/lifecycle", response_model=JobLifecycle,
-            responses=error_responses(401, 429))
+            responses=error_responses(400, 401, 422, 429))
 def job_lifecycle(user: CurrentUser) -> JobLifecycle:
     """Every job status, the terminal ones (a job in one never changes again), and the
     event types of ``/api/jobs/{id}/events``: clients read these rather than copy them."""

@@ -1,14 +1,13 @@
-"""What a finished job writes to the catalogue: its assets and the video's status.
+"""What a finished job writes to the catalogue: the manifest turned into asset rows.
 
-Publishing is one transaction: the job moves to SUCCEEDED and its video to READY
-(``job_state.succeed``, only if the job is still this worker's and not cancelled), and its
-``media_assets`` rows replace any from an earlier attempt. Either all of it is visible or
-none of it.
+Publishing is one transaction, ``job_state.succeed``: the job moves to SUCCEEDED (only if
+it is still this worker's and not cancelled), its ``media_assets`` rows replace any from
+an earlier attempt, the video becomes READY with them, and the events are recorded.
+Either all of it is visible or none of it.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from common import job_state
@@ -35,12 +34,7 @@ def publish(
     source = manifest.source
     facts = SourceFacts(duration_s=source.get("duration_s"), width=source.get("width"),
                         height=source.get("height"))
-    if not job_state.succeed(session, job_id=job_id, worker_id=worker_id, source=facts,
-                             instance_seconds=instance_seconds, encode_speed=encode_speed):
-        return False
-    # A re-run of the same job (after a crash) overwrote the same keys; its rows go too.
-    session.execute(delete(MediaAsset).where(MediaAsset.job_id == job_id))
-    session.add_all(
+    assets = [
         MediaAsset(
             video_id=video_id,
             job_id=job_id,
@@ -56,6 +50,7 @@ def publish(
             duration_s=asset.duration,
         )
         for asset in manifest.assets
-    )
-    session.flush()
-    return True
+    ]
+    return job_state.succeed(session, job_id=job_id, worker_id=worker_id, assets=assets,
+                             source=facts, instance_seconds=instance_seconds,
+                             encode_speed=encode_speed)

@@ -14,7 +14,7 @@ from common import job_state, video_state
 from common.error_codes import ErrorCode
 from common.job_state import CancelOutcome, JobStatus, SourceFacts
 from common.messages import JobMessage, MalformedMessage
-from common.models import GalleryVideo, Job
+from common.models import Event, GalleryVideo, Job
 from common.storage import media_key, upload_key
 
 
@@ -169,8 +169,18 @@ def test_every_transition_runs_on_both_databases(any_db) -> None:
         last = Job(video_id=video.id, owner_id="u1")
         assert job_state.enqueue(s, job=last)
         assert job_state.request_cancel(s, job_id=last.id) == CancelOutcome.CANCELLED
-        s.expire_all()
-        done = s.get(GalleryVideo, video.id)
+        done = s.get(GalleryVideo, video.id, populate_existing=True)
         assert (done.status, done.current_job_id, done.width) == (VideoStatus.READY, again.id, 64)
         assert not job_state.fail_dead_lettered(s, job_id=again.id, reason="r",
                                                 stale_after=stale)
+    with any_db() as s:  # each transition wrote its events, the refused insert none
+        def types(subject: str) -> list[str]:
+            rows = s.execute(select(Event.type).where(Event.subject_id == subject)
+                             .order_by(Event.created_at))
+            return list(rows.scalars())
+
+        assert types(first.id) == ["job.queued", "job.failed"]
+        assert types(second.id) == []
+        assert types(again.id) == ["job.queued", "job.succeeded"]
+        assert types(last.id) == ["job.queued", "job.cancelled"]
+        assert types(video.id) == ["video.ready"]  # no MP4 assets: no rendition.ready

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
+from sqlalchemy import select
 
 from common import job_state
 from common.broker import InMemoryBroker, QueueCounts
@@ -21,7 +22,7 @@ from common.db import transaction
 from common.error_codes import ErrorCode
 from common.job_state import JobStatus
 from common.messages import JobMessage
-from common.models import AssetKind, Job, VideoStatus
+from common.models import AssetKind, Event, Job, VideoStatus
 from common.storage import media_prefix
 from processor.job_runner import JobRunner, Outcome
 from processor.worker import Worker
@@ -75,6 +76,11 @@ def test_a_job_is_transcoded_and_published(stack: Stack, clip: Clip) -> None:
                                               Key=prefix + "manifest.json")["Body"].read())
     assert len(manifest["assets"]) == len(assets)
     assert stack.queue_empty()
+    with stack.sessions() as session:  # the outbox got what the transitions did
+        recorded = list(session.scalars(select(Event.type).where(
+            Event.subject_id.in_([job.id, job.video_id])).order_by(Event.created_at)))
+    renditions = ["rendition.ready"] * sum(a.kind == AssetKind.MP4 for a in assets)
+    assert recorded == ["job.queued", "job.succeeded", *renditions, "video.ready"]
     assert _metric("videoforge_jobs_total", {"outcome": "succeeded"}) == succeeded + 1
     assert _metric("videoforge_queue_wait_seconds_count") == waits + 1
     assert _metric("videoforge_jobs_in_flight") == 0
