@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -20,16 +21,20 @@ from sqlalchemy.orm import Session
 
 from common import job_state
 from common import qualities as quality_names
-from common.broker import Broker
+from common.errors import Conflict, Invalid
 from common.messages import JobMessage
 from common.models import GalleryVideo, Job
 from common.statuses import ACTIVE
 
 
-class SubmissionError(Exception):
-    def __init__(self, message: str, *, status_code: int = 409) -> None:
-        super().__init__(message)
-        self.status_code = status_code
+class SubmissionError(Conflict):
+    """The video cannot take a job now (its state, or a job already active)."""
+
+
+class JobSender(Protocol):
+    """All that submission needs of the queue (common.app_state.LazyBroker fits it)."""
+
+    def send(self, message: JobMessage, *, delay_s: int = 0) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,7 @@ def validate_qualities(qualities: list[str] | None) -> list[str] | None:
     try:
         return quality_names.normalize(qualities)
     except quality_names.UnknownQuality as exc:
-        raise SubmissionError(str(exc), status_code=422) from None
+        raise Invalid(str(exc)) from None
 
 
 def estimated_work_s(video: GalleryVideo, qualities: list[str] | None) -> float | None:
@@ -76,7 +81,7 @@ def _refused(session: Session, video: GalleryVideo) -> SubmissionError:
 
 def submit_job(
     session: Session,
-    broker: Broker,
+    broker: JobSender,
     *,
     video: GalleryVideo,
     owner_id: str,
