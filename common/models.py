@@ -120,6 +120,9 @@ class Job(Base):
     __table_args__ = (
         UniqueConstraint("owner_id", "idempotency_key", name="uq_jobs_owner_idempotency"),
         Index("ix_jobs_status_created", "status", "created_at"),
+        # Usage over a period (gateway/usage.py): one owner's, and everyone's.
+        Index("ix_jobs_owner_finished", "owner_id", "finished_at"),
+        Index("ix_jobs_finished", "finished_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -145,6 +148,8 @@ class Job(Base):
     estimated_work_s: Mapped[float | None] = mapped_column(Float)
     # Measured instance-seconds spent on this job (cost per transcoded minute).
     instance_seconds: Mapped[float | None] = mapped_column(Float)
+    # Bytes of the assets it published (what storage costs per month; common/costs.py).
+    stored_bytes: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
