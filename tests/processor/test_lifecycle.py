@@ -21,8 +21,8 @@ from processor.instance_metadata import InstanceMetadata
 from processor.job_runner import JobRunner
 from processor.lifecycle import LifecycleHook
 from processor.worker import Worker
-from tests.conftest import AwsResources
-from tests.processor.worker_support import Stack, worker_settings
+from tests.support.aws_resources import AwsResources
+from tests.support.worker import Stack, worker_settings
 
 TOKEN = "imds-token"
 KEY = {"AutoScalingGroupName": "workers", "LifecycleHookName": "drain",

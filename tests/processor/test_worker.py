@@ -24,15 +24,9 @@ from common.models import AssetKind, Job, VideoStatus
 from common.storage import media_prefix
 from processor.job_runner import JobRunner, Outcome
 from processor.worker import Worker
-from tests.conftest import AwsResources
-from tests.processor.helpers import BAD_INPUTS
-from tests.processor.worker_support import (
-    VISIBILITY_S,
-    Stack,
-    make_long_clip,
-    wait_for,
-    worker_settings,
-)
+from tests.support.aws_resources import AwsResources
+from tests.support.clips import BAD_INPUTS
+from tests.support.worker import VISIBILITY_S, Stack, make_long_clip, wait_for, worker_settings
 
 Clip = Callable[[str], Path]
 

@@ -14,14 +14,9 @@ from pathlib import Path
 import pytest
 
 from common.job_state import JobStatus
-from tests.conftest import AwsResources, free_port
-from tests.processor.worker_support import (
-    FAST_ENV,
-    Stack,
-    make_long_clip,
-    wait_for,
-    worker_settings,
-)
+from tests.support.aws_resources import AwsResources
+from tests.support.worker import FAST_ENV, Stack, make_long_clip, wait_for, worker_settings
+from videoforge.stack.net import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
