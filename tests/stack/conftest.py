@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -54,7 +55,7 @@ def launch_stack(data_dir: Path, *, port: int | None = None, marker: str | None 
     return running
 
 
-def _needs_the_platform() -> None:
+def needs_the_platform() -> None:
     pytest.importorskip("gateway.app", reason="the gateway is not merged yet")
     pytest.importorskip("processor.worker", reason="the worker is not merged yet")
     pytest.importorskip("processor.autoscaler.local_pool", reason="the autoscaler is not merged")
@@ -62,7 +63,7 @@ def _needs_the_platform() -> None:
 
 @pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    _needs_the_platform()
+    needs_the_platform()
     running = launch_stack(tmp_path_factory.mktemp("stack"))
     yield running
     running.stop()

@@ -19,9 +19,8 @@ from videoforge.stack.requeue import wake_runnable_jobs
 
 def test_one_lock_holder_at_a_time(tmp_path: Path) -> None:
     data_dir = DataDir(tmp_path / "data")
-    with DataDirLock(data_dir):
-        with pytest.raises(DataDirInUse, match="is in use by a running `videoforge up`"):
-            DataDirLock(data_dir).acquire()
+    with DataDirLock(data_dir), pytest.raises(DataDirInUse, match="is in use by a running"):
+        DataDirLock(data_dir).acquire()
     with DataDirLock(data_dir):  # released on exit, usable again
         pass
 

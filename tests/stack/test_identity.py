@@ -3,6 +3,7 @@ users keep their ``sub`` and tokens stay valid across a restart."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from common.auth import AuthError, CognitoVerifier
-from tests.stack.local_servers import ThreadedServer
+from tests.support.servers import serve_in_thread
 from videoforge.stack.identity.app import IdentityApp
 from videoforge.stack.identity.keys import SigningKey
 from videoforge.stack.identity.tokens import Pool
@@ -31,8 +32,8 @@ class RunningIdentity:
         self.users = UserStore(root / "users.db")
         app = IdentityApp(self.users, SigningKey.load_or_create(root / "key.pem"), POOL,
                           Verifier(KEYS, service="cognito-idp"))
-        self.server = ThreadedServer(app.asgi)
-        self.url = self.server.url
+        self.served = contextlib.ExitStack()
+        self.url = self.served.enter_context(serve_in_thread(app.asgi))
 
     def client(self, secret: str = KEYS.secret_key) -> Any:
         return boto3.client("cognito-idp", endpoint_url=self.url, region_name="us-east-1",
@@ -44,7 +45,7 @@ class RunningIdentity:
                                client_id=POOL.client_id, endpoint_url=self.url)
 
     def stop(self) -> None:
-        self.server.stop()
+        self.served.close()
         self.users.close()
 
 

@@ -3,6 +3,7 @@ browser use S3: objects, listings, presigned URLs, multipart, CORS, restarts."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.stack.local_servers import ThreadedServer
+from tests.support.servers import serve_in_thread
 from videoforge.stack.objectstore.app import ObjectStoreApp
 from videoforge.stack.objectstore.store import Store
 from videoforge.stack.sigv4 import Credentials, Verifier
@@ -27,8 +28,9 @@ class RunningStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.store = Store(root)
-        self.server = ThreadedServer(ObjectStoreApp(self.store, Verifier(KEYS, service="s3")))
-        self.url = self.server.url
+        self.served = contextlib.ExitStack()
+        self.url = self.served.enter_context(serve_in_thread(
+            ObjectStoreApp(self.store, Verifier(KEYS, service="s3"))))
 
     def client(self, secret: str = KEYS.secret_key) -> Any:
         return boto3.client("s3", endpoint_url=self.url, region_name="us-east-1",
@@ -38,7 +40,7 @@ class RunningStore:
                                           retries={"max_attempts": 1}))
 
     def stop(self) -> None:
-        self.server.stop()
+        self.served.close()
         self.store.close()
 
 
