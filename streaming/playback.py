@@ -43,7 +43,10 @@ class PresignCache:
         self._fraction = reuse_fraction
 
     def sign(self, asset: MediaAsset, *, expires_s: int) -> SignedUrl:
-        cache_key = (asset.bucket, asset.key, expires_s)
+        return self.sign_key(asset.bucket, asset.key, expires_s=expires_s)
+
+    def sign_key(self, bucket: str, key: str, *, expires_s: int) -> SignedUrl:
+        cache_key = (bucket, key, expires_s)
         now = datetime.now(UTC)
         reuse_until = timedelta(seconds=expires_s * (1 - self._fraction))
         with self._lock:
@@ -51,8 +54,7 @@ class PresignCache:
             if cached is not None and cached.expires_at - now > reuse_until:
                 self._urls.move_to_end(cache_key)
                 return cached
-        signed = SignedUrl(presign_get(self.s3, bucket=asset.bucket, key=asset.key,
-                                       expires_s=expires_s),
+        signed = SignedUrl(presign_get(self.s3, bucket=bucket, key=key, expires_s=expires_s),
                            now + timedelta(seconds=expires_s))
         with self._lock:
             self._urls[cache_key] = signed

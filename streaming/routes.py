@@ -15,6 +15,7 @@ from streaming import hls, playback
 from streaming.deps import (
     GrantsDep,
     OptionalUser,
+    PlaylistsDep,
     PresignerDep,
     S3Dep,
     SessionDep,
@@ -117,11 +118,17 @@ _PLAYLIST_RESPONSE: dict[int | str, dict[str, Any]] = {200: {
     "description": "an HLS playlist"}}
 
 
+Expand = Annotated[bool, Query(
+    description="substitute the media URL into every segment line (HLS version 7) for "
+                "players without HLS version 8 variable substitution; the playlist then "
+                "grows with the video's length")]
+
+
 @router.get("/{video_id}/master.m3u8", response_class=Response,
             responses={**_PLAYLIST_RESPONSE, **error_responses(401, 404, 409)})
-def master_playlist(video_id: VideoId, session: SessionDep, s3: S3Dep,
+def master_playlist(video_id: VideoId, session: SessionDep, s3: S3Dep, playlists: PlaylistsDep,
                     principal: OptionalUser, settings: SettingsDep, grants: GrantsDep,
-                    grant: Grant = None) -> Response:
+                    grant: Grant = None, expand: Expand = False) -> Response:
     """The HLS master: variants point back here with a playback grant, so any HLS player
     can follow them without credentials."""
     video, assets = playback.published_assets(
@@ -131,7 +138,7 @@ def master_playlist(video_id: VideoId, session: SessionDep, s3: S3Dep,
     if not grants.allows(video.id, grant):
         grant = grants.issue(video.id, ttl_s=settings.hls_url_expiry_s)
     text = hls.master_playlist(
-        hls.read_playlist(s3, master), master=master, grant=str(grant),
+        playlists.get(master).text, master=master, grant=str(grant), expand=expand,
         variants=[a for a in assets if a.kind == AssetKind.HLS_PLAYLIST],
         sign=hls.presigner(s3, bucket=master.bucket, expires_s=settings.hls_url_expiry_s))
     return Response(text, media_type=hls.PLAYLIST_CONTENT_TYPE, headers=_PLAYLIST_HEADERS)
@@ -139,16 +146,23 @@ def master_playlist(video_id: VideoId, session: SessionDep, s3: S3Dep,
 
 @router.get("/{video_id}/hls/{quality}/index.m3u8", response_class=Response,
             responses={**_PLAYLIST_RESPONSE, **error_responses(401, 404, 409, 422)})
-def variant_playlist(video_id: VideoId, session: SessionDep, s3: S3Dep,
-                     principal: OptionalUser, settings: SettingsDep, grants: GrantsDep,
-                     quality: Annotated[str, Path(pattern=QUALITY_PATTERN)],
-                     grant: Grant = None) -> Response:
-    """One variant playlist with its init and media segments as presigned S3 URLs."""
+def variant_playlist(video_id: VideoId, session: SessionDep, s3: S3Dep, playlists: PlaylistsDep,
+                     presigner: PresignerDep, principal: OptionalUser, settings: SettingsDep,
+                     grants: GrantsDep, quality: Annotated[str, Path(pattern=QUALITY_PATTERN)],
+                     grant: Grant = None, expand: Expand = False) -> Response:
+    """One variant playlist: byte ranges of the quality's CMAF file, whose one presigned URL
+    appears once (EXT-X-DEFINE), so its cost does not grow with the video's length."""
     video, assets = playback.published_assets(
         session, video_id=video_id, principal=principal, granted=grants.allows(video_id, grant),
         kinds=(AssetKind.HLS_PLAYLIST,), quality=quality)
     variant = playback.one_asset(video, assets, AssetKind.HLS_PLAYLIST, quality)
-    text = hls.variant_playlist(
-        hls.read_playlist(s3, variant), variant=variant,
-        sign=hls.presigner(s3, bucket=variant.bucket, expires_s=settings.hls_url_expiry_s))
+    template = playlists.get(variant)
+    if template.media_key is None:  # stored before CMAF: one object per segment
+        text = hls.legacy_variant(
+            template.text, playlist_key=variant.key,
+            sign=hls.presigner(s3, bucket=variant.bucket, expires_s=settings.hls_url_expiry_s))
+    else:
+        url = presigner.sign_key(variant.bucket, template.media_key,
+                                 expires_s=settings.hls_url_expiry_s).url
+        text = template.render(url, expand=expand)
     return Response(text, media_type=hls.PLAYLIST_CONTENT_TYPE, headers=_PLAYLIST_HEADERS)

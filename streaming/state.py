@@ -1,11 +1,12 @@
 """The streaming service's app state: the shared one plus the HLS grant signer and the
-presigned-URL cache."""
+presigned-URL and playlist caches."""
 
 from __future__ import annotations
 
 from common.app_state import ServiceState
 from streaming.grants import GrantSigner
 from streaming.playback import PresignCache
+from streaming.playlist_cache import PlaylistCache
 from streaming.settings import StreamingSettings
 
 
@@ -15,3 +16,4 @@ class StreamingState(ServiceState[StreamingSettings]):
         key = settings.stream_signing_key
         self.grants = GrantSigner(key.get_secret_value().encode() if key else None)
         self.presigner = PresignCache(self.s3)
+        self.playlists = PlaylistCache(self.s3)

@@ -136,12 +136,15 @@ def test_upload_transcode_and_watch(aws_resources: AwsResources, clean_database:
         # Resolved against the master's URL as a player does; no credentials needed.
         variant = httpx.get(urljoin(str(master.url), variant_uri), timeout=30)
         assert variant.status_code == 200, variant.text
-        segment_uri = next(line for line in variant.text.splitlines()
-                           if line and not line.startswith("#"))
-        init_uri = re.search(r'#EXT-X-MAP:URI="([^"]+)"', variant.text).group(1)
-        for uri in (init_uri, segment_uri):
-            got = httpx.get(urljoin(str(variant.url), uri), timeout=30)
-            assert got.status_code == 200 and len(got.content) > 0
+        # Byte ranges of the quality's one CMAF file, whose URL is defined once (HLS v8).
+        media = re.search(r'#EXT-X-DEFINE:NAME="media",VALUE="([^"]+)"', variant.text).group(1)
+        init = re.search(r'#EXT-X-MAP:URI="\{\$media\}",BYTERANGE="(\d+)@0"', variant.text)
+        segment = re.search(r"#EXT-X-BYTERANGE:(\d+)@(\d+)", variant.text)
+        for length, offset in ((int(init.group(1)), 0),
+                               (int(segment.group(1)), int(segment.group(2)))):
+            got = httpx.get(urljoin(str(variant.url), media), timeout=30,
+                            headers={"Range": f"bytes={offset}-{offset + length - 1}"})
+            assert got.status_code == 206 and len(got.content) == length
 
 
 def _follow(http: httpx.Client, auth: dict[str, str], job_id: str,
