@@ -43,13 +43,14 @@ def test_queued_and_running_jobs_get_a_message_again(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'vf.db'}"
     migrate(url)
     with session_factory(url)() as session:
-        video = GalleryVideo(owner_id="u", status=VideoStatus.PROCESSING,
-                             source_bucket="up", source_key="uploads/u/v/a.mp4")
-        session.add(video)
-        session.flush()
-        jobs = {status: Job(video_id=video.id, owner_id="u", status=status)
-                for status in (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.SUCCEEDED)}
-        session.add_all(jobs.values())
+        jobs = {}
+        for status in (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.SUCCEEDED):
+            video = GalleryVideo(owner_id="u", status=VideoStatus.PROCESSING,
+                                 source_bucket="up", source_key=f"uploads/u/{status}/a.mp4")
+            session.add(video)
+            session.flush()
+            jobs[status] = Job(video_id=video.id, owner_id="u", status=status)
+            session.add(jobs[status])
         session.commit()
         broker = InMemoryBroker()
         assert wake_runnable_jobs(session, broker) == 2
