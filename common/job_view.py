@@ -12,8 +12,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from common.job_state import JobStatus
+from common.error_codes import ErrorCode
 from common.models import Job
+from common.statuses import JobStatus
 
 
 class JobTimings(BaseModel):
@@ -31,7 +32,9 @@ class JobPublic(BaseModel):
     status: JobStatus
     progress: float = Field(ge=0, le=1)
     encode_speed: float | None
-    error: str | None
+    error: str | None = Field(description="Why it failed, one sentence for people.")
+    error_code: ErrorCode | None = Field(
+        description="Why it failed, as a stable code to branch on; null unless FAILED.")
     priority: int
     qualities: list[str] | None
     attempts: int
@@ -67,6 +70,7 @@ def job_public(session: Session, job: Job) -> JobPublic:
     return JobPublic(
         id=job.id, video_id=job.video_id, owner_id=job.owner_id, status=job.status,
         progress=job.progress, encode_speed=job.encode_speed, error=job.error,
+        error_code=job.error_code,
         priority=job.priority, qualities=job.qualities, attempts=job.attempts,
         cancel_requested=job.cancel_requested, queue_position=queue_position(session, job),
         timings=JobTimings(

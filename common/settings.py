@@ -7,7 +7,6 @@ object per service holds everything that service reads.
 from __future__ import annotations
 
 import ipaddress
-from functools import lru_cache
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -53,8 +52,3 @@ class CommonSettings(BaseSettings):
         for network in value:
             ipaddress.ip_network(network, strict=False)  # ValueError names the bad one
         return value
-
-
-@lru_cache
-def get_common_settings() -> CommonSettings:
-    return CommonSettings()

@@ -60,13 +60,15 @@ def _sessions(session: Session) -> Any:
 
 
 def test_backlog_uses_measured_encode_cost_and_progress(db_session: Session) -> None:
-    video = _video(db_session)  # size unknown: relative cost 1.0
-    _run(db_session, _job(db_session, video, source_duration_s=10.0), instance_seconds=20.0)
-    _run(db_session, _job(db_session, video, source_duration_s=10.0), instance_seconds=30.0)
-    _job(db_session, video, source_duration_s=4.0)
-    _job(db_session, video, estimated_work_s=7.0)  # an estimate without a duration
-    _job(db_session, video)  # nothing known: a typical job, median of 20 and 30
-    _run(db_session, _job(db_session, video, source_duration_s=8.0), progress=0.25)
+    def job(**kw: Any) -> Job:  # a video each (one active job per video); size unknown: 1.0
+        return _job(db_session, _video(db_session), **kw)
+
+    _run(db_session, job(source_duration_s=10.0), instance_seconds=20.0)
+    _run(db_session, job(source_duration_s=10.0), instance_seconds=30.0)
+    job(source_duration_s=4.0)
+    job(estimated_work_s=7.0)  # an estimate without a duration
+    job()  # nothing known: a typical job, median of 20 and 30
+    _run(db_session, job(source_duration_s=8.0), progress=0.25)
 
     backlog = WorkEstimator(default_cost=1.0).backlog(db_session)
     assert backlog.encode_cost == pytest.approx(2.5)  # median of 2.0 and 3.0
@@ -163,9 +165,8 @@ def test_run_ticks_until_stopped(db_session: Session) -> None:
 
 
 def test_work_policy_sizes_from_the_database(db_session: Session) -> None:
-    video = _video(db_session)
     for _ in range(3):  # 100 s of work each at the default cost; one instance finishes 60 s
-        _job(db_session, video, source_duration_s=100.0)
+        _job(db_session, _video(db_session), source_duration_s=100.0)
     broker = InMemoryBroker()
     for _ in range(3):
         broker.send(_message())
