@@ -159,7 +159,8 @@ def succeed(
     if not _apply(
         session, [Job.id == job_id, *_owned_by(worker_id), Job.cancel_requested.is_(False)],
         {"status": JobStatus.SUCCEEDED, "progress": 1.0, "finished_at": _now(), "error": None,
-         "error_code": None, "instance_seconds": instance_seconds, **measured},
+         "error_code": None, "instance_seconds": instance_seconds,
+         "stored_bytes": sum(asset.size_bytes or 0 for asset in assets), **measured},
     ):
         return False
     video_id = _video_of(session, job_id)

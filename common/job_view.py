@@ -12,6 +12,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from common.cost_view import CostPublic, job_cost
+from common.costs import Prices, configured_prices
 from common.error_codes import ErrorCode
 from common.models import Job
 from common.statuses import JobStatus
@@ -42,6 +44,9 @@ class JobPublic(BaseModel):
     queue_position: int | None = Field(
         description="Queued jobs ahead of this one (0: next); null unless QUEUED.")
     timings: JobTimings
+    cost: CostPublic | None = Field(
+        description="What its worker time and stored assets cost at the configured prices "
+                    "(VF_PRICE_*); null until a worker has recorded its time.")
 
 
 def _seconds(start: datetime | None, end: datetime | None) -> float | None:
@@ -66,7 +71,7 @@ def queue_position(session: Session, job: Job) -> int | None:
     return int(count)
 
 
-def job_public(session: Session, job: Job) -> JobPublic:
+def job_public(session: Session, job: Job, *, prices: Prices | None = None) -> JobPublic:
     return JobPublic(
         id=job.id, video_id=job.video_id, owner_id=job.owner_id, status=job.status,
         progress=job.progress, encode_speed=job.encode_speed, error=job.error,
@@ -78,4 +83,8 @@ def job_public(session: Session, job: Job) -> JobPublic:
             wait_s=_seconds(job.created_at, job.started_at) if job.started_at else None,
             run_s=_seconds(job.started_at, job.finished_at),
         ),
+        cost=job_cost(instance_seconds=job.instance_seconds, stored_bytes=job.stored_bytes,
+                      source_duration_s=job.source_duration_s
+                      if job.status == JobStatus.SUCCEEDED else None,
+                      prices=prices or configured_prices()),
     )

@@ -127,6 +127,9 @@ class Job(Base):
         # One active job per video: concurrent submits cannot both insert (migration 0003).
         Index("uq_jobs_active_video", "video_id", unique=True,
               postgresql_where=_active_jobs(), sqlite_where=_active_jobs()),
+        # Usage over a period (gateway/usage.py): one owner's, and everyone's (0005).
+        Index("ix_jobs_owner_finished", "owner_id", "finished_at"),
+        Index("ix_jobs_finished", "finished_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -153,6 +156,8 @@ class Job(Base):
     estimated_work_s: Mapped[float | None] = mapped_column(Float)
     # Measured instance-seconds spent on this job (cost per transcoded minute).
     instance_seconds: Mapped[float | None] = mapped_column(Float)
+    # Bytes of the assets it published (what storage costs per month; common/costs.py).
+    stored_bytes: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()

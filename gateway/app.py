@@ -13,7 +13,7 @@ from starlette.middleware import Middleware
 
 from common.broker import Broker
 from common.webapp import service_app
-from gateway import auth_routes, jobs, proxy, web, webhooks
+from gateway import auth_routes, jobs, proxy, usage, web, webhooks
 from gateway.middleware import RateLimitMiddleware
 from gateway.settings import GatewaySettings
 from gateway.state import GatewayState
@@ -45,6 +45,7 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
     app.include_router(auth_routes.router)
     app.include_router(jobs.router)
     app.include_router(webhooks.router)
+    app.include_router(usage.router)
     _install_index(app)
     web.mount_web(app)
     app.router.routes.extend(proxy.routes(upstreams))

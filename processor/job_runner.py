@@ -45,7 +45,14 @@ from processor.errors import BadInput, Cancelled, TranscodeError
 from processor.heartbeat import HeartbeatThread, StopReason, StopSignal
 from processor.limits import Limits
 from processor.manifest import Manifest
-from processor.metrics import JOB_DURATION, JOBS, JOBS_IN_FLIGHT, QUEUE_WAIT
+from processor.metrics import (
+    JOB_DURATION,
+    JOBS,
+    JOBS_IN_FLIGHT,
+    QUEUE_WAIT,
+    count_attempt,
+    count_published,
+)
 from processor.publication import publish
 from processor.settings import ProcessorSettings
 from processor.transcode import transcode
@@ -113,6 +120,7 @@ class JobRunner:
         finally:
             JOBS_IN_FLIGHT.set(0)
             JOB_DURATION.observe(time.monotonic() - started)
+            count_attempt(time.monotonic() - started, self.settings.prices())
         JOBS.labels(outcome.value).inc()
         log.info("job_done", outcome=outcome.value, seconds=round(time.monotonic() - started, 2))
         return outcome
@@ -175,6 +183,8 @@ class JobRunner:
             self.broker.delete(delivery)
             return Outcome.DROPPED
         if published:
+            count_published(source_seconds=manifest.source.get("duration_s"),
+                            stored_bytes=sum(a.size for a in manifest.assets))
             self.broker.delete(delivery)
             return Outcome.SUCCEEDED
         job = self._in_transaction(lambda s: s.get(Job, message.job_id))

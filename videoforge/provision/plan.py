@@ -30,6 +30,8 @@ class ProvisionConfig:
     oldest_age_alarm_s: int = 900
     alarm_topic_arn: str | None = None
     fleet: FleetSpec | None = None     # None: no launch template / Auto Scaling group
+    # False: leave users to another identity provider (the local stack's own).
+    cognito: bool = True
 
     def validate(self) -> None:
         if not self.cors_origins:
@@ -95,13 +97,15 @@ def provision(settings: CommonSettings, config: ProvisionConfig) -> Report:
     report.outputs.update(outputs, queue_name=settings.jobs_queue_name,
                           dead_letter_queue_name=settings.dead_letter_queue_name)
 
-    idp = client("cognito-idp")
-    pool_result, pool_id = ensure_user_pool(idp, name=config.user_pool_name,
-                                            pool_id=settings.cognito_user_pool_id)
-    client_result, client_id = ensure_app_client(idp, pool_id=pool_id,
-                                                 name=config.app_client_name)
-    report.results += [pool_result, ensure_admin_group(idp, pool_id=pool_id), client_result]
-    report.outputs.update(user_pool_id=pool_id, app_client_id=client_id)
+    if config.cognito:
+        idp = client("cognito-idp")
+        pool_result, pool_id = ensure_user_pool(idp, name=config.user_pool_name,
+                                                pool_id=settings.cognito_user_pool_id)
+        client_result, client_id = ensure_app_client(idp, pool_id=pool_id,
+                                                     name=config.app_client_name)
+        report.results += [pool_result, ensure_admin_group(idp, pool_id=pool_id),
+                           client_result]
+        report.outputs.update(user_pool_id=pool_id, app_client_id=client_id)
 
     if config.fleet:
         results, outputs = ensure_fleet(client("ec2"), client("autoscaling"), config.fleet)
