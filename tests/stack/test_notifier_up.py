@@ -1,12 +1,15 @@
 """``videoforge up`` runs the webhook notifier: an endpoint on this machine (loopback is
-allowlisted by the stack) registered through the API receives signed events."""
+allowlisted by the stack) registered through the API receives signed events, from a video
+delete and from a whole transcode."""
 
 from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 from tests.support.local_stack import RunningStack
+from tests.support.media import make_clip
 from tests.support.webhooks import Receiver, signature_valid
 from videoforge.client import VideoForgeClient
 
@@ -35,5 +38,53 @@ def test_an_endpoint_on_this_machine_receives_signed_events(stack: RunningStack)
             assert log["items"][0]["status"] == "succeeded"
             assert log["items"][0]["last_status_code"] == 204
             client._call("DELETE", f"/api/webhooks/endpoints/{endpoint['id']}")
+    finally:
+        receiver.close()
+
+
+def test_a_transcode_sends_its_job_rendition_and_video_events(stack: RunningStack,
+                                                              tmp_path: Path) -> None:
+    """The whole path: the worker's transitions write the events, the stack's notifier
+    delivers them, and each body is what the API read returns."""
+    receiver = Receiver()
+    types = ["job.queued", "job.succeeded", "job.failed", "rendition.ready", "video.ready"]
+    try:
+        with VideoForgeClient(stack.url) as client:
+            client.login(stack.user, stack.password)
+            endpoint = client._call("POST", "/api/webhooks/endpoints",
+                                    json={"url": receiver.url(), "event_types": types})
+            clip = make_clip(tmp_path / "hooked.mp4", duration=1.0, size="320x240", rate=15)
+            video = client.upload(clip, title="hooked")
+            job = client.submit_job(video["id"])
+            receiver.wait_for(4, timeout_s=150)  # queued, succeeded, ≥1 rendition, ready
+            deadline = time.monotonic() + 20
+            while not any(b"video.ready" in r.body for r in receiver.received):
+                assert time.monotonic() < deadline, [r.body[:80] for r in receiver.received]
+                time.sleep(0.2)
+            got = list(receiver.received)
+            bodies = [json.loads(r.body) for r in got]
+            for r in got:
+                assert signature_valid(r.headers["VideoForge-Signature"], r.body,
+                                       endpoint["secret"], now=time.time())
+            by_type: dict[str, list[dict]] = {}
+            for b in bodies:
+                by_type.setdefault(b["type"], []).append(b)
+            assert set(by_type) == {"job.queued", "job.succeeded", "rendition.ready",
+                                    "video.ready"}, list(by_type)
+            assert by_type["job.queued"][0]["data"]["id"] == job.id
+            assert by_type["job.queued"][0]["data"]["status"] == "QUEUED"
+            final_job = client._call("GET", f"/api/jobs/{job.id}")
+            succeeded = by_type["job.succeeded"][0]["data"]
+            assert succeeded["status"] == "SUCCEEDED" and succeeded["id"] == job.id
+            assert {k: v for k, v in succeeded.items() if k != "timings"} == \
+                {k: v for k, v in final_job.items() if k != "timings"}
+            ready = by_type["video.ready"][0]["data"]
+            assert ready == client._call("GET", f"/api/gallery/videos/{video['id']}")
+            qualities = client.qualities(video["id"])["qualities"]
+            renditions = sorted((b["data"] for b in by_type["rendition.ready"]),
+                                key=lambda d: d["height"])
+            assert [{k: d[k] for k in qualities[0]} for d in renditions] == qualities
+            assert {d["job_id"] for d in renditions} == {job.id}
+            assert len({b["id"] for b in bodies}) == len(bodies)  # one id per event
     finally:
         receiver.close()
