@@ -92,6 +92,7 @@ def test_a_transcode_sends_its_job_rendition_and_video_events(stack: RunningStac
             assert [{k: d[k] for k in qualities[0]} for d in renditions] == qualities
             assert {d["job_id"] for d in renditions} == {job.id}
             assert len({b["id"] for b in bodies}) == len(bodies)  # one id per event
+            client._call("DELETE", f"/api/webhooks/endpoints/{endpoint['id']}")
     finally:
         receiver.close()
 
@@ -141,14 +142,14 @@ def test_the_page_manages_endpoints_and_shows_their_deliveries(stack: RunningSta
             assert again.headers["VideoForge-Event-Id"] == first.headers["VideoForge-Event-Id"]
 
             row.get_by_role("button", name="Disable").click()
-            page.locator(".endpoint-state", has_text="disabled by its owner").wait_for()
-            page.locator(".endpoint").get_by_role("button", name="Rotate secret").click()
+            row.locator(".endpoint-state", has_text="disabled by its owner").wait_for()
+            row.get_by_role("button", name="Rotate secret").click()
             page.locator(".secret-box", has_text="New secret").wait_for()
             assert page.locator(".secret").inner_text() != secret
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "stack-webhooks.png"), full_page=True)
-            page.locator(".endpoint").get_by_role("button", name="Delete").click()
-            page.get_by_text("No endpoints yet.").wait_for()
+            row.get_by_role("button", name="Delete").click()
+            row.wait_for(state="detached")
             assert errors == []
         finally:
             browser.close()
