@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from common.auth import AuthError
 from common.client_ip import client_ip
+from common.errors import Unavailable
 from common.http import error_body
 from common.logging import get_logger
 from gateway.rate_limit import Bucket, Decision, route_class
@@ -27,14 +28,15 @@ class RateLimitMiddleware:
         self.state = state
 
     def _user_id(self, request: Request) -> str | None:
-        """The signed-in caller; None for anonymous callers and bad tokens alike (the
-        route answers those with 401, and until then they count against their IP)."""
+        """The signed-in caller; None for anonymous callers, bad tokens and tokens that
+        cannot be checked now (the route answers those with 401 or 503; until then they
+        count against their IP)."""
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip() or self.state.verifier is None:
             return None
         try:
             return self.state.verifier.verify(token.strip()).user_id
-        except AuthError:
+        except (AuthError, Unavailable):
             return None
 
     def _decide(self, request: Request, klass: str) -> Decision:
