@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -9,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from common.http import error_responses
-from common.models import AssetKind
+from common.models import AssetKind, GalleryVideo
 from common.video_view import quality_public
 from streaming import hls, playback
 from streaming.deps import (
@@ -22,6 +23,7 @@ from streaming.deps import (
     SettingsDep,
     base_url,
 )
+from streaming.grants import GrantSigner
 from streaming.schemas import AssetUrl, QualityList, StreamUrl
 
 router = APIRouter(prefix="/api/stream", tags=["streaming"])
@@ -62,7 +64,7 @@ def stream_url(
         video, assets = playback.published_assets(
             session, video_id=video_id, principal=principal, kinds=(AssetKind.HLS_MASTER,))
         playback.one_asset(video, assets, AssetKind.HLS_MASTER)  # 404/409 when there is none
-        grant = grants.issue(video.id, ttl_s=settings.hls_url_expiry_s)
+        grant = grants.issue(video.id, epoch=video.grant_epoch, ttl_s=settings.hls_url_expiry_s)
         url = (f"{base_url(request, settings)}/api/stream/{quote(video.id)}/master.m3u8"
                f"?grant={quote(grant)}")
         return StreamUrl(video_id=video.id, quality="auto", url=url,
@@ -118,6 +120,11 @@ _PLAYLIST_RESPONSE: dict[int | str, dict[str, Any]] = {200: {
     "description": "an HLS playlist"}}
 
 
+def _holds(grants: GrantSigner, grant: str | None) -> Callable[[GalleryVideo], bool]:
+    """Whether ``grant`` opens the video as it is now (its current grant epoch)."""
+    return lambda video: grants.allows(video.id, video.grant_epoch, grant)
+
+
 Expand = Annotated[bool, Query(
     description="substitute the media URL into every segment line (HLS version 7) for "
                 "players without HLS version 8 variable substitution; the playlist then "
@@ -132,11 +139,11 @@ def master_playlist(video_id: VideoId, session: SessionDep, s3: S3Dep, playlists
     """The HLS master: variants point back here with a playback grant, so any HLS player
     can follow them without credentials."""
     video, assets = playback.published_assets(
-        session, video_id=video_id, principal=principal, granted=grants.allows(video_id, grant),
+        session, video_id=video_id, principal=principal, granted=_holds(grants, grant),
         kinds=(AssetKind.HLS_MASTER, AssetKind.HLS_PLAYLIST))
     master = playback.one_asset(video, assets, AssetKind.HLS_MASTER)
-    if not grants.allows(video.id, grant):
-        grant = grants.issue(video.id, ttl_s=settings.hls_url_expiry_s)
+    if not grants.allows(video.id, video.grant_epoch, grant):
+        grant = grants.issue(video.id, epoch=video.grant_epoch, ttl_s=settings.hls_url_expiry_s)
     text = hls.master_playlist(
         playlists.get(master).text, master=master, grant=str(grant), expand=expand,
         variants=[a for a in assets if a.kind == AssetKind.HLS_PLAYLIST],
@@ -153,7 +160,7 @@ def variant_playlist(video_id: VideoId, session: SessionDep, s3: S3Dep, playlist
     """One variant playlist: byte ranges of the quality's CMAF file, whose one presigned URL
     appears once (EXT-X-DEFINE), so its cost does not grow with the video's length."""
     video, assets = playback.published_assets(
-        session, video_id=video_id, principal=principal, granted=grants.allows(video_id, grant),
+        session, video_id=video_id, principal=principal, granted=_holds(grants, grant),
         kinds=(AssetKind.HLS_PLAYLIST,), quality=quality)
     variant = playback.one_asset(video, assets, AssetKind.HLS_PLAYLIST, quality)
     template = playlists.get(variant)
