@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "transcode": ("transcode", "transcode a local video file into the quality ladder"),
     "worker": ("worker", "run a fleet worker: poll SQS and transcode jobs"),
     "autoscaler": ("autoscaler", "run the controller that sizes the worker fleet"),
+    "notifier": ("notifier", "deliver events to registered webhook endpoints"),
     "provision": ("provision", "create or update the AWS resources the platform needs"),
     "simulate": ("simulate", "simulate autoscaling policies on a job trace"),
     "serve": ("serve", "run one HTTP service (gateway, gallery or streaming)"),

@@ -4,6 +4,7 @@ rules at registration, the delivery log and redelivery."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from functools import partial
 
 import pytest
@@ -200,7 +201,8 @@ def test_delivery_log_pages_and_redelivers(hooks_client, users, gateway_settings
     assert hooks_client.get(f"/api/webhooks/deliveries/{items[0]['id']}",
                             headers=users["other"].headers).status_code == 404
     with sessions.begin() as session:  # the notifier gave up on it
-        [claim] = webhook_deliveries.claim_due(session, claimer="t", now=utcnow(), limit=1)
+        [claim] = webhook_deliveries.claim_due(session, claimer="t", now=utcnow(), limit=1,
+                                               lease=timedelta(minutes=1))
         webhook_deliveries.fail(session, claim, status_code=500, error="HTTP 500",
                                 now=utcnow() + webhook_deliveries.RETRY_HORIZON,
                                 retry_at=utcnow())

@@ -39,6 +39,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--oldest-age-alarm", type=int, default=_DEFAULTS.oldest_age_alarm_s,
                         metavar="S", help="alarm when a job message waits longer than this")
     parser.add_argument("--alarm-topic-arn", help="SNS topic the alarms notify")
+    parser.add_argument("--name-prefix", default=_DEFAULTS.name_prefix,
+                        help="IAM roles and instance profiles are named PREFIX-worker, "
+                             "PREFIX-controller, PREFIX-gateway, PREFIX-gallery, "
+                             "PREFIX-streaming (default %(default)s)")
+    parser.add_argument("--no-iam", dest="iam", action="store_false",
+                        help="leave the IAM roles and instance profiles alone")
 
     fleet = parser.add_argument_group("worker fleet (with --with-fleet)")
     fleet.add_argument("--with-fleet", action="store_true",
@@ -47,7 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                         "image of this account)")
     fleet.add_argument("--instance-type", default=_FLEET.instance_type)
     fleet.add_argument("--subnet-ids", help="comma-separated (default: the default VPC's)")
-    fleet.add_argument("--instance-profile", help="IAM instance profile name for the workers")
+    fleet.add_argument("--instance-profile",
+                       help="IAM instance profile for the workers (default: PREFIX-worker, "
+                            "made by this run)")
     fleet.add_argument("--user-data-file", type=Path, help="cloud-init user data")
     fleet.add_argument("--min", type=int, default=_FLEET.min_size)
     fleet.add_argument("--max", type=int, default=_FLEET.max_size)
@@ -82,7 +90,8 @@ def _config(args: argparse.Namespace, settings: AutoscalerSettings) -> Provision
         visibility_timeout_s=args.visibility_timeout,
         user_pool_name=args.user_pool_name, app_client_name=args.app_client_name,
         oldest_age_alarm_s=args.oldest_age_alarm, alarm_topic_arn=args.alarm_topic_arn,
-        fleet=fleet,
+        fleet=fleet, iam=args.iam, name_prefix=args.name_prefix,
+        worker_group=settings.autoscaler_asg_name,
     )
 
 
