@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "autoscaler": ("autoscaler", "run the controller that sizes the worker fleet"),
     "notifier": ("notifier", "deliver events to registered webhook endpoints"),
     "provision": ("provision", "create or update the AWS resources the platform needs"),
+    "deploy": ("deploy", "deploy gallery and streaming as Lambda functions behind an HTTP API"),
     "simulate": ("simulate", "simulate autoscaling policies on a job trace"),
     "serve": ("serve", "run one HTTP service (gateway, gallery or streaming)"),
     "up": ("up", "start the whole platform on this machine"),
