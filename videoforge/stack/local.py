@@ -28,7 +28,7 @@ from common import aws
 from common.broker import SqsBroker
 from common.db import migrate, session_factory
 from common.settings import CommonSettings
-from gallery.uploads import S3_MIN_PART_BYTES
+from gallery.multipart import S3_MIN_PART_BYTES
 from videoforge.provision import ProvisionConfig, provision
 from videoforge.stack import accounts, monitoring
 from videoforge.stack.datadir import DataDir, DataDirInUse, DataDirLock
