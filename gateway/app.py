@@ -19,7 +19,7 @@ from starlette.types import ASGIApp
 from common.broker import Broker
 from common.webapp import service_app
 from gateway import auth_routes, jobs, proxy, usage, web, webhooks
-from gateway.middleware import RateLimitMiddleware
+from gateway.middleware import PathNormalizer, RateLimitMiddleware
 from gateway.openapi import install_merged_openapi
 from gateway.settings import GatewaySettings
 from gateway.state import GatewayState
@@ -56,12 +56,14 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
     app.router.routes.extend(proxy.routes(upstreams))
     install_merged_openapi(app, upstreams)
 
-    # Outermost first: request context -> metrics (service_app) -> CORS -> rate limit.
+    # Outermost first: request context -> metrics (service_app) -> CORS -> path
+    # normalisation -> rate limit.
     # Appending puts a middleware inside the ones already there, so 429s are measured too.
     if settings.cors_origins:
         app.user_middleware.append(Middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
             allow_headers=["*"], expose_headers=["Retry-After", "X-Request-ID", "Location"]))
+    app.user_middleware.append(Middleware(PathNormalizer))
     app.user_middleware.append(Middleware(RateLimitMiddleware, state=state))
     return app
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -95,7 +96,7 @@ def _config(args: argparse.Namespace, settings: AutoscalerSettings) -> Provision
     )
 
 
-def _print_table(report: Report) -> None:
+def print_table(report: Report) -> None:
     rows = [(r.kind, r.name, r.outcome.value, ", ".join(r.changes)) for r in report.results]
     widths = [max(len(row[i]) for row in [("RESOURCE", "NAME", "OUTCOME", "")] + rows)
               for i in range(3)]
@@ -107,15 +108,15 @@ def _print_table(report: Report) -> None:
     print()
     for key, value in report.env().items():
         print(f"{key}={value}")
-    for key in ("queue_url", "dead_letter_queue_url", "launch_template_id"):
+    for key in ("queue_url", "dead_letter_queue_url", "launch_template_id", "load_balancer_url"):
         if key in report.outputs:
             print(f"# {key}: {report.outputs[key]}")
 
 
-def run(args: argparse.Namespace) -> int:
-    settings = AutoscalerSettings()
+def report(make: Callable[[], Report], *, as_json: bool) -> int:
+    """Run ``make`` and print its report (table or JSON); errors as one ``error:`` line."""
     try:
-        report = provision(settings, _config(args, settings))
+        done = make()
     except ProvisionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -131,13 +132,18 @@ def run(args: argparse.Namespace) -> int:
     except BotoCoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    if args.json:
+    if as_json:
         print(json.dumps({
-            "changed": report.changed,
-            "resources": [{**asdict(r), "outcome": r.outcome.value} for r in report.results],
-            "outputs": report.outputs,
-            "env": report.env(),
+            "changed": done.changed,
+            "resources": [{**asdict(r), "outcome": r.outcome.value} for r in done.results],
+            "outputs": done.outputs,
+            "env": done.env(),
         }, indent=2))
     else:
-        _print_table(report)
+        print_table(done)
     return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = AutoscalerSettings()
+    return report(lambda: provision(settings, _config(args, settings)), as_json=args.json)

@@ -72,7 +72,8 @@ class Report:
                 "dead_letter_queue_name": "VF_DEAD_LETTER_QUEUE_NAME",
                 "user_pool_id": "VF_COGNITO_USER_POOL_ID",
                 "app_client_id": "VF_COGNITO_CLIENT_ID",
-                "auto_scaling_group": "VF_AUTOSCALER_ASG_NAME"}
+                "auto_scaling_group": "VF_AUTOSCALER_ASG_NAME",
+                "gallery_url": "VF_GALLERY_URL", "streaming_url": "VF_STREAMING_URL"}
         return {env: self.outputs[key] for key, env in keys.items() if key in self.outputs}
 
 

@@ -1,6 +1,6 @@
 """The whole platform on one machine: the local AWS (moto, the object store, the identity
 provider), the database, the gateway (with gallery and streaming mounted in-process), the
-autoscaler with its local worker pool.
+autoscaler with its local worker pool, the webhook notifier.
 
 Everything a user makes lives in the data directory and survives a restart: the SQLite
 database (unless VF_DATABASE_URL names another), the objects, the users and their ids.
@@ -15,6 +15,7 @@ runs, so a second ``up`` on it refuses instead of sharing it.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import sys
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from common import aws
 from common.broker import SqsBroker
 from common.db import migrate, session_factory
 from common.settings import CommonSettings
-from gallery.uploads import S3_MIN_PART_BYTES
+from gallery.multipart import S3_MIN_PART_BYTES
 from videoforge.provision import ProvisionConfig, provision
 from videoforge.stack import accounts, monitoring
 from videoforge.stack.datadir import DataDir, DataDirInUse, DataDirLock
@@ -43,6 +44,9 @@ DRAIN_TIMEOUT_S = 15.0
 AUTOSCALER_INTERVAL_S = 2.0
 HEARTBEAT_INTERVAL_S = 2.0
 STARTUP_TIMEOUT_S = 60.0
+# The notifier's attempts in flight finish within their budget (25 s by default).
+NOTIFIER_STOP_TIMEOUT_S = 35.0
+LOOPBACK_NETWORKS = ["127.0.0.0/8", "::1/128"]
 
 
 @dataclass
@@ -127,7 +131,8 @@ class LocalStack:
 
         env.update(self._service_env(settings, local_aws))
         self._start_gateway(env, page_url)
-        targets = {"gateway": [f"{host}:{o.port}"], **self._start_autoscaler(env)}
+        targets = {"gateway": [f"{host}:{o.port}"], **self._start_autoscaler(env),
+                   **self._start_notifier(env)}
         self.endpoints = Endpoints(
             page_url=page_url + "/",
             aws_endpoint_url=local_aws.moto_url,
@@ -178,6 +183,8 @@ class LocalStack:
             "VF_GATEWAY_MODE": "mount",
             # S3's smallest part: a dropped connection costs the least re-upload.
             "VF_MULTIPART_PART_BYTES": str(S3_MIN_PART_BYTES),
+            # Webhook endpoints on this machine (a receiver you run locally) are allowed.
+            "VF_WEBHOOK_ALLOWED_NETWORKS": json.dumps(LOOPBACK_NETWORKS),
             "PYTHONUNBUFFERED": "1",
         }
         if o.redis_url:
@@ -221,6 +228,16 @@ class LocalStack:
                                        what=what)
         return {"autoscaler": [f"127.0.0.1:{metrics_port}"],
                 "worker": [f"127.0.0.1:{port}" for port in workers]}
+
+    def _start_notifier(self, env: dict[str, str]) -> dict[str, list[str]]:
+        """Start the webhook notifier; returns its metrics target."""
+        port = monitoring.notifier_port()
+        self.supervisor.start("notifier", [sys.executable, "-m", "videoforge", "notifier"],
+                              env={**env, "VF_NOTIFIER_METRICS_PORT": str(port)},
+                              stop_timeout_s=NOTIFIER_STOP_TIMEOUT_S)
+        self.supervisor.wait_until(partial(answers, f"http://127.0.0.1:{port}/metrics"),
+                                   timeout_s=STARTUP_TIMEOUT_S, what="the notifier")
+        return {"notifier": [f"127.0.0.1:{port}"]}
 
     def stop(self) -> None:
         try:
