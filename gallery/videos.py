@@ -9,12 +9,12 @@ from sqlalchemy.orm import Session
 
 from common.access import managed_video
 from common.auth import Principal
+from common.errors import Conflict
 from common.events import EventType, record_video_event
-from common.http import ApiError
 from common.job_state import JobStatus
 from common.logging import get_logger
 from common.models import GalleryVideo, Job
-from common.storage import delete_prefix
+from common.storage import delete_prefix, upload_prefix, video_media_prefix
 from gallery.schemas import VideoUpdate
 
 log = get_logger(__name__)
@@ -24,7 +24,11 @@ def update_video(
     session: Session, *, video_id: str, principal: Principal, changes: VideoUpdate
 ) -> GalleryVideo:
     video = managed_video(session, video_id=video_id, principal=principal)
-    for name, value in changes.model_dump(exclude_none=True).items():
+    values = changes.model_dump(exclude_none=True)
+    if values.get("visibility", video.visibility) != video.visibility:
+        # HLS grants issued before the change are refused from now on (streaming/grants.py).
+        video.grant_epoch += 1
+    for name, value in values.items():
         setattr(video, name, value)
     session.commit()
     return video
@@ -50,12 +54,13 @@ def delete_video(
         select(Job.id).where(Job.video_id == video.id, Job.status == JobStatus.RUNNING)
     ).first()
     if running:
-        raise ApiError(409, "a job is transcoding this video; cancel it first")
-    deleted = delete_prefix(s3, bucket=media_bucket, prefix=f"videos/{video.id}/")
+        raise Conflict("a job is transcoding this video; cancel it first")
+    deleted = delete_prefix(s3, bucket=media_bucket,
+                            prefix=video_media_prefix(video_id=video.id))
     if video.source_bucket and video.source_key:
         _abort_multipart(s3, bucket=video.source_bucket, key=video.source_key)
-        folder = video.source_key.rsplit("/", 1)[0] + "/"
-        deleted += delete_prefix(s3, bucket=video.source_bucket, prefix=folder)
+        deleted += delete_prefix(s3, bucket=video.source_bucket, prefix=upload_prefix(
+            user_id=video.owner_id, video_id=video.id))
     record_video_event(session, EventType.VIDEO_DELETED, video_id=video.id)
     session.delete(video)
     session.commit()

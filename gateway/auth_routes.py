@@ -18,8 +18,9 @@ from pydantic import BaseModel, Field
 
 from common.http import ApiError, error_responses
 from common.logging import get_logger
-from gateway.context import GatewayContext
-from gateway.deps import ContextDep
+from gateway.deps import ClientIp, StateDep
+from gateway.sign_in_throttle import retry_after_header
+from gateway.state import GatewayState
 
 log = get_logger(__name__)
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -67,7 +68,7 @@ def _secret_hash(secret: str, username: str, client_id: str) -> str:
     return base64.b64encode(digest).decode()
 
 
-def _initiate(ctx: GatewayContext, flow: str, params: dict[str, str], username: str | None) -> Any:
+def _initiate(ctx: GatewayState, flow: str, params: dict[str, str], username: str | None) -> Any:
     settings = ctx.settings
     if not settings.cognito_client_id:
         raise ApiError(503, "sign-in is not configured on this server")
@@ -103,10 +104,22 @@ _ERRORS = error_responses(400, 401, 403, 422, 429, 503)
 
 
 @router.post("/login", response_model=TokenPublic, responses=_ERRORS)
-def login(body: LoginRequest, ctx: ContextDep) -> TokenPublic:
-    """Exchange a username and password for Cognito ID, access and refresh tokens."""
-    result = _initiate(ctx, "USER_PASSWORD_AUTH",
-                       {"USERNAME": body.username, "PASSWORD": body.password}, body.username)
+def login(body: LoginRequest, ctx: StateDep, ip: ClientIp) -> TokenPublic:
+    """Exchange a username and password for Cognito ID, access and refresh tokens.
+    Failed attempts slow further ones at the same account (429 with Retry-After)."""
+    if (wait := ctx.sign_ins.wait_s(body.username, ip)) > 0:
+        raise ApiError(429, "too many failed sign-ins for this account; retry after "
+                            f"{retry_after_header(wait)} s", code="sign_in_delayed",
+                       headers={"Retry-After": retry_after_header(wait)})
+    try:
+        result = _initiate(ctx, "USER_PASSWORD_AUTH",
+                           {"USERNAME": body.username, "PASSWORD": body.password},
+                           body.username)
+    except ApiError as exc:
+        if exc.status_code == 401:
+            ctx.sign_ins.failed(body.username, ip)
+        raise
+    ctx.sign_ins.succeeded(body.username, ip)
     return TokenPublic(
         id_token=result["IdToken"],
         access_token=result["AccessToken"],
@@ -116,7 +129,7 @@ def login(body: LoginRequest, ctx: ContextDep) -> TokenPublic:
 
 
 @router.post("/refresh", response_model=TokenPublic, responses=_ERRORS)
-def refresh(body: RefreshRequest, ctx: ContextDep) -> TokenPublic:
+def refresh(body: RefreshRequest, ctx: StateDep) -> TokenPublic:
     """Exchange a refresh token for fresh ID and access tokens."""
     result = _initiate(ctx, "REFRESH_TOKEN_AUTH",
                        {"REFRESH_TOKEN": body.refresh_token}, body.username)

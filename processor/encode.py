@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from processor.cmaf import MUXER_ARGS
 from processor.filters import has_filter
 from processor.ladder import Rung
 from processor.probe import SourceInfo
@@ -101,15 +102,12 @@ def stream_maps(label: str, info: SourceInfo) -> list[str]:
     return ["-map", f"[{label}]", *(["-map", "0:a:0"] if info.has_audio else [])]
 
 
-MP4_ARGS = ("-movflags", "+faststart", "-f", "mp4")
-
-
 def encode_args(source: Path, outputs: Sequence[Path], info: SourceInfo,
                 rungs: Sequence[Rung], settings: EncodeSettings) -> list[str]:
     """FFmpeg arguments encoding ``rungs`` of ``source`` to ``outputs`` in one run."""
     graph, labels = ladder_graph(info, rungs)
     args = ["-i", str(source), "-filter_complex", graph]
     for rung, label, out in zip(rungs, labels, outputs, strict=True):
-        args += [*stream_maps(label, info), *codec_args(rung, info, settings), *MP4_ARGS,
+        args += [*stream_maps(label, info), *codec_args(rung, info, settings), *MUXER_ARGS,
                  str(out)]
     return args
