@@ -16,6 +16,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -210,7 +211,8 @@ def _long_playlist(stack: ExitStack, env: dict[str, str], database_url: str,
                    ) -> tuple[Scenario, LoadResult]:
     """Issue 11's scenario: a 2-hour video's variant playlist, fetched with a playback grant
     and no Authorization header, as an HLS player does."""
-    seeded = long_playlist.seed_long_videos(database_url, aws_env)
+    seeded = long_playlist.seed_long_videos(database_url, aws_env,
+                                            signing_key=env["VF_STREAM_SIGNING_KEY"])
     url, pid = _start_service(stack, "streaming", {**env, **seeded.env}, workers=args.workers)
     served = httpx.get(url + seeded.paths[0], timeout=10)
     served.raise_for_status()
@@ -239,7 +241,9 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         targets = seed_catalogue(database_url, videos=args.videos)
         print(f"seeded {args.videos:,} videos in {time.perf_counter() - started:.1f} s")
+        # One grant key for every streaming worker process, as in production.
         env = {**aws_env, "VF_DATABASE_URL": database_url, "VF_ENV": "bench",
+               "VF_STREAM_SIGNING_KEY": secrets.token_urlsafe(32),
                "VF_LOG_LEVEL": "WARNING"}
         rows = []
         for scenario in SCENARIOS:

@@ -9,7 +9,6 @@ CPU per request, and the playlist under 100 KB.
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +33,7 @@ BUCKET = "videoforge-media"
 
 @dataclass(frozen=True)
 class LongPlaylist:
-    env: dict[str, str]  # what the streaming service needs to accept the grants
+    env: dict[str, str]  # what the streaming service needs to read the stored playlists
     paths: list[str]
     playlist_bytes: int  # the stored playlist
 
@@ -49,10 +48,11 @@ def two_hour_playlist() -> str:
     return variant_playlist(index, segment_starts(index), "../720p.mp4")
 
 
-def seed_long_videos(database_url: str, aws_env: dict[str, str]) -> LongPlaylist:
-    """Rows and stored playlists for ``VIDEOS`` 2-hour public videos; their variant paths."""
-    key = secrets.token_urlsafe(32)
-    grants = GrantSigner(key.encode())
+def seed_long_videos(database_url: str, aws_env: dict[str, str], *,
+                     signing_key: str) -> LongPlaylist:
+    """Rows and stored playlists for ``VIDEOS`` 2-hour public videos; their variant paths
+    with grants signed by ``signing_key`` (the service's VF_STREAM_SIGNING_KEY)."""
+    grants = GrantSigner(signing_key.encode())
     s3: Any = aws.client("s3", CommonSettings(aws_endpoint_url=aws_env["VF_AWS_ENDPOINT_URL"]))
     s3.create_bucket(Bucket=BUCKET)
     text = two_hour_playlist()
@@ -74,11 +74,11 @@ def seed_long_videos(database_url: str, aws_env: dict[str, str]) -> LongPlaylist
                            "width": 1280, "height": 720, "bitrate": 2_800_000,
                            "size_bytes": len(text) if kind == AssetKind.HLS_PLAYLIST else 0,
                            "duration_s": DURATION_S})
-        grant = grants.issue(video_id, ttl_s=3600)
+        grant = grants.issue(video_id, epoch=0, ttl_s=3600)
         paths.append(f"/api/stream/{video_id}/hls/720p/index.m3u8?grant={grant}")
     with engine_for(database_url).begin() as conn:
         conn.execute(insert(GalleryVideo), videos)
         conn.execute(insert(Job), jobs)
         conn.execute(insert(MediaAsset), assets)
-    return LongPlaylist({"VF_STREAM_SIGNING_KEY": key, "VF_MEDIA_BUCKET": BUCKET}, paths,
+    return LongPlaylist({"VF_MEDIA_BUCKET": BUCKET}, paths,
                         len(text.encode()))

@@ -71,6 +71,8 @@ class AssetKind(enum.StrEnum):
     HLS_PLAYLIST = "hls_playlist"
     THUMBNAIL = "thumbnail"
     PREVIEW = "preview"
+    STORYBOARD = "storyboard"  # the sprite sheet of scrubbing previews
+    STORYBOARD_VTT = "storyboard_vtt"  # WebVTT cues pointing at its tiles
     MANIFEST = "manifest"
 
 
@@ -109,6 +111,9 @@ class GalleryVideo(Base):
     view_count: Mapped[int] = mapped_column(BigInteger, default=0)
     # The job whose assets are published; a re-run publishes under a new job id.
     current_job_id: Mapped[str | None] = mapped_column(String(36))
+    # Goes up when the visibility changes: HLS playback grants carry the epoch they were
+    # issued at, so grants from before the change are refused (streaming/grants.py).
+    grant_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # On PostgreSQL the table also has `search_vector`, a stored tsvector generated from

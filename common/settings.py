@@ -24,6 +24,10 @@ class CommonSettings(BaseSettings):
 
     # No endpoint means real AWS; the local stack and the tests point this at moto.
     aws_endpoint_url: str | None = None
+    # Per-service overrides of aws_endpoint_url, e.g. {"s3": URL, "cognito-idp": URL}
+    # (JSON in VF_AWS_ENDPOINT_URLS): the local stack serves S3 and Cognito from its own
+    # persistent servers and the rest from moto.
+    aws_endpoint_urls: dict[str, str] = {}
     aws_region: str = "us-east-1"
 
     uploads_bucket: str = "videoforge-uploads"

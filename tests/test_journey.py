@@ -23,12 +23,12 @@ import pytest
 
 from common import aws
 from common.settings import CommonSettings
-from gateway.app import create_app
 from gateway.settings import GatewaySettings
 from tests.support.aws_resources import AwsResources
 from tests.support.media import make_clip, probe_streams
 from tests.support.servers import serve_in_thread
 from tests.support.services import REDIS_URL
+from videoforge import services
 from videoforge.stack.net import free_port
 
 REPO = Path(__file__).resolve().parent.parent
@@ -83,7 +83,7 @@ def test_upload_transcode_and_watch(aws_resources: AwsResources, clean_database:
     )
     clip = make_clip(tmp_path / "holiday.mp4", duration=2, size="1280x720", rate=15)
 
-    with serve_in_thread(create_app(settings)) as base, httpx.Client(base_url=base,
+    with serve_in_thread(services.build("gateway", settings)) as base, httpx.Client(base_url=base,
                                                                      timeout=30) as http:
         # 1. A user exists in Cognito and signs in through the gateway.
         _create_user(endpoint, pool_id, "journey")

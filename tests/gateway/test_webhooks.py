@@ -4,6 +4,7 @@ rules at registration, the delivery log and redelivery."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from functools import partial
 
 import pytest
@@ -125,6 +126,8 @@ def test_the_allowlist_opens_loopback_and_plain_http_to_it(gateway_settings, use
 
 
 def test_bad_event_types_and_empty_updates_are_422(hooks_client, users) -> None:
+    listed = hooks_client.get("/api/webhooks/event-types", headers=users["owner"].headers)
+    assert listed.json() == [t.value for t in EventType]
     assert _create(hooks_client, users["owner"], types=[]).status_code == 422
     assert _create(hooks_client, users["owner"], types=["job.exploded"]).status_code == 422
     endpoint = _create(hooks_client, users["owner"]).json()
@@ -185,7 +188,8 @@ def test_delivery_log_pages_and_redelivers(hooks_client, users, gateway_settings
         events.record_event(session, type=EventType.VIDEO_DELETED, owner_id=users["other"].sub,
                             subject_id="v", payload={})  # someone else's
     with sessions.begin() as session:
-        assert webhook_deliveries.fan_out(session, now=utcnow()) == 3
+        made = webhook_deliveries.fan_out(session, now=utcnow())
+        assert made.deliveries == 3 and made.events >= 5  # other tests may leave events
     log_url = f"/api/webhooks/endpoints/{endpoint['id']}/deliveries"
     first = hooks_client.get(log_url, params={"limit": 2}, headers=owner.headers).json()
     rest = hooks_client.get(log_url, params={"limit": 2, "cursor": first["next_cursor"]},
@@ -200,7 +204,8 @@ def test_delivery_log_pages_and_redelivers(hooks_client, users, gateway_settings
     assert hooks_client.get(f"/api/webhooks/deliveries/{items[0]['id']}",
                             headers=users["other"].headers).status_code == 404
     with sessions.begin() as session:  # the notifier gave up on it
-        [claim] = webhook_deliveries.claim_due(session, claimer="t", now=utcnow(), limit=1)
+        [claim] = webhook_deliveries.claim_due(session, claimer="t", now=utcnow(), limit=1,
+                                               lease=timedelta(minutes=1))
         webhook_deliveries.fail(session, claim, status_code=500, error="HTTP 500",
                                 now=utcnow() + webhook_deliveries.RETRY_HORIZON,
                                 retry_at=utcnow())
@@ -221,3 +226,14 @@ def test_delivery_log_pages_and_redelivers(hooks_client, users, gateway_settings
     assert again.json()["next_attempt_at"] is not None
     bad_cursor = hooks_client.get(log_url, params={"cursor": "abc"}, headers=owner.headers)
     assert bad_cursor.status_code == 400
+
+
+def test_openapi_documents_every_event_as_a_webhook(hooks_client) -> None:
+    spec = hooks_client.get("/openapi.json").json()
+    assert set(spec["webhooks"]) == {t.value for t in EventType}
+    post = spec["webhooks"]["rendition.ready"]["post"]
+    assert "VideoForge-Signature" in {p["name"] for p in post["parameters"]}
+    ref = post["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    envelope = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert set(envelope["properties"]) == {"id", "type", "created_at", "data"}
+    assert envelope["properties"]["data"]["$ref"].endswith("/RenditionPublic")
