@@ -6,14 +6,14 @@ back until its backoff is over (SQS can delay a message by 15 minutes at most);
 dead-letter sweep maps a dead-lettered token to its job. The indexes serve the
 scheduler's order among queued jobs and its fair share (an owner's last start).
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
