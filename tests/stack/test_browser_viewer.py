@@ -118,10 +118,10 @@ def _browse_and_search(page: Any, stack: RunningStack) -> None:
 
 
 def _progressive_seeks_to_80_percent(page: Any, media: Media) -> dict[str, list[str]]:
+    media.take()  # what the page read before: this step records from here on
     page.get_by_label("Quality").select_option("720p")
     page.wait_for_function("() => document.getElementById('player').readyState >= 1",
                            timeout=WAIT_MS)
-    media.take()
     seek = page.get_by_role("slider", name="Seek")
     seek.fill("800")  # 80 % through the seek bar
     at = page.evaluate("() => document.getElementById('player').currentTime")
@@ -186,7 +186,8 @@ def test_anonymous_visitor_browses_searches_and_watches(
     try:
         _browse_and_search(page, stack)
         page.wait_for_url(f"**/#/watch/{videos.public_id}")
-        assert page.get_by_label("Link to this video").input_value() == page.url
+        page.wait_for_function("url => document.getElementById('share-url').value === url",
+                               arg=page.url, timeout=WAIT_MS)
         progressive = _progressive_seeks_to_80_percent(page, media)
         _storyboard_tiles_follow_the_pointer(page, videos.public_id)
         adaptive = _hls_plays_and_switches_level(page, media)
