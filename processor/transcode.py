@@ -1,9 +1,10 @@
 """Transcode one source into the ladder: a CMAF file per quality, HLS playlists over them,
-thumbnail, GIF, manifest.
+thumbnail, GIF, storyboard, manifest.
 
-Two FFmpeg runs: (1) decode once and encode every quality into its fragmented MP4, (2)
-poster and GIF from the smallest quality. Packaging in between reads the files' boxes and
-writes the byte-range playlists; it encodes nothing.
+Three FFmpeg runs: (1) decode once and encode every quality into its fragmented MP4, (2)
+poster and GIF from the smallest quality, (3) the storyboard from its keyframes only.
+Packaging after (1) reads the files' boxes and writes the byte-range playlists; it encodes
+nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from processor.previews import PREVIEW_NAME, THUMBNAIL_NAME, preview_args
 from processor.probe import SourceInfo, probe
 from processor.progress import Progress
 from processor.settings import ProcessorSettings
+from processor.storyboard import make_storyboard
 
 # Share of the progress bar the encode gets (nearly all of the work).
 _ENCODE_SHARE = 0.95
@@ -60,6 +62,9 @@ def transcode(
                on_progress=stage(0.0, _ENCODE_SHARE), cancel=cancel)
     assets = package(outdir, rungs, info)
     assets += previews(outdir, rungs, info, cancel=cancel)
+    smallest = min(rungs, key=lambda r: r.pixels)
+    assets += make_storyboard(cmaf_path(outdir, smallest.name), outdir, width=smallest.width,
+                              height=smallest.height, duration_s=info.duration_s, cancel=cancel)
     manifest = Manifest(source={"name": source.name, **info.to_dict()}, assets=assets).write(outdir)
     if on_progress is not None:
         on_progress(Progress(fraction=1.0, speed=None, out_time_s=info.duration_s))
@@ -77,3 +82,4 @@ def previews(outdir: Path, rungs: Sequence[Rung], info: SourceInfo, *,
                   None, (outdir / THUMBNAIL_NAME).stat().st_size),
             Asset(AssetKind.PREVIEW.value, PREVIEW_NAME, None, None, None,
                   (outdir / PREVIEW_NAME).stat().st_size)]
+

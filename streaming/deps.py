@@ -10,12 +10,12 @@ from common.app_state import state_of
 from common.deps import OptionalUser, S3Dep, SessionDep
 from streaming.grants import GrantSigner
 from streaming.playback import PresignCache
-from streaming.playlist_cache import PlaylistCache
 from streaming.settings import StreamingSettings
 from streaming.state import StreamingState
+from streaming.text_cache import TextCache
 
-__all__ = ["GrantsDep", "OptionalUser", "PlaylistsDep", "PresignerDep", "S3Dep", "SessionDep",
-           "SettingsDep", "base_url"]
+__all__ = ["GrantsDep", "OptionalUser", "PresignerDep", "S3Dep", "SessionDep", "SettingsDep",
+           "TextsDep", "base_url"]
 
 
 async def get_settings(request: Request) -> StreamingSettings:
@@ -26,8 +26,8 @@ async def get_presigner(request: Request) -> PresignCache:
     return state_of(request, StreamingState).presigner
 
 
-async def get_playlists(request: Request) -> PlaylistCache:
-    return state_of(request, StreamingState).playlists
+async def get_texts(request: Request) -> TextCache:
+    return state_of(request, StreamingState).texts
 
 
 async def get_grants(request: Request) -> GrantSigner:
@@ -44,4 +44,4 @@ def base_url(request: Request, settings: StreamingSettings) -> str:
 SettingsDep = Annotated[StreamingSettings, Depends(get_settings)]
 GrantsDep = Annotated[GrantSigner, Depends(get_grants)]
 PresignerDep = Annotated[PresignCache, Depends(get_presigner)]
-PlaylistsDep = Annotated[PlaylistCache, Depends(get_playlists)]
+TextsDep = Annotated[TextCache, Depends(get_texts)]

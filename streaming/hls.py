@@ -55,12 +55,6 @@ def resolve_key(playlist_key: str, uri: str) -> str | None:
     return posixpath.normpath(posixpath.join(posixpath.dirname(playlist_key), path))
 
 
-def read_playlist(s3: Any, asset: MediaAsset) -> str:
-    body = s3.get_object(Bucket=asset.bucket, Key=asset.key)["Body"]
-    with body:
-        return str(body.read().decode("utf-8"))
-
-
 def master_playlist(text: str, *, master: MediaAsset, variants: list[MediaAsset],
                     grant: str, sign: Callable[[str], str], expand: bool = False) -> str:
     """The master with variants pointing at this service and other URIs presigned."""
@@ -101,10 +95,6 @@ class VariantTemplate:
         line_end = text.find("\n", define.end())
         return cls(text, head=text[:define.start(1)], tail=text[define.end(1):], media_key=key,
                    define_line=(define.start(), len(text) if line_end < 0 else line_end + 1))
-
-    @property
-    def size(self) -> int:
-        return len(self.text)
 
     def render(self, media_url: str, *, expand: bool = False) -> str:
         """The playlist with its media URI presigned. ``expand`` substitutes the variable

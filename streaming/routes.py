@@ -16,15 +16,16 @@ from streaming import hls, playback
 from streaming.deps import (
     GrantsDep,
     OptionalUser,
-    PlaylistsDep,
     PresignerDep,
     S3Dep,
     SessionDep,
     SettingsDep,
+    TextsDep,
     base_url,
 )
 from streaming.grants import GrantSigner
 from streaming.schemas import AssetUrl, QualityList, StreamUrl
+from streaming.storyboard import VTT_CONTENT_TYPE, render_cues
 
 router = APIRouter(prefix="/api/stream", tags=["streaming"])
 
@@ -48,7 +49,7 @@ def list_qualities(video_id: VideoId, session: SessionDep,
         video_id=video.id, status=video.status, duration_s=video.duration_s,
         qualities=[quality_public(a) for a in playback.qualities(assets)],
         hls=AssetKind.HLS_MASTER in kinds, thumbnail=AssetKind.THUMBNAIL in kinds,
-        preview=AssetKind.PREVIEW in kinds)
+        preview=AssetKind.PREVIEW in kinds, storyboard=AssetKind.STORYBOARD_VTT in kinds)
 
 
 @router.get("/{video_id}", response_model=StreamUrl, responses=error_responses(401, 404, 409))
@@ -133,7 +134,7 @@ Expand = Annotated[bool, Query(
 
 @router.get("/{video_id}/master.m3u8", response_class=Response,
             responses={**_PLAYLIST_RESPONSE, **error_responses(401, 404, 409)})
-def master_playlist(video_id: VideoId, session: SessionDep, s3: S3Dep, playlists: PlaylistsDep,
+def master_playlist(video_id: VideoId, session: SessionDep, s3: S3Dep, texts: TextsDep,
                     principal: OptionalUser, settings: SettingsDep, grants: GrantsDep,
                     grant: Grant = None, expand: Expand = False) -> Response:
     """The HLS master: variants point back here with a playback grant, so any HLS player
@@ -145,7 +146,7 @@ def master_playlist(video_id: VideoId, session: SessionDep, s3: S3Dep, playlists
     if not grants.allows(video.id, video.grant_epoch, grant):
         grant = grants.issue(video.id, epoch=video.grant_epoch, ttl_s=settings.hls_url_expiry_s)
     text = hls.master_playlist(
-        playlists.get(master).text, master=master, grant=str(grant), expand=expand,
+        texts.text(master), master=master, grant=str(grant), expand=expand,
         variants=[a for a in assets if a.kind == AssetKind.HLS_PLAYLIST],
         sign=hls.presigner(s3, bucket=master.bucket, expires_s=settings.hls_url_expiry_s))
     return Response(text, media_type=hls.PLAYLIST_CONTENT_TYPE, headers=_PLAYLIST_HEADERS)
@@ -153,7 +154,7 @@ def master_playlist(video_id: VideoId, session: SessionDep, s3: S3Dep, playlists
 
 @router.get("/{video_id}/hls/{quality}/index.m3u8", response_class=Response,
             responses={**_PLAYLIST_RESPONSE, **error_responses(401, 404, 409, 422)})
-def variant_playlist(video_id: VideoId, session: SessionDep, s3: S3Dep, playlists: PlaylistsDep,
+def variant_playlist(video_id: VideoId, session: SessionDep, s3: S3Dep, texts: TextsDep,
                      presigner: PresignerDep, principal: OptionalUser, settings: SettingsDep,
                      grants: GrantsDep, quality: Annotated[str, Path(pattern=QUALITY_PATTERN)],
                      grant: Grant = None, expand: Expand = False) -> Response:
@@ -163,7 +164,7 @@ def variant_playlist(video_id: VideoId, session: SessionDep, s3: S3Dep, playlist
         session, video_id=video_id, principal=principal, granted=_holds(grants, grant),
         kinds=(AssetKind.HLS_PLAYLIST,), quality=quality)
     variant = playback.one_asset(video, assets, AssetKind.HLS_PLAYLIST, quality)
-    template = playlists.get(variant)
+    template = hls.VariantTemplate.parse(texts.text(variant), playlist_key=variant.key)
     if template.media_key is None:  # stored before CMAF: one object per segment
         text = hls.legacy_variant(
             template.text, playlist_key=variant.key,
@@ -173,3 +174,21 @@ def variant_playlist(video_id: VideoId, session: SessionDep, s3: S3Dep, playlist
                                  expires_s=settings.hls_url_expiry_s).url
         text = template.render(url, expand=expand)
     return Response(text, media_type=hls.PLAYLIST_CONTENT_TYPE, headers=_PLAYLIST_HEADERS)
+
+
+@router.get("/{video_id}/storyboard.vtt", response_class=Response,
+            responses={200: {"content": {VTT_CONTENT_TYPE: {"schema": {"type": "string"}}},
+                             "description": "WebVTT cues, one per tile of the sprite sheet"},
+                       **error_responses(401, 404, 409)})
+def storyboard(video_id: VideoId, session: SessionDep, texts: TextsDep, presigner: PresignerDep,
+               principal: OptionalUser, settings: SettingsDep) -> Response:
+    """Scrubbing previews: cues covering the whole video, each naming its tile of the
+    sprite sheet (a presigned URL with ``#xywh=x,y,w,h``)."""
+    video, assets = playback.published_assets(
+        session, video_id=video_id, principal=principal,
+        kinds=(AssetKind.STORYBOARD, AssetKind.STORYBOARD_VTT))
+    cues = playback.one_asset(video, assets, AssetKind.STORYBOARD_VTT)
+    sprite = playback.one_asset(video, assets, AssetKind.STORYBOARD)
+    url = presigner.sign(sprite, expires_s=settings.stream_url_expiry_s).url
+    text = render_cues(texts.text(cues), sprite_key=sprite.key, sprite_url=url)
+    return Response(text, media_type=VTT_CONTENT_TYPE, headers=_PLAYLIST_HEADERS)

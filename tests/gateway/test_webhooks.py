@@ -126,6 +126,8 @@ def test_the_allowlist_opens_loopback_and_plain_http_to_it(gateway_settings, use
 
 
 def test_bad_event_types_and_empty_updates_are_422(hooks_client, users) -> None:
+    listed = hooks_client.get("/api/webhooks/event-types", headers=users["owner"].headers)
+    assert listed.json() == [t.value for t in EventType]
     assert _create(hooks_client, users["owner"], types=[]).status_code == 422
     assert _create(hooks_client, users["owner"], types=["job.exploded"]).status_code == 422
     endpoint = _create(hooks_client, users["owner"]).json()

@@ -141,7 +141,8 @@ def test_manifest_lists_every_asset(result: tuple[Path, Manifest, list[Progress]
     kinds = sorted((a.type, a.quality) for a in manifest.assets)
     assert kinds == sorted([("mp4", "480p"), ("mp4", "720p"), ("hls_playlist", "480p"),
                             ("hls_playlist", "720p"), ("hls_master", ""), ("thumbnail", ""),
-                            ("preview", ""), ("manifest", "")])
+                            ("preview", ""), ("storyboard", ""), ("storyboard_vtt", ""),
+                            ("manifest", "")])
     for asset in manifest.assets:
         assert (outdir / asset.path).is_file()
         assert asset.size == (outdir / asset.path).stat().st_size

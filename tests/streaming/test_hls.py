@@ -10,20 +10,16 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 import uvicorn
 
-from common.models import AssetKind, Visibility
-from processor.manifest import Manifest
-from processor.transcode import transcode
+from common.models import Visibility
 from streaming.app import create_app
 from streaming.hls import VariantTemplate, resolve_key, rewrite_uris
 from tests.support.cmaf import byte_ranges, packet_counts
-from tests.support.media import make_clip, probe_streams
+from tests.support.media import probe_streams
 from tests.support.videos import insert_video, publish
 from videoforge.stack.net import free_port
 
@@ -62,30 +58,6 @@ def test_template_puts_the_url_once_or_in_every_line() -> None:
     with pytest.raises(ValueError):
         template.render('https://evil/"\n#EXT-X-ENDLIST')
     assert VariantTemplate.parse("#EXTM3U\nseg.m4s\n", playlist_key="k").media_key is None
-
-
-@pytest.fixture(scope="module")
-def cmaf_outputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Manifest]:
-    """A real transcode of a small clip: 480p and 720p CMAF files and their playlists."""
-    root = tmp_path_factory.mktemp("cmaf")
-    source = make_clip(root / "source.mp4", duration=5.0, size="1280x720", rate=10)
-    outdir = root / "out"
-    return outdir, transcode(source, outdir, preset="ultrafast")
-
-
-def _published(outdir: Path, manifest: Manifest) -> list[tuple[AssetKind | None, str, str, bytes]]:
-    return [(AssetKind(a.type), a.quality, a.path, (outdir / a.path).read_bytes())
-            for a in manifest.assets]
-
-
-@pytest.fixture
-def private_cmaf(cmaf_outputs, streaming_settings, cognito, s3) -> Any:
-    outdir, manifest = cmaf_outputs
-    video = insert_video(streaming_settings.database_url, owner_id=cognito.subs["owner"],
-                         visibility=Visibility.PRIVATE)
-    publish(streaming_settings.database_url, s3, video=video,
-            bucket=streaming_settings.media_bucket, files=_published(outdir, manifest))
-    return video
 
 
 def test_byte_ranges_from_s3_hold_every_frame_of_the_progressive_file(
@@ -127,7 +99,7 @@ def test_playlists_are_read_from_s3_once(client, private_cmaf, cognito) -> None:
                       headers=cognito.headers("owner")).json()
     base = auto["url"].split("master.m3u8")[0]
     first = [client.get(base + uri).text for uri in _uris(client.get(auto["url"]).text)]
-    playlists = client.app.state.service.playlists
+    playlists = client.app.state.service.texts
     misses = playlists.misses
     again = [client.get(base + uri).text for uri in _uris(client.get(auto["url"]).text)]
     assert playlists.misses == misses == 3  # master and two variants, each read once

@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
@@ -18,9 +18,12 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from processor.autoscaler.settings import AutoscalerSettings
 from videoforge.provision import FleetSpec, ProvisionConfig, ProvisionError, Report, provision
 from videoforge.provision.fleet import HOOK_HEARTBEAT_TIMEOUT_S
+from videoforge.provision.gateway import AMI_NAME_PATTERN as GATEWAY_AMI_PATTERN
+from videoforge.provision.gateway import GatewaySpec
 
 _DEFAULTS = ProvisionConfig()
 _FLEET = FleetSpec()
+_GATEWAY = GatewaySpec()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,20 +68,54 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fleet.add_argument("--lifecycle-hook", metavar="NAME",
                        help="add a termination lifecycle hook of this name (heartbeat "
                             f"timeout {HOOK_HEARTBEAT_TIMEOUT_S} s) so workers can drain")
+    _gateway_arguments(parser)
+
+
+def _gateway_arguments(parser: argparse.ArgumentParser) -> None:
+    gateway = parser.add_argument_group("gateway (with --with-gateway)")
+    gateway.add_argument("--with-gateway", action="store_true",
+                         help="also the load balancer, target group and the gateway's own "
+                              "launch template and Auto Scaling group")
+    gateway.add_argument("--gateway-ami-id", help="gateway AMI (default: newest "
+                                                  f"{GATEWAY_AMI_PATTERN} image of this account)")
+    gateway.add_argument("--gateway-instance-type", default="t3.small")
+    gateway.add_argument("--gateway-min", type=int, default=_GATEWAY.fleet.min_size)
+    gateway.add_argument("--gateway-max", type=int, default=_GATEWAY.fleet.max_size)
+    gateway.add_argument("--gateway-user-data-file", type=Path,
+                         help="cloud-init user data (writes /etc/videoforge/gateway.local.env)")
+    gateway.add_argument("--certificate-arn", help="ACM certificate: HTTPS on 443, HTTP "
+                                                   "redirected (default: HTTP on 80 only)")
+
+
+def _read(path: Path | None) -> str | None:
+    try:
+        return path.read_text() if path else None
+    except OSError as exc:
+        raise ProvisionError(f"cannot read user data: {exc}", exit_code=2) from exc
+
+
+def _gateway(args: argparse.Namespace, subnets: tuple[str, ...]) -> GatewaySpec | None:
+    if not args.with_gateway:
+        return None
+    name = f"{args.name_prefix}-gateway"
+    fleet = replace(_GATEWAY.fleet, group_name=name, template_name=name,
+                    ami_id=args.gateway_ami_id, instance_type=args.gateway_instance_type,
+                    subnet_ids=subnets, user_data=_read(args.gateway_user_data_file),
+                    min_size=args.gateway_min, max_size=args.gateway_max,
+                    desired=max(args.gateway_min, min(_GATEWAY.fleet.desired, args.gateway_max)))
+    return GatewaySpec(name=name, fleet=fleet, certificate_arn=args.certificate_arn)
 
 
 def _config(args: argparse.Namespace, settings: AutoscalerSettings) -> ProvisionConfig:
     fleet = None
+    subnets = tuple(s.strip() for s in (args.subnet_ids or "").split(",") if s.strip())
     if args.with_fleet:
-        try:
-            user_data = args.user_data_file.read_text() if args.user_data_file else None
-        except OSError as exc:
-            raise ProvisionError(f"cannot read user data: {exc}", exit_code=2) from exc
+        user_data = _read(args.user_data_file)
         fleet = FleetSpec(
             group_name=settings.autoscaler_asg_name, template_name=settings.autoscaler_asg_name,
             ami_id=args.ami_id,
             instance_type=args.instance_type,
-            subnet_ids=tuple(s.strip() for s in (args.subnet_ids or "").split(",") if s.strip()),
+            subnet_ids=subnets,
             instance_profile=args.instance_profile, user_data=user_data,
             min_size=args.min, max_size=args.max, desired=args.desired,
             lifecycle_hook=args.lifecycle_hook,
@@ -91,7 +128,8 @@ def _config(args: argparse.Namespace, settings: AutoscalerSettings) -> Provision
         visibility_timeout_s=args.visibility_timeout,
         user_pool_name=args.user_pool_name, app_client_name=args.app_client_name,
         oldest_age_alarm_s=args.oldest_age_alarm, alarm_topic_arn=args.alarm_topic_arn,
-        fleet=fleet, iam=args.iam, name_prefix=args.name_prefix,
+        fleet=fleet, gateway=_gateway(args, subnets), iam=args.iam,
+        name_prefix=args.name_prefix,
         worker_group=settings.autoscaler_asg_name,
     )
 

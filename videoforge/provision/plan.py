@@ -12,6 +12,7 @@ from videoforge.provision.alarms import alarm_specs, ensure_alarms
 from videoforge.provision.buckets import bucket_specs, ensure_bucket
 from videoforge.provision.cognito import ensure_admin_group, ensure_app_client, ensure_user_pool
 from videoforge.provision.fleet import FleetSpec, ensure_fleet
+from videoforge.provision.gateway import GatewaySpec, ensure_gateway
 from videoforge.provision.iam import ensure_roles
 from videoforge.provision.policies import Names
 from videoforge.provision.queues import ensure_job_queues
@@ -32,6 +33,7 @@ class ProvisionConfig:
     oldest_age_alarm_s: int = 900
     alarm_topic_arn: str | None = None
     fleet: FleetSpec | None = None     # None: no launch template / Auto Scaling group
+    gateway: GatewaySpec | None = None   # None: no load balancer / gateway group
     # False: leave users to another identity provider (the local stack's own).
     cognito: bool = True
     # IAM roles for the workers, controller, gateway and Lambdas (False: the local stack).
@@ -54,6 +56,8 @@ class ProvisionConfig:
             raise ProvisionError("max receive count must be at most 1000", exit_code=2)
         if self.fleet:
             self.fleet.validate()
+        if self.gateway:
+            self.gateway.fleet.validate()
 
 
 @dataclass
@@ -125,6 +129,16 @@ def provision(settings: CommonSettings, config: ProvisionConfig) -> Report:
         if fleet.instance_profile is None and "worker_instance_profile" in report.outputs:
             fleet = replace(fleet, instance_profile=report.outputs["worker_instance_profile"])
         results, outputs = ensure_fleet(client("ec2"), client("autoscaling"), fleet)
+        report.results += results
+        report.outputs.update(outputs)
+
+    if config.gateway:
+        gateway = config.gateway
+        if gateway.fleet.instance_profile is None and "gateway_instance_profile" in report.outputs:
+            gateway = replace(gateway, fleet=replace(
+                gateway.fleet, instance_profile=report.outputs["gateway_instance_profile"]))
+        results, outputs = ensure_gateway(client("ec2"), client("elbv2"), client("autoscaling"),
+                                          gateway)
         report.results += results
         report.outputs.update(outputs)
 
