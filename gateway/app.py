@@ -24,6 +24,7 @@ from gateway.openapi import install_merged_openapi
 from gateway.page_policy import bucket_origins, page_csp
 from gateway.settings import GatewaySettings
 from gateway.state import GatewayState
+from gateway.webhook_docs import document_webhooks
 
 _PLACEHOLDER = """<!doctype html><html><head><meta charset="utf-8"><title>VideoForge</title>
 </head><body><h1>VideoForge</h1><p>The API is at <a href="/docs">/docs</a>.</p></body></html>"""
@@ -51,6 +52,7 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
     app.include_router(auth_routes.router)
     app.include_router(jobs.router)
     app.include_router(webhooks.router)
+    document_webhooks(app)
     app.include_router(usage.router)
     _install_index(app, csp=page_csp(bucket_origins(state.s3, settings)))
     web.mount_web(app)
