@@ -38,6 +38,10 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1200, "height": 900})
+    # Every Content-Security-Policy violation the page causes (it must cause none).
+    context.add_init_script(
+        "window.cspViolations = []; document.addEventListener('securitypolicyviolation',"
+        " (e) => window.cspViolations.push(`${e.effectiveDirective} ${e.blockedURI}`));")
     page = context.new_page()
     page.errors = []
     page.on("pageerror", lambda exc: page.errors.append(str(exc)))
@@ -161,8 +165,10 @@ def test_sign_in_upload_watch_switch_quality_publish_delete(
         _upload_until_ready(page, clip)
         _switch_qualities(page)
         _publish_find_and_preview(page)
+        violations = page.evaluate("window.cspViolations")
         _delete(page)
     except Exception:
         _screenshot(page, "stack-failure.png")
         raise
     assert not page.errors, page.errors
+    assert violations == [], violations
