@@ -21,6 +21,7 @@ from common.webapp import service_app
 from gateway import auth_routes, jobs, proxy, usage, web, webhooks
 from gateway.middleware import PathNormalizer, RateLimitMiddleware
 from gateway.openapi import install_merged_openapi
+from gateway.page_policy import bucket_origins, page_csp
 from gateway.settings import GatewaySettings
 from gateway.state import GatewayState
 from gateway.webhook_docs import document_webhooks
@@ -53,7 +54,7 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
     app.include_router(webhooks.router)
     document_webhooks(app)
     app.include_router(usage.router)
-    _install_index(app)
+    _install_index(app, csp=page_csp(bucket_origins(state.s3, settings)))
     web.mount_web(app)
     app.router.routes.extend(proxy.routes(upstreams))
     install_merged_openapi(app, upstreams)
@@ -70,9 +71,12 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
     return app
 
 
-def _install_index(app: FastAPI) -> None:
+def _install_index(app: FastAPI, *, csp: str) -> None:
+    headers = {"Content-Security-Policy": csp}
+
     @app.get("/", include_in_schema=False)
     def index() -> Response:
         page = web.STATIC_DIR / "index.html"
-        return FileResponse(page) if page.is_file() else HTMLResponse(_PLACEHOLDER)
+        return (FileResponse(page, headers=headers) if page.is_file() else
+                HTMLResponse(_PLACEHOLDER, headers=headers))
 
