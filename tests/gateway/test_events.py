@@ -10,11 +10,15 @@ from datetime import timedelta
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import generate_latest
+from sqlalchemy import event as sa_event
 
 from common import job_state
-from common.db import session_factory
-from common.models import GalleryVideo
+from common.db import engine_for, session_factory
+from common.job_state import JobStatus
+from common.models import GalleryVideo, Job
 from gateway.app import create_app
+from gateway.job_events import QueueBoard
 from tests.support.servers import serve_in_thread
 
 
@@ -117,7 +121,8 @@ def test_events_over_real_http(live_gateway, users, make_video, gateway_settings
         worker.join()
         other = http.get(f"/api/jobs/{job_id}/events", headers=users["other"].headers)
         assert other.status_code == 404
-        assert http.get("/metrics").text.count('service="gateway"') > 0
+        assert http.get("/metrics").status_code == 404  # not on the public port
+        assert generate_latest().decode().count('service="gateway"') > 0
 
 
 def test_stream_keeps_alive_and_ends_after_its_longest_duration(gateway_settings, users,
@@ -149,3 +154,24 @@ def test_a_job_deleted_with_its_video_ends_its_stream_with_gone(
                     s.commit()
     assert [e for e, _ in events] == ["progress", "gone"]
     assert events[-1][1] == {"id": job_id}  # no status: a deleted job has none
+
+
+def test_queue_positions_for_streams_cost_one_query_per_interval(gateway_settings):
+    """However many streams ask within an interval, the positions are computed once."""
+    board = QueueBoard(max_age_s=60)
+    queued = Job(id="j", video_id="v", owner_id="u", status=JobStatus.QUEUED)
+    engine = engine_for(gateway_settings.database_url)
+    computed: list[str] = []
+
+    def count(_conn, _cursor, statement, *_):
+        if "row_number" in statement.lower():
+            computed.append(statement)
+
+    sa_event.listen(engine, "before_cursor_execute", count)
+    try:
+        with session_factory(gateway_settings.database_url)() as session:
+            for _ in range(5):
+                assert board.position(session, queued) is None  # not in the database
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", count)
+    assert len(computed) == 1
