@@ -27,12 +27,22 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from processor.encode import MP4_ARGS, EncodeSettings, codec_args, ladder_graph, stream_maps
+from processor.demuxers import input_args
+from processor.encode import (
+    MP4_ARGS,
+    EncodeSettings,
+    Timeline,
+    codec_args,
+    ladder_graph,
+    stream_maps,
+    timeline,
+)
 from processor.ffmpeg import run_ffmpeg
 from processor.hls import hls_options, package_args, playlist_path
+from processor.intake import intake
 from processor.ladder import Rung, choose_ladder
 from processor.previews import (
     GIF_ARGS,
@@ -42,9 +52,10 @@ from processor.previews import (
     gif_filter,
     preview_window,
 )
-from processor.probe import SourceInfo, probe
 from processor.settings import ProcessorSettings
-from processor.transcode import describe_outputs, transcode
+from processor.source_info import SourceInfo
+from processor.transcode import describe_extras, describe_renditions, transcode, write_master
+from processor.transcode_settings import TranscodeSettings
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 # name: (width, height, seconds)
@@ -86,10 +97,12 @@ def make_source(name: str) -> Path:
 # --- (a) the naive way -------------------------------------------------------------------
 def naive(source: Path, outdir: Path, info: SourceInfo, rungs: list[Rung],
           settings: EncodeSettings) -> None:
+    timing = timeline(info)
     for rung in rungs:
-        graph, (label,) = ladder_graph(info, [rung])
-        run_ffmpeg(["-i", str(source), "-filter_complex", graph, *stream_maps(label, info),
-                    *codec_args(rung, info, settings), *MP4_ARGS, str(outdir / f"{rung.name}.mp4")])
+        graph = ladder_graph(info, [rung], timing)
+        run_ffmpeg([*input_args(source, info.container), "-filter_complex", graph.text,
+                    *stream_maps(graph, 0), *codec_args(rung, info, settings, timing),
+                    *MP4_ARGS, str(outdir / f"{rung.name}.mp4")])
     run_ffmpeg(package_args([outdir / f"{r.name}.mp4" for r in rungs], [r.name for r in rungs],
                             outdir))
     small = rungs[0]
@@ -99,38 +112,47 @@ def naive(source: Path, outdir: Path, info: SourceInfo, rungs: list[Rung],
     run_ffmpeg(["-ss", f"{start:.3f}", "-t", f"{length:.3f}", "-i", str(source),
                 "-filter_complex", gif_filter(small.width, small.height, "0:v", "gif"),
                 "-map", "[gif]", *GIF_ARGS, str(outdir / PREVIEW_NAME)])
-    describe_outputs(outdir, rungs, [outdir / f"{r.name}.mp4" for r in rungs], info)
+    describe(outdir, rungs, info)
+
+
+def describe(outdir: Path, rungs: list[Rung], info: SourceInfo) -> None:
+    """What ``transcode`` does after its FFmpeg runs: probe the outputs, write the master."""
+    assets, variants = describe_renditions(outdir, rungs, [outdir / f"{r.name}.mp4"
+                                                            for r in rungs], info)
+    write_master(outdir, variants)
+    describe_extras(outdir, assets, info.duration_s)
 
 
 # --- (b) videoforge -------------------------------------------------------------------------
 def ladder(source: Path, outdir: Path, info: SourceInfo, rungs: list[Rung],
            settings: EncodeSettings) -> None:
-    transcode(source, outdir, preset=settings.preset)
+    transcode(source, outdir, settings=TranscodeSettings(encode=settings))
 
 
 # --- (c) one hand-written command -------------------------------------------------------
 def single(source: Path, outdir: Path, info: SourceInfo, rungs: list[Rung],
            settings: EncodeSettings) -> None:
-    graph, labels = ladder_graph(info, rungs)
-    small = labels[0]  # rungs are smallest first
+    timing: Timeline = timeline(info)
+    base = ladder_graph(info, rungs, timing)
+    small = base.video[0]  # rungs are smallest first
     start, length = preview_window(info.duration_s)
-    graph += (f";[{small}]split=3[enc][poster_in][gif_in]"
+    text = base.text + (f";[{small}]split=3[enc][poster_in][gif_in]"
               f";[poster_in]trim=start={start:.3f},setpts=PTS-STARTPTS[poster]"
               f";[gif_in]trim=start={start:.3f}:duration={length:.3f},setpts=PTS-STARTPTS[gif_t]"
               f";{gif_filter(rungs[0].width, rungs[0].height, 'gif_t', 'gif')}")
-    labels[0] = "enc"
-    args = ["-i", str(source), "-filter_complex", graph]
-    for rung, label in zip(rungs, labels, strict=True):
+    graph = replace(base, text=text, video=["enc", *base.video[1:]])
+    args = [*input_args(source, info.container), "-filter_complex", graph.text]
+    for index, rung in enumerate(rungs):
         playlist = playlist_path(outdir, rung.name)
         playlist.parent.mkdir(parents=True, exist_ok=True)
         hls = ":".join(f"{k}={v}" for k, v in hls_options(playlist).items())
-        args += [*stream_maps(label, info), *codec_args(rung, info, settings),
+        args += [*stream_maps(graph, index), *codec_args(rung, info, settings, timing),
                  "-flags:v", "+global_header", "-flags:a", "+global_header", "-f", "tee",
                  f"[f=mp4:movflags=+faststart]{outdir / rung.name}.mp4|[f=hls:{hls}]{playlist}"]
     args += ["-map", "[poster]", *JPEG_ARGS, str(outdir / THUMBNAIL_NAME),
              "-map", "[gif]", *GIF_ARGS, str(outdir / PREVIEW_NAME)]
     run_ffmpeg(args)
-    describe_outputs(outdir, rungs, [outdir / f"{r.name}.mp4" for r in rungs], info)
+    describe(outdir, rungs, info)
 
 
 METHODS: dict[str, Callable[[Path, Path, SourceInfo, list[Rung], EncodeSettings], None]] = {
@@ -172,7 +194,7 @@ def ssim(source: Path, outdir: Path, rungs: list[Rung], every: int) -> dict[str,
 
 def run_clip(name: str, settings: EncodeSettings, every: int, work: Path) -> list[Result]:
     source = make_source(name)
-    info = probe(source)
+    info = intake(source)
     rungs = choose_ladder(info.width, info.height)
     results = []
     for method, fn in METHODS.items():

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from common.assets import AssetKind as AssetKind  # re-exported; defined without the ORM
 from common.job_state import JobStatus
 
 
@@ -67,15 +68,6 @@ class VideoStatus(enum.StrEnum):
 class Visibility(enum.StrEnum):
     PUBLIC = "public"
     PRIVATE = "private"
-
-
-class AssetKind(enum.StrEnum):
-    MP4 = "mp4"
-    HLS_MASTER = "hls_master"
-    HLS_PLAYLIST = "hls_playlist"
-    THUMBNAIL = "thumbnail"
-    PREVIEW = "preview"
-    MANIFEST = "manifest"
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:

@@ -42,12 +42,12 @@ from common.retry import call_with_retry, transient_retry
 from common.storage import delete_prefix, media_prefix, upload_tree
 from processor.errors import BadInput, Cancelled, TranscodeError
 from processor.heartbeat import HeartbeatThread, StopReason, StopSignal
-from processor.limits import Limits
 from processor.manifest import Manifest
 from processor.metrics import JOB_DURATION, JOBS, JOBS_IN_FLIGHT, QUEUE_WAIT
 from processor.publication import publish, settle_unpublished
 from processor.settings import ProcessorSettings
 from processor.transcode import transcode
+from processor.transcode_settings import TranscodeSettings
 
 log = get_logger(__name__)
 T = TypeVar("T")
@@ -150,9 +150,8 @@ class JobRunner:
                         str(source))
         outdir = workdir / "out"
         manifest = transcode(
-            source, outdir, limits=Limits.from_settings(self.settings),
+            source, outdir, settings=TranscodeSettings.from_settings(self.settings),
             qualities=message.qualities, on_progress=heartbeat.on_progress, cancel=stop.event,
-            preset=self.settings.x264_preset,
         )
         if stop.event.is_set():
             raise Cancelled(f"stopped before upload ({stop.reason})")
