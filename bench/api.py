@@ -132,7 +132,7 @@ def _cognito(stack: ExitStack) -> tuple[dict[str, str], str]:
     """A moto server with a user pool; returns (VF_* settings, an ID token)."""
     from moto.server import ThreadedMotoServer
 
-    from tests.api_support import create_pool
+    from tests.support.cognito import create_pool
 
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")

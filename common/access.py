@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from common.auth import Principal
-from common.http import ApiError, not_found
+from common.errors import Forbidden, NotFound
 from common.models import GalleryVideo, Visibility
 
 
@@ -25,16 +25,17 @@ def can_manage(video: GalleryVideo, principal: Principal | None) -> bool:
 
 
 def visible_video(session: Session, *, video_id: str, principal: Principal | None) -> GalleryVideo:
-    """The video if ``principal`` may see it, else a 404 ``ApiError``."""
+    """The video if ``principal`` may see it, else :class:`NotFound`."""
     video = session.get(GalleryVideo, video_id) if len(video_id) <= 36 else None
     if video is None or not can_view(video, principal):
-        raise not_found()
+        raise NotFound("video not found")
     return video
 
 
 def managed_video(session: Session, *, video_id: str, principal: Principal) -> GalleryVideo:
-    """The video if ``principal`` may change it. Visible but not theirs: 403; else 404."""
+    """The video if ``principal`` may change it. Visible but not theirs:
+    :class:`Forbidden`; else :class:`NotFound`."""
     video = visible_video(session, video_id=video_id, principal=principal)
     if not can_manage(video, principal):
-        raise ApiError(403, "only the owner or an admin may change this video")
+        raise Forbidden("only the owner or an admin may change this video")
     return video

@@ -1,8 +1,8 @@
 """FastAPI dependencies shared by the HTTP services (gallery, streaming, gateway).
 
-:func:`init_state` puts what every request needs on ``app.state`` once (settings, a
-session factory, an S3 client, the token verifier); the dependencies below read it.
-Each service's ``deps.py`` re-exports the ``Annotated`` aliases it uses.
+They read the app's :class:`common.app_state.ServiceState` (settings, sessions, S3, the
+token verifier, the lazy job queue). Each service's ``deps.py`` re-exports the
+``Annotated`` aliases it uses and adds its own.
 
 Cheap dependencies are ``async`` so they run on the event loop: each sync dependency
 costs a thread-pool round trip per request.
@@ -17,36 +17,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from common import aws
-from common.auth import AuthError, CognitoVerifier, Principal
-from common.db import session_factory
+from common.app_state import LazyBroker, ServiceState, state_of
+from common.auth import AuthError, Principal
 from common.http import ApiError
-from common.settings import CommonSettings
 
 _bearer = HTTPBearer(auto_error=False, description="Cognito ID or access token")
 
 
-def verifier_from_settings(settings: CommonSettings) -> CognitoVerifier | None:
-    if not (settings.cognito_user_pool_id and settings.cognito_client_id):
-        return None
-    return CognitoVerifier(
-        region=settings.aws_region,
-        user_pool_id=settings.cognito_user_pool_id,
-        client_id=settings.cognito_client_id,
-        endpoint_url=settings.aws_endpoint_url,
-    )
-
-
-def init_state(app: FastAPI, settings: CommonSettings) -> None:
-    app.state.settings = settings
-    app.state.sessions = session_factory(settings.database_url)
-    app.state.s3 = aws.client("s3", settings)
-    app.state.verifier = verifier_from_settings(settings)
+def _state(request: Request) -> ServiceState[Any]:
+    return state_of(request, ServiceState)
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -59,7 +43,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     (``SESSION_CONCURRENCY``): a request waits for its session on the event loop, holding
     no thread, and every request that holds one can finish.
     """
-    session = request.app.state.sessions()
+    session = _state(request).sessions()
     try:
         yield session
     finally:
@@ -67,7 +51,12 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 
 async def get_s3(request: Request) -> Any:
-    return request.app.state.s3
+    return _state(request).s3
+
+
+async def get_broker(request: Request) -> LazyBroker:
+    """The job queue; nothing is looked up until a submission sends."""
+    return _state(request).broker
 
 
 def _unauthorized(message: str) -> ApiError:
@@ -82,7 +71,7 @@ async def optional_user(
         return None
     if credentials is None:
         raise _unauthorized("Authorization must be 'Bearer <token>'")
-    verifier: CognitoVerifier | None = request.app.state.verifier
+    verifier = _state(request).verifier
     if verifier is None:
         raise _unauthorized("token authentication is not configured on this service")
     token = credentials.credentials
@@ -106,5 +95,6 @@ SESSION_CONCURRENCY = 10
 # One Depends object, so the limit is shared by every route that uses the alias.
 SessionDep = Annotated[Session, Depends(get_session, max_concurrency=SESSION_CONCURRENCY)]
 S3Dep = Annotated[Any, Depends(get_s3)]
+BrokerDep = Annotated[LazyBroker, Depends(get_broker)]
 OptionalUser = Annotated[Principal | None, Depends(optional_user)]
 CurrentUser = Annotated[Principal, Depends(current_user)]

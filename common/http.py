@@ -1,5 +1,8 @@
 """One error shape for every HTTP service: ``{"error": {"code", "message"}}``.
 
+Domain errors (:mod:`common.errors`) carry no HTTP status; :data:`DOMAIN_STATUS` here is
+the one place that gives each kind its status. :class:`ApiError` is for what only HTTP
+knows (401 with ``WWW-Authenticate``, 429 with ``Retry-After``).
 Validation failures are 422 with the offending fields listed, unknown routes 404, and an
 unexpected exception a 500 whose log line names the route, never the request's headers
 (tokens live there).
@@ -15,6 +18,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from common.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unavailable
 from common.logging import get_logger
 from common.request_context import HEADER, request_id_of
 
@@ -26,6 +30,15 @@ _DEFAULT_CODES = {
     422: "invalid", 429: "rate_limited", 500: "internal", 502: "bad_gateway",
     503: "unavailable",
 }
+
+# Most specific first: a class that is two kinds takes the first that matches.
+DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
+    (NotFound, 404), (Forbidden, 403), (Conflict, 409), (Invalid, 422), (Unavailable, 503),
+)
+
+
+def status_of(exc: DomainError) -> int:
+    return next((status for kind, status in DOMAIN_STATUS if isinstance(exc, kind)), 500)
 
 
 class ApiError(Exception):
@@ -44,8 +57,8 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, **extra}}
 
 
-def not_found(what: str = "video") -> ApiError:
-    return ApiError(404, f"{what} not found")
+def not_found(what: str = "video") -> NotFound:
+    return NotFound(f"{what} not found")
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -61,6 +74,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(error_body(exc.code, exc.message), exc.status_code,
                             headers=exc.headers)
+
+    @app.exception_handler(DomainError)
+    async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.message), status_of(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -167,3 +167,80 @@ class MediaAsset(Base):
     size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     duration_s: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- Events outbox and webhooks (common/events.py writes events; notifier/ delivers) ---
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"        # waiting for its next attempt (or its first)
+    SUCCEEDED = "succeeded"    # the endpoint answered 2xx
+    FAILED = "failed"          # gave up: the retry horizon passed, or the endpoint was deleted
+
+
+class Event(Base):
+    """One state change a caller cares about, written in the transaction that made it."""
+
+    __tablename__ = "events"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # "evt_" + 32 hex
+    type: Mapped[str] = mapped_column(String(32))
+    owner_id: Mapped[str] = mapped_column(String(128), index=True)
+    subject_id: Mapped[str] = mapped_column(String(36), index=True)
+    # The exact bytes every delivery of this event sends (envelope + data), so a retry
+    # or a redelivery is byte-for-byte the same event.
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # Set when a notifier has fanned the event out into deliveries (exactly once).
+    dispatched_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class WebhookEndpoint(Base):
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    owner_id: Mapped[str] = mapped_column(String(128), index=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    description: Mapped[str] = mapped_column(String(200), default="")
+    event_types: Mapped[list[str]] = mapped_column(JSON)
+    secret: Mapped[str] = mapped_column(String(64))
+    # After a rotation the old secret keeps signing (beside the new one) until it expires,
+    # so receivers can switch without dropping a delivery.
+    previous_secret: Mapped[str | None] = mapped_column(String(64))
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column()
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    disabled_at: Mapped[datetime | None] = mapped_column()
+    last_success_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event to one endpoint: its status and the outcome of its last attempt."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("event_id", "endpoint_id", name="uq_webhook_deliveries_event_endpoint"),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_endpoint_created", "endpoint_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    endpoint_id: Mapped[str] = mapped_column(
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
+    status: Mapped[DeliveryStatus] = mapped_column(
+        _enum(DeliveryStatus, "delivery_status"), default=DeliveryStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # When a notifier may next take it. A claim pushes this forward by a lease, so a
+    # delivery whose notifier died comes due again by itself.
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    # Retries stop here (24 h after the delivery was created or resent).
+    give_up_at: Mapped[datetime] = mapped_column()
+    last_attempt_at: Mapped[datetime | None] = mapped_column()
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

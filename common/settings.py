@@ -6,8 +6,10 @@ object per service holds everything that service reads.
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,6 +36,23 @@ class CommonSettings(BaseSettings):
 
     cognito_user_pool_id: str | None = None
     cognito_client_id: str | None = None
+
+    # How many reverse proxies in front of this service append to X-Forwarded-For
+    # (0: ignore the header). Rate limits and view counts both read the caller's
+    # address through common.client_ip with it.
+    trusted_proxies: int = Field(default=0, ge=0)
+
+    # Networks webhooks may reach although they are not public (JSON list of CIDRs, e.g.
+    # '["127.0.0.0/8", "::1/128"]'); plain http is accepted only to these. Empty in
+    # production: the local stack and the tests open loopback (common/webhook_address.py).
+    webhook_allowed_networks: list[str] = []
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ipaddress.ip_network(network, strict=False)  # ValueError names the bad one
+        return value
 
 
 @lru_cache

@@ -23,13 +23,23 @@ CONTENT_TYPES = {
 }
 
 
+def upload_prefix(*, user_id: str, video_id: str) -> str:
+    """Everything uploaded for one video (its source, any multipart leftovers)."""
+    return f"uploads/{user_id}/{video_id}/"
+
+
 def upload_key(*, user_id: str, video_id: str, filename: str) -> str:
     safe = PurePosixPath(filename.replace("\\", "/")).name or "source"
-    return f"uploads/{user_id}/{video_id}/{safe}"
+    return upload_prefix(user_id=user_id, video_id=video_id) + safe
+
+
+def video_media_prefix(*, video_id: str) -> str:
+    """Every job's outputs for one video."""
+    return f"videos/{video_id}/"
 
 
 def media_prefix(*, video_id: str, job_id: str) -> str:
-    return f"videos/{video_id}/{job_id}/"
+    return f"{video_media_prefix(video_id=video_id)}{job_id}/"
 
 
 def media_key(*, video_id: str, job_id: str, relpath: str) -> str:

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from common.broker import Broker
+from common.errors import Conflict, Invalid
 from common.job_state import JobStatus
 from common.messages import JobMessage
 from common.models import GalleryVideo, Job, VideoStatus
@@ -27,10 +28,14 @@ from common.models import GalleryVideo, Job, VideoStatus
 _SUBMITTABLE = {VideoStatus.UPLOADED, VideoStatus.READY, VideoStatus.FAILED}
 
 
-class SubmissionError(Exception):
-    def __init__(self, message: str, *, status_code: int = 409) -> None:
-        super().__init__(message)
-        self.status_code = status_code
+class SubmissionError(Conflict):
+    """The video cannot take a job now (its state, or a job already active)."""
+
+
+class JobSender(Protocol):
+    """All that submission needs of the queue (common.app_state.LazyBroker fits it)."""
+
+    def send(self, message: JobMessage, *, delay_s: int = 0) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -52,17 +57,16 @@ def validate_qualities(qualities: list[str] | None) -> list[str] | None:
         return None
     unknown = [q for q in qualities if q not in QUALITY_NAMES]
     if unknown or not qualities:
-        raise SubmissionError(
+        raise Invalid(
             f"unknown qualities {unknown}; choose from {list(QUALITY_NAMES)}"
             if unknown else "qualities must not be empty",
-            status_code=422,
         )
     return sorted(set(qualities), key=list(QUALITY_NAMES).index)
 
 
 def submit_job(
     session: Session,
-    broker: Broker,
+    broker: JobSender,
     *,
     video: GalleryVideo,
     owner_id: str,

@@ -1,23 +1,26 @@
-"""Assemble a FastAPI service the same way everywhere: logging, shared state, request
-ids, the uniform error body, Prometheus metrics on ``/metrics`` and a ``/healthz`` probe."""
+"""Assemble a FastAPI service the same way everywhere: logging, the typed app state,
+request ids, the uniform error body (domain errors included), Prometheus metrics on
+``/metrics`` and a ``/healthz`` probe."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 
-from common.deps import init_state
+from common.app_state import ServiceState
 from common.http import install_error_handlers
 from common.logging import configure_logging
 from common.metrics import install_http_metrics
 from common.request_context import RequestContextMiddleware
-from common.settings import CommonSettings
 
 
-def service_app(*, service: str, settings: CommonSettings, title: str,
+def service_app(*, service: str, state: ServiceState[Any], title: str,
                 description: str) -> FastAPI:
+    settings = state.settings
     configure_logging(env=settings.env, level=settings.log_level)
     app = FastAPI(title=title, version="1.0.0", description=description)
-    init_state(app, settings)
+    app.state.service = state
     install_error_handlers(app)
     install_http_metrics(app, service=service)
     # Outermost: every response, 429s and errors included, carries the request id.

@@ -1,31 +1,35 @@
-"""The gallery ASGI app: ``uvicorn gallery.app:app`` (or ``create_app(settings)``)."""
+"""The gallery ASGI app: ``create_app(settings)``; ``uvicorn gallery.app:app`` builds one
+from the environment on first access."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 
+from common.broker import Broker
 from common.webapp import service_app
 from gallery.routes import uploads, videos
 from gallery.settings import GallerySettings
-from gallery.views import MemoryViewDeduper, RedisViewDeduper, ViewDeduper
+from gallery.state import GalleryState
+
+TITLE = "VideoForge gallery"
+DESCRIPTION = ("Browse and search videos, manage their metadata, and upload new ones "
+               "straight to S3 with presigned URLs.")
 
 
-def _view_deduper(settings: GallerySettings) -> ViewDeduper:
-    if settings.redis_url:
-        return RedisViewDeduper.from_url(settings.redis_url, prefix=settings.view_key_prefix)
-    return MemoryViewDeduper()
-
-
-def create_app(settings: GallerySettings | None = None) -> FastAPI:
-    settings = settings or GallerySettings()
-    app = service_app(
-        service="gallery", settings=settings, title="VideoForge gallery",
-        description="Browse and search videos, manage their metadata, and upload new ones "
-                    "straight to S3 with presigned URLs.")
-    app.state.views = _view_deduper(settings)
+def create_app(settings: GallerySettings | None = None, *,
+               broker: Broker | None = None) -> FastAPI:
+    state = GalleryState(settings or GallerySettings(), broker=broker)
+    app = service_app(service="gallery", state=state, title=TITLE, description=DESCRIPTION)
     app.include_router(videos.router)
     app.include_router(uploads.router)
     return app
 
 
-app = create_app()
+def __getattr__(name: str) -> Any:
+    # Built on first access, so importing this module reads no environment.
+    if name == "app":
+        globals()["app"] = built = create_app()
+        return built
+    raise AttributeError(name)

@@ -6,7 +6,6 @@ A failed check changes nothing, so the client can upload again and re-confirm.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -15,11 +14,10 @@ from sqlalchemy.orm import Session
 
 from common.access import managed_video
 from common.auth import Principal
-from common.broker import Broker
-from common.http import ApiError
+from common.errors import Conflict, Invalid
 from common.logging import get_logger
 from common.models import GalleryVideo, Job, VideoStatus
-from common.submission import SubmissionError, submit_job
+from common.submission import JobSender, submit_job
 from gallery.containers import SNIFF_BYTES, sniff_container
 from gallery.schemas import ConfirmRequest, ConfirmResult, VideoPublic
 
@@ -32,7 +30,7 @@ def _head(s3: Any, video: GalleryVideo) -> int:
         head = s3.head_object(Bucket=video.source_bucket, Key=video.source_key)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
-            raise ApiError(409, "nothing has been uploaded for this video yet; PUT the file "
+            raise Conflict("nothing has been uploaded for this video yet; PUT the file "
                                 "to the upload URL first", code="upload_missing") from None
         raise
     return int(head["ContentLength"])
@@ -49,13 +47,13 @@ def check_source(s3: Any, video: GalleryVideo, *, max_bytes: int) -> str:
     """The container of the uploaded source, or the 4xx that says what is wrong."""
     size = _head(s3, video)
     if size != video.source_size:
-        raise ApiError(422, f"uploaded object is {size} bytes but {video.source_size} were "
+        raise Invalid(f"uploaded object is {size} bytes but {video.source_size} were "
                             "declared", code="size_mismatch")
     if size > max_bytes:
-        raise ApiError(422, f"file is {size} bytes; the limit is {max_bytes}", code="too_large")
+        raise Invalid(f"file is {size} bytes; the limit is {max_bytes}", code="too_large")
     container = sniff_container(_first_bytes(s3, video))
     if container is None:
-        raise ApiError(422, "the uploaded file is not a recognised video container (MP4/MOV, "
+        raise Invalid("the uploaded file is not a recognised video container (MP4/MOV, "
                             "Matroska/WebM, AVI, MPEG-TS/PS, FLV, Ogg)", code="not_media")
     return container
 
@@ -72,13 +70,13 @@ def _idempotency_key(video: GalleryVideo) -> str:
     return f"confirm:{video.id}"
 
 
-def confirm_upload(session: Session, s3: Any, broker: Callable[[], Broker | None], *,
+def confirm_upload(session: Session, s3: Any, broker: JobSender, *,
                    principal: Principal,
                    request: ConfirmRequest, max_bytes: int) -> ConfirmResult:
     video = managed_video(session, video_id=request.video_id, principal=principal)
     earlier_job = _job_of_earlier_confirm(session, video) if request.process else None
     if earlier_job is None and video.status not in _CONFIRMABLE:
-        raise ApiError(409, f"video is {video.status.value.lower()}; it was confirmed already")
+        raise Conflict(f"video is {video.status.value.lower()}; it was confirmed already")
     container = check_source(s3, video, max_bytes=max_bytes)
     if earlier_job is not None:  # a replayed confirm: report the job it made
         return ConfirmResult(video=VideoPublic.model_validate(video), container=container,
@@ -88,15 +86,9 @@ def confirm_upload(session: Session, s3: Any, broker: Callable[[], Broker | None
     log.info("upload_confirmed", video_id=video.id, container=container)
     job_id = None
     if request.process:
-        queue = broker()
-        if queue is None:
-            raise ApiError(503, "the job queue is not reachable")
-        try:
-            submitted = submit_job(session, queue, video=video, owner_id=video.owner_id,
-                                   qualities=request.qualities, priority=request.priority,
-                                   idempotency_key=_idempotency_key(video))
-        except SubmissionError as exc:
-            raise ApiError(exc.status_code, str(exc)) from None
+        submitted = submit_job(session, broker, video=video, owner_id=video.owner_id,
+                               qualities=request.qualities, priority=request.priority,
+                               idempotency_key=_idempotency_key(video))
         job_id = submitted.job.id
     return ConfirmResult(video=VideoPublic.model_validate(video), container=container,
                          job_id=job_id)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from mangum import Mangum
 
-from gallery.app import app
+from gallery.app import create_app
 
 # No lifespan: the app holds no startup work; clients are built when the module loads,
 # so a warm Lambda reuses them across invocations.
-handler = Mangum(app, lifespan="off")
+handler = Mangum(create_app(), lifespan="off")

@@ -7,7 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from common.models import VideoStatus, Visibility
+from common.models import Visibility
+from common.video_view import VideoPublic
 
 # PostgreSQL text cannot hold NUL; other control characters are refused in titles.
 Title = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200,
@@ -44,27 +45,6 @@ class VideoUpdate(_Strict):
         if self.title is None and self.description is None and self.visibility is None:
             raise ValueError("give at least one of title, description, visibility")
         return self
-
-
-class VideoPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: str
-    owner_id: str
-    title: str
-    description: str
-    visibility: Visibility
-    status: VideoStatus
-    filename: str
-    content_type: str | None
-    source_size: int | None
-    duration_s: float | None
-    width: int | None
-    height: int | None
-    view_count: int
-    current_job_id: str | None
-    created_at: datetime
-    updated_at: datetime
 
 
 class VideoPage(BaseModel):

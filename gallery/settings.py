@@ -22,8 +22,6 @@ class GallerySettings(CommonSettings):
     multipart_part_bytes: int = Field(default=16 * 1024**2, ge=5 * 1024**2)
     # One view per (viewer, video) within this window.
     view_window_s: int = Field(default=6 * 3600, gt=0)
-    # Count views by the first X-Forwarded-For address (only behind a trusted proxy).
-    trust_forwarded_for: bool = False
     page_size_default: int = Field(default=20, gt=0, le=100)
     # Redis keys of the view counter start with this (VF_REDIS_URL enables Redis).
     view_key_prefix: str = "vf:views:"

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from common.access import managed_video
 from common.auth import Principal
+from common.errors import Conflict, Invalid, NotFound
 from common.http import ApiError
 from common.models import GalleryVideo, VideoStatus, new_id
 from common.storage import upload_key
@@ -50,7 +51,7 @@ def _expiry(settings: GallerySettings) -> datetime:
 
 def _check_size(size: int, limit: int, *, hint: str = "") -> None:
     if size > limit:
-        raise ApiError(422, f"file is {size} bytes; the limit is {limit} bytes{hint}",
+        raise Invalid(f"file is {size} bytes; the limit is {limit} bytes{hint}",
                        code="too_large")
 
 
@@ -114,7 +115,7 @@ def multipart_init(session: Session, s3: Any, *, principal: Principal, request: 
 def _uploading_video(session: Session, *, video_id: str, principal: Principal) -> GalleryVideo:
     video = managed_video(session, video_id=video_id, principal=principal)
     if video.status != VideoStatus.UPLOADING or not video.source_key:
-        raise ApiError(409, f"video is {video.status.value.lower()}; its upload is closed")
+        raise Conflict(f"video is {video.status.value.lower()}; its upload is closed")
     return video
 
 
@@ -128,7 +129,7 @@ def _check_upload_id(s3: Any, video: GalleryVideo, upload_id: str) -> None:
                       MaxParts=1)
     except ClientError as exc:
         if _s3_code(exc) in {"NoSuchUpload", "404", "InvalidArgument"}:
-            raise ApiError(404, "multipart upload not found for this video") from None
+            raise NotFound("multipart upload not found for this video") from None
         raise
 
 
@@ -138,7 +139,7 @@ def part_urls(session: Session, s3: Any, *, principal: Principal, video_id: str,
     _, count = plan_parts(video.source_size or 0, settings.multipart_part_bytes)
     beyond = sorted(n for n in set(part_numbers) if n > count)
     if beyond:
-        raise ApiError(422, f"this upload has {count} parts; no part {beyond[0]}")
+        raise Invalid(f"this upload has {count} parts; no part {beyond[0]}")
     _check_upload_id(s3, video, upload_id)
     urls = [
         PartUrl(part_number=n, url=s3.generate_presigned_url(
@@ -166,7 +167,7 @@ def multipart_complete(session: Session, s3: Any, *, principal: Principal, video
               [{"PartNumber": p.part_number, "ETag": p.etag}
                for p in sorted(parts, key=lambda p: p.part_number)])
     if not listed:
-        raise ApiError(409, "no parts have been uploaded")
+        raise Conflict("no parts have been uploaded")
     try:
         s3.complete_multipart_upload(Bucket=video.source_bucket, Key=video.source_key,
                                      UploadId=upload_id,
@@ -177,7 +178,7 @@ def multipart_complete(session: Session, s3: Any, *, principal: Principal, video
             raise ApiError(400, f"S3 refused to assemble the parts: {code}",
                            code="invalid_parts") from None
         if code == "NoSuchUpload":
-            raise ApiError(404, "multipart upload not found for this video") from None
+            raise NotFound("multipart upload not found for this video") from None
         raise
     return video
 

@@ -9,11 +9,12 @@ from sqlalchemy.orm import Session
 
 from common.access import managed_video
 from common.auth import Principal
-from common.http import ApiError
+from common.errors import Conflict
+from common.events import EventType, record_video_event
 from common.job_state import JobStatus
 from common.logging import get_logger
 from common.models import GalleryVideo, Job
-from common.storage import delete_prefix
+from common.storage import delete_prefix, upload_prefix, video_media_prefix
 from gallery.schemas import VideoUpdate
 
 log = get_logger(__name__)
@@ -49,12 +50,14 @@ def delete_video(
         select(Job.id).where(Job.video_id == video.id, Job.status == JobStatus.RUNNING)
     ).first()
     if running:
-        raise ApiError(409, "a job is transcoding this video; cancel it first")
-    deleted = delete_prefix(s3, bucket=media_bucket, prefix=f"videos/{video.id}/")
+        raise Conflict("a job is transcoding this video; cancel it first")
+    deleted = delete_prefix(s3, bucket=media_bucket,
+                            prefix=video_media_prefix(video_id=video.id))
     if video.source_bucket and video.source_key:
         _abort_multipart(s3, bucket=video.source_bucket, key=video.source_key)
-        folder = video.source_key.rsplit("/", 1)[0] + "/"
-        deleted += delete_prefix(s3, bucket=video.source_bucket, prefix=folder)
+        deleted += delete_prefix(s3, bucket=video.source_bucket, prefix=upload_prefix(
+            user_id=video.owner_id, video_id=video.id))
+    record_video_event(session, EventType.VIDEO_DELETED, video_id=video.id)
     session.delete(video)
     session.commit()
     log.info("video_deleted", video_id=video_id, objects=deleted)

@@ -13,10 +13,10 @@ from starlette.middleware import Middleware
 
 from common.broker import Broker
 from common.webapp import service_app
-from gateway import auth_routes, jobs, proxy, web
-from gateway.context import GatewayContext
+from gateway import auth_routes, jobs, proxy, web, webhooks
 from gateway.middleware import RateLimitMiddleware
 from gateway.settings import GatewaySettings
+from gateway.state import GatewayState
 
 _PLACEHOLDER = """<!doctype html><html><head><meta charset="utf-8"><title>VideoForge</title>
 </head><body><h1>VideoForge</h1><p>The API is at <a href="/docs">/docs</a>.</p></body></html>"""
@@ -28,14 +28,12 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
     With ``VF_GATEWAY_MODE=mount`` (the default) the gallery and streaming apps run in
     this process, so one ``create_app`` gives the whole HTTP side of the platform."""
     settings = settings or GatewaySettings()
+    state = GatewayState(settings, broker=broker)
     app = service_app(
-        service="gateway", settings=settings, title="VideoForge gateway",
+        service="gateway", state=state, title="VideoForge gateway",
         description="Sign-in, job submission and status, and one origin for the gallery "
                     "and streaming APIs. Errors are `{\"error\": {\"code\", \"message\"}}`.",
     )
-    ctx = GatewayContext(settings, sessions=app.state.sessions, verifier=app.state.verifier,
-                         broker=broker)
-    app.state.ctx = ctx
     upstreams = proxy.upstreams(settings)
 
     @asynccontextmanager
@@ -46,6 +44,7 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
     app.router.lifespan_context = lifespan
     app.include_router(auth_routes.router)
     app.include_router(jobs.router)
+    app.include_router(webhooks.router)
     _install_index(app)
     web.mount_web(app)
     app.router.routes.extend(proxy.routes(upstreams))
@@ -56,7 +55,7 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
         app.user_middleware.append(Middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
             allow_headers=["*"], expose_headers=["Retry-After", "X-Request-ID", "Location"]))
-    app.user_middleware.append(Middleware(RateLimitMiddleware, ctx=ctx))
+    app.user_middleware.append(Middleware(RateLimitMiddleware, state=state))
     return app
 
 

@@ -18,8 +18,8 @@ from pydantic import BaseModel, Field
 
 from common.http import ApiError, error_responses
 from common.logging import get_logger
-from gateway.context import GatewayContext
-from gateway.deps import ContextDep
+from gateway.deps import StateDep
+from gateway.state import GatewayState
 
 log = get_logger(__name__)
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -67,7 +67,7 @@ def _secret_hash(secret: str, username: str, client_id: str) -> str:
     return base64.b64encode(digest).decode()
 
 
-def _initiate(ctx: GatewayContext, flow: str, params: dict[str, str], username: str | None) -> Any:
+def _initiate(ctx: GatewayState, flow: str, params: dict[str, str], username: str | None) -> Any:
     settings = ctx.settings
     if not settings.cognito_client_id:
         raise ApiError(503, "sign-in is not configured on this server")
@@ -103,7 +103,7 @@ _ERRORS = error_responses(400, 401, 403, 422, 429, 503)
 
 
 @router.post("/login", response_model=TokenPublic, responses=_ERRORS)
-def login(body: LoginRequest, ctx: ContextDep) -> TokenPublic:
+def login(body: LoginRequest, ctx: StateDep) -> TokenPublic:
     """Exchange a username and password for Cognito ID, access and refresh tokens."""
     result = _initiate(ctx, "USER_PASSWORD_AUTH",
                        {"USERNAME": body.username, "PASSWORD": body.password}, body.username)
@@ -116,7 +116,7 @@ def login(body: LoginRequest, ctx: ContextDep) -> TokenPublic:
 
 
 @router.post("/refresh", response_model=TokenPublic, responses=_ERRORS)
-def refresh(body: RefreshRequest, ctx: ContextDep) -> TokenPublic:
+def refresh(body: RefreshRequest, ctx: StateDep) -> TokenPublic:
     """Exchange a refresh token for fresh ID and access tokens."""
     result = _initiate(ctx, "REFRESH_TOKEN_AUTH",
                        {"REFRESH_TOKEN": body.refresh_token}, body.username)

@@ -1,5 +1,6 @@
-"""Dependencies of the gateway routes (``Annotated`` aliases). Sessions and the caller's
-identity are the shared ones (common/deps.py): one rule for every service."""
+"""Dependencies of the gateway routes (``Annotated`` aliases). Sessions, the caller's
+identity and the job queue are the shared ones (common/deps.py): one rule for every
+service."""
 
 from __future__ import annotations
 
@@ -7,32 +8,22 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from common.broker import Broker
-from common.deps import CurrentUser, OptionalUser, SessionDep
-from common.http import ApiError
-from gateway.context import GatewayContext
+from common.app_state import state_of
+from common.deps import BrokerDep, CurrentUser, OptionalUser, SessionDep
 from gateway.settings import GatewaySettings
+from gateway.state import GatewayState
 
-__all__ = ["BrokerDep", "ContextDep", "CurrentUser", "OptionalUser", "SessionDep",
-           "SettingsDep"]
-
-
-def context_of(request: Request) -> GatewayContext:
-    ctx: GatewayContext = request.app.state.ctx
-    return ctx
+__all__ = ["BrokerDep", "CurrentUser", "OptionalUser", "SessionDep", "SettingsDep",
+           "StateDep"]
 
 
-def settings(request: Request) -> GatewaySettings:
-    return context_of(request).settings
+async def get_state(request: Request) -> GatewayState:
+    return state_of(request, GatewayState)
 
 
-def broker(request: Request) -> Broker:
-    try:
-        return context_of(request).broker
-    except Exception as exc:
-        raise ApiError(503, "the job queue is unavailable; try again shortly") from exc
+async def get_settings(request: Request) -> GatewaySettings:
+    return state_of(request, GatewayState).settings
 
 
-ContextDep = Annotated[GatewayContext, Depends(context_of)]
-SettingsDep = Annotated[GatewaySettings, Depends(settings)]
-BrokerDep = Annotated[Broker, Depends(broker)]
+StateDep = Annotated[GatewayState, Depends(get_state)]
+SettingsDep = Annotated[GatewaySettings, Depends(get_settings)]

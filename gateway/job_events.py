@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from common.job_state import JobStatus
 from common.models import Job
-from gateway.context import GatewayContext
+from gateway.state import GatewayState
 
 # Tells an EventSource how long to wait before reconnecting after a dropped stream.
 _RETRY_MS = 3000
@@ -30,14 +30,14 @@ def sse(event: str, data: Any) -> str:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
-def _read(ctx: GatewayContext, job_id: str, snapshot: Snapshot) -> dict[str, Any] | None:
+def _read(ctx: GatewayState, job_id: str, snapshot: Snapshot) -> dict[str, Any] | None:
     with ctx.sessions() as session:
         job = session.get(Job, job_id)
         return snapshot(session, job).model_dump(mode="json") if job else None
 
 
 async def job_event_stream(
-    ctx: GatewayContext, job_id: str, *, snapshot: Snapshot
+    ctx: GatewayState, job_id: str, *, snapshot: Snapshot
 ) -> AsyncIterator[str]:
     """``progress`` events on every change, then one ``done`` event with the finished job
     (or ``timeout`` after the longest allowed stream; the client reconnects)."""

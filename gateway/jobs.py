@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy import and_, or_, select
@@ -20,8 +19,8 @@ from common.http import ApiError, error_responses
 from common.job_state import JobStatus
 from common.logging import bound, get_logger
 from common.models import Job
-from common.submission import SubmissionError, submit_job
-from gateway.deps import BrokerDep, ContextDep, CurrentUser, SessionDep
+from common.submission import submit_job
+from gateway.deps import BrokerDep, CurrentUser, SessionDep, StateDep
 from gateway.job_events import job_event_stream
 from gateway.job_queries import find_job, job_public
 from gateway.pagination import Cursor
@@ -56,16 +55,10 @@ def create_job(
 ) -> JobPublic:
     """Queue a transcode of one of your uploaded videos."""
     video = managed_video(session, video_id=str(body.video_id), principal=user)
-    try:
-        submitted = submit_job(
-            session, broker, video=video, owner_id=video.owner_id, qualities=body.qualities,
-            priority=body.priority, idempotency_key=idempotency_key,
-        )
-    except SubmissionError as exc:
-        raise ApiError(exc.status_code, str(exc)) from None
-    except (BotoCoreError, ClientError) as exc:
-        log.warning("job_enqueue_failed", video_id=video.id, error_type=type(exc).__name__)
-        raise ApiError(503, "the job queue is unavailable; nothing was queued") from None
+    submitted = submit_job(
+        session, broker, video=video, owner_id=video.owner_id, qualities=body.qualities,
+        priority=body.priority, idempotency_key=idempotency_key,
+    )
     job = submitted.job
     if not submitted.created and job.video_id != video.id:
         raise ApiError(409, "this Idempotency-Key was used for another video",
@@ -161,7 +154,7 @@ _SSE_EVENT = {
                **_JOB_ERRORS},
 )
 def job_events(
-    job_id: str, user: CurrentUser, session: SessionDep, ctx: ContextDep,
+    job_id: str, user: CurrentUser, session: SessionDep, ctx: StateDep,
 ) -> StreamingResponse:
     """Live progress of a job as server-sent events, until it finishes."""
     job = find_job(session, job_id, user)

@@ -12,52 +12,43 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from common.auth import AuthError
+from common.client_ip import client_ip
 from common.http import error_body
 from common.logging import get_logger
-from gateway.context import GatewayContext
 from gateway.rate_limit import Bucket, Decision, route_class
+from gateway.state import GatewayState
 
 log = get_logger("gateway.rate_limit")
 
 
-def client_ip(request: Request, trusted_proxies: int) -> str:
-    """The caller's address: the peer, or with ``trusted_proxies`` reverse proxies in
-    front, the address the outermost trusted proxy saw (X-Forwarded-For from the right)."""
-    peer = request.client.host if request.client else "unknown"
-    if trusted_proxies <= 0:
-        return peer
-    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
-    return hops[-trusted_proxies] if len(hops) >= trusted_proxies else (hops[0] if hops else peer)
-
-
 class RateLimitMiddleware:
-    def __init__(self, app: ASGIApp, *, ctx: GatewayContext) -> None:
+    def __init__(self, app: ASGIApp, *, state: GatewayState) -> None:
         self.app = app
-        self.ctx = ctx
+        self.state = state
 
     def _user_id(self, request: Request) -> str | None:
         """The signed-in caller; None for anonymous callers and bad tokens alike (the
         route answers those with 401, and until then they count against their IP)."""
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip() or self.ctx.verifier is None:
+        if scheme.lower() != "bearer" or not token.strip() or self.state.verifier is None:
             return None
         try:
-            return self.ctx.verifier.verify(token.strip()).user_id
+            return self.state.verifier.verify(token.strip()).user_id
         except AuthError:
             return None
 
     def _decide(self, request: Request, klass: str) -> Decision:
-        settings = self.ctx.settings
+        settings = self.state.settings
         limit = settings.limit(klass)
         prefix = f"{settings.rate_limit_prefix}{klass}:"
         buckets = [Bucket(prefix + "ip:" + client_ip(request, settings.trusted_proxies), limit)]
         if user_id := self._user_id(request):
             buckets.append(Bucket(prefix + "user:" + user_id, limit))
-        return self.ctx.limiter.acquire(buckets)
+        return self.state.limiter.acquire(buckets)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         klass = route_class(scope.get("method", ""), scope.get("path", ""))
-        if scope["type"] != "http" or klass is None or not self.ctx.settings.rate_limit_enabled:
+        if scope["type"] != "http" or klass is None or not self.state.settings.rate_limit_enabled:
             await self.app(scope, receive, send)
             return
         request = Request(scope)

@@ -33,8 +33,6 @@ class GatewaySettings(CommonSettings):
     rate_limit_submit: str = "20/60"
     rate_limit_auth: str = "10/60"
     rate_limit_prefix: str = "vf:rl:"
-    # How many reverse proxies in front of us append to X-Forwarded-For (0: ignore it).
-    trusted_proxies: int = Field(default=0, ge=0)
 
     # Empty: no CORS headers (the browser sees one origin, so none are needed).
     cors_origins: list[str] = []

@@ -2,10 +2,11 @@
 
 With a termination hook on the group, an instance being terminated waits in
 ``Terminating:Wait`` until it completes the lifecycle action or the hook's heartbeat
-timeout passes. A worker that learns it is being terminated (its target lifecycle state in
-the instance metadata turns ``Terminated``, or it gets SIGTERM) drains its job inside
-:meth:`LifecycleHook.draining`, which records heartbeats so the wait outlasts the job, then
-completes the action with CONTINUE so the instance goes at once.
+timeout passes. A worker that learns it is being terminated (``processor/termination.py``
+reads the target lifecycle state from the instance metadata, busy or idle; or SIGTERM)
+drains its job between :meth:`LifecycleHook.begin_drain` and :meth:`~LifecycleHook.end_drain`,
+recording heartbeats so the wait outlasts the job, then completes the action with CONTINUE
+so the instance goes at once.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from common.logging import get_logger
-from processor.instance_metadata import InstanceMetadata
 
 log = get_logger(__name__)
 
@@ -35,33 +35,14 @@ class LifecycleHook:
         group_name: str,
         hook_name: str,
         instance_id: str,
-        metadata: InstanceMetadata | None = None,
         heartbeat_interval_s: float = DEFAULT_HEARTBEAT_INTERVAL_S,
     ) -> None:
         self.autoscaling = autoscaling
         self.group_name = group_name
         self.hook_name = hook_name
         self.instance_id = instance_id
-        self.metadata = metadata or InstanceMetadata()
         self.heartbeat_interval_s = heartbeat_interval_s
         self._beating: tuple[threading.Event, threading.Thread] | None = None
-
-    @classmethod
-    def for_this_instance(
-        cls, autoscaling: Any, *, group_name: str, hook_name: str,
-        metadata: InstanceMetadata | None = None, **kwargs: Any,
-    ) -> LifecycleHook | None:
-        """The hook for the EC2 instance this runs on; None when not on EC2."""
-        metadata = metadata or InstanceMetadata()
-        instance_id = metadata.instance_id()
-        if not instance_id:
-            return None
-        return cls(autoscaling, group_name=group_name, hook_name=hook_name,
-                   instance_id=instance_id, metadata=metadata, **kwargs)
-
-    def termination_requested(self) -> bool:
-        """True once Auto Scaling has decided to terminate this instance."""
-        return self.metadata.target_lifecycle_state() == "Terminated"
 
     def _call(self, operation: str, **extra: Any) -> bool:
         try:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from common.costs import Cost
+
 _DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400)
 
 # --- worker -----------------------------------------------------------------------
@@ -34,6 +36,29 @@ JOBS_IN_FLIGHT = Gauge(
     "Jobs this worker holds right now (0 or 1).",
 )
 
+# --- cost (dollars from common/costs.py at the configured prices) ---------------------
+# Instance time is counted for every attempt (a released or failed one was paid for too);
+# source seconds and stored bytes only for what was published. Their ratio is the cost
+# per source minute on the fleet dashboard.
+PRICINGS = ("on_demand", "spot")
+JOB_INSTANCE_SECONDS = Counter(
+    "videoforge_job_instance_seconds_total",
+    "Instance-seconds this worker spent on job attempts, whatever their outcome.",
+)
+JOB_COST = Counter(
+    "videoforge_job_cost_usd_total",
+    "Compute cost of this worker's job attempts, by pricing (on_demand, spot).",
+    ["pricing"],
+)
+JOB_SOURCE_SECONDS = Counter(
+    "videoforge_job_source_seconds_total",
+    "Seconds of source media in the jobs this worker published.",
+)
+JOB_STORED_BYTES = Counter(
+    "videoforge_job_stored_bytes_total",
+    "Bytes of the assets this worker published.",
+)
+
 # --- autoscaler ---------------------------------------------------------------------
 QUEUE_VISIBLE = Gauge("videoforge_queue_visible_messages", "Messages waiting in the job queue.")
 QUEUE_IN_FLIGHT = Gauge(
@@ -56,3 +81,25 @@ BACKLOG_PER_INSTANCE = Gauge(
 SCALING_DECISIONS = Counter(
     "videoforge_scaling_decisions_total", "Autoscaler decisions, by direction.", ["direction"]
 )
+FLEET_INSTANCE_SECONDS = Counter(
+    "videoforge_fleet_instance_seconds_total",
+    "Instance-seconds the fleet ran (in service or launching; busy, idle and booting).",
+)
+FLEET_COST = Counter(
+    "videoforge_fleet_cost_usd_total",
+    "What the fleet's instance time cost, by pricing (on_demand, spot).",
+    ["pricing"],
+)
+
+
+def count_cost(cost: Cost, *, seconds: Counter, usd: Counter) -> None:
+    """Add ``cost`` to an instance-seconds counter and its dollars-by-pricing counter."""
+    seconds.inc(cost.instance_seconds)
+    usd.labels("on_demand").inc(cost.compute_on_demand_usd)
+    usd.labels("spot").inc(cost.compute_spot_usd)
+
+
+# Every pricing's series exists from the start (at 0), so rates over it are defined.
+for _pricing in PRICINGS:
+    JOB_COST.labels(_pricing)
+    FLEET_COST.labels(_pricing)

@@ -68,6 +68,12 @@ class ProcessorSettings(CommonSettings):
     # the worker heart-beats it while it drains, then lets the instance go.
     lifecycle_hook: str | None = None
     instance_id: str | None = None  # default: from the instance metadata service (IMDSv2)
+    # An Auto Scaling worker (protection "autoscaling") reads the instance metadata this
+    # often, busy or idle, for a spot interruption or its group terminating it (0: never;
+    # processor/termination.py). Before a spot interruption the job in hand is released
+    # this long ahead, so the release is done while the instance still runs.
+    termination_check_interval_s: float = Field(default=5.0, ge=0)
+    termination_release_margin_s: float = Field(default=30.0, ge=0)
     imds_endpoint: str = "http://169.254.169.254"
 
     @model_validator(mode="after")

@@ -4,6 +4,10 @@ Shutdown has two stages. The first SIGTERM/SIGINT stops receiving; the job in ha
 ``drain_timeout_s`` to finish, then FFmpeg is stopped and the job is released (back to
 QUEUED, its message visible at once). A second signal exits at once: the message comes
 back after its visibility timeout and the next worker takes the stale job over.
+
+The instance's own end (a spot interruption, Auto Scaling terminating it) is watched for
+all along, busy or idle (``processor/termination.py``): it starts the same drain, with a
+release deadline that leaves another worker time to take the job over.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import contextlib
 import os
 import signal
 import threading
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
@@ -23,6 +29,7 @@ from processor.job_runner import JobRunner, Outcome
 from processor.lifecycle import LifecycleHook
 from processor.protection import NoProtection, ScaleInProtection
 from processor.settings import ProcessorSettings
+from processor.termination import TerminationNotice, TerminationWatch
 
 log = get_logger(__name__)
 
@@ -44,6 +51,7 @@ class Worker:
         protection: ScaleInProtection | None = None,
         dead_letters: DeadLetterSweeper | None = None,
         lifecycle: LifecycleHook | None = None,
+        termination: TerminationWatch | None = None,
     ) -> None:
         self.settings = settings
         self.runner = runner
@@ -52,17 +60,23 @@ class Worker:
         self.dead_letters = dead_letters
         # An Auto Scaling termination hook: the instance waits for our drain, then goes.
         self.lifecycle = lifecycle
+        # Spot interruption and Auto Scaling termination notices, read while busy too.
+        self.termination = termination
         self.stopping = threading.Event()
         self._current: StopSignal | None = None
         self._idle = False
         self._signals = 0
         self._drain_timer: threading.Timer | None = None
+        self._release_at: float | None = None  # monotonic deadline of the current drain
+        self._shutdown_lock = threading.RLock()  # the watch thread and signals both drain
 
     def run(self, *, max_jobs: int | None = None, burst: bool = False) -> int:
         """Work until shut down, after ``max_jobs`` handled messages, or (``burst``) when
         a poll finds the queue empty. Returns the exit code."""
         handled = 0
         log.info("worker_started", worker_id=self.settings.worker_id)
+        if self.termination is not None:
+            self.termination.start(self.on_termination)
         try:
             while not self.stopping.is_set():
                 try:
@@ -84,6 +98,8 @@ class Worker:
                 if max_jobs is not None and handled >= max_jobs:
                     break
         finally:
+            if self.termination is not None:
+                self.termination.stop()
             if self._drain_timer is not None:
                 self._drain_timer.cancel()
             self.protection.unprotect()
@@ -104,30 +120,47 @@ class Worker:
             self._idle = False
         if delivery is None:
             self.protection.unprotect()
-            if self.lifecycle is not None and self.lifecycle.termination_requested():
-                log.info("termination_requested")
-                self.request_shutdown()
+            return None
+        stop = StopSignal()
+        self._current = stop  # before the check: a drain from now on sees this job
+        if self.stopping.is_set():
+            # Draining began during the poll: take no new job, hand the message back.
+            self._current = None
+            self.broker.release(delivery)
             return None
         self.protection.protect()
-        stop = StopSignal()
-        self._current = stop
         try:
             with bound(message_id=delivery.message_id):
                 return self.runner.process(delivery, stop)
         finally:
             self._current = None
 
-    def request_shutdown(self) -> None:
-        """Stage one: receive nothing more; release the current job after the drain time."""
-        if self.stopping.is_set():
-            return
-        self.stopping.set()
-        log.info("worker_draining", drain_timeout_s=self.settings.drain_timeout_s)
-        if self.lifecycle is not None:
-            self.lifecycle.begin_drain()
-        self._drain_timer = threading.Timer(self.settings.drain_timeout_s, self._drain_expired)
-        self._drain_timer.daemon = True
-        self._drain_timer.start()
+    def request_shutdown(self, *, release_within_s: float | None = None) -> None:
+        """Stage one: receive nothing more; release the current job after the drain time
+        (or ``release_within_s``, if sooner; a later, sooner request shortens it)."""
+        within = self.settings.drain_timeout_s if release_within_s is None else release_within_s
+        with self._shutdown_lock:
+            release_at = time.monotonic() + within
+            if self._release_at is not None and release_at >= self._release_at:
+                return
+            first = not self.stopping.is_set()
+            self.stopping.set()
+            self._release_at = release_at
+            log.info("worker_draining", release_within_s=round(within, 1))
+            if first and self.lifecycle is not None:
+                self.lifecycle.begin_drain()
+            if self._drain_timer is not None:
+                self._drain_timer.cancel()
+            self._drain_timer = threading.Timer(within, self._drain_expired)
+            self._drain_timer.daemon = True
+            self._drain_timer.start()
+
+    def on_termination(self, notice: TerminationNotice) -> None:
+        """The instance is going: drain, and release the job in time for a takeover."""
+        self.request_shutdown(release_within_s=notice.release_within_s(
+            now=datetime.now(UTC), drain_timeout_s=self.settings.drain_timeout_s,
+            release_margin_s=self.settings.termination_release_margin_s,
+            hook=self.lifecycle is not None))
 
     def _drain_expired(self) -> None:
         current = self._current

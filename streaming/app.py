@@ -1,27 +1,32 @@
-"""The streaming ASGI app: ``uvicorn streaming.app:app`` (or ``create_app(settings)``)."""
+"""The streaming ASGI app: ``create_app(settings)``; ``uvicorn streaming.app:app`` builds
+one from the environment on first access."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import FastAPI
 
 from common.webapp import service_app
 from streaming import routes
-from streaming.grants import GrantSigner
-from streaming.playback import PresignCache
 from streaming.settings import StreamingSettings
+from streaming.state import StreamingState
+
+TITLE = "VideoForge streaming"
+DESCRIPTION = ("Read-only playback: qualities, presigned URLs per quality, poster and "
+               "preview images, and HLS playlists that play from a private bucket.")
 
 
 def create_app(settings: StreamingSettings | None = None) -> FastAPI:
-    settings = settings or StreamingSettings()
-    app = service_app(
-        service="streaming", settings=settings, title="VideoForge streaming",
-        description="Read-only playback: qualities, presigned URLs per quality, poster and "
-                    "preview images, and HLS playlists that play from a private bucket.")
-    key = settings.stream_signing_key
-    app.state.grants = GrantSigner(key.get_secret_value().encode() if key else None)
-    app.state.presigner = PresignCache(app.state.s3)
+    state = StreamingState(settings or StreamingSettings())
+    app = service_app(service="streaming", state=state, title=TITLE, description=DESCRIPTION)
     app.include_router(routes.router)
     return app
 
 
-app = create_app()
+def __getattr__(name: str) -> Any:
+    # Built on first access, so importing this module reads no environment.
+    if name == "app":
+        globals()["app"] = built = create_app()
+        return built
+    raise AttributeError(name)

@@ -6,25 +6,27 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from common.app_state import state_of
 from common.deps import OptionalUser, S3Dep, SessionDep
 from streaming.grants import GrantSigner
 from streaming.playback import PresignCache
 from streaming.settings import StreamingSettings
+from streaming.state import StreamingState
 
 __all__ = ["GrantsDep", "OptionalUser", "PresignerDep", "S3Dep", "SessionDep", "SettingsDep",
            "base_url"]
 
 
 async def get_settings(request: Request) -> StreamingSettings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    return state_of(request, StreamingState).settings
 
 
 async def get_presigner(request: Request) -> PresignCache:
-    return request.app.state.presigner  # type: ignore[no-any-return]
+    return state_of(request, StreamingState).presigner
 
 
 async def get_grants(request: Request) -> GrantSigner:
-    return request.app.state.grants  # type: ignore[no-any-return]
+    return state_of(request, StreamingState).grants
 
 
 def base_url(request: Request, settings: StreamingSettings) -> str:

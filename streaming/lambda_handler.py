@@ -7,6 +7,6 @@ from __future__ import annotations
 
 from mangum import Mangum
 
-from streaming.app import app
+from streaming.app import create_app
 
-handler = Mangum(app, lifespan="off")
+handler = Mangum(create_app(), lifespan="off")

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse
 
 from common.http import error_responses
 from common.models import AssetKind
+from common.video_view import quality_public
 from streaming import hls, playback
 from streaming.deps import (
     GrantsDep,
@@ -20,7 +21,7 @@ from streaming.deps import (
     SettingsDep,
     base_url,
 )
-from streaming.schemas import AssetUrl, QualityList, QualityPublic, StreamUrl
+from streaming.schemas import AssetUrl, QualityList, StreamUrl
 
 router = APIRouter(prefix="/api/stream", tags=["streaming"])
 
@@ -42,10 +43,7 @@ def list_qualities(video_id: VideoId, session: SessionDep,
     kinds = {a.kind for a in assets}
     return QualityList(
         video_id=video.id, status=video.status, duration_s=video.duration_s,
-        qualities=[QualityPublic(quality=a.quality, width=a.width, height=a.height,
-                                 bitrate=a.bitrate, size_bytes=a.size_bytes,
-                                 content_type=a.content_type)
-                   for a in playback.qualities(assets)],
+        qualities=[quality_public(a) for a in playback.qualities(assets)],
         hls=AssetKind.HLS_MASTER in kinds, thumbnail=AssetKind.THUMBNAIL in kinds,
         preview=AssetKind.PREVIEW in kinds)
 

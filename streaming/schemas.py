@@ -7,15 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from common.models import VideoStatus
-
-
-class QualityPublic(BaseModel):
-    quality: str = Field(examples=["720p"])
-    width: int | None
-    height: int | None
-    bitrate: int | None = Field(description="bits per second")
-    size_bytes: int
-    content_type: str
+from common.video_view import QualityPublic
 
 
 class QualityList(BaseModel):

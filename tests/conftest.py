@@ -5,6 +5,9 @@
   machine never meet), migrated with Alembic, dropped at the end.
 - ``db_session``: a session rolled back after each test.
 - ``aws_resources``: fresh buckets and a job queue with a real redrive policy per test.
+- ``cognito``: one moto user pool (owner, other, admin) per test session.
+
+Helpers live in ``tests.support``; this file and the folders' conftest files hold fixtures.
 """
 
 from __future__ import annotations
@@ -12,22 +15,17 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from common import aws
 from common.db import engine_for, migrate, normalize_url
-from common.settings import CommonSettings
+from tests.support.aws_resources import AwsResources, create_aws_resources
+from tests.support.cognito import CognitoPool, create_pool
+from tests.support.services import ADMIN_DATABASE_URL
 from videoforge.stack.net import free_port
-
-ADMIN_DATABASE_URL = os.environ.get(
-    "VF_TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
-REDIS_URL = os.environ.get("VF_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -90,59 +88,15 @@ def clean_database(database_url: str) -> Iterator[str]:
         conn.execute(text("TRUNCATE media_assets, jobs, gallery_videos CASCADE"))
 
 
-@dataclass
-class AwsResources:
-    endpoint_url: str
-    uploads_bucket: str
-    media_bucket: str
-    queue_name: str
-    queue_url: str
-    dlq_name: str
-    dlq_url: str
-
-    def env(self) -> dict[str, str]:
-        """The VF_* variables that point a service (or a subprocess) at these resources."""
-        return {
-            "VF_AWS_ENDPOINT_URL": self.endpoint_url,
-            "VF_AWS_REGION": "us-east-1",
-            "VF_UPLOADS_BUCKET": self.uploads_bucket,
-            "VF_MEDIA_BUCKET": self.media_bucket,
-            "VF_JOBS_QUEUE_NAME": self.queue_name,
-            "VF_DEAD_LETTER_QUEUE_NAME": self.dlq_name,
-        }
-
-
-def create_aws_resources(
-    endpoint_url: str, *, max_receive_count: int = 3, visibility_timeout: int = 30
-) -> AwsResources:
-    suffix = uuid.uuid4().hex[:8]
-    settings = CommonSettings(aws_endpoint_url=endpoint_url)
-    s3 = aws.client("s3", settings)
-    sqs = aws.client("sqs", settings)
-    uploads, media = f"vf-uploads-{suffix}", f"vf-media-{suffix}"
-    for bucket in (uploads, media):
-        s3.create_bucket(Bucket=bucket)
-    dlq_name, queue_name = f"vf-jobs-dlq-{suffix}", f"vf-jobs-{suffix}"
-    dlq_url = sqs.create_queue(QueueName=dlq_name)["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
-        "Attributes"]["QueueArn"]
-    import json
-
-    queue_url = sqs.create_queue(
-        QueueName=queue_name,
-        Attributes={
-            "VisibilityTimeout": str(visibility_timeout),
-            "RedrivePolicy": json.dumps(
-                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)}
-            ),
-        },
-    )["QueueUrl"]
-    return AwsResources(endpoint_url, uploads, media, queue_name, queue_url, dlq_name, dlq_url)
-
-
 @pytest.fixture
 def aws_resources(moto_endpoint: str) -> AwsResources:
     return create_aws_resources(moto_endpoint)
+
+
+@pytest.fixture(scope="session")
+def cognito(moto_endpoint: str) -> CognitoPool:
+    """Users owner, other and admin of one pool for the test session."""
+    return create_pool(moto_endpoint)
 
 
 @pytest.fixture

@@ -25,9 +25,11 @@ from common import aws
 from common.settings import CommonSettings
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
-from tests.conftest import REDIS_URL, AwsResources, free_port
-from tests.gateway.conftest import serve_in_thread
-from tests.media import make_clip, probe_streams
+from tests.support.aws_resources import AwsResources
+from tests.support.media import make_clip, probe_streams
+from tests.support.servers import serve_in_thread
+from tests.support.services import REDIS_URL
+from videoforge.stack.net import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 PASSWORD = "Journey-pass1!"

@@ -12,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from common.costs import Prices, cost_of
 from common.logging import bound, get_logger
 from processor import metrics
-from processor.autoscaler.backends import FleetBackend
+from processor.autoscaler.backends import FleetBackend, FleetState
 from processor.autoscaler.policy import Autoscaler, Decision
 from processor.autoscaler.signals import Observation, SignalReader, describe
 
@@ -80,6 +81,30 @@ def export_gauges(observation: Observation, decision: Decision) -> None:
     metrics.SCALING_DECISIONS.labels(decision.direction).inc()
 
 
+class FleetMeter:
+    """The fleet's instance time and its cost, from successive observations: the size seen
+    at one tick (in service + launching) is taken to have run until the next. Busy, idle
+    and booting time are all billed, so this is what the fleet costs, beside what the
+    jobs themselves took (the workers' ``videoforge_job_*`` counters)."""
+
+    def __init__(self, prices: Prices | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.prices = prices or Prices()
+        self.clock = clock
+        self._last: tuple[float, int] | None = None
+
+    def observe(self, fleet: FleetState) -> float:
+        """Record an observation; returns the instance-seconds since the previous one."""
+        now, size = self.clock(), fleet.in_service + fleet.pending
+        seconds = 0.0
+        if self._last is not None:
+            seconds = max(0.0, now - self._last[0]) * self._last[1]
+            metrics.count_cost(cost_of(instance_seconds=seconds, prices=self.prices),
+                               seconds=metrics.FLEET_INSTANCE_SECONDS, usd=metrics.FLEET_COST)
+        self._last = (now, size)
+        return seconds
+
+
 class Controller:
     def __init__(
         self,
@@ -90,6 +115,7 @@ class Controller:
         interval_s: float,
         publisher: CloudWatchPublisher | None = None,
         on_tick: Callable[[Tick], None] | None = None,
+        meter: FleetMeter | None = None,
     ) -> None:
         self.reader = reader
         self.autoscaler = autoscaler
@@ -97,6 +123,7 @@ class Controller:
         self.interval_s = interval_s
         self.publisher = publisher
         self.on_tick = on_tick
+        self.meter = meter or FleetMeter()
         self.stopping = threading.Event()
         self.ticks = 0
 
@@ -113,6 +140,7 @@ class Controller:
                      raw=decision.raw, direction=decision.direction, applied=applied,
                      reason=decision.reason, **describe(observation))
             export_gauges(observation, decision)
+            self.meter.observe(observation.fleet)
             if self.publisher:
                 self.publisher.publish(observation, decision.desired)
         tick = Tick(observation, decision, applied)

@@ -9,7 +9,7 @@ from common.broker import SqsBroker
 from common.db import session_factory
 from processor.autoscaler.asg import AsgBackend
 from processor.autoscaler.backends import FleetBackend
-from processor.autoscaler.controller import CloudWatchPublisher, Controller
+from processor.autoscaler.controller import CloudWatchPublisher, Controller, FleetMeter
 from processor.autoscaler.local_pool import LocalPool
 from processor.autoscaler.policy import Autoscaler, ScalingConfig
 from processor.autoscaler.settings import AutoscalerSettings
@@ -60,4 +60,5 @@ def build_controller(
                                         namespace=settings.autoscaler_cloudwatch_namespace,
                                         dimension=dimension)
     return Controller(reader=reader, autoscaler=Autoscaler(config), backend=backend,
-                      interval_s=settings.autoscaler_interval_s, publisher=publisher)
+                      interval_s=settings.autoscaler_interval_s, publisher=publisher,
+                      meter=FleetMeter(settings.prices()))

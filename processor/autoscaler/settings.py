@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from typing import Literal
 
+from common.costs import PriceSettings
 from common.settings import CommonSettings
 from processor.autoscaler.policy import ScalingConfig
 
 _SIZING = ScalingConfig()
 
 
-class AutoscalerSettings(CommonSettings):
+class AutoscalerSettings(CommonSettings, PriceSettings):
+    """``VF_PRICE_*`` (common/costs.py) price the fleet's instance time on the dashboard."""
+
     autoscaler_backend: Literal["local", "asg"] = "local"
     autoscaler_interval_s: float = 30.0
     autoscaler_metrics_port: int = 9102

@@ -6,8 +6,9 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from processor.simulation.cost import CostModel
+from common.costs import Prices, cost_of
 from processor.simulation.engine import RunResult
+from processor.simulation.workload import INSTANCE_S_PER_SOURCE_MINUTE, source_seconds
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -21,8 +22,11 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
-def summarize(result: RunResult, cost: CostModel | None = None) -> dict[str, Any]:
-    """One flat dict per run (the ``--json`` output)."""
+def summarize(result: RunResult, prices: Prices | None = None, *,
+              instance_s_per_source_minute: float = INSTANCE_S_PER_SOURCE_MINUTE
+              ) -> dict[str, Any]:
+    """One flat dict per run (the ``--json`` output). Cost is the whole fleet's (boot and
+    idle time are billed too) per transcoded source minute, in the platform's cost model."""
     hours = result.end_s / 3600
     busy_hours = result.work_s / 3600
     summary: dict[str, Any] = {
@@ -44,9 +48,18 @@ def summarize(result: RunResult, cost: CostModel | None = None) -> dict[str, Any
         "interrupted_jobs": result.interrupted_jobs,
         "simulated_hours": round(hours, 2),
     }
-    costs = (cost or CostModel()).costs(result.instance_hours, result.work_s)
-    summary["source_minutes"] = round(costs.pop("source_minutes"), 1)
-    summary.update({k: round(v, 5) for k, v in costs.items()})
+    cost = cost_of(instance_seconds=result.instance_hours * 3600,
+                   source_seconds=source_seconds(result.work_s, instance_s_per_source_minute),
+                   prices=prices)
+    summary["source_minutes"] = round(cost.source_minutes, 1)
+    summary.update({
+        "cost_on_demand_usd": round(cost.compute_on_demand_usd, 5),
+        "cost_spot_usd": round(cost.compute_spot_usd, 5),
+        "usd_per_source_minute_on_demand":
+            round(cost.per_source_minute(cost.compute_on_demand_usd) or 0.0, 5),
+        "usd_per_source_minute_spot":
+            round(cost.per_source_minute(cost.compute_spot_usd) or 0.0, 5),
+    })
     return summary
 
 

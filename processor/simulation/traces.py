@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from processor.simulation.cost import INSTANCE_S_PER_SOURCE_MINUTE
+from processor.simulation.workload import INSTANCE_S_PER_SOURCE_MINUTE
 
 MINUTE = 60.0
 HOUR = 3600.0

@@ -16,7 +16,7 @@ MSG = JobMessage(job_id="j1", video_id="v1", source_bucket="b", source_key="k")
 def broker(request, moto_endpoint) -> Broker:
     if request.param == "memory":
         return InMemoryBroker(visibility_timeout_s=30, max_receives=3)
-    from tests.conftest import create_aws_resources
+    from tests.support.aws_resources import create_aws_resources
 
     res = create_aws_resources(moto_endpoint, max_receive_count=3)
     sqs = aws.client("sqs", CommonSettings(aws_endpoint_url=moto_endpoint))

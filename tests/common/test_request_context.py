@@ -5,13 +5,14 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.testclient import TestClient
 
+from common.app_state import ServiceState
 from common.settings import CommonSettings
 from common.webapp import service_app
 
 
 def _app(tmp_path, name: str):
-    settings = CommonSettings(database_url=f"sqlite:///{tmp_path / 'vf.db'}")
-    return service_app(service=name, settings=settings, title=name, description=name)
+    state = ServiceState(CommonSettings(database_url=f"sqlite:///{tmp_path / 'vf.db'}"))
+    return service_app(service=name, state=state, title=name, description=name)
 
 
 def test_request_id_is_given_kept_and_shared_with_mounted_apps(tmp_path) -> None:

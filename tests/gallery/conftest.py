@@ -10,8 +10,9 @@ from fastapi.testclient import TestClient
 from common import aws
 from gallery.app import create_app
 from gallery.settings import GallerySettings
-from tests.api_support import CognitoPool, cognito, service_settings
-from tests.conftest import REDIS_URL
+from tests.support.cognito import CognitoPool
+from tests.support.service_settings import service_settings
+from tests.support.services import REDIS_URL
 
 
 @pytest.fixture
@@ -32,5 +33,3 @@ def client(gallery_settings: GallerySettings) -> Iterator[TestClient]:
 def s3(gallery_settings: GallerySettings) -> Any:
     return aws.client("s3", gallery_settings)
 
-
-__all__ = ["cognito"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from gallery.app import create_app
-from tests.api_support import insert_video
-from tests.fuzz_support import fuzz_app
+from tests.support.fuzzing import fuzz_app
+from tests.support.videos import insert_video
 
 
 def test_fuzz_finds_no_server_errors(gallery_settings, cognito) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.api_support import insert_video
-from tests.lambda_support import http_api_event, invoke, load_handler
+from tests.support.lambda_events import http_api_event, invoke, load_handler
+from tests.support.videos import insert_video
 
 
 def test_lambda_searches_and_updates(monkeypatch, gallery_settings, cognito) -> None:

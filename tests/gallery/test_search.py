@@ -9,7 +9,7 @@ from sqlalchemy import text
 from common.db import engine_for
 from common.models import VideoStatus, Visibility
 from gallery.search import SearchFilters, _filtered
-from tests.api_support import insert_video
+from tests.support.videos import insert_video
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from gallery.uploads import S3_MAX_PARTS, S3_MIN_PART_BYTES, plan_parts
-from tests.media import make_clip
+from tests.support.media import make_clip
 
 MIB = 1024 * 1024
 
@@ -157,3 +157,25 @@ def test_confirm_with_process_submits_one_job(client, cognito, clip, aws_resourc
     attrs = sqs.get_queue_attributes(QueueUrl=aws_resources.queue_url,
                                      AttributeNames=["ApproximateNumberOfMessages"])
     assert attrs["Attributes"]["ApproximateNumberOfMessages"] == "1"
+
+
+def test_a_queue_failure_during_confirm_is_503_and_queues_nothing(client, cognito, clip,
+                                                                  aws_resources) -> None:
+    """The gateway's answer to the same failure: the queue is unavailable, try again."""
+    from common import aws
+    from common.settings import CommonSettings
+
+    first = _ask_url(client, cognito, len(clip)).json()
+    httpx.put(first["upload_url"], content=clip, headers=first["headers"])
+    assert _confirm(client, cognito, first["video_id"], process=True).status_code == 200
+    # The queue was found on the first send; now it is gone, so the next send fails.
+    sqs = aws.client("sqs", CommonSettings(aws_endpoint_url=aws_resources.endpoint_url))
+    sqs.delete_queue(QueueUrl=aws_resources.queue_url)
+    second = _ask_url(client, cognito, len(clip)).json()
+    httpx.put(second["upload_url"], content=clip, headers=second["headers"])
+    r = _confirm(client, cognito, second["video_id"], process=True)
+    assert r.status_code == 503, r.text
+    assert r.json()["error"]["code"] == "queue_unavailable"
+    video = client.get(f"/api/gallery/videos/{second['video_id']}",
+                       headers=cognito.headers("owner")).json()
+    assert video["status"] == "UPLOADED"  # confirmed, no job: confirm again to process

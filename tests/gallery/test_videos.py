@@ -3,10 +3,12 @@ every object, and replay-resistant view counting."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 from common.models import VideoStatus, Visibility
-from tests.api_support import insert_video, publish
+from common.storage import upload_key
+from tests.support.videos import insert_video, publish
 
 ROLES = (None, "owner", "other", "admin")
 
@@ -124,10 +126,14 @@ def test_update_validates_and_applies(client, cognito, gallery_settings) -> None
 
 
 def test_delete_removes_every_object(client, cognito, gallery_settings, s3) -> None:
-    owner = cognito.subs["owner"]
-    video = insert_video(gallery_settings.database_url, owner_id=owner,
+    owner, video_id = cognito.subs["owner"], str(uuid.uuid4())
+    video = insert_video(gallery_settings.database_url, owner_id=owner, id=video_id,
                          source_bucket=gallery_settings.uploads_bucket,
-                         source_key=f"uploads/{owner}/v/clip.mp4", source_size=3)
+                         source_key=upload_key(user_id=owner, video_id=video_id,
+                                               filename="clip.mp4"), source_size=3)
+    # A part left over from an abandoned multipart upload goes too.
+    s3.put_object(Bucket=gallery_settings.uploads_bucket, Body=b"x",
+                  Key=upload_key(user_id=owner, video_id=video_id, filename="clip.mp4.part1"))
     s3.put_object(Bucket=gallery_settings.uploads_bucket, Key=video.source_key, Body=b"abc")
     publish(gallery_settings.database_url, s3, video=video,
             bucket=gallery_settings.media_bucket)
@@ -168,3 +174,25 @@ def test_memory_deduper_expires_and_stays_bounded() -> None:
     for i in range(10):
         dedupe.first_in_window("v", f"ip:{i + 2}", 60)
     assert len(dedupe._seen) == 3
+
+
+def test_forwarded_for_cannot_inflate_views_behind_a_proxy(cognito, gallery_settings) -> None:
+    """Behind one trusted proxy (the gateway in proxy mode, a load balancer), the proxy
+    appends the address it saw; entries to its left are the caller's own and mint no
+    viewers."""
+    from fastapi.testclient import TestClient
+
+    from gallery.app import create_app
+
+    settings = gallery_settings.model_copy(update={"trusted_proxies": 1})
+    video = insert_video(gallery_settings.database_url, owner_id=cognito.subs["owner"])
+    url = f"/api/gallery/videos/{video.id}/views"
+    with TestClient(create_app(settings)) as client:
+        counted = [client.post(url, headers={
+            "X-Forwarded-For": f"198.51.100.{i}, 203.0.113.7"}).json()["counted"]
+            for i in range(5)]
+        # A caller that skipped the proxy (or one fewer hop than configured): the peer.
+        client.post(url)
+        view_count = client.get(f"/api/gallery/videos/{video.id}").json()["view_count"]
+    assert counted == [True, False, False, False, False]
+    assert view_count == 2

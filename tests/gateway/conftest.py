@@ -2,36 +2,19 @@
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from common.models import GalleryVideo, VideoStatus, Visibility
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
-from tests.api_support import ROLES, CognitoPool, cognito, insert_video, service_settings
-from tests.conftest import free_port
-
-__all__ = ["cognito"]
-
-
-@dataclass
-class User:
-    username: str
-    sub: str
-    id_token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.id_token}"}
+from tests.support.cognito import ROLES, CognitoPool, User
+from tests.support.service_settings import service_settings
+from tests.support.videos import insert_video
 
 
 @pytest.fixture
@@ -76,22 +59,3 @@ def make_video(gateway_settings: GatewaySettings) -> VideoFactory:
         )
 
     return make
-
-
-@contextmanager
-def serve_in_thread(app: Any) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on a free loopback port; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)

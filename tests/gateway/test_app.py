@@ -12,7 +12,7 @@ import httpx
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
-from tests.conftest import free_port
+from videoforge.stack.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

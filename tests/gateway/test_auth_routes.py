@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from common import aws
 from common.auth import CognitoVerifier
 from common.settings import CommonSettings
-from tests.api_support import PASSWORD
+from tests.support.cognito import PASSWORD
 
 
 def test_login_returns_tokens_that_verify(client, cognito, moto_endpoint) -> None:

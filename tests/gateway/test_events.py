@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from common import job_state
 from common.db import session_factory
 from gateway.app import create_app
-from tests.gateway.conftest import serve_in_thread
+from tests.support.servers import serve_in_thread
 
 
 def parse_events(lines: Iterator[str]) -> Iterator[tuple[str, dict]]:

@@ -5,24 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from common import aws, job_state
+from common import job_state
 from common.db import session_factory
 from common.job_state import JobStatus
-from common.messages import JobMessage
 from common.models import GalleryVideo, Job, VideoStatus, Visibility
-from common.settings import CommonSettings
-
-
-def queued_messages(settings) -> list[JobMessage]:
-    sqs = aws.client("sqs", CommonSettings(aws_endpoint_url=settings.aws_endpoint_url))
-    url = sqs.get_queue_url(QueueName=settings.jobs_queue_name)["QueueUrl"]
-    found = []
-    while True:
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
-                                  VisibilityTimeout=60).get("Messages", [])
-        if not got:
-            return found
-        found += [JobMessage.decode(m["Body"]) for m in got]
+from tests.support.aws_resources import queued_messages
 
 
 def submit(client, user, video_id, **body):

@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 from common import aws
 from common.models import Visibility
 from gateway.app import create_app
-from tests.api_support import publish
-from tests.gateway.test_jobs import queued_messages
-from tests.media import make_clip
+from tests.support.aws_resources import queued_messages
+from tests.support.media import make_clip
+from tests.support.videos import publish
 
 
 @pytest.fixture(scope="module")

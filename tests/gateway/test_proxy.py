@@ -15,8 +15,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from gateway.app import create_app
-from tests.conftest import free_port
-from tests.gateway.conftest import serve_in_thread
+from tests.support.servers import serve_in_thread
+from videoforge.stack.net import free_port
 
 
 async def echo(request: Request) -> Response:

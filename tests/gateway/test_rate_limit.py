@@ -20,7 +20,8 @@ from gateway.rate_limit import (
     route_class,
 )
 from gateway.settings import GatewaySettings
-from tests.conftest import REDIS_URL, free_port
+from tests.support.services import REDIS_URL
+from videoforge.stack.net import free_port
 
 
 class FakeClock:
@@ -179,3 +180,14 @@ def test_login_attempts_are_limited_per_ip(gateway_settings) -> None:
         codes = [client.post("/api/auth/login", json=body,
                              headers=from_ip("10.4.0.1")).status_code for _ in range(3)]
         assert codes == [401, 401, 429]
+
+
+def test_fewer_hops_than_trusted_proxies_never_trust_the_caller(gateway_settings) -> None:
+    """With two trusted proxies, a one-entry X-Forwarded-For came past at most one of
+    them: its entry may be the caller's own, so the peer address is what counts."""
+    settings = gateway_settings.model_copy(update={"trusted_proxies": 2,
+                                                   "rate_limit_read": "2/60"})
+    with TestClient(create_app(settings)) as client:
+        codes = [client.get("/api/gallery/videos", headers={"X-Forwarded-For": f"10.9.0.{i}"}
+                            ).status_code for i in range(3)]
+    assert codes[-1] == 429, codes

@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import free_port
 from tests.ops.ansible_run import REPO
 from tests.ops.monitoring_config import render
+from videoforge.stack.net import free_port
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 SERVICE = "streaming"

@@ -18,8 +18,8 @@ from common import aws
 from common.broker import SqsBroker
 from common.messages import JobMessage
 from common.settings import CommonSettings
-from tests.conftest import AwsResources
-from tests.processor.test_autoscaler_asg import create_group
+from tests.support.autoscaling import create_group
+from tests.support.aws_resources import AwsResources
 from videoforge.cli import main
 
 REPO = Path(__file__).resolve().parents[2]

@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session
 
 from common import aws, job_state
 from common.broker import InMemoryBroker
+from common.costs import Prices, cost_of
 from common.messages import JobMessage
 from common.models import GalleryVideo, Job, VideoStatus
 from common.settings import CommonSettings
-from processor.autoscaler.backends import StaticFleet
-from processor.autoscaler.controller import CloudWatchPublisher, Controller, Tick
+from processor.autoscaler.backends import FleetState, StaticFleet
+from processor.autoscaler.controller import CloudWatchPublisher, Controller, FleetMeter, Tick
 from processor.autoscaler.policy import Autoscaler, ScalingConfig
 from processor.autoscaler.signals import SignalReader, WorkEstimator, relative_work
 
@@ -183,3 +184,25 @@ def test_work_policy_sizes_from_the_database(db_session: Session) -> None:
     assert signals.queued_jobs == 3 and signals.queued_work_each_s == (100.0, 100.0, 100.0)
     assert tick.decision.desired == 3  # never more instances than jobs
     assert REGISTRY.get_sample_value("videoforge_queued_work_seconds") == pytest.approx(300.0)
+
+
+def test_fleet_meter_prices_every_instance_second_the_fleet_ran() -> None:
+    clock, prices = Clock(), Prices(on_demand_usd_per_hour=0.1, spot_usd_per_hour=0.03)
+    meter = FleetMeter(prices, clock=clock)
+    sample = REGISTRY.get_sample_value
+    before = {p: sample("videoforge_fleet_cost_usd_total", {"pricing": p}) or 0.0
+              for p in ("on_demand", "spot")}
+    seconds_before = sample("videoforge_fleet_instance_seconds_total") or 0.0
+    assert meter.observe(FleetState(desired=2, in_service=2, pending=0, busy=1)) == 0
+    clock.now += 30  # 2 instances for 30 s: busy or idle, both are billed
+    assert meter.observe(FleetState(desired=5, in_service=2, pending=3, busy=2)) == 60
+    clock.now += 30  # 5 for 30 s, launching ones included
+    assert meter.observe(FleetState(desired=0, in_service=0, pending=0, busy=0)) == 150
+    clock.now += 600
+    assert meter.observe(FleetState(desired=0, in_service=0, pending=0, busy=0)) == 0
+    assert sample("videoforge_fleet_instance_seconds_total") - seconds_before == 210
+    cost = cost_of(instance_seconds=210, prices=prices)
+    assert sample("videoforge_fleet_cost_usd_total", {"pricing": "on_demand"}) - before[
+        "on_demand"] == pytest.approx(cost.compute_on_demand_usd) == pytest.approx(210 / 3600 * 0.1)
+    assert sample("videoforge_fleet_cost_usd_total", {"pricing": "spot"}) - before[
+        "spot"] == pytest.approx(cost.compute_spot_usd)

@@ -17,16 +17,11 @@ from processor.autoscaler.controller import Controller, Tick
 from processor.autoscaler.local_pool import LocalPool
 from processor.autoscaler.policy import Autoscaler, ScalingConfig
 from processor.autoscaler.signals import SignalReader, WorkEstimator
-from tests.conftest import AwsResources
-from tests.media import make_clip
+from tests.support.aws_resources import AwsResources
+from tests.support.media import make_clip
 
 pytest.importorskip("processor.worker")
-from tests.processor.worker_support import (  # noqa: E402 — needs the worker
-    FAST_ENV,
-    Stack,
-    wait_for,
-    worker_settings,
-)
+from tests.support.worker import FAST_ENV, Stack, wait_for, worker_settings  # noqa: E402 — needs the worker
 
 REPO = Path(__file__).resolve().parents[2]
 JOBS = 20

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processor.helpers import BAD_INPUTS
+from tests.support.clips import BAD_INPUTS
 from videoforge.cli import main
 
 Clip = Callable[[str], Path]

@@ -16,8 +16,8 @@ from common.messages import JobMessage
 from common.models import GalleryVideo, Job, VideoStatus
 from common.settings import CommonSettings
 from processor.dead_letters import DEAD_LETTER_REASON, DeadLetterSweeper, sweep
-from tests.conftest import AwsResources
-from tests.processor.worker_support import Stack, worker_settings
+from tests.support.aws_resources import AwsResources
+from tests.support.worker import Stack, worker_settings
 from videoforge.cli import main
 
 STALE = timedelta(seconds=30)

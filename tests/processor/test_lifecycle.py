@@ -2,14 +2,12 @@
 
 moto implements lifecycle hooks but not RecordLifecycleActionHeartbeat or
 CompleteLifecycleAction, so the calls are checked against the real API model with
-botocore's Stubber, and the instance metadata against a small local IMDSv2 server.
+botocore's Stubber (tests/processor/test_termination.py drives the hook from a busy worker).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -20,70 +18,19 @@ from common.settings import CommonSettings
 from processor.instance_metadata import InstanceMetadata
 from processor.job_runner import JobRunner
 from processor.lifecycle import LifecycleHook
+from processor.termination import TerminationWatch
 from processor.worker import Worker
-from tests.conftest import AwsResources
-from tests.processor.worker_support import Stack, worker_settings
+from tests.support.aws_resources import AwsResources
+from tests.support.imds import serve_imds
+from tests.support.worker import Stack, worker_settings
 
-TOKEN = "imds-token"
 KEY = {"AutoScalingGroupName": "workers", "LifecycleHookName": "drain",
        "InstanceId": "i-0123456789abcdef0"}
-
-
-class _Imds(BaseHTTPRequestHandler):
-    target_state = "InService"
-
-    def do_PUT(self) -> None:
-        assert self.path == "/latest/api/token"
-        self._reply(TOKEN)
-
-    def do_GET(self) -> None:
-        if self.headers.get("X-aws-ec2-metadata-token") != TOKEN:
-            self.send_response(401)
-            self.end_headers()
-            return
-        values = {"/latest/meta-data/instance-id": KEY["InstanceId"],
-                  "/latest/meta-data/autoscaling/target-lifecycle-state": _Imds.target_state}
-        self._reply(values[self.path])
-
-    def _reply(self, body: str) -> None:
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(body.encode())
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def imds() -> Iterator[InstanceMetadata]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Imds)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield InstanceMetadata(f"http://127.0.0.1:{server.server_address[1]}")
-    server.shutdown()
 
 
 @pytest.fixture
 def autoscaling() -> Any:
     return aws.client("autoscaling", CommonSettings())
-
-
-def test_hook_for_this_instance_reads_imds(imds: InstanceMetadata, autoscaling: Any) -> None:
-    hook = LifecycleHook.for_this_instance(autoscaling, group_name="workers",
-                                           hook_name="drain", metadata=imds)
-    assert hook is not None and hook.instance_id == KEY["InstanceId"]
-    assert not hook.termination_requested()
-    _Imds.target_state = "Terminated"
-    try:
-        assert hook.termination_requested()
-    finally:
-        _Imds.target_state = "InService"
-
-
-def test_no_hook_off_ec2(autoscaling: Any) -> None:
-    nowhere = InstanceMetadata("http://127.0.0.1:9")  # discard port: nothing listens
-    assert LifecycleHook.for_this_instance(autoscaling, group_name="g", hook_name="h",
-                                           metadata=nowhere) is None
 
 
 def test_calls_match_the_api(autoscaling: Any) -> None:
@@ -147,20 +94,21 @@ def test_begin_and_end_drain_around_a_job() -> None:
     assert client.calls == ["heartbeat", "CONTINUE"]
 
 
-def test_worker_being_terminated_drains_through_the_hook(
-    imds: InstanceMetadata, aws_resources: AwsResources, clean_database: str
+def test_idle_worker_being_terminated_drains_through_the_hook(
+    aws_resources: AwsResources, clean_database: str
 ) -> None:
     stack = Stack(worker_settings(aws_resources, clean_database), aws_resources)
     client = _Recorder()
     hook = LifecycleHook(client, group_name="workers", hook_name="drain",
-                         instance_id=KEY["InstanceId"], metadata=imds, heartbeat_interval_s=60)
-    runner = JobRunner(stack.settings, broker=stack.broker, sessions=stack.sessions, s3=stack.s3)
-    worker = Worker(stack.settings, runner=runner, broker=stack.broker, lifecycle=hook)
-    assert worker.step() is None and not worker.stopping.is_set()  # in service: keep going
-    _Imds.target_state = "Terminated"
-    try:
-        # An idle poll learns of the termination: stop receiving, beat, then let it go.
+                         instance_id=KEY["InstanceId"], heartbeat_interval_s=60)
+    with serve_imds() as imds:
+        runner = JobRunner(stack.settings, broker=stack.broker, sessions=stack.sessions,
+                           s3=stack.s3)
+        worker = Worker(stack.settings, runner=runner, broker=stack.broker, lifecycle=hook,
+                        termination=TerminationWatch(InstanceMetadata(imds.url),
+                                                     interval_s=0.1))
+        imds.target_state = lambda: "Terminated"
+        # The first look, before any poll, finds the termination: stop receiving, beat,
+        # then let the instance go.
         assert worker.run() == 0
-    finally:
-        _Imds.target_state = "InService"
     assert client.calls == ["heartbeat", "CONTINUE"]

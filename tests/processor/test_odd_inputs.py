@@ -11,8 +11,7 @@ import pytest
 
 from common.models import AssetKind
 from processor.transcode import transcode
-from tests.media import probe_streams
-from tests.processor.helpers import video_stream
+from tests.support.media import probe_streams, video_stream
 
 Clip = Callable[[str], Path]
 

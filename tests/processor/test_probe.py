@@ -11,7 +11,7 @@ import pytest
 from processor.errors import BadInput
 from processor.limits import Limits
 from processor.probe import probe
-from tests.processor.helpers import BAD_INPUTS
+from tests.support.clips import BAD_INPUTS
 
 Clip = Callable[[str], Path]
 

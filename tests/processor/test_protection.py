@@ -18,8 +18,8 @@ from processor.protection import (
     protection_for,
 )
 from processor.settings import ProcessorSettings
-from tests.conftest import AwsResources
-from tests.processor.worker_support import Stack, worker_settings
+from tests.support.aws_resources import AwsResources
+from tests.support.worker import Stack, worker_settings
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from common.costs import Prices, cost_of
 from processor.autoscaler.policy import ScalingConfig
 from processor.simulation import traces
 from processor.simulation.bound import clairvoyant
@@ -144,3 +145,23 @@ def test_clairvoyant_bound_by_hand() -> None:
     capped = clairvoyant(trace, p95_wait_s=100.0, max_size=5, warm=1, boot_s=100.0,
                          interval_s=30.0)
     assert capped.launched == -1
+
+
+def test_simulated_cost_is_the_cost_model_on_fleet_instance_hours() -> None:
+    # Fleet cost (boot and idle included) per transcoded source minute, by common/costs.py.
+    result = simulate(traces.load("steady", seed=2), ScalingConfig(policy="work", max_size=20))
+    prices = Prices(on_demand_usd_per_hour=0.085, spot_usd_per_hour=0.03)
+    summary = summarize(result, prices, instance_s_per_source_minute=60.0)
+    cost = cost_of(instance_seconds=result.instance_hours * 3600,
+                   source_seconds=result.work_s, prices=prices)
+    assert summary["source_minutes"] == round(result.work_s / 60, 1)
+    assert summary["cost_on_demand_usd"] == pytest.approx(result.instance_hours * 0.085,
+                                                          abs=1e-5)
+    assert summary["cost_spot_usd"] == pytest.approx(cost.compute_spot_usd, abs=1e-5)
+    assert summary["usd_per_source_minute_on_demand"] == pytest.approx(
+        result.instance_hours * 0.085 / (result.work_s / 60), abs=1e-5)
+
+
+def test_cli_refuses_a_negative_price() -> None:
+    done = _cli("--trace", "steady", "--policy", "work", "--price", "-1", "--json")
+    assert done.returncode == 2 and done.stderr.startswith("error: ")

@@ -14,8 +14,7 @@ from common.models import AssetKind
 from processor.manifest import Manifest
 from processor.progress import Progress
 from processor.transcode import transcode
-from tests.media import probe_streams
-from tests.processor.helpers import keyframe_times, video_stream
+from tests.support.media import keyframe_times, probe_streams, video_stream
 
 Clip = Callable[[str], Path]
 

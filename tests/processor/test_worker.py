@@ -8,7 +8,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,27 +24,10 @@ from common.models import AssetKind, Job, VideoStatus
 from common.storage import media_prefix
 from processor.job_runner import JobRunner, Outcome
 from processor.worker import Worker
-from tests.conftest import AwsResources
-from tests.processor.helpers import BAD_INPUTS
-from tests.processor.worker_support import (
-    VISIBILITY_S,
-    Stack,
-    make_long_clip,
-    wait_for,
-    worker_settings,
-)
+from tests.support.clips import BAD_INPUTS
+from tests.support.worker import VISIBILITY_S, Stack, wait_for
 
 Clip = Callable[[str], Path]
-
-
-@pytest.fixture(scope="module")
-def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_long_clip(tmp_path_factory.mktemp("sources") / "long.mp4")
-
-
-@pytest.fixture
-def stack(aws_resources: AwsResources, clean_database: str) -> Iterator[Stack]:
-    yield Stack(worker_settings(aws_resources, clean_database), aws_resources)
 
 
 def _metric(name: str, labels: dict[str, str] | None = None) -> float:

@@ -14,26 +14,10 @@ from pathlib import Path
 import pytest
 
 from common.job_state import JobStatus
-from tests.conftest import AwsResources, free_port
-from tests.processor.worker_support import (
-    FAST_ENV,
-    Stack,
-    make_long_clip,
-    wait_for,
-    worker_settings,
-)
+from tests.support.worker import FAST_ENV, Stack, wait_for
+from videoforge.stack.net import free_port
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_long_clip(tmp_path_factory.mktemp("sources") / "long.mp4")
-
-
-@pytest.fixture
-def stack(aws_resources: AwsResources, clean_database: str) -> Stack:
-    return Stack(worker_settings(aws_resources, clean_database), aws_resources)
 
 
 @pytest.fixture

@@ -2,82 +2,23 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import struct
 import subprocess
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
-from tests.media import make_clip
-
-ROOT = Path(__file__).resolve().parents[2]
-DEMO_PASSWORD = "Stack-Test-Pw1!"
-UP_TIMEOUT_S = 90
-
-
-@dataclass
-class RunningStack:
-    process: subprocess.Popen[str]
-    url: str
-    marker: str          # in every process's environment: finds stragglers
-    env: dict[str, str]
-    data_dir: Path
-    output: list[str] = field(default_factory=list)
-    user: str = "demo"
-    password: str = DEMO_PASSWORD
-
-    def text(self) -> str:
-        return "".join(self.output)
-
-    def stop(self, timeout_s: float = 60) -> int:
-        """Ctrl-C as a terminal sends it: SIGINT to the foreground process group."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGINT)
-        return self.process.wait(timeout=timeout_s)
-
-
-def big_clip(path: Path, *, size_bytes: int = 11 * 1024 * 1024) -> Path:
-    """A 2 s 720p clip padded to ``size_bytes`` with a trailing MP4 ``free`` box: big
-    enough to go up in several multipart parts, as cheap to transcode as a tiny clip."""
-    make_clip(path, duration=2.0, size="1280x720", rate=15,
-              extra_output_args=["-movflags", "+faststart"])
-    padding = size_bytes - path.stat().st_size
-    with path.open("ab") as f:
-        f.write(struct.pack(">I4s", padding, b"free") + bytes(padding - 8))
-    return path
-
-
-def processes_with(marker: str) -> list[int]:
-    """Live processes whose environment carries ``marker`` (ours, from that stack)."""
-    found = []
-    needle = f"VF_STACK_TEST_MARKER={marker}".encode()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            if needle in (entry / "environ").read_bytes():
-                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-                if state != "Z":
-                    found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
-
-
-def subprocess_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("VF_") and not k.startswith("AWS_")}
-    env.update(PYTHONPATH=str(ROOT), VF_ENV="test", **extra)
-    return env
+from tests.support.local_stack import (
+    DEMO_PASSWORD,
+    ROOT,
+    UP_TIMEOUT_S,
+    RunningStack,
+    subprocess_env,
+)
+from videoforge.stack.net import free_port
 
 
 @pytest.fixture(scope="package")

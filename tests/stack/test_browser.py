@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.media import make_clip
-from tests.stack.conftest import ROOT, RunningStack, big_clip
+from tests.support.local_stack import ROOT, RunningStack
+from tests.support.media import big_clip, make_clip
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.media import make_clip
-from tests.stack.conftest import ROOT, RunningStack, big_clip, processes_with
+from tests.support.local_stack import ROOT, RunningStack, processes_with
+from tests.support.media import big_clip, make_clip
 from videoforge.client import MULTIPART_THRESHOLD_BYTES, VideoForgeClient
 
 

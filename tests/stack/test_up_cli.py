@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.stack.conftest import ROOT, subprocess_env
+from tests.support.local_stack import ROOT, subprocess_env
 
 
 def _up(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:

@@ -9,7 +9,8 @@ from fastapi.testclient import TestClient
 from common import aws
 from streaming.app import create_app
 from streaming.settings import StreamingSettings
-from tests.api_support import CognitoPool, cognito, service_settings
+from tests.support.cognito import CognitoPool
+from tests.support.service_settings import service_settings
 
 
 @pytest.fixture
@@ -29,5 +30,3 @@ def client(streaming_settings: StreamingSettings) -> Iterator[TestClient]:
 def s3(streaming_settings: StreamingSettings) -> Any:
     return aws.client("s3", streaming_settings)
 
-
-__all__ = ["cognito"]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from streaming.app import create_app
-from tests.api_support import insert_video, publish
-from tests.fuzz_support import fuzz_app
+from tests.support.fuzzing import fuzz_app
+from tests.support.videos import insert_video, publish
 
 
 def test_fuzz_finds_no_server_errors(streaming_settings, cognito, s3) -> None:

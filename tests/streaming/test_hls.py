@@ -17,9 +17,9 @@ import uvicorn
 from common.models import AssetKind, Visibility
 from streaming.app import create_app
 from streaming.hls import resolve_key, rewrite_uris
-from tests.api_support import insert_video, publish
-from tests.conftest import free_port
-from tests.media import probe_streams
+from tests.support.media import probe_streams
+from tests.support.videos import insert_video, publish
+from videoforge.stack.net import free_port
 
 
 def _uris(playlist: str) -> list[str]:

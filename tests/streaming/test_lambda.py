@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from common.models import Visibility
-from tests.api_support import insert_video, publish
-from tests.lambda_support import http_api_event, invoke, load_handler
+from tests.support.lambda_events import http_api_event, invoke, load_handler
+from tests.support.videos import insert_video, publish
 
 
 def test_lambda_lists_public_qualities(monkeypatch, streaming_settings, cognito, s3) -> None:

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from common.models import VideoStatus, Visibility
-from tests.api_support import insert_video, publish
+from tests.support.videos import insert_video, publish
 
 ROLES = (None, "owner", "other", "admin")
 

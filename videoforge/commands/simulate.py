@@ -11,18 +11,19 @@ import json
 import sys
 from pathlib import Path
 
+from common.costs import Prices
 from processor.autoscaler.policy import POLICIES, ScalingConfig
 from processor.simulation import traces
-from processor.simulation.cost import CostModel
 from processor.simulation.engine import SimSettings, simulate_policies
 from processor.simulation.plot import plot_runs
 from processor.simulation.report import summarize, table
+from processor.simulation.workload import INSTANCE_S_PER_SOURCE_MINUTE
 
 EXIT_BAD_INPUT = 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    defaults, sim, cost = ScalingConfig(), SimSettings(), CostModel()
+    defaults, sim, prices = ScalingConfig(), SimSettings(), Prices()
     parser.add_argument("--trace", required=True,
                         help=f"built-in trace ({', '.join(traces.BUILT_IN)}) or a CSV file "
                              "with columns arrival_s,work_s")
@@ -46,12 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="controller tick")
     parser.add_argument("--staleness-s", type=float, default=sim.staleness_s,
                         help="age of the queue signals the controller sees")
-    parser.add_argument("--price", type=float, default=cost.on_demand_usd_per_hour,
+    parser.add_argument("--price", type=float, default=prices.on_demand_usd_per_hour,
                         help="on-demand USD per instance-hour")
-    parser.add_argument("--spot-price", type=float, default=cost.spot_usd_per_hour,
+    parser.add_argument("--spot-price", type=float, default=prices.spot_usd_per_hour,
                         help="spot USD per instance-hour")
     parser.add_argument("--instance-s-per-source-minute", type=float,
-                        default=cost.instance_s_per_source_minute)
+                        default=INSTANCE_S_PER_SOURCE_MINUTE)
     parser.add_argument("--plot", type=Path, help="write a PNG of queue and fleet over time")
     parser.add_argument("--json", action="store_true",
                         help="print JSON: one object, or one per policy keyed by name")
@@ -68,10 +69,10 @@ def run(args: argparse.Namespace) -> int:
         )
         sim = SimSettings(boot_s=args.boot_s, interval_s=args.interval_s,
                           staleness_s=args.staleness_s)
-        cost = CostModel(args.price, args.spot_price, args.instance_s_per_source_minute)
+        prices = Prices(on_demand_usd_per_hour=args.price, spot_usd_per_hour=args.spot_price)
         if not trace.jobs:
             raise ValueError(f"trace {args.trace!r} has no jobs")
-        if cost.instance_s_per_source_minute <= 0:
+        if args.instance_s_per_source_minute <= 0:
             raise ValueError("--instance-s-per-source-minute must be positive")
     except ValueError as exc:  # TraceError included
         print(f"error: {exc}", file=sys.stderr)
@@ -79,7 +80,9 @@ def run(args: argparse.Namespace) -> int:
 
     policies = list(POLICIES) if args.policy == "both" else [args.policy]
     results = simulate_policies(trace, policies, config, sim)
-    summaries = [summarize(r, cost) for r in results]
+    summaries = [summarize(r, prices,
+                           instance_s_per_source_minute=args.instance_s_per_source_minute)
+                 for r in results]
     if args.plot:
         plot_runs(results, args.plot)
     if args.json:

@@ -16,6 +16,7 @@ from processor.job_runner import JobRunner
 from processor.lifecycle import LifecycleHook
 from processor.protection import AutoScalingProtection, protection_for
 from processor.settings import ProcessorSettings
+from processor.termination import TerminationWatch
 from processor.worker import Worker
 
 
@@ -56,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
         interval_s=settings.dlq_sweep_interval_s)
     protection = protection_for(settings)
     worker = Worker(settings, runner=runner, broker=broker, protection=protection,
-                    dead_letters=sweeper, lifecycle=_lifecycle_hook(settings, protection))
+                    dead_letters=sweeper, lifecycle=_lifecycle_hook(settings, protection),
+                    termination=_termination_watch(settings, protection))
     if settings.metrics_port:
         serve_metrics(settings.metrics_port)
         log.info("metrics_serving", port=settings.metrics_port)
@@ -68,10 +70,19 @@ def _lifecycle_hook(settings: ProcessorSettings, protection: object) -> Lifecycl
     """The group's termination hook, when this worker is an Auto Scaling instance."""
     if not (settings.lifecycle_hook and isinstance(protection, AutoScalingProtection)):
         return None
-    return LifecycleHook.for_this_instance(
-        aws.client("autoscaling", settings), group_name=protection.group_name,
-        hook_name=settings.lifecycle_hook,
-        metadata=InstanceMetadata(settings.imds_endpoint))
+    return LifecycleHook(aws.client("autoscaling", settings), group_name=protection.group_name,
+                         hook_name=settings.lifecycle_hook, instance_id=protection.instance_id)
+
+
+def _termination_watch(settings: ProcessorSettings,
+                       protection: object) -> TerminationWatch | None:
+    """Spot and Auto Scaling termination notices, for a worker that is an Auto Scaling
+    instance (off EC2 there is no instance metadata to read)."""
+    if not (settings.termination_check_interval_s
+            and isinstance(protection, AutoScalingProtection)):
+        return None
+    return TerminationWatch(InstanceMetadata(settings.imds_endpoint),
+                            interval_s=settings.termination_check_interval_s)
 
 
 def _dead_letter_queue(sqs: Any, settings: ProcessorSettings) -> SqsBroker | None:

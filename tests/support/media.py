@@ -1,10 +1,13 @@
-"""Tiny test clips made on the spot with ffmpeg's lavfi sources (no media is committed)."""
+"""Tiny test clips made on the spot with ffmpeg's lavfi sources (no media is committed),
+and ffprobe readers for checking outputs."""
 
 from __future__ import annotations
 
 import json
+import struct
 import subprocess
 from pathlib import Path
+from typing import Any
 
 # Fast settings per encoder: test clips only need to exist, not to look good.
 _FAST = {
@@ -73,3 +76,28 @@ def probe_streams(path: Path) -> dict:
         check=True, capture_output=True, text=True,
     ).stdout
     return json.loads(out)
+
+
+def big_clip(path: Path, *, size_bytes: int = 11 * 1024 * 1024) -> Path:
+    """A 2 s 720p clip padded to ``size_bytes`` with a trailing MP4 ``free`` box: big
+    enough to go up in several multipart parts, as cheap to transcode as a tiny clip."""
+    make_clip(path, duration=2.0, size="1280x720", rate=15,
+              extra_output_args=["-movflags", "+faststart"])
+    padding = size_bytes - path.stat().st_size
+    with path.open("ab") as f:
+        f.write(struct.pack(">I4s", padding, b"free") + bytes(padding - 8))
+    return path
+
+
+def video_stream(info: dict[str, Any]) -> dict[str, Any]:
+    return next(s for s in info["streams"] if s["codec_type"] == "video")
+
+
+def keyframe_times(path: Path) -> list[float]:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+         "packet=pts_time,flags", "-of", "csv=p=0", str(path)],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    return sorted(float(t) for t, flags in (line.split(",")[:2] for line in out.split())
+                  if "K" in flags)

@@ -21,7 +21,8 @@ from common.submission import submit_job
 from processor.job_runner import JobRunner
 from processor.settings import ProcessorSettings
 from processor.worker import Worker
-from tests.conftest import AwsResources
+from tests.support.aws_resources import AwsResources
+from tests.support.media import make_clip
 
 # Short timers so crash recovery and retries take seconds: a killed worker's message is
 # back after VISIBILITY_S, by which time its heartbeat is stale (3 intervals).
@@ -125,9 +126,6 @@ def wait_for(condition: Callable[[], Any], *, timeout: float = 30.0,
     raise AssertionError(f"timed out after {timeout} s waiting for {condition}")
 
 
-
 def make_long_clip(path: Path) -> Path:
     """Slow to encode at a slow preset: time to interfere with a job mid-way."""
-    from tests.media import make_clip
-
     return make_clip(path, duration=12, size="426x240", rate=25)

@@ -1,0 +1,85 @@
+"""What every request of an HTTP service shares, built once per app.
+
+:class:`ServiceState` is the one shape of app state: the service's settings, a session
+factory, an S3 client, the token verifier and the (lazy) job queue. A service that holds
+more subclasses it (``GalleryState``, ``StreamingState``, ``GatewayState``); the shared
+app factory (:func:`common.webapp.service_app`) puts it on ``app.state.service`` and the
+dependencies read it back typed (:func:`state_of`).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Generic, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.requests import HTTPConnection
+
+from common import aws
+from common.auth import CognitoVerifier
+from common.broker import Broker, SqsBroker
+from common.db import session_factory
+from common.errors import Unavailable
+from common.logging import get_logger
+from common.messages import JobMessage
+from common.settings import CommonSettings
+
+SettingsT = TypeVar("SettingsT", bound=CommonSettings)
+StateT = TypeVar("StateT", bound="ServiceState[Any]")
+
+log = get_logger(__name__)
+QUEUE_UNAVAILABLE = "the job queue is unavailable; nothing was queued"
+
+
+class LazyBroker:
+    """The job queue, looked up on first send, so a service starts (and answers
+    everything but submissions) while SQS is down. A failed lookup is not remembered:
+    the next send tries again. Any queue failure is :class:`Unavailable` (HTTP 503)."""
+
+    def __init__(self, settings: CommonSettings, broker: Broker | None = None) -> None:
+        self._settings = settings
+        self._broker = broker
+        self._lock = threading.Lock()
+
+    def _resolve(self) -> Broker:
+        with self._lock:
+            if self._broker is None:
+                sqs = aws.client("sqs", self._settings)
+                self._broker = SqsBroker.from_name(sqs, self._settings.jobs_queue_name)
+            return self._broker
+
+    def send(self, message: JobMessage, *, delay_s: int = 0) -> str:
+        try:
+            return self._resolve().send(message, delay_s=delay_s)
+        except (BotoCoreError, ClientError) as exc:
+            log.warning("job_enqueue_failed", error_type=type(exc).__name__)
+            raise Unavailable(QUEUE_UNAVAILABLE, code="queue_unavailable") from exc
+
+
+def verifier_from_settings(settings: CommonSettings) -> CognitoVerifier | None:
+    if not (settings.cognito_user_pool_id and settings.cognito_client_id):
+        return None
+    return CognitoVerifier(
+        region=settings.aws_region,
+        user_pool_id=settings.cognito_user_pool_id,
+        client_id=settings.cognito_client_id,
+        endpoint_url=settings.aws_endpoint_url,
+    )
+
+
+class ServiceState(Generic[SettingsT]):
+    def __init__(self, settings: SettingsT, *, broker: Broker | None = None) -> None:
+        self.settings: SettingsT = settings
+        self.sessions: sessionmaker[Session] = session_factory(settings.database_url)
+        self.s3: Any = aws.client("s3", settings)
+        self.verifier: CognitoVerifier | None = verifier_from_settings(settings)
+        self.broker = LazyBroker(settings, broker)
+
+
+def state_of(conn: HTTPConnection, kind: type[StateT]) -> StateT:
+    """The app's state, as the service's own state class."""
+    state = conn.app.state.service
+    if not isinstance(state, kind):  # a wiring mistake, never a caller's
+        raise TypeError(f"app state is {type(state).__name__}, not {kind.__name__}")
+    return state

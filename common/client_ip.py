@@ -1,0 +1,69 @@
+"""The caller's IP address: one rule for rate limits, view counts and logs.
+
+Every reverse proxy in front of us appends the address it received the request from to
+``X-Forwarded-For``. With ``trusted_proxies`` = N such proxies, the N right-most entries
+were written by them, and the N-th from the right is the address the outermost one saw:
+the caller. Everything left of it came from the caller and is never believed.
+
+A header with fewer entries than N means the request did not come through every trusted
+proxy (a bypass or a misconfiguration). Then no entry is known to be a proxy's, so the
+peer address is used: it may lump callers together, but no caller can choose it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+
+from starlette.requests import HTTPConnection
+
+from common.logging import get_logger
+
+log = get_logger(__name__)
+
+UNKNOWN = "unknown"
+# A bypassing client could send a malformed chain on every request: say so once a minute.
+_WARN_EVERY_S = 60.0
+_last_warning = 0.0
+
+
+def _warn(event: str, **fields: int) -> None:
+    global _last_warning
+    now = time.monotonic()
+    if now - _last_warning >= _WARN_EVERY_S:
+        _last_warning = now
+        log.warning(event, **fields)
+
+
+def _address(entry: str) -> str | None:
+    """The IP in one X-Forwarded-For entry (``1.2.3.4``, ``1.2.3.4:80``, ``[::1]:80``)."""
+    entry = entry.strip()
+    if entry.startswith("["):
+        entry = entry[1:].partition("]")[0]
+    elif entry.count(":") == 1:
+        entry = entry.partition(":")[0]
+    try:
+        return str(ipaddress.ip_address(entry))
+    except ValueError:
+        return None
+
+
+def forwarded_hops(conn: HTTPConnection) -> list[str]:
+    """Every X-Forwarded-For entry, left to right, over all copies of the header."""
+    return [hop.strip() for value in conn.headers.getlist("x-forwarded-for")
+            for hop in value.split(",") if hop.strip()]
+
+
+def client_ip(conn: HTTPConnection, trusted_proxies: int) -> str:
+    peer = conn.client.host if conn.client else UNKNOWN
+    if trusted_proxies <= 0:
+        return peer
+    hops = forwarded_hops(conn)
+    if len(hops) < trusted_proxies:
+        _warn("forwarded_for_too_short", hops=len(hops), trusted_proxies=trusted_proxies)
+        return peer
+    address = _address(hops[-trusted_proxies])
+    if address is None:  # a trusted proxy wrote something that is not an address
+        _warn("forwarded_for_not_an_address")
+        return peer
+    return address

@@ -1,0 +1,77 @@
+"""A job as callers see it: the body of ``GET /api/jobs/{id}`` and of every ``job.*`` event.
+
+It lives in common because the gateway answers with it and the processor's transitions
+write it into the events outbox; neither may import the other.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, Field
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from common.job_state import JobStatus
+from common.models import Job
+
+
+class JobTimings(BaseModel):
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    wait_s: float | None = Field(description="Seconds from submission to the (last) start.")
+    run_s: float | None = Field(description="Seconds running, so far or in total.")
+
+
+class JobPublic(BaseModel):
+    id: str
+    video_id: str
+    owner_id: str
+    status: JobStatus
+    progress: float = Field(ge=0, le=1)
+    encode_speed: float | None
+    error: str | None
+    priority: int
+    qualities: list[str] | None
+    attempts: int
+    cancel_requested: bool
+    queue_position: int | None = Field(
+        description="Queued jobs ahead of this one (0: next); null unless QUEUED.")
+    timings: JobTimings
+
+
+def _seconds(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None:
+        return None
+    return round(((end or datetime.now(UTC)) - start).total_seconds(), 3)
+
+
+def queue_position(session: Session, job: Job) -> int | None:
+    """Queued jobs that run before ``job``: higher priority first, then oldest first."""
+    if job.status != JobStatus.QUEUED:
+        return None
+    ahead = or_(
+        Job.priority > job.priority,
+        and_(Job.priority == job.priority,
+             or_(Job.created_at < job.created_at,
+                 and_(Job.created_at == job.created_at, Job.id < job.id))),
+    )
+    count = session.execute(
+        select(func.count()).select_from(Job).where(Job.status == JobStatus.QUEUED, ahead)
+    ).scalar_one()
+    return int(count)
+
+
+def job_public(session: Session, job: Job) -> JobPublic:
+    return JobPublic(
+        id=job.id, video_id=job.video_id, owner_id=job.owner_id, status=job.status,
+        progress=job.progress, encode_speed=job.encode_speed, error=job.error,
+        priority=job.priority, qualities=job.qualities, attempts=job.attempts,
+        cancel_requested=job.cancel_requested, queue_position=queue_position(session, job),
+        timings=JobTimings(
+            created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at,
+            wait_s=_seconds(job.created_at, job.started_at) if job.started_at else None,
+            run_s=_seconds(job.started_at, job.finished_at),
+        ),
+    )
