@@ -33,7 +33,9 @@ _STANDARD_RATES = (Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(3
 # HDR → SDR: linearise, tone-map in float RGB (hable keeps highlights), back to BT.709 video.
 _TONEMAP = ("zscale=tin={tin}:min={min}:pin={pin}:t=linear:npl=100,format=gbrpf32le,"
             "zscale=p=bt709,tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv")
-# Every output is limited-range BT.709, whatever the source was: say so in the stream.
+# Every output is limited-range BT.709, whatever the source was: say so on the frames
+# (FFmpeg 7 encoders take the frames' tags) and to the encoder (FFmpeg 5/6 take these).
+_BT709_FRAMES = "setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709"
 _BT709_TAGS = ("-color_range", "tv", "-colorspace", "bt709", "-color_primaries", "bt709",
                "-color_trc", "bt709")
 
@@ -97,7 +99,7 @@ def ladder_graph(info: SourceInfo, rungs: Sequence[Rung], timing: Timeline) -> L
     tone_map = _tone_map(info)
     chain = [*video_chain(info, timing.rate, timing.frames), *tone_map,
              top_scale(info, top.width, top.height, converted=bool(tone_map)),
-             "format=yuv420p", "setsar=1"]
+             "format=yuv420p", "setsar=1", _BT709_FRAMES]
     source = f"[0:{info.video.index}]"
     video = [f"v{i}" for i in range(len(rungs))]
     if len(rungs) == 1:
@@ -110,7 +112,7 @@ def ladder_graph(info: SourceInfo, rungs: Sequence[Rung], timing: Timeline) -> L
         # setsar=1 again: scale keeps the display aspect by adjusting the SAR when even
         # rounding changes a quality's shape by a pixel; players want square pixels.
         parts += [f"[s{i}]scale={rungs[i].width}:{rungs[i].height}:flags={SCALE_FLAGS},"
-                  f"setsar=1[v{i}]" for i in by_size[1:]]
+                  f"setsar=1,{_BT709_FRAMES}[v{i}]" for i in by_size[1:]]
     audio = None
     if info.audio is not None:
         audio = [f"a{i}" for i in range(len(rungs))]

@@ -34,7 +34,7 @@ def publish(
                              instance_seconds=instance_seconds):
         return False
     source = manifest.source
-    duration = source.duration_s
+    duration = source.duration_s or None  # 0: not measured
     measured: dict[str, float] = {"source_duration_s": duration} if duration else {}
     if encode_speed:
         measured["encode_speed"] = encode_speed
@@ -63,7 +63,7 @@ def publish(
         update(GalleryVideo)
         .where(GalleryVideo.id == video_id)
         .values(status=VideoStatus.READY, current_job_id=job_id, duration_s=duration,
-                width=source.width, height=source.height)
+                width=source.width or None, height=source.height or None)
     )
     session.flush()
     return True

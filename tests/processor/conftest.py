@@ -11,6 +11,7 @@ import pytest
 
 from tests.support.aws_resources import AwsResources
 from tests.support.clips import RECIPES
+from tests.support.source_kinds import KINDS
 from tests.support.worker import Stack, make_long_clip, worker_settings
 
 # Every transcode in the tests uses the cheapest x264 preset.
@@ -25,7 +26,7 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
 
     def get(name: str) -> Path:
         if name not in made:
-            filename, maker = RECIPES[name]
+            filename, maker = (RECIPES | KINDS)[name]
             made[name] = maker(root / filename)
         return made[name]
 

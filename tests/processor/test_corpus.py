@@ -1,6 +1,6 @@
 """``videoforge transcode`` over every real file in ``../shared/media``, under this machine's
 FFmpeg and under Debian 13's 7.1 (a debootstrap chroot): the outcome MANIFEST.tsv expects,
-and outputs that hold up (see :mod:`tests.processor.output_checks`).
+and outputs that hold up (see :mod:`tests.support.ladder_checks`).
 
 ACCEPT must give a correct ladder; REJECT exit 2 with one ``error:`` line; EDGE either.
 Never exit 1, never a traceback, on either FFmpeg.
@@ -19,10 +19,11 @@ from pathlib import Path
 import pytest
 
 from tests.ops import ffmpeg_chroot
-from tests.processor.output_checks import check_ladder
+from tests.support.ladder_checks import check_ladder
 
 REPO = Path(__file__).resolve().parents[2]
-MEDIA = (REPO / "../shared/media").resolve()
+# Beside the clone, as CI has it; VF_SHARED_MEDIA points elsewhere (a git worktree).
+MEDIA = Path(os.environ.get("VF_SHARED_MEDIA") or REPO / "../shared/media").resolve()
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -89,4 +90,4 @@ def test_real_file(entry: Entry, ffmpeg_env: tuple[str, dict[str, str], Path]) -
         assert not entry.expect.startswith("ACCEPT"), f"{flavour} rejected it: {errors[0]}"
         return
     assert not entry.expect.startswith("REJECT"), f"{flavour} accepted a file to reject"
-    check_ladder(outdir, MEDIA / entry.name, interlaced=entry.interlaced or None)
+    check_ladder(outdir, MEDIA / entry.name, interlaced=entry.interlaced or None, env=env)

@@ -1,9 +1,14 @@
 """Checks of a finished ladder against its source, measured with ffprobe/ffmpeg directly
-(not through the pipeline's own code): what every output must be whatever came in."""
+(not through the pipeline's own code): what every output must be whatever came in.
+
+``env`` picks the FFmpeg that measures (the one under test: the source may be in a codec
+only that one decodes).
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from dataclasses import dataclass
@@ -13,11 +18,18 @@ from typing import Any
 
 from processor.manifest import Manifest
 
+Env = dict[str, str] | None
 
-def ffprobe(*args: str) -> dict[str, Any]:
-    out = subprocess.run(["ffprobe", "-v", "error", *args, "-of", "json"], check=True,
-                         capture_output=True, text=True, timeout=300).stdout
-    return json.loads(out)
+
+def run(cmd: list[str], env: Env) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})})
+
+
+def ffprobe(*args: str, env: Env = None) -> dict[str, Any]:
+    proc = run(["ffprobe", "-v", "error", *args, "-of", "json"], env)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
 
 
 @dataclass(frozen=True)
@@ -28,10 +40,11 @@ class Reference:
     duration_s: float
 
 
-def reference(source: Path, index: int) -> Reference:
+def reference(source: Path, index: int, env: Env = None) -> Reference:
     """Decode stream ``index`` of ``source`` in full: first decoded frame to the end of the
     last one, and the display aspect ratio (sample aspect and rotation applied)."""
-    stream = ffprobe("-select_streams", str(index), "-show_streams", str(source))["streams"][0]
+    stream = ffprobe("-select_streams", str(index), "-show_streams", str(source),
+                     env=env)["streams"][0]
     sar = Fraction(str(stream.get("sample_aspect_ratio") or "1:1").replace(":", "/") or "1")
     sar = sar if sar > 0 else Fraction(1)
     aspect = int(stream["width"]) * sar / int(stream["height"])
@@ -41,7 +54,7 @@ def reference(source: Path, index: int) -> Reference:
         aspect = 1 / aspect
     frames = ffprobe("-select_streams", str(index), "-show_entries",
                      "frame=best_effort_timestamp_time,duration_time,pkt_duration_time",
-                     "-show_frames", str(source)).get("frames", [])
+                     "-show_frames", str(source), env=env).get("frames", [])
     rate = Fraction(stream.get("r_frame_rate") or "25/1") or Fraction(25)
     times = [float(t) for f in frames
              if (t := f.get("best_effort_timestamp_time")) not in (None, "N/A")]
@@ -53,21 +66,24 @@ def reference(source: Path, index: int) -> Reference:
     return Reference(float(aspect), max(times) + tail - min(times))
 
 
-def check_ladder(outdir: Path, source: Path, *, interlaced: bool | None = None) -> Manifest:
+def check_ladder(outdir: Path, source: Path, *, interlaced: bool | None = None,
+                 env: Env = None) -> Manifest:
     """Every MP4 of ``outdir`` against ``source``; returns the manifest."""
     manifest = Manifest.read(outdir)
     info = manifest.source
-    ref = reference(source, info.video.index)
+    ref = reference(source, info.video.index, env)
     mp4s = [a for a in manifest.assets if a.type == "mp4"]
     assert mp4s, "no MP4 in the manifest"
     for asset in mp4s:
         path = outdir / asset.path
-        streams = ffprobe("-show_streams", "-show_format", str(path))
+        streams = ffprobe("-show_streams", "-show_format", str(path), env=env)
         video = next(s for s in streams["streams"] if s["codec_type"] == "video")
         audio = [s for s in streams["streams"] if s["codec_type"] == "audio"]
         width, height = int(video["width"]), int(video["height"])
         assert (video["codec_name"], video["pix_fmt"]) == ("h264", "yuv420p"), path.name
-        assert video.get("color_range") == "tv", f"{path.name}: {video.get('color_range')}"
+        colours = [video.get(k) for k in ("color_range", "color_space", "color_primaries",
+                                          "color_transfer")]
+        assert colours == ["tv", "bt709", "bt709", "bt709"], f"{path.name}: {colours}"
         assert width % 2 == 0 and height % 2 == 0, f"{path.name}: {width}x{height}"
         assert video.get("sample_aspect_ratio", "1:1") in ("1:1", "0:1", "N/A")
         # Even dimensions round the aspect by up to a pixel on each side.
@@ -86,18 +102,17 @@ def check_ladder(outdir: Path, source: Path, *, interlaced: bool | None = None) 
             assert abs(audio_end - video_stop) <= frame + 1e-3, (
                 f"{path.name}: audio ends at {audio_end:.3f} s, video at {video_stop:.3f} s")
             assert (track["codec_name"], int(track["channels"])) == ("aac", 2)
-        decodes_cleanly(path)
+        decodes_cleanly(path, env)
         if interlaced if interlaced is not None else info.video.interlaced:
-            assert_progressive(path)
+            assert_progressive(path, env)
     for name in ("thumbnail.jpg", "preview.gif"):
-        decodes_cleanly(outdir / name)
+        decodes_cleanly(outdir / name, env)
     return manifest
 
 
-def decodes_cleanly(path: Path) -> None:
-    proc = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-xerror",
-                           "-i", str(path), "-f", "null", "-"], capture_output=True, text=True,
-                          timeout=300)
+def decodes_cleanly(path: Path, env: Env = None) -> None:
+    proc = run(["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-xerror", "-i", str(path),
+                "-f", "null", "-"], env)
     assert proc.returncode == 0 and not proc.stderr.strip(), f"{path.name}: {proc.stderr}"
 
 
@@ -105,16 +120,15 @@ _IDET = re.compile(r"Multi frame detection:\s*TFF:\s*(\d+)\s*BFF:\s*(\d+)\s*"
                    r"Progressive:\s*(\d+)\s*Undetermined:\s*(\d+)")
 
 
-def idet_counts(path: Path) -> tuple[int, int, int]:
+def idet_counts(path: Path, env: Env = None) -> tuple[int, int, int]:
     """(top-first, bottom-first, progressive) frames by FFmpeg's idet."""
-    proc = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-i", str(path), "-map", "0:v",
-                           "-vf", "idet", "-f", "null", "-"], capture_output=True, text=True,
-                          timeout=300)
+    proc = run(["ffmpeg", "-hide_banner", "-nostdin", "-i", str(path), "-map", "0:v", "-vf",
+                "idet", "-f", "null", "-"], env)
     tff, bff, progressive, _ = (int(n) for n in _IDET.findall(proc.stderr)[-1])
     return tff, bff, progressive
 
 
-def assert_progressive(path: Path) -> None:
-    tff, bff, progressive = idet_counts(path)
+def assert_progressive(path: Path, env: Env = None) -> None:
+    tff, bff, progressive = idet_counts(path, env)
     assert tff + bff <= 0.1 * (tff + bff + progressive), (
         f"{path.name} looks interlaced: TFF {tff}, BFF {bff}, progressive {progressive}")
