@@ -32,7 +32,7 @@ demo: $(STAMP) $(WEB_STAMP)
 test: $(STAMP) $(WEB_STAMP)
 	scripts/install-system-deps.sh test
 	$(BIN)/ruff check .
-	$(BIN)/mypy common processor gallery streaming gateway videoforge
+	$(BIN)/mypy common processor gallery streaming gateway notifier videoforge
 	$(ESLINT)
 	$(BIN)/python -m pytest
 
@@ -41,7 +41,7 @@ lint: $(STAMP) $(WEB_STAMP)
 	$(ESLINT)
 
 typecheck: $(STAMP)
-	$(BIN)/mypy common processor gallery streaming gateway videoforge
+	$(BIN)/mypy common processor gallery streaming gateway notifier videoforge
 
 bench: bench-transcode bench-api bench-autoscale
 

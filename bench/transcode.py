@@ -5,14 +5,17 @@
 For a 20 s 1080p and a 10 s 4K noisy source it runs, with the same x264 settings
 (VF_X264_PRESET, default veryfast):
 
-  (a) naive    one FFmpeg run per quality from the source, HLS by copy, then a thumbnail run
-               and a GIF run from the source;
-  (b) ladder   ``processor.transcode.transcode`` (what the worker runs);
-  (c) single   one hand-written FFmpeg command writing every file at once (tee muxer for
-               MP4 + HLS, poster and GIF from the smallest branch): the compute limit.
+  (a) naive    the way before one run and CMAF: one FFmpeg run per quality from the
+               source into a faststart MP4, a second copy of each cut into HLS segments,
+               then a thumbnail run and a GIF run from the source;
+  (b) ladder   ``processor.transcode.transcode`` (what the worker runs): one CMAF file per
+               quality that is also the HLS variant (byte ranges), previews from it;
+  (c) single   one hand-written FFmpeg command writing every file at once (the same CMAF
+               files, poster and GIF from the smallest branch): the compute limit.
 
-and prints wall and CPU seconds (children's rusage), total output bytes and SSIM of each
-quality against the source scaled to that size. Sources are cached in bench/.cache/.
+and prints wall and CPU seconds (children's rusage), total output bytes (and per source
+minute: what storage costs) and SSIM of each quality against the source scaled to that
+size. Sources are cached in bench/.cache/.
 Environment: VF_BENCH_CLIPS=1080p,2160p selects clips; VF_BENCH_SECONDS overrides the clip
 lengths (quick smoke runs); VF_BENCH_SSIM_EVERY=4 compares every 4th frame.
 """
@@ -30,20 +33,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from processor.cmaf import MUXER_ARGS
 from processor.demuxers import input_args
-from processor.encode import (
-    MP4_ARGS,
-    EncodeSettings,
-    Timeline,
-    codec_args,
-    ladder_graph,
-    stream_maps,
-    timeline,
-)
+from processor.encode import EncodeSettings, codec_args, ladder_graph, stream_maps, timeline
 from processor.ffmpeg import run_ffmpeg
-from processor.hls import hls_options, package_args, playlist_path
 from processor.intake import intake
 from processor.ladder import Rung, choose_ladder
+from processor.packaging import package
 from processor.previews import (
     GIF_ARGS,
     JPEG_ARGS,
@@ -54,7 +50,8 @@ from processor.previews import (
 )
 from processor.settings import ProcessorSettings
 from processor.source_info import SourceInfo
-from processor.transcode import describe_extras, describe_renditions, transcode, write_master
+from processor.storyboard import make_storyboard
+from processor.transcode import transcode
 from processor.transcode_settings import TranscodeSettings
 
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -67,6 +64,13 @@ SOURCE_ENCODE = ["-c:v", "libx264", "-preset", "superfast", "-crf", "22", "-pix_
                  "-c:a", "aac", "-b:a", "192k"]
 TARGET_SPEEDUP = {"1080p": 1.4, "2160p": 1.7}
 MAX_SSIM_LOSS, MAX_SIZE_GROWTH, MAX_CPU_OVER_LIMIT = 0.005, 0.10, 0.10
+# Storage per source minute against the layout before CMAF (issue 11).
+MAX_STORAGE_RATIO = 0.55
+# The storyboard's share of a job's CPU (issue 11).
+MAX_STORYBOARD_SHARE = 0.03
+# How the layout before CMAF stored each quality: a faststart MP4, then its HLS copy.
+LEGACY_MP4_ARGS = ("-movflags", "+faststart", "-f", "mp4")
+LEGACY_SEGMENT_S = 6
 
 
 @dataclass
@@ -74,9 +78,12 @@ class Result:
     method: str
     wall_s: float
     cpu_s: float
-    size: int
+    size: int  # everything stored: media, playlists, previews, manifest
+    mp4_size: int  # the per-quality MP4s alone (the encoder's output)
+    minutes: float  # of source
     ssim: dict[str, float] = field(default_factory=dict)
     note: str = ""
+    storyboard_cpu_s: float = 0.0  # of this method's run, measured again on its own (b only)
 
 
 def make_source(name: str) -> Path:
@@ -102,9 +109,8 @@ def naive(source: Path, outdir: Path, info: SourceInfo, rungs: list[Rung],
         graph = ladder_graph(info, [rung], timing)
         run_ffmpeg([*input_args(source, info.container), "-filter_complex", graph.text,
                     *stream_maps(graph, 0), *codec_args(rung, info, settings, timing),
-                    *MP4_ARGS, str(outdir / f"{rung.name}.mp4")])
-    run_ffmpeg(package_args([outdir / f"{r.name}.mp4" for r in rungs], [r.name for r in rungs],
-                            outdir))
+                    *LEGACY_MP4_ARGS, str(outdir / f"{rung.name}.mp4")])
+    run_ffmpeg(legacy_hls_args(outdir, rungs))
     small = rungs[0]
     start, length = preview_window(info.duration_s)
     run_ffmpeg(["-ss", f"{start:.3f}", "-i", str(source), "-vf",
@@ -112,15 +118,22 @@ def naive(source: Path, outdir: Path, info: SourceInfo, rungs: list[Rung],
     run_ffmpeg(["-ss", f"{start:.3f}", "-t", f"{length:.3f}", "-i", str(source),
                 "-filter_complex", gif_filter(small.width, small.height, "0:v", "gif"),
                 "-map", "[gif]", *GIF_ARGS, str(outdir / PREVIEW_NAME)])
-    describe(outdir, rungs, info)
 
 
-def describe(outdir: Path, rungs: list[Rung], info: SourceInfo) -> None:
-    """What ``transcode`` does after its FFmpeg runs: probe the outputs, write the master."""
-    assets, variants = describe_renditions(outdir, rungs, [outdir / f"{r.name}.mp4"
-                                                            for r in rungs], info)
-    write_master(outdir, variants)
-    describe_extras(outdir, assets, info.duration_s)
+def legacy_hls_args(outdir: Path, rungs: list[Rung]) -> list[str]:
+    """The MP4s cut by stream copy into fMP4 HLS segments: the second copy CMAF removed."""
+    args: list[str] = []
+    for rung in rungs:
+        args += ["-i", str(outdir / f"{rung.name}.mp4")]
+    for index, rung in enumerate(rungs):
+        folder = outdir / "hls" / rung.name
+        folder.mkdir(parents=True, exist_ok=True)
+        args += ["-map", str(index), "-c", "copy", "-f", "hls",
+                 "-hls_time", str(LEGACY_SEGMENT_S), "-hls_playlist_type", "vod",
+                 "-hls_segment_type", "fmp4", "-hls_flags", "independent_segments",
+                 "-hls_segment_filename", str(folder / "segment_%04d.m4s"),
+                 str(folder / "index.m3u8")]
+    return args
 
 
 # --- (b) videoforge -------------------------------------------------------------------------
@@ -132,7 +145,7 @@ def ladder(source: Path, outdir: Path, info: SourceInfo, rungs: list[Rung],
 # --- (c) one hand-written command -------------------------------------------------------
 def single(source: Path, outdir: Path, info: SourceInfo, rungs: list[Rung],
            settings: EncodeSettings) -> None:
-    timing: Timeline = timeline(info)
+    timing = timeline(info)
     base = ladder_graph(info, rungs, timing)
     small = base.video[0]  # rungs are smallest first
     start, length = preview_window(info.duration_s)
@@ -143,16 +156,14 @@ def single(source: Path, outdir: Path, info: SourceInfo, rungs: list[Rung],
     graph = replace(base, text=text, video=["enc", *base.video[1:]])
     args = [*input_args(source, info.container), "-filter_complex", graph.text]
     for index, rung in enumerate(rungs):
-        playlist = playlist_path(outdir, rung.name)
-        playlist.parent.mkdir(parents=True, exist_ok=True)
-        hls = ":".join(f"{k}={v}" for k, v in hls_options(playlist).items())
         args += [*stream_maps(graph, index), *codec_args(rung, info, settings, timing),
-                 "-flags:v", "+global_header", "-flags:a", "+global_header", "-f", "tee",
-                 f"[f=mp4:movflags=+faststart]{outdir / rung.name}.mp4|[f=hls:{hls}]{playlist}"]
+                 *MUXER_ARGS, str(outdir / f"{rung.name}.mp4")]
     args += ["-map", "[poster]", *JPEG_ARGS, str(outdir / THUMBNAIL_NAME),
              "-map", "[gif]", *GIF_ARGS, str(outdir / PREVIEW_NAME)]
     run_ffmpeg(args)
-    describe(outdir, rungs, info)
+    package(outdir, rungs, info)
+    make_storyboard(outdir / f"{rungs[0].name}.mp4", outdir, width=rungs[0].width,
+                    height=rungs[0].height, duration_s=info.duration_s)
 
 
 METHODS: dict[str, Callable[[Path, Path, SourceInfo, list[Rung], EncodeSettings], None]] = {
@@ -205,7 +216,10 @@ def run_clip(name: str, settings: EncodeSettings, every: int, work: Path) -> lis
         cpu0, wall0 = children_cpu_s(), time.perf_counter()
         fn(source, outdir, info, rungs, settings)
         wall, cpu = time.perf_counter() - wall0, children_cpu_s() - cpu0
-        results.append(Result(method, wall, cpu, tree_size(outdir)))
+        results.append(Result(method, wall, cpu, tree_size(outdir),
+                              sum((outdir / f"{r.name}.mp4").stat().st_size for r in rungs),
+                              info.duration_s / 60))
+    results[1].storyboard_cpu_s = storyboard_cpu(work / name / "b", rungs, info)
     # Quality afterwards, so it never competes with the timed runs. Byte-identical MP4s
     # (the same frames through the same encoder settings) share one SSIM measurement.
     measured: dict[str, dict[str, float]] = {}
@@ -220,6 +234,19 @@ def run_clip(name: str, settings: EncodeSettings, every: int, work: Path) -> lis
     return results
 
 
+def storyboard_cpu(outdir: Path, rungs: list[Rung], info: SourceInfo) -> float:
+    """CPU seconds of the storyboard step alone, made again from (b)'s smallest quality."""
+    smallest = min(rungs, key=lambda r: r.pixels)
+    again = outdir / "storyboard-again"
+    again.mkdir(exist_ok=True)
+    cpu0 = children_cpu_s()
+    make_storyboard(outdir / f"{smallest.name}.mp4", again, width=smallest.width,
+                    height=smallest.height, duration_s=info.duration_s)
+    cpu = children_cpu_s() - cpu0
+    shutil.rmtree(again)
+    return cpu
+
+
 def mp4_digest(outdir: Path, rungs: list[Rung]) -> str:
     digest = hashlib.sha256()
     for rung in rungs:
@@ -231,17 +258,19 @@ def mp4_digest(outdir: Path, rungs: list[Rung]) -> str:
 
 def report(name: str, results: list[Result]) -> list[str]:
     qualities = list(results[0].ssim)
-    head = f"{'method':<14}{'wall s':>8}{'cpu s':>8}{'MB':>8}" + "".join(
+    head = f"{'method':<14}{'wall s':>8}{'cpu s':>8}{'MB':>8}{'MB/src min':>12}" + "".join(
         f"{'ssim ' + q:>12}" for q in qualities)
     print(f"\n== {name} source ==\n{head}")
     for r in results:
         print(f"{r.method:<14}{r.wall_s:>8.1f}{r.cpu_s:>8.1f}{r.size / 1e6:>8.1f}"
+              f"{r.size / 1e6 / r.minutes:>12.1f}"
               + "".join(f"{r.ssim[q]:>12.4f}" for q in qualities)
               + (f"  ({r.note})" if r.note else ""))
     a, b, c = results
     speedup, cpu_over = a.wall_s / b.wall_s, b.cpu_s / c.cpu_s - 1
     ssim_loss = max(a.ssim[q] - b.ssim[q] for q in qualities)
-    growth = b.size / a.size - 1
+    growth = b.mp4_size / a.mp4_size - 1
+    storage = b.size / a.size
     checks = [
         (f"speed-up a/b (wall) {speedup:.2f}x", speedup >= TARGET_SPEEDUP[name],
          f">= {TARGET_SPEEDUP[name]}x"),
@@ -249,7 +278,12 @@ def report(name: str, results: list[Result]) -> list[str]:
         (f"b vs c cpu {cpu_over:+.1%}", cpu_over <= MAX_CPU_OVER_LIMIT,
          f"<= +{MAX_CPU_OVER_LIMIT:.0%}"),
         (f"ssim loss b vs a {ssim_loss:+.4f}", ssim_loss <= MAX_SSIM_LOSS, f"<= {MAX_SSIM_LOSS}"),
-        (f"size b vs a {growth:+.1%}", growth <= MAX_SIZE_GROWTH, f"<= +{MAX_SIZE_GROWTH:.0%}"),
+        (f"MP4 bytes b vs a {growth:+.1%}", growth <= MAX_SIZE_GROWTH,
+         f"<= +{MAX_SIZE_GROWTH:.0%}"),
+        (f"storage per source minute b/a {storage:.2f}x", storage <= MAX_STORAGE_RATIO,
+         f"<= {MAX_STORAGE_RATIO}x"),
+        (f"storyboard share of b's cpu {b.storyboard_cpu_s / b.cpu_s:.1%}",
+         b.storyboard_cpu_s / b.cpu_s <= MAX_STORYBOARD_SHARE, f"<= {MAX_STORYBOARD_SHARE:.0%}"),
     ]
     lines = []
     for text, ok, target in checks:

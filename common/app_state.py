@@ -64,7 +64,7 @@ def verifier_from_settings(settings: CommonSettings) -> CognitoVerifier | None:
         region=settings.aws_region,
         user_pool_id=settings.cognito_user_pool_id,
         client_id=settings.cognito_client_id,
-        endpoint_url=settings.aws_endpoint_url,
+        endpoint_url=aws.endpoint_url("cognito-idp", settings),
     )
 
 

@@ -12,4 +12,6 @@ class AssetKind(enum.StrEnum):
     HLS_PLAYLIST = "hls_playlist"
     THUMBNAIL = "thumbnail"
     PREVIEW = "preview"
+    STORYBOARD = "storyboard"  # the sprite sheet of scrubbing previews
+    STORYBOARD_VTT = "storyboard_vtt"  # WebVTT cues pointing at its tiles
     MANIFEST = "manifest"

@@ -1,8 +1,8 @@
 """Amazon Cognito token verification, shared by every HTTP service.
 
 Tokens are RS256 JWTs signed with the user pool's keys, published at
-``{issuer}/.well-known/jwks.json``. The key set is fetched once, cached, and fetched
-again only when a token names a ``kid`` we have not seen (key rotation).
+``{issuer}/.well-known/jwks.json`` (fetched and refetched by :mod:`common.jwks`; while
+they cannot be fetched, verification raises ``KeysUnavailable``, an HTTP 503).
 
 A verified token is remembered until its ``exp`` (bounded LRU), so a client that sends the
 same token on every request pays for the RS256 check once, not per request.
@@ -11,26 +11,23 @@ same token on every request pays for the RS256 check once, not per request.
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 import time
-import urllib.request
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
+
+from common.jwks import KeySet, UnknownKey
 
 ADMIN_GROUP = "admin"
 # Cognito signs with RS256 only (Cognito developer guide, "Verifying a JSON web token").
 _ALGORITHMS = ["RS256"]
 # Seconds of clock skew tolerated between us and Cognito.
 _LEEWAY_S = 30
-_JWKS_TIMEOUT_S = 5
 _VERIFIED_CACHE_MAX = 10_000
-# An unknown key id refetches the key set at most this often: Cognito rotates keys
-# rarely, and a stream of forged ids must not turn every request into a fetch.
-_MIN_REFETCH_INTERVAL_S = 60.0
 
 
 def _digest(token: str) -> bytes:
@@ -61,41 +58,22 @@ class CognitoVerifier:
         user_pool_id: str,
         client_id: str,
         endpoint_url: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.issuer = f"https://cognito-idp.{region}.amazonaws.com/{user_pool_id}"
         self.client_id = client_id
         # moto serves the key set at {endpoint}/{pool}/.well-known/jwks.json; the issuer
         # claim stays the real AWS URL either way.
         base = f"{endpoint_url.rstrip('/')}/{user_pool_id}" if endpoint_url else self.issuer
-        self.jwks_url = f"{base}/.well-known/jwks.json"
-        self._keys: dict[str, Any] = {}
-        self._fetched_at: float | None = None  # monotonic time of the last fetch
-        self._lock = threading.Lock()
+        self.keys = KeySet(f"{base}/.well-known/jwks.json", clock=clock)
         # sha256(token) -> (principal, exp): only tokens that verified are ever stored.
         self._verified: OrderedDict[bytes, tuple[Principal, float]] = OrderedDict()
-        self._verified_lock = threading.Lock()  # not _lock: that one is held while fetching
-
-    def _fetch_keys(self) -> None:
-        self._fetched_at = time.monotonic()
-        with urllib.request.urlopen(self.jwks_url, timeout=_JWKS_TIMEOUT_S) as response:
-            jwks = json.load(response)
-        self._keys = {
-            key["kid"]: jwt.PyJWK.from_dict(key).key for key in jwks.get("keys", [])
-        }
+        self._verified_lock = threading.Lock()
 
     def _key_for(self, kid: str) -> Any:
-        if kid not in self._keys:
-            with self._lock:
-                recently = self._fetched_at is not None and (
-                    time.monotonic() - self._fetched_at < _MIN_REFETCH_INTERVAL_S)
-                if kid not in self._keys and not recently:
-                    try:
-                        self._fetch_keys()
-                    except OSError as exc:
-                        raise AuthError("cannot fetch the signing keys") from exc
         try:
-            return self._keys[kid]
-        except KeyError:
+            return self.keys.key(kid)
+        except UnknownKey:
             raise AuthError("token signed with an unknown key") from None
 
     def cached(self, token: str) -> Principal | None:

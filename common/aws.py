@@ -15,8 +15,13 @@ from common.settings import CommonSettings
 _RETRY_CONFIG = Config(retries={"max_attempts": 5, "mode": "adaptive"})
 
 
+def endpoint_url(service: str, settings: CommonSettings) -> str | None:
+    """Where ``service`` is reached: its own override, the shared endpoint, or real AWS."""
+    return settings.aws_endpoint_urls.get(service) or settings.aws_endpoint_url
+
+
 def client(service: str, settings: CommonSettings, **overrides: Any) -> Any:
-    """A boto3 client for ``service`` against ``settings.aws_endpoint_url`` (or real AWS)."""
+    """A boto3 client for ``service`` at :func:`endpoint_url` (None: real AWS)."""
     config = _RETRY_CONFIG
     if service == "s3":
         # Presigned URLs must carry the SigV4 signature and address the bucket by path,
@@ -27,7 +32,7 @@ def client(service: str, settings: CommonSettings, **overrides: Any) -> Any:
     return boto3.client(
         service,
         region_name=settings.aws_region,
-        endpoint_url=settings.aws_endpoint_url,
+        endpoint_url=endpoint_url(service, settings),
         config=config,
         **overrides,
     )

@@ -141,7 +141,8 @@ class _Stored:
 @dataclass
 class InMemoryBroker:
     """The same semantics in one process (visibility timeouts, receive counts, a
-    dead-letter list after ``max_receives``), for unit tests and the simulator."""
+    dead-letter list after ``max_receives``), for tests that need a queue without SQS:
+    one with no redrive policy, or an autoscaler fed by a clock of their own."""
 
     visibility_timeout_s: float = 30.0
     max_receives: int | None = None

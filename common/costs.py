@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ON_DEMAND_USD_PER_HOUR = 0.0416
 SPOT_USD_PER_HOUR = 0.0125
@@ -104,3 +106,14 @@ class PriceSettings(BaseModel):
         return Prices(on_demand_usd_per_hour=self.price_on_demand_usd_per_hour,
                       spot_usd_per_hour=self.price_spot_usd_per_hour,
                       storage_usd_per_gb_month=self.price_storage_usd_per_gb_month)
+
+
+class _EnvPrices(PriceSettings, BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VF_", extra="ignore")
+
+
+@lru_cache(maxsize=1)
+def configured_prices() -> Prices:
+    """The ``VF_PRICE_*`` prices of this process's environment, read once: for the code
+    that has no settings object at hand (a job read written into an event body)."""
+    return _EnvPrices().prices()

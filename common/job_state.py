@@ -1,101 +1,104 @@
 """The job state machine: the only module that changes a job's status.
 
     QUEUED -> RUNNING -> SUCCEEDED | FAILED | CANCELLED
-    RUNNING -> QUEUED            (a worker releases the job: shutdown, crash detected)
+    RUNNING -> QUEUED            (a worker releases the job: shutdown, transient fault)
     QUEUED -> CANCELLED | FAILED (cancelled before it ran; dead-lettered)
 
 Every transition is one conditional UPDATE whose WHERE clause names the state it leaves
-(and, for a running job, the worker that owns it). The row count says whether it
-happened, so two workers can never both own a job, and a duplicate SQS delivery of a
-finished job finds nothing to claim. Callers own the transaction.
+(and, for a running job, the worker that owns it, or that its owner is presumed dead). The
+row count says whether it happened, so two workers can never both own a job, and a
+duplicate SQS delivery of a finished job finds nothing to claim.
+
+Each function is one event of a job's life: what else that event changes happens inside
+it, in the caller's transaction — the video's status (``common/video_state.py``) and the
+outbox rows (``common/events.py``: job.queued, job.succeeded, rendition.ready,
+video.ready, job.failed, job.cancelled), written only when the UPDATE matched. So a
+caller makes one call per event and never pairs a job change with a video change or an
+event by hand. Callers own the transaction.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from common import events, video_state
+from common.error_codes import ErrorCode
+from common.events import EventType
+from common.models import Job, MediaAsset
+from common.statuses import ACTIVE, TERMINAL, JobStatus
+from common.video_state import SourceFacts
 
-class JobStatus(enum.StrEnum):
-    QUEUED = "QUEUED"
-    RUNNING = "RUNNING"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
-    CANCELLED = "CANCELLED"
+__all__ = ["ACTIVE", "TERMINAL", "CancelOutcome", "JobStatus", "SourceFacts"]
 
-    @property
-    def is_terminal(self) -> bool:
-        return self in TERMINAL
-
-
-TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
-
-ALLOWED: dict[JobStatus, frozenset[JobStatus]] = {
-    JobStatus.QUEUED: frozenset({JobStatus.RUNNING, JobStatus.CANCELLED, JobStatus.FAILED}),
-    JobStatus.RUNNING: frozenset(
-        {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.QUEUED}
-    ),
-    JobStatus.SUCCEEDED: frozenset(),
-    JobStatus.FAILED: frozenset(),
-    JobStatus.CANCELLED: frozenset(),
-}
+# job.error is a sentence for people; longer text is cut (details belong in the logs).
+_MAX_REASON = 500
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _job_model() -> Any:
-    # models imports JobStatus from here, so the model is looked up at call time.
-    from common.models import Job
+def abandoned(stale_after: timedelta, *, now: datetime | None = None) -> ColumnElement[bool]:
+    """SQL: a RUNNING job whose owner has not beaten for ``stale_after`` (presumed dead).
 
-    return Job
+    The one staleness rule: a claim takes such a job over, the dead-letter sweep may fail
+    it, and a cancelled one may be finished by whoever finds it."""
+    cutoff = (now or _now()) - stale_after
+    return (Job.status == JobStatus.RUNNING) & or_(Job.heartbeat_at.is_(None),
+                                                   Job.heartbeat_at < cutoff)
+
+
+def _owned_by(worker_id: str) -> list[ColumnElement[bool]]:
+    return [Job.status == JobStatus.RUNNING, Job.worker_id == worker_id]
 
 
 def _apply(session: Session, where: list[Any], values: dict[str, Any]) -> bool:
-    job = _job_model()
     values.setdefault("updated_at", _now())
     result = session.execute(
-        update(job).where(*where).values(**values).execution_options(synchronize_session=False)
+        update(Job).where(*where).values(**values).execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _video_of(session: Session, job_id: str) -> str | None:
+    return session.execute(select(Job.video_id).where(Job.id == job_id)).scalar()
+
+
+# --- creation and the worker's claim ------------------------------------------------------
+
+def enqueue(session: Session, *, job: Job) -> bool:
+    """-> QUEUED: insert ``job`` (not yet flushed) and move its video to PROCESSING.
+
+    False, with nothing written, when the video cannot be processed now (not confirmed, or
+    gone). A second active job for the video fails the insert with IntegrityError (the
+    partial unique index), as does a reused idempotency key."""
+    if not video_state.start_processing(session, video_id=job.video_id):
+        return False
+    job.status = JobStatus.QUEUED
+    session.add(job)
+    session.flush()
+    events.record_job_event(session, EventType.JOB_QUEUED, job_id=job.id)
+    return True
 
 
 def claim(session: Session, *, job_id: str, worker_id: str, stale_after: timedelta) -> bool:
     """QUEUED -> RUNNING for ``worker_id``; also takes over a RUNNING job whose owner
     stopped heart-beating ``stale_after`` ago (a killed worker)."""
-    job = _job_model()
     now = _now()
     return _apply(
         session,
-        [
-            job.id == job_id,
-            job.cancel_requested.is_(False),
-            or_(
-                job.status == JobStatus.QUEUED,
-                (job.status == JobStatus.RUNNING) & (job.heartbeat_at < now - stale_after),
-            ),
-        ],
-        {
-            "status": JobStatus.RUNNING,
-            "worker_id": worker_id,
-            "started_at": now,
-            "heartbeat_at": now,
-            "progress": 0.0,
-            "attempts": job.attempts + 1,
-        },
+        [Job.id == job_id, Job.cancel_requested.is_(False),
+         or_(Job.status == JobStatus.QUEUED, abandoned(stale_after, now=now))],
+        {"status": JobStatus.RUNNING, "worker_id": worker_id, "started_at": now,
+         "heartbeat_at": now, "progress": 0.0, "attempts": Job.attempts + 1},
     )
-
-
-def is_stale(job: Any, stale_after: timedelta) -> bool:
-    """True if ``job``'s owner has not beaten for ``stale_after`` (presumed dead): the
-    same rule :func:`claim` applies in SQL when it takes a running job over."""
-    return job.heartbeat_at is None or _now() - job.heartbeat_at > stale_after
 
 
 @dataclass(frozen=True)
@@ -113,93 +116,138 @@ def heartbeat(
     encode_speed: float | None = None,
 ) -> Heartbeat:
     """Record liveness (and progress) of a running job this worker owns."""
-    job = _job_model()
     values: dict[str, Any] = {"heartbeat_at": _now()}
     if progress is not None:
         values["progress"] = max(0.0, min(1.0, progress))
     if encode_speed is not None:
         values["encode_speed"] = encode_speed
-    owned = _apply(
-        session,
-        [job.id == job_id, job.status == JobStatus.RUNNING, job.worker_id == worker_id],
-        values,
-    )
-    cancel = session.execute(select(job.cancel_requested).where(job.id == job_id)).scalar()
+    owned = _apply(session, [Job.id == job_id, *_owned_by(worker_id)], values)
+    cancel = session.execute(select(Job.cancel_requested).where(Job.id == job_id)).scalar()
     return Heartbeat(owned=owned, cancel_requested=bool(cancel))
 
 
 def release(session: Session, *, job_id: str, worker_id: str) -> bool:
-    """RUNNING -> QUEUED: this worker gives the job back (shutdown before finishing)."""
-    job = _job_model()
-    return _apply(
-        session,
-        [job.id == job_id, job.status == JobStatus.RUNNING, job.worker_id == worker_id],
-        {"status": JobStatus.QUEUED, "worker_id": None, "progress": 0.0},
-    )
+    """RUNNING -> QUEUED: this worker gives the job back (shutdown, a fault to retry)."""
+    return _apply(session, [Job.id == job_id, *_owned_by(worker_id)],
+                  {"status": JobStatus.QUEUED, "worker_id": None, "progress": 0.0})
+
+
+# --- endings ------------------------------------------------------------------------------
+
+class VideoGone(Exception):
+    """The job's video disappeared before its publish committed; roll the publish back."""
 
 
 def succeed(
-    session: Session, *, job_id: str, worker_id: str, instance_seconds: float | None = None
+    session: Session,
+    *,
+    job_id: str,
+    worker_id: str,
+    assets: Sequence[MediaAsset] = (),
+    source: SourceFacts = SourceFacts(),  # noqa: B008 (frozen: safe to share)
+    instance_seconds: float | None = None,
+    encode_speed: float | None = None,
 ) -> bool:
-    """RUNNING -> SUCCEEDED, unless the job was cancelled meanwhile."""
-    job = _job_model()
-    return _apply(
-        session,
-        [
-            job.id == job_id,
-            job.status == JobStatus.RUNNING,
-            job.worker_id == worker_id,
-            job.cancel_requested.is_(False),
-        ],
-        {
-            "status": JobStatus.SUCCEEDED,
-            "progress": 1.0,
-            "finished_at": _now(),
-            "error": None,
-            "instance_seconds": instance_seconds,
-        },
-    )
-
-
-def fail(session: Session, *, job_id: str, reason: str, worker_id: str | None = None) -> bool:
-    """-> FAILED with a reason. A worker fails only a job it owns; without ``worker_id``
-    (the dead-letter path) any unfinished job fails."""
-    job = _job_model()
-    where = [job.id == job_id]
-    if worker_id is None:
-        where.append(job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
-    else:
-        where += [job.status == JobStatus.RUNNING, job.worker_id == worker_id]
-    return _apply(session, where, {"status": JobStatus.FAILED, "error": reason[:2000],
-                                   "finished_at": _now()})
-
-
-def request_cancel(session: Session, *, job_id: str) -> JobStatus | None:
-    """Cancel a job: a QUEUED one is CANCELLED at once and never runs; a RUNNING one is
-    flagged, and its worker stops FFmpeg and moves it to CANCELLED. Returns the status
-    the job is in (or heading to), None for an unknown job."""
-    job = _job_model()
-    if _apply(
-        session,
-        [job.id == job_id, job.status == JobStatus.QUEUED],
-        {"status": JobStatus.CANCELLED, "cancel_requested": True, "finished_at": _now()},
+    """RUNNING -> SUCCEEDED, ``assets`` recorded (replacing an earlier attempt's rows) and
+    the video READY with them, unless the job was cancelled or taken over meanwhile (False,
+    nothing written). Raises VideoGone if the video row went away: the caller's
+    transaction must roll back."""
+    measured: dict[str, Any] = {"source_duration_s": source.duration_s} if source.duration_s \
+        else {}
+    if encode_speed:
+        measured["encode_speed"] = encode_speed
+    if not _apply(
+        session, [Job.id == job_id, *_owned_by(worker_id), Job.cancel_requested.is_(False)],
+        {"status": JobStatus.SUCCEEDED, "progress": 1.0, "finished_at": _now(), "error": None,
+         "error_code": None, "instance_seconds": instance_seconds,
+         "stored_bytes": sum(asset.size_bytes or 0 for asset in assets), **measured},
     ):
-        return JobStatus.CANCELLED
-    if _apply(
-        session,
-        [job.id == job_id, job.status == JobStatus.RUNNING],
-        {"cancel_requested": True},
-    ):
-        return JobStatus.CANCELLED
-    status = session.execute(select(job.status).where(job.id == job_id)).scalar()
-    return JobStatus(status) if status is not None else None
+        return False
+    video_id = _video_of(session, job_id)
+    if video_id is None or not video_state.publish(session, video_id=video_id, job_id=job_id,
+                                                   source=source):
+        raise VideoGone(job_id)
+    # A re-run of the same job (after a crash) overwrote the same keys; its rows go too.
+    session.execute(delete(MediaAsset).where(MediaAsset.job_id == job_id))
+    session.add_all(assets)
+    session.flush()
+    events.record_job_event(session, EventType.JOB_SUCCEEDED, job_id=job_id)
+    events.record_rendition_events(session, video_id=video_id, job_id=job_id)
+    events.record_video_event(session, EventType.VIDEO_READY, video_id=video_id)
+    return True
+
+
+def _fail(session: Session, where: list[Any], *, job_id: str, reason: str,
+          code: ErrorCode) -> bool:
+    if not _apply(session, [Job.id == job_id, *where],
+                  {"status": JobStatus.FAILED, "error": reason[:_MAX_REASON],
+                   "error_code": code, "finished_at": _now()}):
+        return False
+    if video_id := _video_of(session, job_id):
+        video_state.settle_unpublished(session, video_id=video_id, failed=True)
+    events.record_job_event(session, EventType.JOB_FAILED, job_id=job_id)
+    return True
+
+
+def fail(session: Session, *, job_id: str, worker_id: str, reason: str,
+         code: ErrorCode) -> bool:
+    """RUNNING -> FAILED by its owner; the video settles (READY if an earlier job's assets
+    are published, else FAILED). ``reason`` is one short sentence for people."""
+    return _fail(session, _owned_by(worker_id), job_id=job_id, reason=reason, code=code)
+
+
+def fail_dead_lettered(session: Session, *, job_id: str, reason: str,
+                       stale_after: timedelta) -> bool:
+    """-> FAILED (DEAD_LETTERED) for a job SQS gave up on: a QUEUED one, or a RUNNING one
+    whose owner is presumed dead. A job still beating is left to its owner."""
+    return _fail(session, [or_(Job.status == JobStatus.QUEUED, abandoned(stale_after))],
+                 job_id=job_id, reason=reason, code=ErrorCode.DEAD_LETTERED)
+
+
+class CancelOutcome(enum.StrEnum):
+    CANCELLED = "cancelled"  # it was queued: CANCELLED now, it never runs
+    FLAGGED = "flagged"      # it is running: its worker stops and ends it CANCELLED
+    FINISHED = "finished"    # it had already ended; nothing changed
+    NOT_FOUND = "not_found"
+
+
+def _cancelled(session: Session, where: list[Any], *, job_id: str) -> bool:
+    if not _apply(session, [Job.id == job_id, *where],
+                  {"status": JobStatus.CANCELLED, "cancel_requested": True,
+                   "finished_at": _now()}):
+        return False
+    if video_id := _video_of(session, job_id):
+        video_state.settle_unpublished(session, video_id=video_id, failed=False)
+    events.record_job_event(session, EventType.JOB_CANCELLED, job_id=job_id)
+    return True
+
+
+def request_cancel(session: Session, *, job_id: str) -> CancelOutcome:
+    """Cancel a job: a QUEUED one is CANCELLED at once (its video goes back to how it was
+    before the job); a RUNNING one is flagged, and its worker stops FFmpeg and ends it.
+
+    A claim racing this call wins or loses as a whole: the job is either cancelled while
+    queued or flagged while running, never both, and a running job's video is untouched."""
+    if _cancelled(session, [Job.status == JobStatus.QUEUED], job_id=job_id):
+        return CancelOutcome.CANCELLED
+    if _apply(session, [Job.id == job_id, Job.status == JobStatus.RUNNING],
+              {"cancel_requested": True}):
+        return CancelOutcome.FLAGGED
+    exists = session.execute(select(Job.id).where(Job.id == job_id)).scalar() is not None
+    return CancelOutcome.FINISHED if exists else CancelOutcome.NOT_FOUND
 
 
 def mark_cancelled(session: Session, *, job_id: str, worker_id: str) -> bool:
-    """RUNNING -> CANCELLED by the worker that stopped the work."""
-    job = _job_model()
-    return _apply(
+    """RUNNING -> CANCELLED by the worker that stopped the work; the video settles."""
+    return _cancelled(session, _owned_by(worker_id), job_id=job_id)
+
+
+def cancel_abandoned(session: Session, *, job_id: str, stale_after: timedelta) -> bool:
+    """-> CANCELLED for a job flagged for cancel that nobody will finish: released back to
+    the queue (claims refuse it), or running with a dead owner."""
+    return _cancelled(
         session,
-        [job.id == job_id, job.status == JobStatus.RUNNING, job.worker_id == worker_id],
-        {"status": JobStatus.CANCELLED, "finished_at": _now()},
+        [Job.cancel_requested.is_(True),
+         or_(Job.status == JobStatus.QUEUED, abandoned(stale_after))],
+        job_id=job_id,
     )

@@ -12,8 +12,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from common.job_state import JobStatus
+from common.cost_view import CostPublic, job_cost
+from common.costs import Prices, configured_prices
+from common.error_codes import ErrorCode
 from common.models import Job
+from common.statuses import JobStatus
 
 
 class JobTimings(BaseModel):
@@ -31,7 +34,9 @@ class JobPublic(BaseModel):
     status: JobStatus
     progress: float = Field(ge=0, le=1)
     encode_speed: float | None
-    error: str | None
+    error: str | None = Field(description="Why it failed, one sentence for people.")
+    error_code: ErrorCode | None = Field(
+        description="Why it failed, as a stable code to branch on; null unless FAILED.")
     priority: int
     qualities: list[str] | None
     attempts: int
@@ -39,6 +44,9 @@ class JobPublic(BaseModel):
     queue_position: int | None = Field(
         description="Queued jobs ahead of this one (0: next); null unless QUEUED.")
     timings: JobTimings
+    cost: CostPublic | None = Field(
+        description="What its worker time and stored assets cost at the configured prices "
+                    "(VF_PRICE_*); null until a worker has recorded its time.")
 
 
 def _seconds(start: datetime | None, end: datetime | None) -> float | None:
@@ -63,10 +71,11 @@ def queue_position(session: Session, job: Job) -> int | None:
     return int(count)
 
 
-def job_public(session: Session, job: Job) -> JobPublic:
+def job_public(session: Session, job: Job, *, prices: Prices | None = None) -> JobPublic:
     return JobPublic(
         id=job.id, video_id=job.video_id, owner_id=job.owner_id, status=job.status,
         progress=job.progress, encode_speed=job.encode_speed, error=job.error,
+        error_code=job.error_code,
         priority=job.priority, qualities=job.qualities, attempts=job.attempts,
         cancel_requested=job.cancel_requested, queue_position=queue_position(session, job),
         timings=JobTimings(
@@ -74,4 +83,8 @@ def job_public(session: Session, job: Job) -> JobPublic:
             wait_s=_seconds(job.created_at, job.started_at) if job.started_at else None,
             run_s=_seconds(job.started_at, job.finished_at),
         ),
+        cost=job_cost(instance_seconds=job.instance_seconds, stored_bytes=job.stored_bytes,
+                      source_duration_s=job.source_duration_s
+                      if job.status == JobStatus.SUCCEEDED else None,
+                      prices=prices or configured_prices()),
     )

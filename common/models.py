@@ -23,12 +23,17 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from common.assets import AssetKind as AssetKind  # re-exported; defined without the ORM
-from common.job_state import JobStatus
+from common.assets import AssetKind
+from common.error_codes import ErrorCode
+from common.statuses import ACTIVE, JobStatus, VideoStatus
+
+# Re-exported: many callers name them from here; they are defined without the ORM.
+__all__ = ["AssetKind", "JobStatus", "VideoStatus"]
 
 
 def new_id() -> str:
@@ -57,23 +62,20 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON}
 
 
-class VideoStatus(enum.StrEnum):
-    UPLOADING = "UPLOADING"    # upload URL handed out, bytes not confirmed yet
-    UPLOADED = "UPLOADED"      # source confirmed in S3
-    PROCESSING = "PROCESSING"  # a job is queued or running
-    READY = "READY"            # assets published
-    FAILED = "FAILED"
-
-
 class Visibility(enum.StrEnum):
     PUBLIC = "public"
     PRIVATE = "private"
 
 
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
+def _enum(cls: type[enum.Enum], name: str, length: int = 16) -> Enum:
     # Stored as plain strings (no native PG enum) so adding a member needs no migration.
-    return Enum(cls, name=name, native_enum=False, length=16,
+    return Enum(cls, name=name, native_enum=False, length=length,
                 values_callable=lambda members: [m.value for m in members])
+
+
+def _active_jobs() -> Any:
+    """The partial index's condition, the same SQL on PostgreSQL and SQLite."""
+    return text("status IN ({})".format(", ".join(f"'{s.value}'" for s in ACTIVE)))
 
 
 class GalleryVideo(Base):
@@ -100,6 +102,9 @@ class GalleryVideo(Base):
     view_count: Mapped[int] = mapped_column(BigInteger, default=0)
     # The job whose assets are published; a re-run publishes under a new job id.
     current_job_id: Mapped[str | None] = mapped_column(String(36))
+    # Goes up when the visibility changes: HLS playback grants carry the epoch they were
+    # issued at, so grants from before the change are refused (streaming/grants.py).
+    grant_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # On PostgreSQL the table also has `search_vector`, a stored tsvector generated from
@@ -112,6 +117,12 @@ class Job(Base):
     __table_args__ = (
         UniqueConstraint("owner_id", "idempotency_key", name="uq_jobs_owner_idempotency"),
         Index("ix_jobs_status_created", "status", "created_at"),
+        # One active job per video: concurrent submits cannot both insert (migration 0003).
+        Index("uq_jobs_active_video", "video_id", unique=True,
+              postgresql_where=_active_jobs(), sqlite_where=_active_jobs()),
+        # Usage over a period (gateway/usage.py): one owner's, and everyone's (0005).
+        Index("ix_jobs_owner_finished", "owner_id", "finished_at"),
+        Index("ix_jobs_finished", "finished_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -128,7 +139,8 @@ class Job(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     encode_speed: Mapped[float | None] = mapped_column(Float)
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)  # a short human reason
+    error_code: Mapped[ErrorCode | None] = mapped_column(_enum(ErrorCode, "error_code", 32))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     worker_id: Mapped[str | None] = mapped_column(String(128))
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -137,6 +149,8 @@ class Job(Base):
     estimated_work_s: Mapped[float | None] = mapped_column(Float)
     # Measured instance-seconds spent on this job (cost per transcoded minute).
     instance_seconds: Mapped[float | None] = mapped_column(Float)
+    # Bytes of the assets it published (what storage costs per month; common/costs.py).
+    stored_bytes: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()

@@ -7,7 +7,6 @@ object per service holds everything that service reads.
 from __future__ import annotations
 
 import ipaddress
-from functools import lru_cache
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,6 +24,10 @@ class CommonSettings(BaseSettings):
 
     # No endpoint means real AWS; the local stack and the tests point this at moto.
     aws_endpoint_url: str | None = None
+    # Per-service overrides of aws_endpoint_url, e.g. {"s3": URL, "cognito-idp": URL}
+    # (JSON in VF_AWS_ENDPOINT_URLS): the local stack serves S3 and Cognito from its own
+    # persistent servers and the rest from moto.
+    aws_endpoint_urls: dict[str, str] = {}
     aws_region: str = "us-east-1"
 
     uploads_bucket: str = "videoforge-uploads"
@@ -53,8 +56,3 @@ class CommonSettings(BaseSettings):
         for network in value:
             ipaddress.ip_network(network, strict=False)  # ValueError names the bad one
         return value
-
-
-@lru_cache
-def get_common_settings() -> CommonSettings:
-    return CommonSettings()

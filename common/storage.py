@@ -20,6 +20,7 @@ CONTENT_TYPES = {
     ".jpg": "image/jpeg",
     ".gif": "image/gif",
     ".json": "application/json",
+    ".vtt": "text/vtt",
 }
 
 

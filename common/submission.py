@@ -19,13 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from common import job_state
+from common import qualities as quality_names
 from common.errors import Conflict, Invalid
-from common.job_state import JobStatus
 from common.messages import JobMessage
-from common.models import GalleryVideo, Job, VideoStatus
-
-# A source must be confirmed in S3 before it can be processed.
-_SUBMITTABLE = {VideoStatus.UPLOADED, VideoStatus.READY, VideoStatus.FAILED}
+from common.models import GalleryVideo, Job
+from common.statuses import ACTIVE
 
 
 class SubmissionError(Conflict):
@@ -51,17 +50,33 @@ def _existing(session: Session, owner_id: str, key: str) -> Job | None:
 
 
 def validate_qualities(qualities: list[str] | None) -> list[str] | None:
-    from processor.ladder import QUALITY_NAMES  # the ladder owns the names
-
+    """Canonical quality names (aliases such as 4k accepted), or None for "all"."""
     if qualities is None:
         return None
-    unknown = [q for q in qualities if q not in QUALITY_NAMES]
-    if unknown or not qualities:
-        raise Invalid(
-            f"unknown qualities {unknown}; choose from {list(QUALITY_NAMES)}"
-            if unknown else "qualities must not be empty",
-        )
-    return sorted(set(qualities), key=list(QUALITY_NAMES).index)
+    try:
+        return quality_names.normalize(qualities)
+    except quality_names.UnknownQuality as exc:
+        raise Invalid(str(exc)) from None
+
+
+def estimated_work_s(video: GalleryVideo, qualities: list[str] | None) -> float | None:
+    """Source seconds × the work factor of the qualities the job will make (1080p = 1.0):
+    work in seconds of 1080p encoding. None until a probe has measured the duration."""
+    if not video.duration_s:
+        return None
+    names = qualities or quality_names.fitting(video.width, video.height)
+    return round(video.duration_s * quality_names.work_factor(names), 3)
+
+
+def _refused(session: Session, video: GalleryVideo) -> SubmissionError:
+    """Why ``video`` cannot take a job now, read after the conditional update said no."""
+    active = session.execute(
+        select(Job.id).where(Job.video_id == video.id, Job.status.in_(ACTIVE))
+    ).first()
+    if active:
+        return SubmissionError("a job for this video is already queued or running")
+    session.refresh(video)
+    return SubmissionError(f"video is {video.status.value.lower()}; it cannot be processed now")
 
 
 def submit_job(
@@ -78,15 +93,6 @@ def submit_job(
     if idempotency_key and (job := _existing(session, owner_id, idempotency_key)):
         return Submitted(job, created=False)
     qualities = validate_qualities(qualities)
-    if video.status not in _SUBMITTABLE or not video.source_key or not video.source_bucket:
-        raise SubmissionError(f"video is {video.status.value.lower()}; it cannot be processed now")
-    active = session.execute(
-        select(Job.id).where(Job.video_id == video.id,
-                             Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
-    ).first()
-    if active:
-        raise SubmissionError("a job for this video is already queued or running")
-
     job = Job(
         video_id=video.id,
         owner_id=owner_id,
@@ -94,22 +100,23 @@ def submit_job(
         priority=priority,
         idempotency_key=idempotency_key,
         source_duration_s=video.duration_s,
+        estimated_work_s=estimated_work_s(video, qualities),
     )
-    session.add(job)
-    video.status = VideoStatus.PROCESSING
     try:
-        session.flush()
+        if not job_state.enqueue(session, job=job):
+            raise _refused(session, video)
     except IntegrityError:
-        # A concurrent request with the same idempotency key won the insert.
+        # A concurrent request won the insert: the same idempotency key (a replay), or
+        # another job for this video (one active job per video is a unique index).
         session.rollback()
         if idempotency_key and (job := _existing(session, owner_id, idempotency_key)):
             return Submitted(job, created=False)
-        raise
+        raise _refused(session, video) from None
     message = JobMessage(
         job_id=job.id,
         video_id=video.id,
-        source_bucket=video.source_bucket,
-        source_key=video.source_key,
+        source_bucket=video.source_bucket or "",
+        source_key=video.source_key or "",
         qualities=qualities,
         priority=priority,
         submitted_at=datetime.now(UTC).isoformat(),

@@ -26,8 +26,6 @@ from common.models import DeliveryStatus, Event, WebhookDelivery, WebhookEndpoin
 
 # Issue 12: deliveries are retried for 24 hours, then given up.
 RETRY_HORIZON = timedelta(hours=24)
-# Longer than one attempt can take (connect + read timeouts and the body cap).
-DEFAULT_LEASE = timedelta(seconds=90)
 _ERROR_CHARS = 500
 
 
@@ -100,8 +98,9 @@ def _secrets(endpoint: WebhookEndpoint, now: datetime) -> tuple[str, ...]:
 
 
 def claim_due(session: Session, *, claimer: str, now: datetime, limit: int,
-              lease: timedelta = DEFAULT_LEASE) -> list[Claim]:
-    """Claim up to ``limit`` PENDING deliveries that are due, to enabled endpoints."""
+              lease: timedelta) -> list[Claim]:
+    """Claim up to ``limit`` PENDING deliveries that are due, to enabled endpoints, for
+    ``lease`` (longer than an attempt can take)."""
     rows = session.execute(
         select(WebhookDelivery, WebhookEndpoint, Event)
         .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)

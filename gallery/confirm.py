@@ -16,13 +16,14 @@ from common.access import managed_video
 from common.auth import Principal
 from common.errors import Conflict, Invalid
 from common.logging import get_logger
-from common.models import GalleryVideo, Job, VideoStatus
+from common.models import GalleryVideo, Job
 from common.submission import JobSender, submit_job
+from common.video_state import CONFIRMABLE
+from common.video_state import confirm_upload as mark_confirmed
 from gallery.containers import SNIFF_BYTES, sniff_container
 from gallery.schemas import ConfirmRequest, ConfirmResult, VideoPublic
 
 log = get_logger(__name__)
-_CONFIRMABLE = {VideoStatus.UPLOADING, VideoStatus.UPLOADED}
 
 
 def _head(s3: Any, video: GalleryVideo) -> int:
@@ -70,18 +71,25 @@ def _idempotency_key(video: GalleryVideo) -> str:
     return f"confirm:{video.id}"
 
 
+def _confirmed_already(video: GalleryVideo) -> Conflict:
+    return Conflict(f"video is {video.status.value.lower()}; it was confirmed already")
+
+
 def confirm_upload(session: Session, s3: Any, broker: JobSender, *,
                    principal: Principal,
                    request: ConfirmRequest, max_bytes: int) -> ConfirmResult:
     video = managed_video(session, video_id=request.video_id, principal=principal)
     earlier_job = _job_of_earlier_confirm(session, video) if request.process else None
-    if earlier_job is None and video.status not in _CONFIRMABLE:
-        raise Conflict(f"video is {video.status.value.lower()}; it was confirmed already")
+    if earlier_job is None and video.status not in CONFIRMABLE:
+        raise _confirmed_already(video)
     container = check_source(s3, video, max_bytes=max_bytes)
     if earlier_job is not None:  # a replayed confirm: report the job it made
         return ConfirmResult(video=VideoPublic.model_validate(video), container=container,
                              job_id=earlier_job)
-    video.status = VideoStatus.UPLOADED
+    if not mark_confirmed(session, video_id=video.id):  # a concurrent confirm got there first
+        session.rollback()
+        session.refresh(video)
+        raise _confirmed_already(video)
     session.commit()
     log.info("upload_confirmed", video_id=video.id, container=container)
     job_id = None

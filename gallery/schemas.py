@@ -80,6 +80,7 @@ class PartsRequest(_Strict):
 
 class PartUrl(BaseModel):
     part_number: int
+    size_bytes: int = Field(description="the part's exact length: S3 refuses any other")
     url: str
 
 

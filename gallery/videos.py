@@ -24,7 +24,11 @@ def update_video(
     session: Session, *, video_id: str, principal: Principal, changes: VideoUpdate
 ) -> GalleryVideo:
     video = managed_video(session, video_id=video_id, principal=principal)
-    for name, value in changes.model_dump(exclude_none=True).items():
+    values = changes.model_dump(exclude_none=True)
+    if values.get("visibility", video.visibility) != video.visibility:
+        # HLS grants issued before the change are refused from now on (streaming/grants.py).
+        video.grant_epoch += 1
+    for name, value in values.items():
         setattr(video, name, value)
     session.commit()
     return video

@@ -18,7 +18,8 @@ from pydantic import BaseModel, Field
 
 from common.http import ApiError, error_responses
 from common.logging import get_logger
-from gateway.deps import StateDep
+from gateway.deps import ClientIp, StateDep
+from gateway.sign_in_throttle import retry_after_header
 from gateway.state import GatewayState
 
 log = get_logger(__name__)
@@ -103,10 +104,22 @@ _ERRORS = error_responses(400, 401, 403, 422, 429, 503)
 
 
 @router.post("/login", response_model=TokenPublic, responses=_ERRORS)
-def login(body: LoginRequest, ctx: StateDep) -> TokenPublic:
-    """Exchange a username and password for Cognito ID, access and refresh tokens."""
-    result = _initiate(ctx, "USER_PASSWORD_AUTH",
-                       {"USERNAME": body.username, "PASSWORD": body.password}, body.username)
+def login(body: LoginRequest, ctx: StateDep, ip: ClientIp) -> TokenPublic:
+    """Exchange a username and password for Cognito ID, access and refresh tokens.
+    Failed attempts slow further ones at the same account (429 with Retry-After)."""
+    if (wait := ctx.sign_ins.wait_s(body.username, ip)) > 0:
+        raise ApiError(429, "too many failed sign-ins for this account; retry after "
+                            f"{retry_after_header(wait)} s", code="sign_in_delayed",
+                       headers={"Retry-After": retry_after_header(wait)})
+    try:
+        result = _initiate(ctx, "USER_PASSWORD_AUTH",
+                           {"USERNAME": body.username, "PASSWORD": body.password},
+                           body.username)
+    except ApiError as exc:
+        if exc.status_code == 401:
+            ctx.sign_ins.failed(body.username, ip)
+        raise
+    ctx.sign_ins.succeeded(body.username, ip)
     return TokenPublic(
         id_token=result["IdToken"],
         access_token=result["AccessToken"],

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from common.job_state import JobStatus
 from common.models import Job
+from gateway.schemas import JobEvent
 from gateway.state import GatewayState
 
 # Tells an EventSource how long to wait before reconnecting after a dropped stream.
@@ -26,8 +27,8 @@ _RETRY_MS = 3000
 Snapshot = Callable[[Session, Job], BaseModel]
 
 
-def sse(event: str, data: Any) -> str:
-    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+def sse(event: JobEvent, data: Any) -> str:
+    return f"event: {event.value}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
 def _read(ctx: GatewayState, job_id: str, snapshot: Snapshot) -> dict[str, Any] | None:
@@ -39,8 +40,10 @@ def _read(ctx: GatewayState, job_id: str, snapshot: Snapshot) -> dict[str, Any] 
 async def job_event_stream(
     ctx: GatewayState, job_id: str, *, snapshot: Snapshot
 ) -> AsyncIterator[str]:
-    """``progress`` events on every change, then one ``done`` event with the finished job
-    (or ``timeout`` after the longest allowed stream; the client reconnects)."""
+    """``progress`` events on every change, then one last event: ``done`` with the
+    finished job, ``gone`` if the job was deleted with its video while we watched (a job
+    has no DELETED status: it no longer exists), or ``timeout`` after the longest allowed
+    stream (the client reconnects)."""
     settings = ctx.settings
     started = last_sent = time.monotonic()
     last: Any = None
@@ -48,21 +51,21 @@ async def job_event_stream(
     while True:
         state = await run_in_threadpool(_read, ctx, job_id, snapshot)
         now = time.monotonic()
-        if state is None:  # deleted with its video while we watched
-            yield sse("done", {"id": job_id, "status": "DELETED"})
+        if state is None:
+            yield sse(JobEvent.GONE, {"id": job_id})
             return
         if JobStatus(state["status"]).is_terminal:
-            yield sse("done", state)
+            yield sse(JobEvent.DONE, state)
             return
         changed = {k: state[k] for k in ("status", "progress", "cancel_requested",
                                          "queue_position", "attempts")}
         if changed != last:
-            yield sse("progress", state)
+            yield sse(JobEvent.PROGRESS, state)
             last, last_sent = changed, now
         elif now - last_sent >= settings.sse_keepalive_s:
             yield ": keep-alive\n\n"  # a comment line: keeps proxies from closing the stream
             last_sent = now
         if now - started >= settings.sse_max_duration_s:
-            yield sse("timeout", {"id": job_id})
+            yield sse(JobEvent.TIMEOUT, {"id": job_id})
             return
         await anyio.sleep(settings.sse_poll_interval_s)

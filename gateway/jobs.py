@@ -15,8 +15,8 @@ from sqlalchemy import and_, or_, select
 
 from common import job_state
 from common.access import managed_video
-from common.http import ApiError, error_responses
-from common.job_state import JobStatus
+from common.http import ApiError, error_responses, not_found
+from common.job_state import CancelOutcome, JobStatus
 from common.logging import bound, get_logger
 from common.models import Job
 from common.submission import submit_job
@@ -24,8 +24,7 @@ from gateway.deps import BrokerDep, CurrentUser, SessionDep, StateDep
 from gateway.job_events import job_event_stream
 from gateway.job_queries import find_job, job_public
 from gateway.pagination import Cursor
-from gateway.schemas import JobCreate, JobPage, JobPublic
-from processor.publication import settle_unpublished
+from gateway.schemas import JobCreate, JobEvent, JobLifecycle, JobPage, JobPublic
 
 log = get_logger(__name__)
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
@@ -107,6 +106,14 @@ def list_jobs(
     )
 
 
+@router.get("/lifecycle", response_model=JobLifecycle,
+            responses=error_responses(400, 401, 422, 429))
+def job_lifecycle(user: CurrentUser) -> JobLifecycle:
+    """Every job status, the terminal ones (a job in one never changes again), and the
+    event types of ``/api/jobs/{id}/events``: clients read these rather than copy them."""
+    return JobLifecycle()
+
+
 @router.get("/{job_id}", response_model=JobPublic, responses=_JOB_ERRORS)
 def get_job(job_id: str, user: CurrentUser, session: SessionDep) -> JobPublic:
     """Status, progress, error, timings, and the queue position while queued."""
@@ -119,28 +126,24 @@ def cancel_job(job_id: str, user: CurrentUser, session: SessionDep) -> JobPublic
     """Cancel a job: a queued job never runs; a running job's worker stops FFmpeg and
     publishes nothing (``cancel_requested`` is true until it has)."""
     job = find_job(session, job_id, user)
-    if job.status.is_terminal:
-        raise ApiError(409, f"the job already finished ({job.status.value})")
-    was = job.status
     outcome = job_state.request_cancel(session, job_id=job.id)
-    session.expire(job)
-    if was == JobStatus.QUEUED and outcome == JobStatus.CANCELLED:
-        # Cancelled before it ran: the video goes back to how it was before submission
-        # (the rule a worker applies when it stops a running job).
-        settle_unpublished(session, video_id=job.video_id, failed=False)
     session.commit()
     with bound(job_id=job.id):
-        log.info("job_cancel_requested", was=was.value, by_admin=user.user_id != job.owner_id)
+        log.info("job_cancel_requested", outcome=outcome.value,
+                 by_admin=user.user_id != job.owner_id)
+    if outcome == CancelOutcome.NOT_FOUND:  # deleted with its video meanwhile
+        raise not_found("job")
     session.refresh(job)
-    if job.status.is_terminal and job.status != JobStatus.CANCELLED:
+    if outcome == CancelOutcome.FINISHED:
         raise ApiError(409, f"the job already finished ({job.status.value})")
     return job_public(session, job)
 
 
-# One server-sent event: ``event`` names it, ``data`` is a JobPublic as JSON.
+# One server-sent event: ``event`` names it; ``data`` is JSON: a JobPublic for progress and
+# done, ``{"id"}`` for gone and timeout.
 _SSE_EVENT = {
     "type": "object",
-    "properties": {"event": {"type": "string", "enum": ["progress", "done", "timeout"]},
+    "properties": {"event": {"type": "string", "enum": [e.value for e in JobEvent]},
                    "data": {"type": "string", "contentMediaType": "application/json"}},
     "required": ["event", "data"],
 }
@@ -150,7 +153,9 @@ _SSE_EVENT = {
     "/{job_id}/events", response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {"schema": _SSE_EVENT}},
                      "description": "Server-sent events: `progress` on every change, then "
-                                    "one `done` with the final job (or `timeout`)."},
+                                    "one last event: `done` with the finished job, `gone` "
+                                    "when the job was deleted with its video, or `timeout` "
+                                    "(reconnect to go on watching)."},
                **_JOB_ERRORS},
 )
 def job_events(

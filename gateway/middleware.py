@@ -1,10 +1,13 @@
-"""ASGI middleware of the gateway: rate limiting (request ids: common.request_context).
+"""ASGI middleware of the gateway: path normalisation and rate limiting (request ids:
+common.request_context).
 
 Plain ASGI (not BaseHTTPMiddleware) so that streamed responses (server-sent
 events, proxied bodies) pass through untouched.
 """
 
 from __future__ import annotations
+
+from urllib.parse import quote
 
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -13,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from common.auth import AuthError
 from common.client_ip import client_ip
+from common.errors import Unavailable
 from common.http import error_body
 from common.logging import get_logger
 from gateway.rate_limit import Bucket, Decision, route_class
@@ -21,20 +25,54 @@ from gateway.state import GatewayState
 log = get_logger("gateway.rate_limit")
 
 
+def normalize_path(path: str) -> str:
+    """``path`` with empty and dot segments resolved (RFC 3986 §5.2.4), so ``//api/x``,
+    ``/api/./x`` and ``/api/y/../x`` are all ``/api/x``; a trailing slash is kept."""
+    segments: list[str] = []
+    for segment in path.split("/"):
+        if segment == "..":
+            if segments:
+                segments.pop()
+        elif segment not in ("", "."):
+            segments.append(segment)
+    normal = "/" + "/".join(segments)
+    return normal + "/" if segments and path.endswith(("/", "/.", "/..")) else normal
+
+
+class PathNormalizer:
+    """Every request is routed, proxied and rate limited by one path: the normal form.
+    Otherwise a spelling the router or an upstream normalises later could land in a
+    looser rate-limit class than the route it reaches."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path = scope.get("path", "")
+            normal = normalize_path(path)
+            if normal != path:
+                # In place: the outer middleware reads the route from this same scope.
+                scope["path"] = normal
+                scope["raw_path"] = quote(normal).encode()
+        await self.app(scope, receive, send)
+
+
 class RateLimitMiddleware:
     def __init__(self, app: ASGIApp, *, state: GatewayState) -> None:
         self.app = app
         self.state = state
 
     def _user_id(self, request: Request) -> str | None:
-        """The signed-in caller; None for anonymous callers and bad tokens alike (the
-        route answers those with 401, and until then they count against their IP)."""
+        """The signed-in caller; None for anonymous callers, bad tokens and tokens that
+        cannot be checked now (the route answers those with 401 or 503; until then they
+        count against their IP)."""
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip() or self.state.verifier is None:
             return None
         try:
             return self.state.verifier.verify(token.strip()).user_id
-        except AuthError:
+        except (AuthError, Unavailable):
             return None
 
     def _decide(self, request: Request, klass: str) -> Decision:

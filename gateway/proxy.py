@@ -10,8 +10,7 @@ a service sees exactly the ``/api/...`` path it defines.
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -23,9 +22,9 @@ from starlette.responses import StreamingResponse
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from common.client_ip import forwarded_hops
 from common.http import error_body
 from common.logging import get_logger
-from common.settings import CommonSettings
 from gateway.settings import GatewaySettings
 
 log = get_logger(__name__)
@@ -81,6 +80,13 @@ class UpstreamProxy:
             self._client = httpx.AsyncClient(timeout=self.timeout_s, follow_redirects=False)
         return self._client
 
+    async def openapi_document(self) -> dict[str, Any]:
+        """The upstream service's own OpenAPI document."""
+        response = await self._http().get(self.base_url + "/openapi.json")
+        response.raise_for_status()
+        document: dict[str, Any] = response.json()
+        return document
+
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.aclose()
@@ -90,7 +96,7 @@ class UpstreamProxy:
         request = Request(scope, receive)
         headers = [(k, v) for k, v in scope["headers"] if k not in _HOP_BY_HOP and k != b"host"]
         peer = request.client.host if request.client else ""
-        forwarded = request.headers.get("x-forwarded-for")
+        forwarded = ", ".join(forwarded_hops(request))  # every copy of the header
         headers = [(k, v) for k, v in headers if k not in (b"x-forwarded-for",)]
         headers += [
             (b"x-forwarded-for", (f"{forwarded}, {peer}" if forwarded else peer).encode()),
@@ -127,35 +133,20 @@ class UpstreamProxy:
         await streamed(scope, receive, send)
 
 
-def _service_settings(service: str, settings: GatewaySettings) -> Any:
-    """The service's own settings class, given the gateway's shared (``CommonSettings``)
-    values so that both talk to the same database, buckets and user pool."""
-    module = importlib.import_module(f"{service}.settings")
-    classes = [v for v in vars(module).values()
-               if isinstance(v, type) and issubclass(v, CommonSettings)
-               and v.__module__ == module.__name__]
-    if not classes:
-        return None
-    shared = {name: getattr(settings, name) for name in CommonSettings.model_fields}
-    return classes[0](**shared)
+def upstreams(settings: GatewaySettings, mounts: Mapping[str, ASGIApp] | None) -> dict[str, Any]:
+    """service -> the ASGI app that answers its paths, per ``settings.gateway_mode``.
 
-
-def mounted_app(service: str, settings: GatewaySettings) -> Any:
-    try:
-        module = importlib.import_module(f"{service}.app")
-    except ImportError as exc:
-        raise RuntimeError(
-            f"VF_GATEWAY_MODE=mount needs the {service} service ({service}.app): {exc}"
-        ) from exc
-    return module.create_app(settings=_service_settings(service, settings))
-
-
-def upstreams(settings: GatewaySettings) -> dict[str, Any]:
-    """service -> the ASGI app that answers its paths, per ``settings.gateway_mode``."""
+    ``mount`` uses the apps it is given (``videoforge.services`` builds them: the gateway
+    imports no other service)."""
     if settings.gateway_mode == "off":
         return {}
     if settings.gateway_mode == "mount":
-        return {service: mounted_app(service, settings) for service in ROUTES}
+        given = dict(mounts or {})
+        missing = sorted(set(ROUTES) - set(given))
+        if missing:
+            raise RuntimeError(f"VF_GATEWAY_MODE=mount needs the {', '.join(missing)} app(s): "
+                               "build the gateway with videoforge.services")
+        return {service: given[service] for service in ROUTES}
     urls = {"gallery": settings.gallery_url, "streaming": settings.streaming_url}
     missing = [f"VF_{s.upper()}_URL" for s, url in urls.items() if not url]
     if missing:

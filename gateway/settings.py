@@ -6,11 +6,12 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 
+from common.costs import PriceSettings
 from common.settings import CommonSettings
 from gateway.rate_limit import Limit
 
 
-class GatewaySettings(CommonSettings):
+class GatewaySettings(CommonSettings, PriceSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 

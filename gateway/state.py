@@ -1,5 +1,5 @@
-"""The gateway's app state: the shared one (common/app_state.py) plus the rate limiter
-and the Cognito client."""
+"""The gateway's app state: the shared one (common/app_state.py) plus the rate limiter,
+the sign-in throttle and the Cognito client."""
 
 from __future__ import annotations
 
@@ -11,12 +11,15 @@ from common.app_state import ServiceState
 from common.broker import Broker
 from gateway.rate_limit import Limiter, make_limiter
 from gateway.settings import GatewaySettings
+from gateway.sign_in_throttle import make_throttle
 
 
 class GatewayState(ServiceState[GatewaySettings]):
     def __init__(self, settings: GatewaySettings, *, broker: Broker | None = None) -> None:
         super().__init__(settings, broker=broker)
         self.limiter: Limiter = make_limiter(settings.redis_url)
+        self.sign_ins = make_throttle(settings.redis_url,
+                                      prefix=f"{settings.rate_limit_prefix}signin:")
 
     # Built on first use so that the gateway starts even while Cognito is not up.
     @cached_property

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from common.events import EventType
 from common.http import error_responses
 from common.models import DeliveryStatus, utcnow
 from common.webhook_address import check_url, parse_networks
@@ -42,6 +43,12 @@ def url_checker(settings: SettingsDep) -> UrlChecker:
 
 
 CheckerDep = Annotated[UrlChecker, Depends(url_checker)]
+
+
+@router.get("/event-types", response_model=list[EventType])
+def event_types() -> list[EventType]:
+    """Every event type an endpoint can subscribe to."""
+    return list(EventType)
 
 
 @router.post("/endpoints", status_code=201, response_model=EndpointCreated,

@@ -19,14 +19,10 @@ from common.broker import Broker, Delivery
 from common.db import transaction
 from common.logging import get_logger
 from common.messages import MalformedMessage
-from common.models import Job
-from processor.publication import settle_unpublished
 
 log = get_logger(__name__)
 
-DEAD_LETTER_REASON = (
-    "gave up: the job failed on every attempt (its message is in the dead-letter queue)"
-)
+DEAD_LETTER_REASON = "gave up: the job failed on every attempt"
 # One sweep reads at most this many messages; the next sweep reads the rest.
 _SWEEP_LIMIT = 100
 
@@ -35,8 +31,10 @@ def sweep(dlq: Broker, sessions: sessionmaker[Session], *, stale_after: timedelt
           limit: int = _SWEEP_LIMIT) -> int:
     """Mark FAILED each unfinished job named in ``dlq``; returns how many were failed.
 
-    A job still running with a live heartbeat is left alone (it may yet succeed).
-    Each message read is made visible again afterwards.
+    A job still running with a live heartbeat is left alone (it may yet succeed): the
+    staleness rule is in the UPDATE (``job_state.abandoned``, the one ``claim`` uses), so
+    a worker that beats or takes the job over meanwhile is never failed under it. Each
+    message read is made visible again afterwards.
     """
     held: list[Delivery] = []
     seen: set[str] = set()
@@ -66,14 +64,9 @@ def _fail_job(delivery: Delivery, sessions: sessionmaker[Session],
     except MalformedMessage:
         return 0
     with transaction(sessions) as session:
-        job = session.get(Job, message.job_id)
-        if job is None or job.status.is_terminal:
+        if not job_state.fail_dead_lettered(session, job_id=message.job_id,
+                                            reason=DEAD_LETTER_REASON, stale_after=stale_after):
             return 0
-        if job.status == job_state.JobStatus.RUNNING and not job_state.is_stale(job, stale_after):
-            return 0
-        if not job_state.fail(session, job_id=job.id, reason=DEAD_LETTER_REASON):
-            return 0
-        settle_unpublished(session, video_id=job.video_id, failed=True)
     log.warning("dead_letter_job_failed", job_id=message.job_id)
     return 1
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from processor.cmaf import MUXER_ARGS
 from processor.demuxers import input_args
 from processor.ffmpeg_build import has_filter
 from processor.ladder import Rung
@@ -152,9 +153,6 @@ def stream_maps(graph: LadderGraph, index: int) -> list[str]:
     return maps + (["-map", f"[{graph.audio[index]}]"] if graph.audio else [])
 
 
-MP4_ARGS = ("-movflags", "+faststart", "-f", "mp4")
-
-
 def encode_args(source: Path, outputs: Sequence[Path], info: SourceInfo,
                 rungs: Sequence[Rung], settings: EncodeSettings, timing: Timeline
                 ) -> list[str]:
@@ -163,5 +161,5 @@ def encode_args(source: Path, outputs: Sequence[Path], info: SourceInfo,
     args = [*input_args(source, info.container), "-filter_complex", graph.text]
     for index, (rung, out) in enumerate(zip(rungs, outputs, strict=True)):
         args += [*stream_maps(graph, index), *codec_args(rung, info, settings, timing),
-                 *MP4_ARGS, str(out)]
+                 *MUXER_ARGS, str(out)]
     return args

@@ -1,25 +1,35 @@
-"""HLS packaging by stream copy: fMP4 segments per quality plus a master playlist.
+"""HLS playlists over the CMAF files: byte ranges, no second copy of the media.
 
-The MP4s already have aligned keyframes every ``GOP_SECONDS``; the HLS muxer only cuts them
-into segments (``-c copy``), nothing is encoded again. The master playlist is written here
-because its BANDWIDTH must be the peak segment bitrate, which is known only after cutting.
+Each variant playlist names its quality's one CMAF file: the init segment is ``EXT-X-MAP``
+with a ``BYTERANGE``, each media segment an ``EXT-X-BYTERANGE`` of consecutive fragments.
+The file's URI appears once, in an ``EXT-X-DEFINE`` (HLS version 8 variable substitution),
+so the streaming service swaps one relative path for one presigned URL, whatever the length.
+
+Nothing here runs FFmpeg: packaging reads the boxes the encoder wrote (processor/cmaf.py),
+so the same step packages one run's output or chunk outputs joined by stream copy.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from processor.encode import GOP_SECONDS
+from processor.cmaf import CmafIndex
+from processor.errors import TranscodeError
 
-SEGMENT_SECONDS = 3 * GOP_SECONDS
 HLS_DIR = "hls"
 MASTER_NAME = "master.m3u8"
-PLAYLIST_NAME = "index.m3u8"
-INIT_NAME = "init.mp4"
-SEGMENT_PATTERN = "segment_%04d.m4s"
+# Segments of about three 2 s fragments: Apple's recommended 6 s, and a 2-hour variant
+# playlist stays near 60 KB (about 50 bytes per segment).
+SEGMENT_TARGET_S = 6.0
+MEDIA_VARIABLE = "media"
+HLS_VERSION = 8  # EXT-X-DEFINE (RFC 8216bis section 4.4.2.3)
 AAC_LC = "mp4a.40.2"
+# Qualities' fragments must start at the same instants to switch cleanly; a quarter of a
+# frame at 60 fps is far below any real misalignment (a whole frame) and above rounding.
+_ALIGNMENT_TOLERANCE_S = 0.004
 
 
 @dataclass(frozen=True)
@@ -35,49 +45,73 @@ class Variant:
     average_bitrate: int
 
 
+def variant_name(quality: str) -> str:
+    return f"{quality}.m3u8"
+
+
 def playlist_path(outdir: Path, quality: str) -> Path:
-    return outdir / HLS_DIR / quality / PLAYLIST_NAME
+    return outdir / HLS_DIR / variant_name(quality)
 
 
-def package_args(mp4s: Sequence[Path], qualities: Sequence[str], outdir: Path) -> list[str]:
-    """FFmpeg arguments cutting every MP4 into its own fMP4 HLS rendition in one run."""
-    args: list[str] = []
-    for mp4 in mp4s:
-        args += ["-i", str(mp4)]
-    for index, quality in enumerate(qualities):
-        playlist = playlist_path(outdir, quality)
-        playlist.parent.mkdir(parents=True, exist_ok=True)
-        args += ["-map", str(index), "-c", "copy", "-f", "hls"]
-        for option, value in hls_options(playlist).items():
-            args += [f"-{option}", value]
-        args.append(str(playlist))
-    return args
+def segment_starts(index: CmafIndex) -> list[int]:
+    """Indexes of the fragments that begin a segment: a new segment once the current one
+    holds at least ``SEGMENT_TARGET_S`` (fragments follow the GOPs, so segments do too)."""
+    starts, held = [], math.inf
+    for i, fragment in enumerate(index.fragments):
+        if held >= SEGMENT_TARGET_S - 1e-3:
+            starts.append(i)
+            held = 0.0
+        held += fragment.duration_s
+    return starts
 
 
-def hls_options(playlist: Path) -> dict[str, str]:
-    """HLS muxer options of one rendition: VOD, fMP4 segments of whole GOPs."""
-    return {"hls_time": str(SEGMENT_SECONDS), "hls_playlist_type": "vod",
-            "hls_segment_type": "fmp4", "hls_fmp4_init_filename": INIT_NAME,
-            "hls_flags": "independent_segments",
-            "hls_segment_filename": str(playlist.parent / SEGMENT_PATTERN)}
+def check_aligned(indexes: Sequence[tuple[str, CmafIndex]]) -> None:
+    """Raise TranscodeError unless every quality's fragments start at the same times."""
+    (first_name, first), *others = indexes
+    for name, index in others:
+        if len(index.fragments) != len(first.fragments) or any(
+                abs(a.start_s - b.start_s) > _ALIGNMENT_TOLERANCE_S
+                for a, b in zip(first.fragments, index.fragments, strict=True)):
+            raise TranscodeError(f"fragments of {name} and {first_name} are not aligned, "
+                                 "so HLS could not switch between them")
 
 
-def rendition_files(playlist: Path) -> list[Path]:
-    """The playlist, its init segment and its media segments."""
-    lines = playlist.read_text().splitlines()
-    uris = [line for line in lines if line and not line.startswith("#")]
-    return [playlist, playlist.parent / INIT_NAME, *(playlist.parent / uri for uri in uris)]
+def segments(index: CmafIndex, starts: Sequence[int]) -> list[tuple[int, int, float]]:
+    """(offset, size, duration) of each segment: the fragments from one start to the next."""
+    out = []
+    bounds = [*starts, len(index.fragments)]
+    for first, stop in zip(bounds, bounds[1:], strict=False):
+        group = index.fragments[first:stop]
+        out.append((group[0].offset, sum(f.size for f in group),
+                    sum(f.duration_s for f in group)))
+    return out
 
 
-def segment_bitrates(playlist: Path) -> list[int]:
-    """Bits per second of each media segment (size over its EXTINF duration)."""
-    rates, duration = [], 0.0
-    for line in playlist.read_text().splitlines():
-        if line.startswith("#EXTINF:"):
-            duration = float(line.split(":", 1)[1].split(",", 1)[0])
-        elif line and not line.startswith("#") and duration > 0:
-            rates.append(round((playlist.parent / line).stat().st_size * 8 / duration))
-    return rates
+def variant_playlist(index: CmafIndex, starts: Sequence[int], media_uri: str) -> str:
+    """The VOD playlist of one CMAF file at ``media_uri`` (relative to the playlist)."""
+    parts = segments(index, starts)
+    if not parts:
+        raise TranscodeError("a CMAF file without fragments cannot be packaged")
+    # Every EXTINF rounded to the nearest integer must be at most the target duration.
+    target = max(math.floor(duration + 0.5) for _, _, duration in parts) or 1
+    ref = f"{{${MEDIA_VARIABLE}}}"
+    lines = ["#EXTM3U", f"#EXT-X-VERSION:{HLS_VERSION}", f"#EXT-X-TARGETDURATION:{target}",
+             "#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-INDEPENDENT-SEGMENTS",
+             f'#EXT-X-DEFINE:NAME="{MEDIA_VARIABLE}",VALUE="{media_uri}"',
+             f'#EXT-X-MAP:URI="{ref}",BYTERANGE="{index.init_size}@0"']
+    follows = -1  # where the previous range ended: a range right after it needs no offset
+    for offset, size, duration in parts:
+        at = "" if offset == follows else f"@{offset}"
+        lines += [f"#EXTINF:{duration:.3f},", f"#EXT-X-BYTERANGE:{size}{at}", ref]
+        follows = offset + size
+    lines.append("#EXT-X-ENDLIST")
+    return "\n".join(lines) + "\n"
+
+
+def segment_bitrates(index: CmafIndex, starts: Sequence[int]) -> list[int]:
+    """Bits per second of each segment (its bytes over its duration)."""
+    return [round(size * 8 / duration) for _, size, duration in segments(index, starts)
+            if duration > 0]
 
 
 def avc1_codec(profile: str, level: int) -> str:
@@ -88,11 +122,11 @@ def avc1_codec(profile: str, level: int) -> str:
 
 
 def master_playlist(variants: Sequence[Variant]) -> str:
-    lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    lines = ["#EXTM3U", f"#EXT-X-VERSION:{HLS_VERSION}", "#EXT-X-INDEPENDENT-SEGMENTS"]
     for v in variants:
         lines.append(
             f"#EXT-X-STREAM-INF:BANDWIDTH={v.peak_bitrate},AVERAGE-BANDWIDTH={v.average_bitrate},"
             f'RESOLUTION={v.width}x{v.height},FRAME-RATE={v.fps:.3f},CODECS="{v.codecs}"'
         )
-        lines.append(f"{v.quality}/{PLAYLIST_NAME}")
+        lines.append(variant_name(v.quality))
     return "\n".join(lines) + "\n"

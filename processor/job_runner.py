@@ -12,7 +12,8 @@ The outcome decides what happens to the SQS message:
 | lost       | another worker owns it          | left alone                                 |
 | duplicate  | already finished                | deleted, nothing changes                   |
 | deferred   | not claimable yet               | visible again shortly                      |
-| dropped    | malformed or orphaned message   | deleted                                    |
+| dropped    | malformed or orphaned message,  | deleted (and the video deleted: its        |
+|            | or its video deleted meanwhile  | outputs too)                               |
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from common import job_state
 from common.broker import Broker, Delivery
 from common.db import transaction
-from common.job_state import JobStatus
+from common.error_codes import ErrorCode
 from common.logging import bound, get_logger
 from common.messages import JobMessage, MalformedMessage
 from common.models import Job
@@ -43,8 +44,15 @@ from common.storage import delete_prefix, media_prefix, upload_tree
 from processor.errors import BadInput, Cancelled, TranscodeError
 from processor.heartbeat import HeartbeatThread, StopReason, StopSignal
 from processor.manifest import Manifest
-from processor.metrics import JOB_DURATION, JOBS, JOBS_IN_FLIGHT, QUEUE_WAIT
-from processor.publication import publish, settle_unpublished
+from processor.metrics import (
+    JOB_DURATION,
+    JOBS,
+    JOBS_IN_FLIGHT,
+    QUEUE_WAIT,
+    count_attempt,
+    count_published,
+)
+from processor.publication import publish
 from processor.settings import ProcessorSettings
 from processor.transcode import transcode
 from processor.transcode_settings import TranscodeSettings
@@ -112,6 +120,7 @@ class JobRunner:
         finally:
             JOBS_IN_FLIGHT.set(0)
             JOB_DURATION.observe(time.monotonic() - started)
+            count_attempt(time.monotonic() - started, self.settings.prices())
         JOBS.labels(outcome.value).inc()
         log.info("job_done", outcome=outcome.value, seconds=round(time.monotonic() - started, 2))
         return outcome
@@ -130,7 +139,7 @@ class JobRunner:
                 manifest = self._produce(message, Path(tmp), heartbeat, stop)
             return self._finish(delivery, message, manifest, started, heartbeat.speed)
         except BadInput as exc:
-            return self._fail(delivery, message, f"bad input: {exc}")
+            return self._fail(delivery, message, f"bad input: {exc}", code=exc.code)
         except Cancelled:
             return self._stopped(delivery, message, stop.reason or StopReason.SHUTDOWN)
         except Exception as exc:
@@ -161,11 +170,19 @@ class JobRunner:
 
     def _finish(self, delivery: Delivery, message: JobMessage, manifest: Manifest,
                 started: float, speed: float | None) -> Outcome:
-        published = self._in_transaction(lambda s: publish(
-            s, manifest=manifest, job_id=message.job_id, video_id=message.video_id,
-            worker_id=self.settings.worker_id, bucket=self.settings.media_bucket,
-            instance_seconds=time.monotonic() - started, encode_speed=speed))
+        try:
+            published = self._in_transaction(lambda s: publish(
+                s, manifest=manifest, job_id=message.job_id, video_id=message.video_id,
+                worker_id=self.settings.worker_id, bucket=self.settings.media_bucket,
+                instance_seconds=time.monotonic() - started, encode_speed=speed))
+        except job_state.VideoGone:
+            log.warning("video_gone_before_publish")
+            self._remove_outputs(message.video_id, message.job_id)
+            self.broker.delete(delivery)
+            return Outcome.DROPPED
         if published:
+            count_published(source_seconds=manifest.source.duration_s,
+                            stored_bytes=sum(a.size for a in manifest.assets))
             self.broker.delete(delivery)
             return Outcome.SUCCEEDED
         job = self._in_transaction(lambda s: s.get(Job, message.job_id))
@@ -182,22 +199,18 @@ class JobRunner:
                                                              worker_id=me))
             self.broker.release(delivery)
             return Outcome.RELEASED
-        if self._cancel(delivery, job_id=message.job_id, video_id=message.video_id, owner=me):
+        if self._cancel(delivery, lambda s: job_state.mark_cancelled(
+                s, job_id=message.job_id, worker_id=me),
+                video_id=message.video_id, job_id=message.job_id):
             return Outcome.CANCELLED
         return Outcome.LOST
 
     def _fail(self, delivery: Delivery, message: JobMessage, reason: str, *,
-              delete_message: bool = True) -> Outcome:
-        log.warning("job_failed", reason=reason)
-
-        def fail(session: Session) -> bool:
-            if not job_state.fail(session, job_id=message.job_id, reason=reason,
-                                  worker_id=self.settings.worker_id):
-                return False
-            settle_unpublished(session, video_id=message.video_id, failed=True)
-            return True
-
-        if not self._in_transaction(fail):
+              code: ErrorCode, delete_message: bool = True) -> Outcome:
+        log.warning("job_failed", reason=reason, error_code=code.value)
+        if not self._in_transaction(lambda s: job_state.fail(
+                s, job_id=message.job_id, worker_id=self.settings.worker_id, reason=reason,
+                code=code)):
             return Outcome.LOST
         if delete_message:
             self.broker.delete(delivery)
@@ -211,9 +224,11 @@ class JobRunner:
         try:
             limit = self._max_receive_count()
             if delivery.receive_count >= (limit or self.settings.max_attempts):
-                reason = (f"gave up after {delivery.receive_count} attempts: "
-                          f"{type(exc).__name__}: {exc}")
-                return self._fail(delivery, message, reason, delete_message=limit is None)
+                # The fault itself was logged with the attempt; people get one sentence.
+                reason = (f"gave up after {delivery.receive_count} attempts: a fault on our "
+                          "side did not clear")
+                return self._fail(delivery, message, reason, code=ErrorCode.RETRIES_EXHAUSTED,
+                                  delete_message=limit is None)
             self._in_transaction(lambda s: job_state.release(
                 s, job_id=message.job_id, worker_id=self.settings.worker_id))
             backoff = self.settings.retry_backoff_s * 2 ** (delivery.receive_count - 1)
@@ -242,11 +257,11 @@ class JobRunner:
             log.info("duplicate_delivery", status=job.status.value)
             self.broker.delete(delivery)
             return Outcome.DUPLICATE
-        queued = job.status == JobStatus.QUEUED
-        stale = job_state.is_stale(job, self.settings.stale_after())
-        abandoned = job.cancel_requested and (queued or stale)
-        if abandoned and self._cancel(delivery, job_id=job.id, video_id=job.video_id,
-                                      owner=None if queued else job.worker_id or ""):
+        stale_after = self.settings.stale_after()
+        if job.cancel_requested and self._cancel(
+                delivery, lambda s: job_state.cancel_abandoned(
+                    s, job_id=job.id, stale_after=stale_after),
+                video_id=job.video_id, job_id=job.id):
             # Cancelled while it ran, then released or its worker died: nobody else would
             # ever finish the cancel.
             return Outcome.CANCELLED
@@ -257,28 +272,19 @@ class JobRunner:
 
     # --- helpers ----------------------------------------------------------------------
 
-    def _cancel(self, delivery: Delivery, *, job_id: str, video_id: str,
-                owner: str | None) -> bool:
-        """-> CANCELLED: ``owner``'s RUNNING job, or (``owner`` None) a QUEUED one. Anything
-        uploaded goes, the message too. False if the job was not in that state."""
-
-        def cancel(session: Session) -> bool:
-            if owner is None:
-                # A released job flagged for cancel: claim refuses it, so this is its end.
-                cancelled = job_state.request_cancel(session, job_id=job_id) is not None
-            else:
-                cancelled = job_state.mark_cancelled(session, job_id=job_id, worker_id=owner)
-            if not cancelled:
-                return False
-            settle_unpublished(session, video_id=video_id, failed=False)
-            return True
-
-        if not self._in_transaction(cancel):
+    def _cancel(self, delivery: Delivery, transition: Callable[[Session], bool], *,
+                video_id: str, job_id: str) -> bool:
+        """-> CANCELLED by ``transition``; then anything uploaded goes, the message too.
+        False if the job was not in the state the transition leaves."""
+        if not self._in_transaction(transition):
             return False
-        call_with_retry(delete_prefix, self.s3, bucket=self.settings.media_bucket,
-                        prefix=media_prefix(video_id=video_id, job_id=job_id))
+        self._remove_outputs(video_id, job_id)
         self.broker.delete(delivery)
         return True
+
+    def _remove_outputs(self, video_id: str, job_id: str) -> None:
+        call_with_retry(delete_prefix, self.s3, bucket=self.settings.media_bucket,
+                        prefix=media_prefix(video_id=video_id, job_id=job_id))
 
     @transient_retry()
     def _in_transaction(self, work: Callable[[Session], T]) -> T:

@@ -1,4 +1,7 @@
-"""The quality ladder: the one place that knows which qualities exist and which a source gets.
+"""The quality ladder: which rungs a source gets, and how each is encoded.
+
+The names, aliases and boxes of the qualities are ``common/qualities.py``'s; this module
+adds the bitrates and fits each box to a source.
 
 A source gets every quality at or below its own size (the short side decides, so portrait
 videos are treated like landscape ones); nothing is ever upscaled. A source smaller than the
@@ -9,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+
+from common.qualities import QUALITIES, REFERENCE_PIXELS, normalize
 
 
 @dataclass(frozen=True)
@@ -29,38 +34,22 @@ class Rung:
     def pixels(self) -> int:
         return self.width * self.height
 
-    @property
-    def short_side(self) -> int:
-        return min(self.width, self.height)
-
 
 def _rung(name: str, width: int, height: int, video: int, audio: int) -> Rung:
     # Capped CRF: the cap is the design's per-quality figure, with two seconds of buffer.
     return Rung(name, width, height, video, maxrate=video, bufsize=2 * video, audio_bitrate=audio)
 
 
-LADDER: tuple[Rung, ...] = (
-    _rung("480p", 854, 480, 1_200_000, 96_000),
-    _rung("720p", 1280, 720, 2_800_000, 128_000),
-    _rung("1080p", 1920, 1080, 5_000_000, 128_000),
-    _rung("2160p", 3840, 2160, 16_000_000, 160_000),
+# (video, audio) bits per second of each quality, smallest first.
+_BITRATES = ((1_200_000, 96_000), (2_800_000, 128_000), (5_000_000, 128_000),
+             (16_000_000, 160_000))
+LADDER: tuple[Rung, ...] = tuple(
+    _rung(q.name, q.width, q.height, video, audio)
+    for q, (video, audio) in zip(QUALITIES, _BITRATES, strict=True)
 )
-QUALITY_NAMES: tuple[str, ...] = tuple(r.name for r in LADDER)
-_ALIASES = {"4k": "2160p", "uhd": "2160p", "fullhd": "1080p", "hd": "720p", "sd": "480p"}
 
 _SMALL_AUDIO_BITRATE = 64_000
 _MIN_VIDEO_BITRATE = 100_000
-_REFERENCE_PIXELS = 1920 * 1080
-
-
-def normalize_qualities(qualities: Sequence[str]) -> list[str]:
-    """Canonical names for requested qualities ("4K" → "2160p"); ValueError for unknown ones."""
-    names = [_ALIASES.get(q.strip().lower(), q.strip().lower()) for q in qualities]
-    unknown = [q for q, n in zip(qualities, names, strict=True) if n not in QUALITY_NAMES]
-    if unknown:
-        choices = ", ".join(QUALITY_NAMES)
-        raise ValueError(f"unknown quality {', '.join(map(repr, unknown))}; choose from {choices}")
-    return names
 
 
 def _even(value: float, ceiling: int) -> int:
@@ -88,7 +77,7 @@ def choose_ladder(width: int, height: int, qualities: Sequence[str] | None = Non
     """
     if width <= 0 or height <= 0:
         raise ValueError(f"invalid frame size {width}x{height}")
-    wanted = normalize_qualities(qualities) if qualities else None
+    wanted = normalize(qualities) if qualities else None
     short = min(width, height)
     rungs = [replace(r, width=w, height=h) for r in LADDER if r.height <= short
              for w, h in [fit(width, height, r.width, r.height)]]
@@ -109,4 +98,4 @@ def _small_rung(width: int, height: int) -> Rung:
 
 def relative_cost(rungs: Sequence[Rung]) -> float:
     """Encode cost of ``rungs`` relative to encoding one 1080p output (by pixel count)."""
-    return sum(r.pixels for r in rungs) / _REFERENCE_PIXELS
+    return sum(r.pixels for r in rungs) / REFERENCE_PIXELS

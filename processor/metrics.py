@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from common.costs import Cost
+from common.costs import Cost, Prices, cost_of
 
 _DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400)
 
@@ -98,6 +98,18 @@ def count_cost(cost: Cost, *, seconds: Counter, usd: Counter) -> None:
     usd.labels("on_demand").inc(cost.compute_on_demand_usd)
     usd.labels("spot").inc(cost.compute_spot_usd)
 
+
+
+def count_attempt(seconds: float, prices: Prices) -> None:
+    """A job attempt took ``seconds`` of this worker's time (whatever its outcome)."""
+    count_cost(cost_of(instance_seconds=max(0.0, seconds), prices=prices),
+               seconds=JOB_INSTANCE_SECONDS, usd=JOB_COST)
+
+
+def count_published(*, source_seconds: float | None, stored_bytes: int) -> None:
+    """A job published ``stored_bytes`` of assets for ``source_seconds`` of source."""
+    JOB_SOURCE_SECONDS.inc(max(0.0, source_seconds or 0.0))
+    JOB_STORED_BYTES.inc(max(0, stored_bytes))
 
 # Every pricing's series exists from the start (at 0), so rates over it are defined.
 for _pricing in PRICINGS:

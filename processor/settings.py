@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from common.costs import PriceSettings
 from common.settings import CommonSettings
 from processor.limits import BudgetPolicy, Limits
 
@@ -21,7 +22,7 @@ def _default_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-class ProcessorSettings(CommonSettings):
+class ProcessorSettings(CommonSettings, PriceSettings):
     # Source limits (see processor.limits): anything above is rejected as bad input.
     max_duration_s: float = _LIMITS.max_duration_s
     max_size_bytes: int = _LIMITS.max_size_bytes

@@ -12,9 +12,10 @@ from streaming.grants import GrantSigner
 from streaming.playback import PresignCache
 from streaming.settings import StreamingSettings
 from streaming.state import StreamingState
+from streaming.text_cache import TextCache
 
 __all__ = ["GrantsDep", "OptionalUser", "PresignerDep", "S3Dep", "SessionDep", "SettingsDep",
-           "base_url"]
+           "TextsDep", "base_url"]
 
 
 async def get_settings(request: Request) -> StreamingSettings:
@@ -23,6 +24,10 @@ async def get_settings(request: Request) -> StreamingSettings:
 
 async def get_presigner(request: Request) -> PresignCache:
     return state_of(request, StreamingState).presigner
+
+
+async def get_texts(request: Request) -> TextCache:
+    return state_of(request, StreamingState).texts
 
 
 async def get_grants(request: Request) -> GrantSigner:
@@ -39,3 +44,4 @@ def base_url(request: Request, settings: StreamingSettings) -> str:
 SettingsDep = Annotated[StreamingSettings, Depends(get_settings)]
 GrantsDep = Annotated[GrantSigner, Depends(get_grants)]
 PresignerDep = Annotated[PresignCache, Depends(get_presigner)]
+TextsDep = Annotated[TextCache, Depends(get_texts)]

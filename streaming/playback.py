@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,7 +44,10 @@ class PresignCache:
         self._fraction = reuse_fraction
 
     def sign(self, asset: MediaAsset, *, expires_s: int) -> SignedUrl:
-        cache_key = (asset.bucket, asset.key, expires_s)
+        return self.sign_key(asset.bucket, asset.key, expires_s=expires_s)
+
+    def sign_key(self, bucket: str, key: str, *, expires_s: int) -> SignedUrl:
+        cache_key = (bucket, key, expires_s)
         now = datetime.now(UTC)
         reuse_until = timedelta(seconds=expires_s * (1 - self._fraction))
         with self._lock:
@@ -51,8 +55,7 @@ class PresignCache:
             if cached is not None and cached.expires_at - now > reuse_until:
                 self._urls.move_to_end(cache_key)
                 return cached
-        signed = SignedUrl(presign_get(self.s3, bucket=asset.bucket, key=asset.key,
-                                       expires_s=expires_s),
+        signed = SignedUrl(presign_get(self.s3, bucket=bucket, key=key, expires_s=expires_s),
                            now + timedelta(seconds=expires_s))
         with self._lock:
             self._urls[cache_key] = signed
@@ -62,16 +65,19 @@ class PresignCache:
 
 
 def _check_visible(video: GalleryVideo | None, principal: Principal | None,
-                   allowed: bool) -> GalleryVideo:
-    if video is None or not (allowed or can_view(video, principal)):
+                   granted: Callable[[GalleryVideo], bool] | None) -> GalleryVideo:
+    if video is None or not ((granted is not None and granted(video))
+                             or can_view(video, principal)):
         raise not_found()
     return video
 
 
 def published_assets(session: Session, *, video_id: str, principal: Principal | None,
                      kinds: tuple[AssetKind, ...], quality: str | None = None,
-                     granted: bool = False) -> tuple[GalleryVideo, list[MediaAsset]]:
-    """The video (404 unless visible or ``granted``) and its published assets of ``kinds``."""
+                     granted: Callable[[GalleryVideo], bool] | None = None,
+                     ) -> tuple[GalleryVideo, list[MediaAsset]]:
+    """The video (404 unless the principal may view it, or ``granted(video)`` holds: a
+    playback grant for the video as it is now) and its published assets of ``kinds``."""
     if len(video_id) > 36:
         raise not_found()
     join = and_(MediaAsset.job_id == GalleryVideo.current_job_id, MediaAsset.kind.in_(kinds))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -9,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from common.http import error_responses
-from common.models import AssetKind
+from common.models import AssetKind, GalleryVideo
 from common.video_view import quality_public
 from streaming import hls, playback
 from streaming.deps import (
@@ -19,9 +20,12 @@ from streaming.deps import (
     S3Dep,
     SessionDep,
     SettingsDep,
+    TextsDep,
     base_url,
 )
+from streaming.grants import GrantSigner
 from streaming.schemas import AssetUrl, QualityList, StreamUrl
+from streaming.storyboard import VTT_CONTENT_TYPE, render_cues
 
 router = APIRouter(prefix="/api/stream", tags=["streaming"])
 
@@ -45,7 +49,7 @@ def list_qualities(video_id: VideoId, session: SessionDep,
         video_id=video.id, status=video.status, duration_s=video.duration_s,
         qualities=[quality_public(a) for a in playback.qualities(assets)],
         hls=AssetKind.HLS_MASTER in kinds, thumbnail=AssetKind.THUMBNAIL in kinds,
-        preview=AssetKind.PREVIEW in kinds)
+        preview=AssetKind.PREVIEW in kinds, storyboard=AssetKind.STORYBOARD_VTT in kinds)
 
 
 @router.get("/{video_id}", response_model=StreamUrl, responses=error_responses(401, 404, 409))
@@ -61,7 +65,7 @@ def stream_url(
         video, assets = playback.published_assets(
             session, video_id=video_id, principal=principal, kinds=(AssetKind.HLS_MASTER,))
         playback.one_asset(video, assets, AssetKind.HLS_MASTER)  # 404/409 when there is none
-        grant = grants.issue(video.id, ttl_s=settings.hls_url_expiry_s)
+        grant = grants.issue(video.id, epoch=video.grant_epoch, ttl_s=settings.hls_url_expiry_s)
         url = (f"{base_url(request, settings)}/api/stream/{quote(video.id)}/master.m3u8"
                f"?grant={quote(grant)}")
         return StreamUrl(video_id=video.id, quality="auto", url=url,
@@ -117,21 +121,32 @@ _PLAYLIST_RESPONSE: dict[int | str, dict[str, Any]] = {200: {
     "description": "an HLS playlist"}}
 
 
+def _holds(grants: GrantSigner, grant: str | None) -> Callable[[GalleryVideo], bool]:
+    """Whether ``grant`` opens the video as it is now (its current grant epoch)."""
+    return lambda video: grants.allows(video.id, video.grant_epoch, grant)
+
+
+Expand = Annotated[bool, Query(
+    description="substitute the media URL into every segment line (HLS version 7) for "
+                "players without HLS version 8 variable substitution; the playlist then "
+                "grows with the video's length")]
+
+
 @router.get("/{video_id}/master.m3u8", response_class=Response,
             responses={**_PLAYLIST_RESPONSE, **error_responses(401, 404, 409)})
-def master_playlist(video_id: VideoId, session: SessionDep, s3: S3Dep,
+def master_playlist(video_id: VideoId, session: SessionDep, s3: S3Dep, texts: TextsDep,
                     principal: OptionalUser, settings: SettingsDep, grants: GrantsDep,
-                    grant: Grant = None) -> Response:
+                    grant: Grant = None, expand: Expand = False) -> Response:
     """The HLS master: variants point back here with a playback grant, so any HLS player
     can follow them without credentials."""
     video, assets = playback.published_assets(
-        session, video_id=video_id, principal=principal, granted=grants.allows(video_id, grant),
+        session, video_id=video_id, principal=principal, granted=_holds(grants, grant),
         kinds=(AssetKind.HLS_MASTER, AssetKind.HLS_PLAYLIST))
     master = playback.one_asset(video, assets, AssetKind.HLS_MASTER)
-    if not grants.allows(video.id, grant):
-        grant = grants.issue(video.id, ttl_s=settings.hls_url_expiry_s)
+    if not grants.allows(video.id, video.grant_epoch, grant):
+        grant = grants.issue(video.id, epoch=video.grant_epoch, ttl_s=settings.hls_url_expiry_s)
     text = hls.master_playlist(
-        hls.read_playlist(s3, master), master=master, grant=str(grant),
+        texts.text(master), master=master, grant=str(grant), expand=expand,
         variants=[a for a in assets if a.kind == AssetKind.HLS_PLAYLIST],
         sign=hls.presigner(s3, bucket=master.bucket, expires_s=settings.hls_url_expiry_s))
     return Response(text, media_type=hls.PLAYLIST_CONTENT_TYPE, headers=_PLAYLIST_HEADERS)
@@ -139,16 +154,41 @@ def master_playlist(video_id: VideoId, session: SessionDep, s3: S3Dep,
 
 @router.get("/{video_id}/hls/{quality}/index.m3u8", response_class=Response,
             responses={**_PLAYLIST_RESPONSE, **error_responses(401, 404, 409, 422)})
-def variant_playlist(video_id: VideoId, session: SessionDep, s3: S3Dep,
-                     principal: OptionalUser, settings: SettingsDep, grants: GrantsDep,
-                     quality: Annotated[str, Path(pattern=QUALITY_PATTERN)],
-                     grant: Grant = None) -> Response:
-    """One variant playlist with its init and media segments as presigned S3 URLs."""
+def variant_playlist(video_id: VideoId, session: SessionDep, s3: S3Dep, texts: TextsDep,
+                     presigner: PresignerDep, principal: OptionalUser, settings: SettingsDep,
+                     grants: GrantsDep, quality: Annotated[str, Path(pattern=QUALITY_PATTERN)],
+                     grant: Grant = None, expand: Expand = False) -> Response:
+    """One variant playlist: byte ranges of the quality's CMAF file, whose one presigned URL
+    appears once (EXT-X-DEFINE), so its cost does not grow with the video's length."""
     video, assets = playback.published_assets(
-        session, video_id=video_id, principal=principal, granted=grants.allows(video_id, grant),
+        session, video_id=video_id, principal=principal, granted=_holds(grants, grant),
         kinds=(AssetKind.HLS_PLAYLIST,), quality=quality)
     variant = playback.one_asset(video, assets, AssetKind.HLS_PLAYLIST, quality)
-    text = hls.variant_playlist(
-        hls.read_playlist(s3, variant), variant=variant,
-        sign=hls.presigner(s3, bucket=variant.bucket, expires_s=settings.hls_url_expiry_s))
+    template = hls.VariantTemplate.parse(texts.text(variant), playlist_key=variant.key)
+    if template.media_key is None:  # stored before CMAF: one object per segment
+        text = hls.legacy_variant(
+            template.text, playlist_key=variant.key,
+            sign=hls.presigner(s3, bucket=variant.bucket, expires_s=settings.hls_url_expiry_s))
+    else:
+        url = presigner.sign_key(variant.bucket, template.media_key,
+                                 expires_s=settings.hls_url_expiry_s).url
+        text = template.render(url, expand=expand)
     return Response(text, media_type=hls.PLAYLIST_CONTENT_TYPE, headers=_PLAYLIST_HEADERS)
+
+
+@router.get("/{video_id}/storyboard.vtt", response_class=Response,
+            responses={200: {"content": {VTT_CONTENT_TYPE: {"schema": {"type": "string"}}},
+                             "description": "WebVTT cues, one per tile of the sprite sheet"},
+                       **error_responses(401, 404, 409)})
+def storyboard(video_id: VideoId, session: SessionDep, texts: TextsDep, presigner: PresignerDep,
+               principal: OptionalUser, settings: SettingsDep) -> Response:
+    """Scrubbing previews: cues covering the whole video, each naming its tile of the
+    sprite sheet (a presigned URL with ``#xywh=x,y,w,h``)."""
+    video, assets = playback.published_assets(
+        session, video_id=video_id, principal=principal,
+        kinds=(AssetKind.STORYBOARD, AssetKind.STORYBOARD_VTT))
+    cues = playback.one_asset(video, assets, AssetKind.STORYBOARD_VTT)
+    sprite = playback.one_asset(video, assets, AssetKind.STORYBOARD)
+    url = presigner.sign(sprite, expires_s=settings.stream_url_expiry_s).url
+    text = render_cues(texts.text(cues), sprite_key=sprite.key, sprite_url=url)
+    return Response(text, media_type=VTT_CONTENT_TYPE, headers=_PLAYLIST_HEADERS)

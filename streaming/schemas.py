@@ -18,6 +18,7 @@ class QualityList(BaseModel):
     hls: bool = Field(description="an adaptive HLS stream exists (quality=auto)")
     thumbnail: bool
     preview: bool
+    storyboard: bool = Field(description="scrubbing previews exist (storyboard.vtt)")
 
 
 class StreamUrl(BaseModel):

@@ -2,21 +2,42 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 
 from common.settings import CommonSettings
 from common.storage import MAX_PRESIGN_EXPIRY_S
+
+# Where a random signing key per process is acceptable: one process on one machine.
+RELAXED_ENVS = frozenset({"development", "test"})
+MIN_SIGNING_KEY_CHARS = 32
 
 
 class StreamingSettings(CommonSettings):
     # Lifetime of a presigned URL for an MP4, thumbnail or preview.
     stream_url_expiry_s: int = Field(default=3600, gt=0, le=MAX_PRESIGN_EXPIRY_S)
-    # Lifetime of an HLS playback grant and of the segment URLs in its playlists: long
-    # enough to watch a whole video without the player refetching playlists.
-    hls_url_expiry_s: int = Field(default=6 * 3600, gt=0, le=MAX_PRESIGN_EXPIRY_S)
-    # Key that signs HLS playback grants. Unset: a random key per process, which is fine
-    # for one process; set it when several instances (or Lambdas) serve streaming.
+    # Lifetime of an HLS playback grant and of the media URLs in its playlists. A URL
+    # handed out cannot be called back before it expires, so this is kept short: a
+    # feature-length viewing; players that play on longer fetch the playlists again
+    # (the page does).
+    hls_url_expiry_s: int = Field(default=2 * 3600, gt=0, le=MAX_PRESIGN_EXPIRY_S)
+    # Key that signs HLS playback grants, the same in every process serving streaming
+    # (gateways, Lambdas). Required outside development and test: a random key per
+    # process would make one process refuse the grants of another.
     stream_signing_key: SecretStr | None = None
     # Absolute base for URLs this service hands out (e.g. https://videos.example.com);
     # unset: taken from the request.
     public_base_url: str | None = None
+
+    @model_validator(mode="after")
+    def _signing_key(self) -> StreamingSettings:
+        key = self.stream_signing_key
+        if key is None:
+            if self.env not in RELAXED_ENVS:
+                raise ValueError(
+                    f"VF_STREAM_SIGNING_KEY must be set when VF_ENV={self.env!r}: every "
+                    "streaming process must sign HLS grants with the same key (e.g. "
+                    "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)")
+        elif len(key.get_secret_value()) < MIN_SIGNING_KEY_CHARS:
+            raise ValueError(f"VF_STREAM_SIGNING_KEY must be at least "
+                             f"{MIN_SIGNING_KEY_CHARS} characters")
+        return self

@@ -23,12 +23,12 @@ import pytest
 
 from common import aws
 from common.settings import CommonSettings
-from gateway.app import create_app
 from gateway.settings import GatewaySettings
 from tests.support.aws_resources import AwsResources
 from tests.support.media import make_clip, probe_streams
 from tests.support.servers import serve_in_thread
 from tests.support.services import REDIS_URL
+from videoforge import services
 from videoforge.stack.net import free_port
 
 REPO = Path(__file__).resolve().parent.parent
@@ -83,7 +83,7 @@ def test_upload_transcode_and_watch(aws_resources: AwsResources, clean_database:
     )
     clip = make_clip(tmp_path / "holiday.mp4", duration=2, size="1280x720", rate=15)
 
-    with serve_in_thread(create_app(settings)) as base, httpx.Client(base_url=base,
+    with serve_in_thread(services.build("gateway", settings)) as base, httpx.Client(base_url=base,
                                                                      timeout=30) as http:
         # 1. A user exists in Cognito and signs in through the gateway.
         _create_user(endpoint, pool_id, "journey")
@@ -136,12 +136,15 @@ def test_upload_transcode_and_watch(aws_resources: AwsResources, clean_database:
         # Resolved against the master's URL as a player does; no credentials needed.
         variant = httpx.get(urljoin(str(master.url), variant_uri), timeout=30)
         assert variant.status_code == 200, variant.text
-        segment_uri = next(line for line in variant.text.splitlines()
-                           if line and not line.startswith("#"))
-        init_uri = re.search(r'#EXT-X-MAP:URI="([^"]+)"', variant.text).group(1)
-        for uri in (init_uri, segment_uri):
-            got = httpx.get(urljoin(str(variant.url), uri), timeout=30)
-            assert got.status_code == 200 and len(got.content) > 0
+        # Byte ranges of the quality's one CMAF file, whose URL is defined once (HLS v8).
+        media = re.search(r'#EXT-X-DEFINE:NAME="media",VALUE="([^"]+)"', variant.text).group(1)
+        init = re.search(r'#EXT-X-MAP:URI="\{\$media\}",BYTERANGE="(\d+)@0"', variant.text)
+        segment = re.search(r"#EXT-X-BYTERANGE:(\d+)@(\d+)", variant.text)
+        for length, offset in ((int(init.group(1)), 0),
+                               (int(segment.group(1)), int(segment.group(2)))):
+            got = httpx.get(urljoin(str(variant.url), media), timeout=30,
+                            headers={"Range": f"bytes={offset}-{offset + length - 1}"})
+            assert got.status_code == 206 and len(got.content) == length
 
 
 def _follow(http: httpx.Client, auth: dict[str, str], job_id: str,

@@ -26,8 +26,6 @@ MULTIPART_THRESHOLD_BYTES = 8 * 1024 * 1024
 PART_ATTEMPTS = 4
 # The gallery signs at most this many part URLs per request.
 PART_URLS_PER_REQUEST = 1000
-# DELETED: the job's video was deleted while we watched (the gateway's last event).
-TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED", "DELETED"})
 
 ProgressFn = Callable[[int, int], None]  # (bytes done, bytes total)
 
@@ -38,6 +36,10 @@ class ApiError(Exception):
     def __init__(self, message: str, *, status_code: int | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
+
+
+class JobGone(ApiError):
+    """The job no longer exists: it was deleted with its video while we watched."""
 
 
 @dataclass
@@ -67,10 +69,6 @@ class JobView:
             raw=data,
         )
 
-    @property
-    def done(self) -> bool:
-        return self.status in TERMINAL_STATUSES
-
 
 def _detail(response: httpx.Response) -> str:
     """The one-line reason of an error response (``{"error": {"code", "message"}}``)."""
@@ -92,6 +90,7 @@ class VideoForgeClient:
         # Presigned S3 URLs live on another host: no API auth header goes there.
         self.storage = httpx.Client(timeout=timeout_s, transport=storage_transport)
         self.tokens: Tokens | None = None
+        self._terminal: frozenset[str] | None = None
 
     def close(self) -> None:
         self.http.close()
@@ -255,8 +254,19 @@ class VideoForgeClient:
     def job(self, job_id: str) -> JobView:
         return JobView.parse(self._call("GET", f"/api/jobs/{job_id}"))
 
+    def terminal_statuses(self) -> frozenset[str]:
+        """The job statuses that never change again, as the API publishes them."""
+        if self._terminal is None:
+            lifecycle = self._call("GET", "/api/jobs/lifecycle")
+            self._terminal = frozenset(str(s) for s in lifecycle["terminal"])
+        return self._terminal
+
+    def finished(self, view: JobView) -> bool:
+        return view.status in self.terminal_statuses()
+
     def job_events(self, job_id: str) -> Iterator[JobView]:
-        """Job snapshots from the server-sent event stream, until the job ends."""
+        """Job snapshots from the server-sent event stream until it ends (``done`` or
+        ``timeout``); raises JobGone on ``gone``."""
         with self.http.stream("GET", f"/api/jobs/{job_id}/events",
                               headers={**self._headers(True), "Accept": "text/event-stream"},
                               timeout=httpx.Timeout(30.0, read=None)) as response:
@@ -264,17 +274,22 @@ class VideoForgeClient:
                 response.read()
                 raise ApiError(f"{_detail(response)} (HTTP {response.status_code})",
                                status_code=response.status_code)
-            data: list[str] = []
+            event, data = "message", []
             for line in response.iter_lines():
-                if line.startswith("data:"):
+                if line.startswith("event:"):
+                    event = line[6:].strip()
+                elif line.startswith("data:"):
                     data.append(line[5:].lstrip())
                 elif not line and data:
                     payload = json.loads("\n".join(data))
-                    data = []
-                    if isinstance(payload, dict) and ("status" in payload):
-                        view = JobView.parse(payload)
-                        yield view
-                        if view.done:
+                    kind, event, data = event, "message", []
+                    if kind == "gone":
+                        raise JobGone(f"job {job_id} was deleted with its video")
+                    if kind == "timeout":
+                        return
+                    if isinstance(payload, dict) and "status" in payload:
+                        yield JobView.parse(payload)
+                        if kind == "done":
                             return
 
     def follow(self, job_id: str, *, on_update: Callable[[JobView], None] | None = None,
@@ -284,7 +299,7 @@ class VideoForgeClient:
         last = self.job(job_id)
         if on_update:
             on_update(last)
-        while not last.done:
+        while not self.finished(last):
             if time.monotonic() > deadline:
                 raise ApiError(f"job {job_id} still {last.status} after {timeout_s:.0f} s")
             try:
@@ -294,9 +309,11 @@ class VideoForgeClient:
                         on_update(view)
                     if time.monotonic() > deadline:
                         break
+            except JobGone:
+                raise
             except (ApiError, httpx.HTTPError, ValueError):
                 time.sleep(poll_s)  # stream refused or dropped: fall back to a poll
-            if not last.done:
+            if not self.finished(last):
                 last = self.job(job_id)
                 if on_update:
                     on_update(last)

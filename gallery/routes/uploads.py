@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from common.http import error_responses
-from gallery import uploads
+from gallery import multipart, uploads
 from gallery.confirm import confirm_upload
 from gallery.deps import BrokerDep, CurrentUser, S3Dep, SessionDep, SettingsDep
 from gallery.schemas import (
@@ -38,7 +38,7 @@ def upload_url(request: VideoCreate, session: SessionDep, s3: S3Dep, principal: 
 def multipart_init(request: VideoCreate, session: SessionDep, s3: S3Dep,
                    principal: CurrentUser, settings: SettingsDep) -> MultipartInit:
     """Start an S3 multipart upload for a big file; creates the video."""
-    return uploads.multipart_init(session, s3, principal=principal, request=request,
+    return multipart.multipart_init(session, s3, principal=principal, request=request,
                                   settings=settings)
 
 
@@ -47,7 +47,7 @@ def multipart_init(request: VideoCreate, session: SessionDep, s3: S3Dep,
 def multipart_parts(request: PartsRequest, session: SessionDep, s3: S3Dep,
                     principal: CurrentUser, settings: SettingsDep) -> PartUrls:
     """Presigned PUT URLs for the given part numbers (send each part's ETag to complete)."""
-    return uploads.part_urls(session, s3, principal=principal, video_id=request.video_id,
+    return multipart.part_urls(session, s3, principal=principal, video_id=request.video_id,
                              upload_id=request.upload_id, part_numbers=request.part_numbers,
                              settings=settings)
 
@@ -55,11 +55,13 @@ def multipart_parts(request: PartsRequest, session: SessionDep, s3: S3Dep,
 @router.post("/multipart/complete", response_model=VideoPublic,
              responses=error_responses(400, 401, 404, 409, 422))
 def multipart_complete(request: CompleteRequest, session: SessionDep, s3: S3Dep,
-                       principal: CurrentUser) -> VideoPublic:
-    """Assemble the uploaded parts into the source object (then confirm it)."""
-    return VideoPublic.model_validate(uploads.multipart_complete(
+                       principal: CurrentUser, settings: SettingsDep) -> VideoPublic:
+    """Assemble the uploaded parts into the source object (then confirm it). The parts S3
+    holds must be exactly the planned ones at their planned sizes; otherwise the upload
+    is aborted (422 ``parts_mismatch``)."""
+    return VideoPublic.model_validate(multipart.multipart_complete(
         session, s3, principal=principal, video_id=request.video_id,
-        upload_id=request.upload_id, parts=request.parts))
+        upload_id=request.upload_id, parts=request.parts, settings=settings))
 
 
 @router.post("/multipart/abort", status_code=204, response_class=Response,
@@ -67,7 +69,7 @@ def multipart_complete(request: CompleteRequest, session: SessionDep, s3: S3Dep,
 def multipart_abort(request: AbortRequest, session: SessionDep, s3: S3Dep,
                     principal: CurrentUser) -> Response:
     """Abandon a multipart upload; S3 drops the parts uploaded so far."""
-    uploads.multipart_abort(session, s3, principal=principal, video_id=request.video_id,
+    multipart.multipart_abort(session, s3, principal=principal, video_id=request.video_id,
                             upload_id=request.upload_id)
     return Response(status_code=204)
 

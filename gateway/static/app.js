@@ -1,9 +1,10 @@
-// VideoForge's page: a hash router over four views (sign in, gallery, upload + jobs,
-// watch). Plain ES modules, no build step.
+// VideoForge's page: a hash router over five views (sign in, gallery, upload + jobs,
+// watch, webhooks). Plain ES modules, no build step.
 
 import { api, currentUser, events, login, logout, mediaUrl, tokens } from "./api.js";
 import { Player } from "./player.js";
 import { Upload } from "./upload.js";
+import { WebhooksView } from "./webhooks.js";
 
 const main = document.getElementById("main");
 const statusLine = document.getElementById("status");
@@ -358,6 +359,10 @@ function route() {
   if (watch) showWatch(watch[1]);
   else if (hash === "#/mine") showGallery(true);
   else if (hash === "#/upload") showUpload();
+  else if (hash === "#/webhooks") {
+    mount("tpl-webhooks");
+    new WebhooksView(main, say).show().catch((error) => say(`Webhooks: ${error.message}`));
+  }
   else showGallery(false);
   main.focus({ preventScroll: true });
 }

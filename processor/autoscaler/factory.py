@@ -9,11 +9,12 @@ from common.broker import SqsBroker
 from common.db import session_factory
 from processor.autoscaler.asg import AsgBackend
 from processor.autoscaler.backends import FleetBackend
+from processor.autoscaler.backlog import WorkEstimator
 from processor.autoscaler.controller import CloudWatchPublisher, Controller, FleetMeter
 from processor.autoscaler.local_pool import LocalPool
 from processor.autoscaler.policy import Autoscaler, ScalingConfig
 from processor.autoscaler.settings import AutoscalerSettings
-from processor.autoscaler.signals import SignalReader, WorkEstimator
+from processor.autoscaler.signals import SignalReader
 
 
 def make_backend(settings: AutoscalerSettings) -> FleetBackend:

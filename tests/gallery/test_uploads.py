@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gallery.uploads import S3_MAX_PARTS, S3_MIN_PART_BYTES, plan_parts
+from gallery.multipart import S3_MAX_PARTS, S3_MIN_PART_BYTES, PartPlan
 from tests.support.media import make_clip
 
 MIB = 1024 * 1024
@@ -80,9 +80,11 @@ def test_upload_size_limits(client, cognito, gallery_settings) -> None:
 
 
 def test_plan_parts_respects_s3_limits() -> None:
-    assert plan_parts(1, 16 * MIB) == (16 * MIB, 1)
-    part, count = plan_parts(5 * 1024**4, 16 * MIB)  # 5 TiB: the biggest S3 object
-    assert count <= S3_MAX_PARTS and part >= S3_MIN_PART_BYTES and part * count >= 5 * 1024**4
+    assert PartPlan.for_size(1, 16 * MIB) == PartPlan(1, 16 * MIB, 1)
+    plan = PartPlan.for_size(5 * 1024**4, 16 * MIB)  # 5 TiB: the biggest S3 object
+    assert plan.count <= S3_MAX_PARTS and plan.part_bytes >= S3_MIN_PART_BYTES
+    assert plan.part_bytes * plan.count >= 5 * 1024**4
+    assert plan.part_size(plan.count) == 5 * 1024**4 - plan.part_bytes * (plan.count - 1) > 0
 
 
 def test_multipart_upload_complete_and_confirm(cognito, clip, gallery_settings) -> None:
@@ -179,3 +181,55 @@ def test_a_queue_failure_during_confirm_is_503_and_queues_nothing(client, cognit
     video = client.get(f"/api/gallery/videos/{second['video_id']}",
                        headers=cognito.headers("owner")).json()
     assert video["status"] == "UPLOADED"  # confirmed, no job: confirm again to process
+
+
+def _multipart(client, cognito, size: int) -> tuple[dict, dict, list[dict]]:
+    headers = cognito.headers("owner")
+    grant = client.post("/api/upload/multipart/init", headers=headers, json={
+        "filename": "big.mp4", "size_bytes": size, "content_type": "video/mp4"}).json()
+    ids = {"video_id": grant["video_id"], "upload_id": grant["upload_id"]}
+    numbers = list(range(1, grant["part_count"] + 1))
+    urls = client.post("/api/upload/multipart/parts", headers=headers,
+                       json={**ids, "part_numbers": numbers})
+    assert urls.status_code == 200, urls.text
+    return grant, ids, urls.json()["parts"]
+
+
+def test_part_urls_sign_each_parts_length(cognito, gallery_settings) -> None:
+    from fastapi.testclient import TestClient
+
+    from gallery.app import create_app
+
+    settings = gallery_settings.model_copy(update={"multipart_part_bytes": 5 * MIB})
+    with TestClient(create_app(settings)) as client:
+        _, _, parts = _multipart(client, cognito, 11 * MIB + 7)
+    assert [p["size_bytes"] for p in parts] == [5 * MIB, 5 * MIB, MIB + 7]
+    for part in parts:  # S3 refuses a body of any other length than the signed one
+        assert "content-length" in part["url"].split("X-Amz-SignedHeaders=")[1].split("&")[0]
+
+
+@pytest.mark.parametrize("cheat", ["bigger_last_part", "missing_part"])
+def test_complete_refuses_parts_that_do_not_add_up(cognito, gallery_settings, s3,
+                                                   cheat) -> None:
+    """moto does not check signed headers, so a part of any size lands; complete is where
+    what S3 holds (ListParts) is checked against the declared size."""
+    from fastapi.testclient import TestClient
+
+    from gallery.app import create_app
+
+    settings = gallery_settings.model_copy(update={"multipart_part_bytes": 5 * MIB})
+    declared = 5 * MIB + 1000
+    with TestClient(create_app(settings)) as client:
+        grant, ids, parts = _multipart(client, cognito, declared)
+        sizes = {1: 5 * MIB, 2: 1000 + 50 * MIB if cheat == "bigger_last_part" else None}
+        for part in parts:
+            if sizes[part["part_number"]] is not None:
+                put = httpx.put(part["url"], content=b"\0" * sizes[part["part_number"]])
+                assert put.status_code == 200
+        r = client.post("/api/upload/multipart/complete", headers=cognito.headers("owner"),
+                        json=ids)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["code"] == "parts_mismatch"
+    bucket = gallery_settings.uploads_bucket
+    assert not s3.list_multipart_uploads(Bucket=bucket).get("Uploads")  # aborted
+    assert s3.list_objects_v2(Bucket=bucket, Prefix=grant["key"])["KeyCount"] == 0

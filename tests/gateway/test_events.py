@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from common import job_state
 from common.db import session_factory
+from common.models import GalleryVideo
 from gateway.app import create_app
 from tests.support.servers import serve_in_thread
 
@@ -130,3 +131,21 @@ def test_stream_keeps_alive_and_ends_after_its_longest_duration(gateway_settings
     lines = r.text.splitlines()
     assert lines[0] == "retry: 3000" and ": keep-alive" in lines
     assert [e for e, _ in parse_events(iter(lines))] == ["progress", "timeout"]
+
+
+def test_a_job_deleted_with_its_video_ends_its_stream_with_gone(
+        client, users, make_video, gateway_settings):
+    owner = users["owner"]
+    video = make_video(owner)
+    job_id = submit(client, owner, video)
+    sessions = session_factory(gateway_settings.database_url)
+    events = []
+    with client.stream("GET", f"/api/jobs/{job_id}/events", headers=owner.headers) as r:
+        for event, data in parse_events(r.iter_lines()):
+            events.append((event, data))
+            if event == "progress":  # the video is deleted while we watch
+                with sessions() as s:
+                    s.delete(s.get(GalleryVideo, video.id))
+                    s.commit()
+    assert [e for e, _ in events] == ["progress", "gone"]
+    assert events[-1][1] == {"id": job_id}  # no status: a deleted job has none

@@ -6,10 +6,12 @@ import uuid
 from datetime import timedelta
 
 from common import job_state
-from common.db import session_factory
+from common.db import engine_for, session_factory
+from common.error_codes import ErrorCode
 from common.job_state import JobStatus
 from common.models import GalleryVideo, Job, VideoStatus, Visibility
 from tests.support.aws_resources import queued_messages
+from tests.support.races import before_statement
 
 
 def submit(client, user, video_id, **body):
@@ -167,3 +169,65 @@ def test_other_users_public_video_is_403(client, users, make_video):
     public = make_video(users["owner"], visibility=Visibility.PUBLIC)
     r = submit(client, users["other"], public.id)
     assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+
+
+def test_quality_aliases_are_accepted_by_the_api(client, users, make_video):
+    owner = users["owner"]
+    r = submit(client, owner, make_video(owner).id, qualities=["4k", "720P"])
+    assert r.status_code == 201, r.text
+    assert r.json()["qualities"] == ["720p", "2160p"]
+    bad = submit(client, owner, make_video(owner).id, qualities=["8k"])
+    assert bad.status_code == 422 and "choose from 480p, 720p, 1080p, 2160p" in bad.text
+
+
+def test_a_claim_racing_a_cancel_never_resets_the_running_jobs_video(
+        client, users, make_video, gateway_settings):
+    """The worker claims the job between the gateway's read and its cancel: the cancel
+    only flags the running job, and the video stays PROCESSING under it."""
+    owner = users["owner"]
+    video = make_video(owner)
+    job_id = submit(client, owner, video.id).json()["id"]
+    sessions = session_factory(gateway_settings.database_url)
+
+    def worker_claims() -> None:
+        with sessions() as s:
+            assert job_state.claim(s, job_id=job_id, worker_id="w1",
+                                   stale_after=timedelta(minutes=5))
+            s.commit()
+
+    with before_statement(engine_for(gateway_settings.database_url), "UPDATE jobs",
+                          worker_claims) as fired:
+        r = client.delete(f"/api/jobs/{job_id}", headers=owner.headers)
+    assert fired, "the race did not happen"
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "RUNNING" and r.json()["cancel_requested"] is True
+    with sessions() as s:
+        assert s.get(Job, job_id).worker_id == "w1"
+        assert s.get(GalleryVideo, video.id).status == VideoStatus.PROCESSING
+
+
+def test_the_api_publishes_the_job_lifecycle(client, users):
+    r = client.get("/api/jobs/lifecycle", headers=users["owner"].headers)
+    assert r.status_code == 200
+    assert r.json() == {
+        "statuses": ["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"],
+        "terminal": ["SUCCEEDED", "FAILED", "CANCELLED"],
+        "events": ["progress", "done", "gone", "timeout"],
+    }
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    assert "gone" in schemas["JobEvent"]["enum"]
+    assert set(schemas["ErrorCode"]["enum"]) == {c.value for c in ErrorCode}
+    assert "error_code" in schemas["JobPublic"]["properties"]
+
+
+def test_a_failed_jobs_code_is_in_the_api(client, users, make_video, gateway_settings):
+    owner = users["owner"]
+    job_id = submit(client, owner, make_video(owner).id).json()["id"]
+    with session_factory(gateway_settings.database_url)() as s:
+        job_state.claim(s, job_id=job_id, worker_id="w1", stale_after=timedelta(minutes=5))
+        job_state.fail(s, job_id=job_id, worker_id="w1", reason="the file is not a video",
+                       code=ErrorCode.NOT_MEDIA)
+        s.commit()
+    job = client.get(f"/api/jobs/{job_id}", headers=owner.headers).json()
+    assert (job["status"], job["error"], job["error_code"]) == (
+        "FAILED", "the file is not a video", "not_media")

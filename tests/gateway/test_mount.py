@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 
 from common import aws
 from common.models import Visibility
-from gateway.app import create_app
 from tests.support.aws_resources import queued_messages
 from tests.support.media import make_clip
 from tests.support.videos import publish
+from videoforge import services
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def clip(tmp_path_factory) -> bytes:
 
 @pytest.fixture
 def mounted(gateway_settings) -> Iterator[TestClient]:
-    with TestClient(create_app(gateway_settings.model_copy(
+    with TestClient(services.build("gateway", gateway_settings.model_copy(
             update={"gateway_mode": "mount"}))) as client:
         yield client
 
@@ -81,7 +81,7 @@ def test_mounted_routes_are_rate_limited(gateway_settings, users):
     settings = gateway_settings.model_copy(update={"gateway_mode": "mount",
                                                    "rate_limit_upload": "1/60"})
     body = {"filename": "a.mp4", "size_bytes": 10, "content_type": "video/mp4"}
-    with TestClient(create_app(settings)) as client:
+    with TestClient(services.build("gateway", settings)) as client:
         first = client.post("/api/upload/url", json=body, headers=users["owner"].headers)
         second = client.post("/api/upload/url", json=body, headers=users["owner"].headers)
     assert first.status_code == 201 and second.status_code == 429

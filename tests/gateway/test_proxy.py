@@ -97,3 +97,31 @@ def test_uploads_are_rate_limited_at_the_gateway(gateway_settings, upstream) -> 
         codes = [client.post("/api/upload/url", json={}).status_code for _ in range(3)]
         assert codes == [200, 200, 429]
         assert client.get("/api/gallery/videos").status_code == 200
+
+
+def test_route_classes_follow_the_normalised_path(gateway_settings, upstream) -> None:
+    """``/api/gallery/../upload/url`` is the upload route wherever it is resolved, so it
+    spends the upload budget, and the upstream is sent the path that was limited. Sent
+    over a raw socket: HTTP client libraries resolve dot segments themselves."""
+    import http.client
+    import json as jsonlib
+
+    settings = gateway_settings.model_copy(update={
+        "gateway_mode": "proxy", "gallery_url": upstream, "streaming_url": upstream,
+        "rate_limit_upload": "1/60", "rate_limit_write": "100000/1"})
+    with serve_in_thread(create_app(settings)) as base:
+        connection = http.client.HTTPConnection(base.removeprefix("http://"), timeout=10)
+
+        def post(path: str) -> tuple[int, dict]:
+            connection.request("POST", path, body=b"{}",
+                               headers={"Content-Type": "application/json"})
+            response = connection.getresponse()
+            return response.status, jsonlib.loads(response.read() or b"{}")
+
+        status, seen = post("/api/gallery/../upload//url")
+        assert status == 200 and seen["path"] == "/api/upload/url"
+        assert post("/api/gallery/./../upload/url")[0] == 429
+        assert post("/api/upload/url")[0] == 429
+        # OPTIONS (CORS preflights) is never limited.
+        connection.request("OPTIONS", "/api/upload/url")
+        assert connection.getresponse().status != 429

@@ -191,3 +191,60 @@ def test_fewer_hops_than_trusted_proxies_never_trust_the_caller(gateway_settings
         codes = [client.get("/api/gallery/videos", headers={"X-Forwarded-For": f"10.9.0.{i}"}
                             ).status_code for i in range(3)]
     assert codes[-1] == 429, codes
+
+
+def _throttled_client(gateway_settings, clock) -> TestClient:
+    """The gateway with its sign-in throttle on ``clock`` (time passes without sleeping)."""
+    from gateway.sign_in_throttle import MemoryFailureStore, SignInThrottle
+
+    app = create_app(gateway_settings.model_copy(update={"trusted_proxies": 1,
+                                                         "rate_limit_auth": "100000/1"}))
+    app.state.service.sign_ins = SignInThrottle(MemoryFailureStore(lambda: clock.now),
+                                                clock=lambda: clock.now)
+    return TestClient(app)
+
+
+def _login(client, ip: str, password: str = "Wrong-pass-9!", user: str = "owner"):
+    return client.post("/api/auth/login", json={"username": user, "password": password},
+                       headers=from_ip(ip))
+
+
+def test_failed_sign_ins_slow_that_address_down_with_growing_delays(gateway_settings) -> None:
+    from tests.support.cognito import PASSWORD
+
+    clock = FakeClock()
+    with _throttled_client(gateway_settings, clock) as client:
+        assert [_login(client, "10.5.0.1").status_code for _ in range(3)] == [401] * 3
+        waits = []
+        for _ in range(3):
+            delayed = _login(client, "10.5.0.1")
+            assert delayed.status_code == 429
+            assert delayed.json()["error"]["code"] == "sign_in_delayed"
+            waits.append(int(delayed.headers["Retry-After"]))
+            clock.now += waits[-1]
+            assert _login(client, "10.5.0.1").status_code == 401  # one more try, then wait
+        assert waits == [1, 2, 4]
+        # Another address is not slowed by this one's failures...
+        assert _login(client, "10.5.0.2").status_code == 401
+        # ...and the right password, once the wait is over, clears this address.
+        clock.now += 8
+        assert _login(client, "10.5.0.1", PASSWORD).status_code == 200
+        assert _login(client, "10.5.0.1").status_code == 401
+
+
+def test_one_try_per_address_cannot_guess_forever_nor_lock_the_user_out(
+        gateway_settings) -> None:
+    from tests.support.cognito import PASSWORD
+
+    clock = FakeClock()
+    with _throttled_client(gateway_settings, clock) as client:
+        assert _login(client, "10.6.0.1", PASSWORD).status_code == 200  # the user's own
+        botnet = [_login(client, f"10.7.0.{i}").status_code for i in range(12)]
+        assert botnet[:10] == [401] * 10 and botnet[10:] == [429, 429]
+        slowed = _login(client, "10.7.1.1")
+        assert slowed.status_code == 429 and int(slowed.headers["Retry-After"]) <= 60
+        # The user signs in from their usual address at once: nobody locks them out.
+        assert _login(client, "10.6.0.1", PASSWORD).status_code == 200
+        # A new address waits at most a minute, then gets its try.
+        clock.now += 60
+        assert _login(client, "10.7.1.1", PASSWORD).status_code == 200

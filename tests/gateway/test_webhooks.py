@@ -4,6 +4,7 @@ rules at registration, the delivery log and redelivery."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from functools import partial
 
 import pytest
@@ -125,6 +126,8 @@ def test_the_allowlist_opens_loopback_and_plain_http_to_it(gateway_settings, use
 
 
 def test_bad_event_types_and_empty_updates_are_422(hooks_client, users) -> None:
+    listed = hooks_client.get("/api/webhooks/event-types", headers=users["owner"].headers)
+    assert listed.json() == [t.value for t in EventType]
     assert _create(hooks_client, users["owner"], types=[]).status_code == 422
     assert _create(hooks_client, users["owner"], types=["job.exploded"]).status_code == 422
     endpoint = _create(hooks_client, users["owner"]).json()
@@ -200,7 +203,8 @@ def test_delivery_log_pages_and_redelivers(hooks_client, users, gateway_settings
     assert hooks_client.get(f"/api/webhooks/deliveries/{items[0]['id']}",
                             headers=users["other"].headers).status_code == 404
     with sessions.begin() as session:  # the notifier gave up on it
-        [claim] = webhook_deliveries.claim_due(session, claimer="t", now=utcnow(), limit=1)
+        [claim] = webhook_deliveries.claim_due(session, claimer="t", now=utcnow(), limit=1,
+                                               lease=timedelta(minutes=1))
         webhook_deliveries.fail(session, claim, status_code=500, error="HTTP 500",
                                 now=utcnow() + webhook_deliveries.RETRY_HORIZON,
                                 retry_at=utcnow())

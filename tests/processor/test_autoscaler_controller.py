@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import uuid
 from contextlib import nullcontext
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common import aws, job_state
@@ -19,9 +20,10 @@ from common.messages import JobMessage
 from common.models import GalleryVideo, Job, VideoStatus
 from common.settings import CommonSettings
 from processor.autoscaler.backends import FleetState, StaticFleet
+from processor.autoscaler.backlog import WorkEstimator, WorkItem
 from processor.autoscaler.controller import CloudWatchPublisher, Controller, FleetMeter, Tick
 from processor.autoscaler.policy import Autoscaler, ScalingConfig
-from processor.autoscaler.signals import SignalReader, WorkEstimator, relative_work
+from processor.autoscaler.signals import SignalReader
 
 
 class Clock:
@@ -60,37 +62,87 @@ def _sessions(session: Session) -> Any:
 
 
 def test_backlog_uses_measured_encode_cost_and_progress(db_session: Session) -> None:
-    video = _video(db_session)  # size unknown: relative cost 1.0
-    _run(db_session, _job(db_session, video, source_duration_s=10.0), instance_seconds=20.0)
-    _run(db_session, _job(db_session, video, source_duration_s=10.0), instance_seconds=30.0)
-    _job(db_session, video, source_duration_s=4.0)
-    _job(db_session, video, estimated_work_s=7.0)  # an estimate without a duration
-    _job(db_session, video)  # nothing known: a typical job, median of 20 and 30
-    _run(db_session, _job(db_session, video, source_duration_s=8.0), progress=0.25)
+    def job(**kw: Any) -> Job:  # a video each (one active job per video)
+        return _job(db_session, _video(db_session), **kw)
+
+    # Estimates are seconds of 1080p encoding; these took 2 and 3 instance-seconds each.
+    _run(db_session, job(estimated_work_s=10.0), instance_seconds=20.0)
+    _run(db_session, job(estimated_work_s=10.0), instance_seconds=30.0)
+    job(estimated_work_s=4.0)
+    job(estimated_work_s=7.0)
+    job()  # nothing known: a typical job, median of 20 and 30
+    _run(db_session, job(estimated_work_s=8.0), progress=0.25)
 
     backlog = WorkEstimator(default_cost=1.0).backlog(db_session)
     assert backlog.encode_cost == pytest.approx(2.5)  # median of 2.0 and 3.0
     assert (backlog.queued_jobs, backlog.running_jobs) == (3, 1)
-    assert backlog.queued_work_s == pytest.approx(4.0 * 2.5 + 7.0 + 25.0)
-    assert backlog.queued_work_each_s == pytest.approx((7.0, 10.0, 25.0))
+    assert backlog.queued_work_s == pytest.approx(4.0 * 2.5 + 7.0 * 2.5 + 25.0)
+    assert backlog.queued_work_each_s == pytest.approx((10.0, 17.5, 25.0))
     assert backlog.running_work_s == pytest.approx(8.0 * 2.5 * 0.75)
     assert backlog.running_remaining_s == pytest.approx((15.0,))
     assert backlog.oldest_queued_age_s >= 0.0
 
 
 def test_default_cost_until_jobs_finish(db_session: Session) -> None:
-    _job(db_session, _video(db_session), source_duration_s=6.0)
+    _job(db_session, _video(db_session), estimated_work_s=6.0)
     _job(db_session, _video(db_session))
     backlog = WorkEstimator(default_cost=1.5, default_job_s=40.0).backlog(db_session)
     assert backlog.encode_cost == 1.5 and backlog.queued_work_s == pytest.approx(9.0 + 40.0)
 
 
-def test_work_follows_the_qualities_asked_for() -> None:
-    pytest.importorskip("processor.ladder")
-    full = relative_work(1920, 1080, None)
-    low = relative_work(1920, 1080, ["480p"])
-    assert relative_work(None, None, ["480p"]) == 1.0
-    assert 0 < low < full and full > 1.0
+def test_every_lane_counts_and_only_runnable_work(db_session: Session) -> None:
+    # Priorities and owners order the work; the fleet needs capacity for all of it.
+    for owner, priority in (("u1", 0), ("u1", 9), ("u2", 5), ("u3", 0)):
+        video = GalleryVideo(owner_id=owner, status=VideoStatus.PROCESSING)
+        db_session.add(video)
+        db_session.flush()
+        db_session.add(Job(video_id=video.id, owner_id=owner, priority=priority,
+                           estimated_work_s=10.0))
+    # Released, then flagged for cancel: no claim will take it, so it is no work.
+    _job(db_session, _video(db_session), estimated_work_s=100.0, cancel_requested=True)
+    # Running and flagged for cancel: its worker is busy stopping, with nothing left to do.
+    cancelling = _job(db_session, _video(db_session), estimated_work_s=100.0)
+    _run(db_session, cancelling, progress=0.5)
+    job_state.request_cancel(db_session, job_id=cancelling.id)
+    db_session.flush()
+
+    backlog = WorkEstimator(default_cost=2.0).backlog(db_session)
+    assert backlog.queued_jobs == 4 and backlog.queued_work_each_s == (20.0,) * 4
+    assert backlog.running_jobs == 1 and backlog.running_remaining_s == (0.0,)
+
+
+def test_a_running_job_without_an_estimate_is_judged_by_its_pace(
+        db_session: Session) -> None:
+    job = _job(db_session, _video(db_session))  # duration unknown at submission
+    _run(db_session, job, progress=0.25)
+    started = db_session.execute(select(Job.started_at).where(Job.id == job.id)).scalar_one()
+    estimator = WorkEstimator(default_job_s=60.0)
+    # A quarter done after 100 s: 300 s to go, whatever a typical job takes.
+    backlog = estimator.backlog(db_session, now=started + timedelta(seconds=100))
+    assert backlog.running_remaining_s == pytest.approx((300.0,))
+    # Barely started: too early to judge, a typical job's remainder.
+    job_state.heartbeat(db_session, job_id=job.id, worker_id="w", progress=0.01)
+    backlog = estimator.backlog(db_session, now=started + timedelta(seconds=5))
+    assert backlog.running_remaining_s == pytest.approx((60.0 * 0.99,))
+
+
+def test_more_work_readers_add_their_units() -> None:
+    # Chunk tasks (issue 10) come in through another reader: each task is one unit.
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    tasks = [WorkItem(running=False, estimate=60.0, progress=0.0, queued_since=now)] * 6
+    estimator = WorkEstimator(default_cost=1.5, readers=[lambda _s: tasks])
+    backlog = estimator.backlog(_NoHistory(), now=now)  # type: ignore[arg-type]
+    assert backlog.queued_jobs == 6 and backlog.queued_work_each_s == (90.0,) * 6
+
+
+class _NoHistory:
+    """A session whose history query finds nothing (the reader above needs no database)."""
+
+    def execute(self, _query: Any) -> Any:
+        return self
+
+    def all(self) -> list[Any]:
+        return []
 
 
 @pytest.fixture
@@ -163,9 +215,8 @@ def test_run_ticks_until_stopped(db_session: Session) -> None:
 
 
 def test_work_policy_sizes_from_the_database(db_session: Session) -> None:
-    video = _video(db_session)
     for _ in range(3):  # 100 s of work each at the default cost; one instance finishes 60 s
-        _job(db_session, video, source_duration_s=100.0)
+        _job(db_session, _video(db_session), estimated_work_s=100.0)
     broker = InMemoryBroker()
     for _ in range(3):
         broker.send(_message())

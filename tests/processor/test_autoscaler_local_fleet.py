@@ -13,10 +13,11 @@ import pytest
 
 from common.db import session_factory
 from common.job_state import JobStatus
+from processor.autoscaler.backlog import WorkEstimator
 from processor.autoscaler.controller import Controller, Tick
 from processor.autoscaler.local_pool import LocalPool
 from processor.autoscaler.policy import Autoscaler, ScalingConfig
-from processor.autoscaler.signals import SignalReader, WorkEstimator
+from processor.autoscaler.signals import SignalReader
 from tests.support.aws_resources import AwsResources
 from tests.support.media import make_clip
 

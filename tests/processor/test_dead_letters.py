@@ -10,13 +10,15 @@ from sqlalchemy.orm import Session, sessionmaker
 import common.logging
 from common import aws, job_state
 from common.broker import SqsBroker
-from common.db import session_factory, transaction
+from common.db import engine_for, session_factory, transaction
+from common.error_codes import ErrorCode
 from common.job_state import JobStatus
 from common.messages import JobMessage
 from common.models import GalleryVideo, Job, VideoStatus
 from common.settings import CommonSettings
 from processor.dead_letters import DEAD_LETTER_REASON, DeadLetterSweeper, sweep
 from tests.support.aws_resources import AwsResources
+from tests.support.races import before_statement
 from tests.support.worker import Stack, worker_settings
 from videoforge.cli import main
 
@@ -71,7 +73,9 @@ def test_dead_lettered_jobs_are_failed_and_their_messages_kept(
     # An earlier job's assets are still published: the video stays playable.
     assert _status(sessions, rerun) == (JobStatus.FAILED, VideoStatus.READY)
     with sessions() as session:
-        assert session.get(Job, queued.id).error == DEAD_LETTER_REASON  # type: ignore[union-attr]
+        failed = session.get(Job, queued.id)
+        assert failed is not None and failed.error == DEAD_LETTER_REASON
+        assert failed.error_code == ErrorCode.DEAD_LETTERED
     assert dlq.counts().visible == 3  # kept for ops, visible again
     assert sweep(dlq, sessions, stale_after=STALE) == 0  # nothing changes twice
 
@@ -85,6 +89,25 @@ def test_a_job_still_beating_is_left_alone(sessions: sessionmaker[Session],
 
     assert _status(sessions, alive)[0] == JobStatus.RUNNING
     assert _status(sessions, dead)[0] == JobStatus.FAILED
+
+
+def test_the_sweep_never_fails_a_job_taken_over_meanwhile(
+        sessions: sessionmaker[Session], dlq: SqsBroker, clean_database: str) -> None:
+    """The job looks dead when the sweep reads it; a worker takes it over before the
+    sweep acts. The new owner is alive: its job must not fail under it."""
+    job = _dead_job(sessions, dlq, running_since=timedelta(minutes=5))
+
+    def another_worker_takes_over() -> None:
+        with transaction(sessions) as session:
+            assert job_state.claim(session, job_id=job.id, worker_id="w2", stale_after=STALE)
+
+    with before_statement(engine_for(clean_database), "UPDATE jobs",
+                          another_worker_takes_over) as fired:
+        assert sweep(dlq, sessions, stale_after=STALE) == 0
+    assert fired, "the race did not happen"
+    with sessions() as session:
+        row = session.get(Job, job.id)
+        assert row is not None and (row.status, row.worker_id) == (JobStatus.RUNNING, "w2")
 
 
 def test_the_sweeper_runs_at_most_once_per_interval(sessions: sessionmaker[Session],

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from processor.ladder import LADDER, QUALITY_NAMES, choose_ladder, relative_cost
+from common.qualities import QUALITY_NAMES
+from processor.ladder import LADDER, choose_ladder, relative_cost
 
 Sizes = list[tuple[str, int, int]]
 

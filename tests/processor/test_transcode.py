@@ -1,4 +1,5 @@
-"""A full transcode, checked with ffprobe: qualities, keyframes, faststart, HLS, previews."""
+"""A full transcode, checked with ffprobe: qualities, keyframes, CMAF layout, byte-range HLS,
+previews."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from common.models import AssetKind
+from processor.cmaf import read_index
 from processor.manifest import Manifest
 from processor.progress import Progress
 from processor.transcode import transcode
+from tests.support.cmaf import byte_ranges, packet_counts
 from tests.support.media import keyframe_times, probe_streams, video_stream
 
 Clip = Callable[[str], Path]
@@ -60,6 +63,9 @@ def test_keyframes_are_aligned_every_two_seconds(result: tuple[Path, Manifest, l
     outdir, _, _ = result
     times = [keyframe_times(outdir / f"{q}.mp4") for q in ("480p", "720p")]
     assert times[0] == times[1] == pytest.approx([0.0, 2.0])
+    starts = [[f.start_s for f in read_index(outdir / f"{q}.mp4").fragments]
+              for q in ("480p", "720p")]
+    assert starts[0] == starts[1] == pytest.approx([0.0, 2.0])
 
 
 def test_mp4s_are_faststart(result: tuple[Path, Manifest, list[Progress]]) -> None:
@@ -73,26 +79,49 @@ def test_hls_master_lists_every_quality(result: tuple[Path, Manifest, list[Progr
     outdir, _, _ = result
     master = (outdir / "hls" / "master.m3u8").read_text()
     variants = re.findall(r"#EXT-X-STREAM-INF:(.*)\n(.*)", master)
-    assert [uri for _, uri in variants] == ["480p/index.m3u8", "720p/index.m3u8"]
+    assert [uri for _, uri in variants] == ["480p.m3u8", "720p.m3u8"]
     for (attrs, _), resolution in zip(variants, ["854x480", "1280x720"], strict=True):
         assert f"RESOLUTION={resolution}" in attrs
         assert int(re.search(r"(?<!-)BANDWIDTH=(\d+)", attrs).group(1)) > 0
         assert re.search(r'CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2"', attrs)
 
 
-def test_hls_renditions_are_fmp4_segments_of_the_mp4s(
+def test_each_quality_is_one_cmaf_file_with_a_segment_index(
         result: tuple[Path, Manifest, list[Progress]]) -> None:
     outdir, _, _ = result
     for q in ("480p", "720p"):
-        playlist = outdir / "hls" / q / "index.m3u8"
+        boxes = top_level_boxes(outdir / f"{q}.mp4")
+        assert boxes[:2] == ["ftyp", "moov"] and boxes[2] == "sidx", boxes
+        # One fragment per 2 s GOP: 3 s of video is two of them, audio muxed into each.
+        assert boxes.count("moof") == boxes.count("mdat") == 2, boxes
+    assert sorted(p.name for p in (outdir / "hls").iterdir()) == [
+        "480p.m3u8", "720p.m3u8", "master.m3u8"]  # playlists only: no second copy
+
+
+def test_byte_range_playlists_cover_every_frame(
+        result: tuple[Path, Manifest, list[Progress]], tmp_path: Path) -> None:
+    outdir, _, _ = result
+    for q in ("480p", "720p"):
+        playlist = outdir / "hls" / f"{q}.m3u8"
         text = playlist.read_text()
-        assert '#EXT-X-MAP:URI="init.mp4"' in text and "#EXT-X-ENDLIST" in text
-        segments = [line for line in text.splitlines() if line and not line.startswith("#")]
-        assert segments and all((playlist.parent / s).stat().st_size > 0 for s in segments)
+        assert text.startswith("#EXTM3U\n#EXT-X-VERSION:8\n") and "#EXT-X-ENDLIST" in text
         total = sum(float(d) for d in re.findall(r"#EXTINF:([\d.]+)", text))
         assert total == pytest.approx(3.0, abs=0.15)
-    hls = probe_streams(outdir / "hls" / "720p" / "index.m3u8")
-    assert sorted(s["codec_name"] for s in hls["streams"]) == ["aac", "h264"]
+        uri, ranges = byte_ranges(text)
+        media = (playlist.parent / uri).resolve()
+        assert media == (outdir / f"{q}.mp4").resolve()
+        data = media.read_bytes()
+        joined = tmp_path / f"joined_{q}.mp4"
+        joined.write_bytes(b"".join(data[start:start + length] for start, length in ranges))
+        # The segments are contiguous after the index: they leave out only the sidx.
+        assert ranges[1][0] + sum(n for _, n in ranges[1:]) == len(data) - _trailer(data)
+        assert packet_counts(joined) == packet_counts(media)
+
+
+def _trailer(data: bytes) -> int:
+    """Bytes of the trailing mfra box (the fragment random-access index), if any."""
+    size = struct.unpack(">I", data[-4:])[0]  # mfro, the last box, gives mfra's size
+    return size if data[-size + 4:-size + 8] == b"mfra" else 0
 
 
 def test_thumbnail_and_gif_come_from_the_smallest_quality(
@@ -112,14 +141,11 @@ def test_manifest_lists_every_asset(result: tuple[Path, Manifest, list[Progress]
     kinds = sorted((a.type, a.quality) for a in manifest.assets)
     assert kinds == sorted([("mp4", "480p"), ("mp4", "720p"), ("hls_playlist", "480p"),
                             ("hls_playlist", "720p"), ("hls_master", ""), ("thumbnail", ""),
-                            ("preview", ""), ("manifest", "")])
+                            ("preview", ""), ("storyboard", ""), ("storyboard_vtt", ""),
+                            ("manifest", "")])
     for asset in manifest.assets:
         assert (outdir / asset.path).is_file()
-        if asset.type == AssetKind.HLS_PLAYLIST:
-            folder = (outdir / asset.path).parent
-            assert asset.size == sum(f.stat().st_size for f in folder.iterdir())
-        else:
-            assert asset.size == (outdir / asset.path).stat().st_size
+        assert asset.size == (outdir / asset.path).stat().st_size
     mp4 = {a.quality: a for a in manifest.of_type(AssetKind.MP4)}
     assert (mp4["720p"].width, mp4["720p"].height) == (1280, 720)
     assert mp4["720p"].bitrate > mp4["480p"].bitrate > 0

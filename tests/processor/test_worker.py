@@ -14,13 +14,15 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
+from sqlalchemy import select
 
 from common import job_state
 from common.broker import InMemoryBroker, QueueCounts
 from common.db import transaction
+from common.error_codes import ErrorCode
 from common.job_state import JobStatus
 from common.messages import JobMessage
-from common.models import AssetKind, Job, VideoStatus
+from common.models import AssetKind, Event, Job, VideoStatus
 from common.storage import media_prefix
 from processor.job_runner import JobRunner, Outcome
 from processor.worker import Worker
@@ -63,6 +65,11 @@ def test_a_job_is_transcoded_and_published(stack: Stack, clip: Clip) -> None:
                                               Key=prefix + "manifest.json")["Body"].read())
     assert len(manifest["assets"]) == len(assets)
     assert stack.queue_empty()
+    with stack.sessions() as session:  # the outbox got what the transitions did
+        recorded = list(session.scalars(select(Event.type).where(
+            Event.subject_id.in_([job.id, job.video_id])).order_by(Event.created_at)))
+    renditions = ["rendition.ready"] * sum(a.kind == AssetKind.MP4 for a in assets)
+    assert recorded == ["job.queued", "job.succeeded", *renditions, "video.ready"]
     assert _metric("videoforge_jobs_total", {"outcome": "succeeded"}) == succeeded + 1
     assert _metric("videoforge_queue_wait_seconds_count") == waits + 1
     assert _metric("videoforge_jobs_in_flight") == 0
@@ -110,6 +117,7 @@ def test_bad_input_fails_the_job_once_with_its_reason(
 
     done = stack.job(job.id)
     assert done.status == JobStatus.FAILED and BAD_INPUTS[kind] in (done.error or "")
+    assert done.error_code is not None and done.error_code.is_input_fault
     assert stack.video(job.video_id).status == VideoStatus.FAILED
     assert stack.assets(job.id) == [] and stack.media_keys(done) == []
     assert stack.queue_empty()  # deleted, not retried
@@ -134,6 +142,8 @@ def test_a_job_that_keeps_failing_is_failed_and_dead_lettered(stack: Stack,
     done = stack.job(job.id)
     assert done.status == JobStatus.FAILED and done.attempts == 3
     assert "gave up after 3 attempts" in (done.error or "")
+    assert done.error_code == ErrorCode.RETRIES_EXHAUSTED
+    assert "NoSuchKey" not in (done.error or "") and "404" not in (done.error or "")
     assert stack.video(job.video_id).status == VideoStatus.FAILED
     # SQS moves the message to the dead-letter queue on its next receive.
     assert worker.step(wait_s=0) is None

@@ -4,44 +4,12 @@ properties, a second run changes nothing, drift is put back, bad input exits 2."
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 import pytest
 
-from common import aws
-from common.settings import CommonSettings
+from tests.provision.conftest import provision_json as _provision
 from videoforge.cli import main
-
-
-@pytest.fixture
-def names(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    suffix = uuid.uuid4().hex[:8]
-    env = {
-        "VF_AWS_ENDPOINT_URL": moto_endpoint,
-        "VF_UPLOADS_BUCKET": f"vf-up-{suffix}",
-        "VF_MEDIA_BUCKET": f"vf-media-{suffix}",
-        "VF_JOBS_QUEUE_NAME": f"vf-jobs-{suffix}",
-        "VF_DEAD_LETTER_QUEUE_NAME": f"vf-jobs-dlq-{suffix}",
-        "VF_AUTOSCALER_ASG_NAME": f"vf-workers-{suffix}",
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("VF_COGNITO_USER_POOL_ID", raising=False)
-    return {**env, "pool": f"vf-users-{suffix}"}
-
-
-@pytest.fixture
-def client(moto_endpoint: str) -> Any:
-    settings = CommonSettings(aws_endpoint_url=moto_endpoint)
-    return lambda service: aws.client(service, settings)
-
-
-def _provision(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
-    code = main(["provision", "--json", *args])
-    out = capsys.readouterr().out
-    assert code == 0, out
-    return dict(json.loads(out))
 
 
 def _fleet_args() -> list[str]:
@@ -51,15 +19,16 @@ def _fleet_args() -> list[str]:
 
 def test_provision_twice(names: dict[str, str], client: Any,
                          capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["--user-pool-name", names["pool"], "--cors-origin", "https://videos.example",
-            *_fleet_args()]
+    args = ["--user-pool-name", names["pool"], "--name-prefix", names["prefix"],
+            "--cors-origin", "https://videos.example", *_fleet_args()]
     first = _provision(capsys, *args)
     assert first["changed"]
     assert {r["outcome"] for r in first["resources"]} == {"created"}
     kinds = [r["kind"] for r in first["resources"]]
     assert kinds.count("s3 bucket") == 2 and kinds.count("sqs queue") == 2
     assert {"cognito user pool", "cognito app client", "launch template",
-            "auto scaling group", "lifecycle hook", "cloudwatch alarm"} <= set(kinds)
+            "auto scaling group", "lifecycle hook", "cloudwatch alarm", "iam role",
+            "instance profile"} <= set(kinds)
 
     second = _provision(capsys, *args)
     assert not second["changed"]
@@ -130,7 +99,7 @@ def _check_fleet(ec2: Any, autoscaling: Any, names: dict[str, str]) -> None:
 
 def test_drift_is_put_back(names: dict[str, str], client: Any,
                            capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["--user-pool-name", names["pool"]]
+    args = ["--user-pool-name", names["pool"], "--name-prefix", names["prefix"]]
     _provision(capsys, *args)
     s3, sqs = client("s3"), client("sqs")
     s3.delete_bucket_cors(Bucket=names["VF_UPLOADS_BUCKET"])
@@ -150,7 +119,8 @@ def test_drift_is_put_back(names: dict[str, str], client: Any,
 def test_sse_kms_with_a_given_key(names: dict[str, str], client: Any,
                                   capsys: pytest.CaptureFixture[str]) -> None:
     key = client("kms").create_key(Description="videoforge test")["KeyMetadata"]["KeyId"]
-    args = ["--user-pool-name", names["pool"], "--kms-key-id", key]
+    args = ["--user-pool-name", names["pool"], "--name-prefix", names["prefix"],
+            "--kms-key-id", key]
     _provision(capsys, *args)
     rule = client("s3").get_bucket_encryption(Bucket=names["VF_MEDIA_BUCKET"])[
         "ServerSideEncryptionConfiguration"]["Rules"][0]

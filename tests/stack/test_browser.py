@@ -15,13 +15,10 @@ from typing import Any
 
 import pytest
 
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.local_stack import ROOT, RunningStack
 from tests.support.media import big_clip, make_clip
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--autoplay-policy=no-user-gesture-required"]
 ARTIFACTS = ROOT / "artifacts"
 READY_TIMEOUT_MS = 120_000
 TITLE = "Browser test pattern"

@@ -47,10 +47,11 @@ def test_metrics_endpoints_answer_and_the_prometheus_config_is_valid(
     assert f"prometheus --config.file={config}" in stack.text()
     jobs = {job["job_name"]: job["static_configs"][0]["targets"]
             for job in json.loads(config.read_text())["scrape_configs"]}
-    assert set(jobs) == {"gateway", "autoscaler", "worker"}
+    assert set(jobs) == {"gateway", "autoscaler", "worker", "notifier"}
     for job, expected in (("gateway", "videoforge_http_requests_total"),
                           ("autoscaler", "videoforge_fleet_desired_size"),
-                          ("worker", "videoforge_jobs_in_flight")):
+                          ("worker", "videoforge_jobs_in_flight"),
+                          ("notifier", "videoforge_webhook_attempts_in_flight")):
         text = httpx.get(f"http://{jobs[job][0]}/metrics").text
         assert expected in text, (job, text[:500])
     if shutil.which("promtool"):

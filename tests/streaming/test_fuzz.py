@@ -21,7 +21,8 @@ def test_openapi_documents_every_route_and_metrics(client) -> None:
     assert set(paths) == {
         "/api/stream/{video_id}/qualities", "/api/stream/{video_id}",
         "/api/stream/{video_id}/thumbnail", "/api/stream/{video_id}/preview",
-        "/api/stream/{video_id}/master.m3u8", "/api/stream/{video_id}/hls/{quality}/index.m3u8"}
+        "/api/stream/{video_id}/master.m3u8", "/api/stream/{video_id}/hls/{quality}/index.m3u8",
+        "/api/stream/{video_id}/storyboard.vtt"}
     client.get("/api/stream/unknown/qualities")
     metrics = client.get("/metrics").text
     assert 'route="/api/stream/{video_id}/qualities",service="streaming",status="404"' in metrics

@@ -1,6 +1,8 @@
 """HLS from a private bucket: the master's variants come back through this service with a
-playback grant, the variants list presigned init/segment URLs, and a stock HLS player
-(ffmpeg's HLS demuxer) plays the whole chain with no credentials and nothing public."""
+playback grant; a variant is byte ranges of its quality's one CMAF file, whose presigned
+URL appears once (EXT-X-DEFINE). The ranges, read from S3, hold every frame the
+progressive file holds; a stock HLS player (FFmpeg's demuxer, through ``expand=1``) plays
+the whole chain with no credentials; variants stored before CMAF still play."""
 
 from __future__ import annotations
 
@@ -8,15 +10,15 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
 
-from common.models import AssetKind, Visibility
+from common.models import Visibility
 from streaming.app import create_app
-from streaming.hls import resolve_key, rewrite_uris
+from streaming.hls import VariantTemplate, resolve_key, rewrite_uris
+from tests.support.cmaf import byte_ranges, packet_counts
 from tests.support.media import probe_streams
 from tests.support.videos import insert_video, publish
 from videoforge.stack.net import free_port
@@ -36,17 +38,31 @@ def test_rewrite_handles_uri_lines_and_attributes() -> None:
     text = '#EXTM3U\n#EXT-X-MAP:URI="init.mp4"\n#EXTINF:1,\nseg_0.m4s\n\nhttps://cdn/x.m4s\n'
     out = rewrite_uris(text, lambda uri: f"<{uri}>")
     assert '#EXT-X-MAP:URI="<init.mp4>"' in out and "<seg_0.m4s>" in out
-    assert resolve_key("videos/v/j/hls/master.m3u8", "720p/index.m3u8") == \
-        "videos/v/j/hls/720p/index.m3u8"
+    assert resolve_key("videos/v/j/hls/master.m3u8", "720p.m3u8") == "videos/v/j/hls/720p.m3u8"
+    assert resolve_key("videos/v/j/hls/720p.m3u8", "../720p.mp4") == "videos/v/j/720p.mp4"
     assert resolve_key("videos/v/j/hls/720p/index.m3u8", "https://cdn/x.m4s") is None
 
 
-def test_private_master_followed_without_credentials(client, streaming_settings, cognito,
-                                                     s3) -> None:
-    video = insert_video(streaming_settings.database_url, owner_id=cognito.subs["owner"],
-                         visibility=Visibility.PRIVATE)
-    publish(streaming_settings.database_url, s3, video=video,
-            bucket=streaming_settings.media_bucket)
+def test_template_puts_the_url_once_or_in_every_line() -> None:
+    stored = ('#EXTM3U\n#EXT-X-VERSION:8\n#EXT-X-DEFINE:NAME="media",VALUE="../720p.mp4"\n'
+              '#EXT-X-MAP:URI="{$media}",BYTERANGE="10@0"\n#EXTINF:6.000,\n'
+              '#EXT-X-BYTERANGE:5@20\n{$media}\n#EXT-X-ENDLIST\n')
+    template = VariantTemplate.parse(stored, playlist_key="videos/v/j/hls/720p.m3u8")
+    assert template.media_key == "videos/v/j/720p.mp4"
+    url = "https://s3/x/720p.mp4?X-Amz-Signature=abc&X-Amz-Expires=60"
+    served = template.render(url)
+    assert served.count(url) == 1 and served == stored.replace("../720p.mp4", url)
+    expanded = template.render(url, expand=True)
+    assert "EXT-X-DEFINE" not in expanded and "{$media}" not in expanded
+    assert "#EXT-X-VERSION:7\n" in expanded and expanded.count(url) == 2
+    with pytest.raises(ValueError):
+        template.render('https://evil/"\n#EXT-X-ENDLIST')
+    assert VariantTemplate.parse("#EXTM3U\nseg.m4s\n", playlist_key="k").media_key is None
+
+
+def test_byte_ranges_from_s3_hold_every_frame_of_the_progressive_file(
+        client, private_cmaf, cognito, tmp_path) -> None:
+    video = private_cmaf
     assert client.get(f"/api/stream/{video.id}/master.m3u8").status_code == 404
     auto = client.get(f"/api/stream/{video.id}", params={"quality": "auto"},
                       headers=cognito.headers("owner")).json()
@@ -56,27 +72,51 @@ def test_private_master_followed_without_credentials(client, streaming_settings,
     variants = _uris(master.text)
     assert [v.split("?")[0] for v in variants] == ["hls/480p/index.m3u8", "hls/720p/index.m3u8"]
     base = auto["url"].split("master.m3u8")[0]
-    variant = client.get(base + variants[1])
-    assert variant.status_code == 200
-    init, segment = _uris(variant.text)
-    assert httpx.get(init).content == b"init-720p" and httpx.get(segment).content == b"seg-720p"
+    for quality, uri in zip(("480p", "720p"), variants, strict=True):
+        variant = client.get(base + uri)
+        assert variant.status_code == 200 and "#EXT-X-VERSION:8" in variant.text
+        url, ranges = byte_ranges(variant.text)
+        assert variant.text.count("X-Amz-Signature=") == 1  # one presigned URL
+        progressive = client.get(f"/api/stream/{video.id}", params={"quality": quality},
+                                 headers=cognito.headers("owner")).json()["url"]
+        assert url.split("?")[0] == progressive.split("?")[0]  # the same object
+        parts = [httpx.get(url, headers={"Range": f"bytes={start}-{start + length - 1}"})
+                 for start, length in ranges]
+        assert all(p.status_code == 206 for p in parts)
+        joined = tmp_path / f"{quality}.mp4"
+        joined.write_bytes(b"".join(p.content for p in parts))
+        whole = tmp_path / f"{quality}-progressive.mp4"
+        whole.write_bytes(httpx.get(progressive).content)
+        assert packet_counts(joined) == packet_counts(whole)
+        assert packet_counts(whole)["video"] == 50  # 5 s at 10 fps: every frame
     # A grant is for one video and cannot be forged or reused elsewhere.
     forged = variants[1].rsplit(".", 1)[0] + ".AAAAAAAAAAAAAAAAAAAAAA"
     assert client.get(base + forged).status_code == 404
 
 
-def _ffmpeg_hls(out: Path) -> None:
-    """Two fMP4 HLS variants (240p, 120p) with a master, as the worker lays them out."""
-    subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi",
-         "-i", "testsrc2=size=320x240:rate=25:duration=2", "-filter_complex",
-         "[0:v]split=2[a][b];[b]scale=160:120[b2]", "-map", "[a]", "-map", "[b2]",
-         "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-b:v:0", "300k",
-         "-b:v:1", "150k", "-f", "hls", "-hls_time", "1", "-hls_segment_type", "fmp4",
-         "-hls_playlist_type", "vod", "-master_pl_name", "master.m3u8",
-         "-hls_segment_filename", "%v/seg_%03d.m4s", "-var_stream_map",
-         "v:0,name:240p v:1,name:120p", "%v/index.m3u8"],
-        cwd=out, check=True)
+def test_playlists_are_read_from_s3_once(client, private_cmaf, cognito) -> None:
+    auto = client.get(f"/api/stream/{private_cmaf.id}", params={"quality": "auto"},
+                      headers=cognito.headers("owner")).json()
+    base = auto["url"].split("master.m3u8")[0]
+    first = [client.get(base + uri).text for uri in _uris(client.get(auto["url"]).text)]
+    playlists = client.app.state.service.texts
+    misses = playlists.misses
+    again = [client.get(base + uri).text for uri in _uris(client.get(auto["url"]).text)]
+    assert playlists.misses == misses == 3  # master and two variants, each read once
+    assert again == first  # the presigned URL is reused too
+
+
+def test_pre_cmaf_variants_still_play(client, streaming_settings, cognito, s3) -> None:
+    """Videos published before CMAF keep their per-segment layout: every URI presigned."""
+    video = insert_video(streaming_settings.database_url, owner_id=cognito.subs["owner"],
+                         visibility=Visibility.PUBLIC)
+    publish(streaming_settings.database_url, s3, video=video,
+            bucket=streaming_settings.media_bucket)
+    master = client.get(f"/api/stream/{video.id}/master.m3u8")
+    base = f"/api/stream/{video.id}/"
+    variant = client.get(base + _uris(master.text)[1])
+    init, segment = _uris(variant.text)
+    assert httpx.get(init).content == b"init-720p" and httpx.get(segment).content == b"seg-720p"
 
 
 @pytest.fixture
@@ -94,29 +134,17 @@ def live_server(streaming_settings) -> Iterator[str]:
     thread.join(5)
 
 
-def test_stock_player_plays_real_hls_from_private_bucket(live_server, streaming_settings,
-                                                         cognito, s3, tmp_path) -> None:
-    hls_dir = tmp_path / "hls"
-    hls_dir.mkdir()
-    _ffmpeg_hls(hls_dir)
-    files = [(AssetKind.HLS_MASTER, "", "hls/master.m3u8",
-              (hls_dir / "master.m3u8").read_bytes())]
-    for path in sorted(hls_dir.rglob("*")):
-        if path.is_file() and path.name != "master.m3u8":
-            quality = path.parent.name
-            kind = AssetKind.HLS_PLAYLIST if path.name == "index.m3u8" else None
-            files.append((kind, quality, f"hls/{quality}/{path.name}", path.read_bytes()))
-    video = insert_video(streaming_settings.database_url, owner_id=cognito.subs["owner"],
-                         visibility=Visibility.PRIVATE)
-    publish(streaming_settings.database_url, s3, video=video,
-            bucket=streaming_settings.media_bucket, files=files)
-    auto = httpx.get(f"{live_server}/api/stream/{video.id}", params={"quality": "auto"},
+def test_stock_player_plays_cmaf_hls_from_private_bucket(live_server, private_cmaf, cognito,
+                                                         tmp_path) -> None:
+    auto = httpx.get(f"{live_server}/api/stream/{private_cmaf.id}", params={"quality": "auto"},
                      headers=cognito.headers("owner")).json()
     out = tmp_path / "played.mp4"
-    # ffmpeg is the stock player: it reads the master, picks variants, follows the
-    # rewritten URIs to the presigned init and segments, with no credentials at all.
-    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", auto["url"],
-                    "-map", "0:v:0", "-c", "copy", str(out)], check=True, timeout=60)
+    # FFmpeg is the stock player: it has no HLS variable substitution, so it asks for the
+    # expanded form; it follows the grants and byte ranges with no credentials at all.
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+                    "-i", auto["url"] + "&expand=1", "-map", "0:v:0", "-map", "0:a:0",
+                    "-c", "copy", str(out)], check=True, timeout=60)
     info = probe_streams(out)
-    assert info["streams"][0]["codec_type"] == "video"
-    assert float(info["format"]["duration"]) == pytest.approx(2.0, abs=0.2)
+    assert sorted(s["codec_type"] for s in info["streams"]) == ["audio", "video"]
+    assert float(info["format"]["duration"]) == pytest.approx(5.0, abs=0.2)
+    assert packet_counts(out)["video"] == 50

@@ -7,6 +7,7 @@
 - ``service_settings``: an HTTP service's settings pointed at the test resources.
 - ``videos``: catalogue rows and published assets, as the gallery and the worker leave them.
 - ``media``: tiny clips made with ffmpeg, and ffprobe readers.
+- ``cmaf``: packet counts and the byte ranges of an HLS variant, to check CMAF outputs.
 - ``clips``: the named source clips of the transcoder tests and what bad ones must say.
 - ``worker``: one worker over the real parts, with short timers and readers for its results.
 - ``servers``: an ASGI app under uvicorn in a thread.

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
@@ -17,9 +18,12 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from processor.autoscaler.settings import AutoscalerSettings
 from videoforge.provision import FleetSpec, ProvisionConfig, ProvisionError, Report, provision
 from videoforge.provision.fleet import HOOK_HEARTBEAT_TIMEOUT_S
+from videoforge.provision.gateway import AMI_NAME_PATTERN as GATEWAY_AMI_PATTERN
+from videoforge.provision.gateway import GatewaySpec
 
 _DEFAULTS = ProvisionConfig()
 _FLEET = FleetSpec()
+_GATEWAY = GatewaySpec()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--oldest-age-alarm", type=int, default=_DEFAULTS.oldest_age_alarm_s,
                         metavar="S", help="alarm when a job message waits longer than this")
     parser.add_argument("--alarm-topic-arn", help="SNS topic the alarms notify")
+    parser.add_argument("--name-prefix", default=_DEFAULTS.name_prefix,
+                        help="IAM roles and instance profiles are named PREFIX-worker, "
+                             "PREFIX-controller, PREFIX-gateway, PREFIX-gallery, "
+                             "PREFIX-streaming (default %(default)s)")
+    parser.add_argument("--no-iam", dest="iam", action="store_false",
+                        help="leave the IAM roles and instance profiles alone")
 
     fleet = parser.add_argument_group("worker fleet (with --with-fleet)")
     fleet.add_argument("--with-fleet", action="store_true",
@@ -47,7 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                         "image of this account)")
     fleet.add_argument("--instance-type", default=_FLEET.instance_type)
     fleet.add_argument("--subnet-ids", help="comma-separated (default: the default VPC's)")
-    fleet.add_argument("--instance-profile", help="IAM instance profile name for the workers")
+    fleet.add_argument("--instance-profile",
+                       help="IAM instance profile for the workers (default: PREFIX-worker, "
+                            "made by this run)")
     fleet.add_argument("--user-data-file", type=Path, help="cloud-init user data")
     fleet.add_argument("--min", type=int, default=_FLEET.min_size)
     fleet.add_argument("--max", type=int, default=_FLEET.max_size)
@@ -56,20 +68,54 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fleet.add_argument("--lifecycle-hook", metavar="NAME",
                        help="add a termination lifecycle hook of this name (heartbeat "
                             f"timeout {HOOK_HEARTBEAT_TIMEOUT_S} s) so workers can drain")
+    _gateway_arguments(parser)
+
+
+def _gateway_arguments(parser: argparse.ArgumentParser) -> None:
+    gateway = parser.add_argument_group("gateway (with --with-gateway)")
+    gateway.add_argument("--with-gateway", action="store_true",
+                         help="also the load balancer, target group and the gateway's own "
+                              "launch template and Auto Scaling group")
+    gateway.add_argument("--gateway-ami-id", help="gateway AMI (default: newest "
+                                                  f"{GATEWAY_AMI_PATTERN} image of this account)")
+    gateway.add_argument("--gateway-instance-type", default="t3.small")
+    gateway.add_argument("--gateway-min", type=int, default=_GATEWAY.fleet.min_size)
+    gateway.add_argument("--gateway-max", type=int, default=_GATEWAY.fleet.max_size)
+    gateway.add_argument("--gateway-user-data-file", type=Path,
+                         help="cloud-init user data (writes /etc/videoforge/gateway.local.env)")
+    gateway.add_argument("--certificate-arn", help="ACM certificate: HTTPS on 443, HTTP "
+                                                   "redirected (default: HTTP on 80 only)")
+
+
+def _read(path: Path | None) -> str | None:
+    try:
+        return path.read_text() if path else None
+    except OSError as exc:
+        raise ProvisionError(f"cannot read user data: {exc}", exit_code=2) from exc
+
+
+def _gateway(args: argparse.Namespace, subnets: tuple[str, ...]) -> GatewaySpec | None:
+    if not args.with_gateway:
+        return None
+    name = f"{args.name_prefix}-gateway"
+    fleet = replace(_GATEWAY.fleet, group_name=name, template_name=name,
+                    ami_id=args.gateway_ami_id, instance_type=args.gateway_instance_type,
+                    subnet_ids=subnets, user_data=_read(args.gateway_user_data_file),
+                    min_size=args.gateway_min, max_size=args.gateway_max,
+                    desired=max(args.gateway_min, min(_GATEWAY.fleet.desired, args.gateway_max)))
+    return GatewaySpec(name=name, fleet=fleet, certificate_arn=args.certificate_arn)
 
 
 def _config(args: argparse.Namespace, settings: AutoscalerSettings) -> ProvisionConfig:
     fleet = None
+    subnets = tuple(s.strip() for s in (args.subnet_ids or "").split(",") if s.strip())
     if args.with_fleet:
-        try:
-            user_data = args.user_data_file.read_text() if args.user_data_file else None
-        except OSError as exc:
-            raise ProvisionError(f"cannot read user data: {exc}", exit_code=2) from exc
+        user_data = _read(args.user_data_file)
         fleet = FleetSpec(
             group_name=settings.autoscaler_asg_name, template_name=settings.autoscaler_asg_name,
             ami_id=args.ami_id,
             instance_type=args.instance_type,
-            subnet_ids=tuple(s.strip() for s in (args.subnet_ids or "").split(",") if s.strip()),
+            subnet_ids=subnets,
             instance_profile=args.instance_profile, user_data=user_data,
             min_size=args.min, max_size=args.max, desired=args.desired,
             lifecycle_hook=args.lifecycle_hook,
@@ -82,11 +128,13 @@ def _config(args: argparse.Namespace, settings: AutoscalerSettings) -> Provision
         visibility_timeout_s=args.visibility_timeout,
         user_pool_name=args.user_pool_name, app_client_name=args.app_client_name,
         oldest_age_alarm_s=args.oldest_age_alarm, alarm_topic_arn=args.alarm_topic_arn,
-        fleet=fleet,
+        fleet=fleet, gateway=_gateway(args, subnets), iam=args.iam,
+        name_prefix=args.name_prefix,
+        worker_group=settings.autoscaler_asg_name,
     )
 
 
-def _print_table(report: Report) -> None:
+def print_table(report: Report) -> None:
     rows = [(r.kind, r.name, r.outcome.value, ", ".join(r.changes)) for r in report.results]
     widths = [max(len(row[i]) for row in [("RESOURCE", "NAME", "OUTCOME", "")] + rows)
               for i in range(3)]
@@ -98,15 +146,15 @@ def _print_table(report: Report) -> None:
     print()
     for key, value in report.env().items():
         print(f"{key}={value}")
-    for key in ("queue_url", "dead_letter_queue_url", "launch_template_id"):
+    for key in ("queue_url", "dead_letter_queue_url", "launch_template_id", "load_balancer_url"):
         if key in report.outputs:
             print(f"# {key}: {report.outputs[key]}")
 
 
-def run(args: argparse.Namespace) -> int:
-    settings = AutoscalerSettings()
+def report(make: Callable[[], Report], *, as_json: bool) -> int:
+    """Run ``make`` and print its report (table or JSON); errors as one ``error:`` line."""
     try:
-        report = provision(settings, _config(args, settings))
+        done = make()
     except ProvisionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -122,13 +170,18 @@ def run(args: argparse.Namespace) -> int:
     except BotoCoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    if args.json:
+    if as_json:
         print(json.dumps({
-            "changed": report.changed,
-            "resources": [{**asdict(r), "outcome": r.outcome.value} for r in report.results],
-            "outputs": report.outputs,
-            "env": report.env(),
+            "changed": done.changed,
+            "resources": [{**asdict(r), "outcome": r.outcome.value} for r in done.results],
+            "outputs": done.outputs,
+            "env": done.env(),
         }, indent=2))
     else:
-        _print_table(report)
+        print_table(done)
     return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = AutoscalerSettings()
+    return report(lambda: provision(settings, _config(args, settings)), as_json=args.json)

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-# service -> (ASGI app import string, default port). Imported by uvicorn only when run,
-# so serving one service never imports the others.
-SERVICES: dict[str, tuple[str, int]] = {
-    "gateway": ("gateway.app:app", 8000),
-    "gallery": ("gallery.app:app", 8001),
-    "streaming": ("streaming.app:app", 8002),
-}
+# The services and their factories: videoforge/services.py. Named here, so that --help
+# loads no service.
+DEFAULT_PORTS = {"gateway": 8000, "gallery": 8001, "streaming": 8002}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("service", choices=sorted(SERVICES))
+    parser.add_argument("service", choices=sorted(DEFAULT_PORTS))
     parser.add_argument("--host", default=None,
                         help="address to bind (default: VF_HOST, else 127.0.0.1)")
     parser.add_argument("--port", type=int, default=None,
@@ -29,13 +25,13 @@ def _defaults(service: str) -> tuple[str, int]:
 
         settings = GatewaySettings()
         return settings.host, settings.port
-    return "127.0.0.1", SERVICES[service][1]
+    return "127.0.0.1", DEFAULT_PORTS[service]
 
 
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    target, _ = SERVICES[args.service]
+    target = f"videoforge.services:{args.service}_app"
     host, port = _defaults(args.service)
     host = args.host or host
     port = args.port if args.port is not None else port
@@ -46,6 +42,6 @@ def run(args: argparse.Namespace) -> int:
         print("error: --workers must be at least 1")
         return 2
     # Our structlog access lines replace uvicorn's (which would log query strings).
-    uvicorn.run(target, host=host, port=port, workers=args.workers, access_log=False,
-                proxy_headers=False, log_level="warning")
+    uvicorn.run(target, factory=True, host=host, port=port, workers=args.workers,
+                access_log=False, proxy_headers=False, log_level="warning")
     return 0

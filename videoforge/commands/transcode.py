@@ -7,8 +7,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from common.qualities import QUALITY_NAMES, normalize
 from processor.errors import BadInput, TranscodeError
-from processor.ladder import QUALITY_NAMES, normalize_qualities
 from processor.manifest import Manifest
 from processor.progress import Progress
 from processor.settings import ProcessorSettings
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
 def _qualities(values: list[str] | None) -> list[str] | None:
     if not values:
         return None
-    return normalize_qualities([q for v in values for q in v.split(",") if q.strip()])
+    return normalize([q for v in values for q in v.split(",") if q.strip()])
 
 
 def summary(manifest: Manifest) -> str:

@@ -31,7 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-workers", type=int, default=2,
                         help="the largest local worker pool (default %(default)s)")
     parser.add_argument("--data-dir", type=Path, default=Path(".videoforge"),
-                        help="SQLite database and logs (default %(default)s)")
+                        help="everything the platform keeps across restarts: database, "
+                             "objects, users, logs (default %(default)s)")
 
 
 # SIGTERM (a service manager) and SIGHUP (the terminal closed) stop the stack the same
@@ -58,10 +59,16 @@ def _banner(console: Console, endpoints: Endpoints, options: StackOptions) -> No
     if endpoints.prometheus_config:
         console.print(f"  prometheus   prometheus --config.file={endpoints.prometheus_config}",
                       markup=False, soft_wrap=True)
+    console.print(f"  data         {endpoints.data_dir}/ (kept across restarts)", markup=False)
+    console.print(f"  objects (S3) {endpoints.objects_url}", markup=False)
+    console.print(f"  users        {endpoints.identity_url}", markup=False)
     console.print(f"  AWS (moto)   {endpoints.aws_endpoint_url}", markup=False)
     database = make_url(endpoints.database_url).render_as_string(hide_password=True)
     console.print(f"  database     {database}", markup=False)
     console.print(f"  logs         {endpoints.logs}/", markup=False)
+    if endpoints.requeued:
+        console.print(f"  resumed      {endpoints.requeued} job(s) left waiting by the last "
+                      "run", markup=False)
     console.print(f"  submit       VF_PASSWORD='{options.demo_password}' videoforge submit "
                   f"FILE --url {endpoints.page_url.rstrip('/')}", markup=False, soft_wrap=True)
     console.print("Press Ctrl-C to stop.\n")
@@ -97,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
     stack = LocalStack(options)
     code = EXIT_OK
     try:
-        with console.status("starting moto, the database, the gateway and the fleet…"):
+        with console.status("starting the local AWS, the database, the gateway and the "
+                            "fleet…"):
             endpoints = stack.start()
         _banner(console, endpoints, options)
         if args.sample:
@@ -111,7 +119,10 @@ def run(args: argparse.Namespace) -> int:
         # A second Ctrl-C must not cut the shutdown short and strand children.
         for signum in _STOP_SIGNALS:
             signal.signal(signum, signal.SIG_IGN)
-        _say(console, "stopping…")
+        started = bool(stack.supervisor.children)
+        if started:
+            _say(console, "stopping…")
         stack.stop()
-        _say(console, "stopped.")
+        if started:
+            _say(console, "stopped.")
     return code

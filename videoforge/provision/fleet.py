@@ -34,6 +34,11 @@ class FleetSpec:
     desired: int = 1
     lifecycle_hook: str | None = None   # name of the termination hook; None: no hook
     tags: dict[str, str] = field(default_factory=lambda: {"Application": "videoforge"})
+    security_group_ids: tuple[str, ...] = ()
+    target_group_arns: tuple[str, ...] = ()   # a load balancer's: ELB health checks too
+    ami_pattern: str = "videoforge-worker-*"
+    # Seconds after launch before a failing ELB health check replaces an instance.
+    health_check_grace_s: int = 300
 
     def validate(self) -> None:
         if not 0 <= self.min_size <= self.desired <= self.max_size:
@@ -42,15 +47,15 @@ class FleetSpec:
                 f"{self.max_size}", exit_code=2)
 
 
-def find_ami(ec2: Any, ami_id: str | None) -> str:
+def find_ami(ec2: Any, ami_id: str | None, pattern: str = AMI_NAME_PATTERN) -> str:
     if ami_id:
         return ami_id
     images = ec2.describe_images(Owners=["self"],
-                                 Filters=[{"Name": "name", "Values": [AMI_NAME_PATTERN]}])
+                                 Filters=[{"Name": "name", "Values": [pattern]}])
     images = sorted(images.get("Images", []), key=lambda i: i.get("CreationDate", ""))
     if not images:
-        raise ProvisionError(f"no AMI named {AMI_NAME_PATTERN} in this account: bake one "
-                             "with `make ami` or pass --ami-id", exit_code=2)
+        raise ProvisionError(f"no AMI named {pattern} in this account: bake one "
+                             "with `make ami` or pass its id", exit_code=2)
     return str(images[-1]["ImageId"])
 
 
@@ -78,6 +83,8 @@ def template_data(spec: FleetSpec, ami_id: str) -> dict[str, Any]:
     }
     if spec.instance_profile:
         data["IamInstanceProfile"] = {"Name": spec.instance_profile}
+    if spec.security_group_ids:
+        data["SecurityGroupIds"] = list(spec.security_group_ids)
     if spec.user_data:
         data["UserData"] = base64.b64encode(spec.user_data.encode()).decode()
     return data
@@ -92,6 +99,7 @@ def _norm_template(data: dict[str, Any]) -> dict[str, Any]:
         "HopLimit": metadata.get("HttpPutResponseHopLimit"),
         "Profile": (data.get("IamInstanceProfile") or {}).get("Name"),
         "UserData": data.get("UserData"),
+        "SecurityGroups": sorted(data.get("SecurityGroupIds") or []),
     }
 
 
@@ -138,6 +146,7 @@ def ensure_group(autoscaling: Any, spec: FleetSpec, template_id: str,
             VPCZoneIdentifier=zone, NewInstancesProtectedFromScaleIn=False,
             Tags=[{"Key": k, "Value": v, "PropagateAtLaunch": True}
                   for k, v in sorted(spec.tags.items())],
+            **_balancing(spec),
         )
         changes.created = True
         return changes.result()
@@ -146,17 +155,38 @@ def ensure_group(autoscaling: Any, spec: FleetSpec, template_id: str,
         "size": (group["MinSize"], group["MaxSize"]),
         "launch template": (group.get("LaunchTemplate") or {}).get("LaunchTemplateId"),
         "subnets": sorted(filter(None, (group.get("VPCZoneIdentifier") or "").split(","))),
+        "health check": (group.get("HealthCheckType"), group.get("HealthCheckGracePeriod"))
+        if spec.target_group_arns else None,
+        "target groups": sorted(group.get("TargetGroupARNs") or []),
     }
     desired = {"size": (spec.min_size, spec.max_size), "launch template": template_id,
-               "subnets": sorted(subnets)}
+               "subnets": sorted(subnets),
+               "health check": ("ELB", spec.health_check_grace_s)
+               if spec.target_group_arns else None,
+               "target groups": sorted(spec.target_group_arns)}
     differing = [k for k in desired if current[k] != desired[k]]
     if differing:
         # Never the desired capacity: the autoscaler owns it once the group exists.
+        balancing = _balancing(spec)
         autoscaling.update_auto_scaling_group(
             AutoScalingGroupName=spec.group_name, LaunchTemplate=template,
-            MinSize=spec.min_size, MaxSize=spec.max_size, VPCZoneIdentifier=zone)
+            MinSize=spec.min_size, MaxSize=spec.max_size, VPCZoneIdentifier=zone,
+            **{k: v for k, v in balancing.items() if k != "TargetGroupARNs"})
+        if "target groups" in differing and spec.target_group_arns:
+            autoscaling.attach_load_balancer_target_groups(
+                AutoScalingGroupName=spec.group_name,
+                TargetGroupARNs=list(spec.target_group_arns))
         changes.note(*differing)
     return changes.result(id=group.get("AutoScalingGroupARN"))
+
+
+def _balancing(spec: FleetSpec) -> dict[str, Any]:
+    """Behind a load balancer: registered in its target groups, replaced when its health
+    check fails (not only when EC2 says the instance is down)."""
+    if not spec.target_group_arns:
+        return {}
+    return {"TargetGroupARNs": list(spec.target_group_arns), "HealthCheckType": "ELB",
+            "HealthCheckGracePeriod": spec.health_check_grace_s}
 
 
 def ensure_lifecycle_hook(autoscaling: Any, spec: FleetSpec) -> Result | None:
@@ -180,7 +210,7 @@ def ensure_fleet(
     ec2: Any, autoscaling: Any, spec: FleetSpec
 ) -> tuple[list[Result], dict[str, str]]:
     spec.validate()
-    ami_id = find_ami(ec2, spec.ami_id)
+    ami_id = find_ami(ec2, spec.ami_id, spec.ami_pattern)
     subnets = find_subnets(ec2, spec.subnet_ids)
     template_result, template_id = ensure_launch_template(ec2, spec, ami_id)
     results = [template_result, ensure_group(autoscaling, spec, template_id, subnets)]

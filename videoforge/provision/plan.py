@@ -3,7 +3,7 @@ what differs. The same run works against the moto server and real AWS."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from common import aws
@@ -12,6 +12,9 @@ from videoforge.provision.alarms import alarm_specs, ensure_alarms
 from videoforge.provision.buckets import bucket_specs, ensure_bucket
 from videoforge.provision.cognito import ensure_admin_group, ensure_app_client, ensure_user_pool
 from videoforge.provision.fleet import FleetSpec, ensure_fleet
+from videoforge.provision.gateway import GatewaySpec, ensure_gateway
+from videoforge.provision.iam import ensure_roles
+from videoforge.provision.policies import Names
 from videoforge.provision.queues import ensure_job_queues
 from videoforge.provision.results import Outcome, ProvisionError, Result
 
@@ -30,6 +33,13 @@ class ProvisionConfig:
     oldest_age_alarm_s: int = 900
     alarm_topic_arn: str | None = None
     fleet: FleetSpec | None = None     # None: no launch template / Auto Scaling group
+    gateway: GatewaySpec | None = None   # None: no load balancer / gateway group
+    # False: leave users to another identity provider (the local stack's own).
+    cognito: bool = True
+    # IAM roles for the workers, controller, gateway and Lambdas (False: the local stack).
+    iam: bool = True
+    name_prefix: str = "videoforge"            # roles, profiles, functions: {prefix}-{what}
+    worker_group: str = "videoforge-workers"   # the group the worker/controller roles act on
 
     def validate(self) -> None:
         if not self.cors_origins:
@@ -46,6 +56,8 @@ class ProvisionConfig:
             raise ProvisionError("max receive count must be at most 1000", exit_code=2)
         if self.fleet:
             self.fleet.validate()
+        if self.gateway:
+            self.gateway.fleet.validate()
 
 
 @dataclass
@@ -64,7 +76,8 @@ class Report:
                 "dead_letter_queue_name": "VF_DEAD_LETTER_QUEUE_NAME",
                 "user_pool_id": "VF_COGNITO_USER_POOL_ID",
                 "app_client_id": "VF_COGNITO_CLIENT_ID",
-                "auto_scaling_group": "VF_AUTOSCALER_ASG_NAME"}
+                "auto_scaling_group": "VF_AUTOSCALER_ASG_NAME",
+                "gallery_url": "VF_GALLERY_URL", "streaming_url": "VF_STREAMING_URL"}
         return {env: self.outputs[key] for key, env in keys.items() if key in self.outputs}
 
 
@@ -95,16 +108,37 @@ def provision(settings: CommonSettings, config: ProvisionConfig) -> Report:
     report.outputs.update(outputs, queue_name=settings.jobs_queue_name,
                           dead_letter_queue_name=settings.dead_letter_queue_name)
 
-    idp = client("cognito-idp")
-    pool_result, pool_id = ensure_user_pool(idp, name=config.user_pool_name,
-                                            pool_id=settings.cognito_user_pool_id)
-    client_result, client_id = ensure_app_client(idp, pool_id=pool_id,
-                                                 name=config.app_client_name)
-    report.results += [pool_result, ensure_admin_group(idp, pool_id=pool_id), client_result]
-    report.outputs.update(user_pool_id=pool_id, app_client_id=client_id)
+    if config.cognito:
+        idp = client("cognito-idp")
+        pool_result, pool_id = ensure_user_pool(idp, name=config.user_pool_name,
+                                                pool_id=settings.cognito_user_pool_id)
+        client_result, client_id = ensure_app_client(idp, pool_id=pool_id,
+                                                     name=config.app_client_name)
+        report.results += [pool_result, ensure_admin_group(idp, pool_id=pool_id),
+                           client_result]
+        report.outputs.update(user_pool_id=pool_id, app_client_id=client_id)
+
+    if config.iam:
+        results, outputs = ensure_roles(client("iam"), _names(settings, config, client),
+                                        tags=dict(FleetSpec().tags))
+        report.results += results
+        report.outputs.update(outputs)
 
     if config.fleet:
-        results, outputs = ensure_fleet(client("ec2"), client("autoscaling"), config.fleet)
+        fleet = config.fleet
+        if fleet.instance_profile is None and "worker_instance_profile" in report.outputs:
+            fleet = replace(fleet, instance_profile=report.outputs["worker_instance_profile"])
+        results, outputs = ensure_fleet(client("ec2"), client("autoscaling"), fleet)
+        report.results += results
+        report.outputs.update(outputs)
+
+    if config.gateway:
+        gateway = config.gateway
+        if gateway.fleet.instance_profile is None and "gateway_instance_profile" in report.outputs:
+            gateway = replace(gateway, fleet=replace(
+                gateway.fleet, instance_profile=report.outputs["gateway_instance_profile"]))
+        results, outputs = ensure_gateway(client("ec2"), client("elbv2"), client("autoscaling"),
+                                          gateway)
         report.results += results
         report.outputs.update(outputs)
 
@@ -112,3 +146,15 @@ def provision(settings: CommonSettings, config: ProvisionConfig) -> Report:
         queue=settings.jobs_queue_name, dead_letter_queue=settings.dead_letter_queue_name,
         oldest_age_s=config.oldest_age_alarm_s, topic_arn=config.alarm_topic_arn))
     return report
+
+
+def _names(settings: CommonSettings, config: ProvisionConfig, client: Any) -> Names:
+    kms_arn = None
+    if config.kms_key_id:
+        kms_arn = str(client("kms").describe_key(KeyId=config.kms_key_id)["KeyMetadata"]["Arn"])
+    return Names(account=str(client("sts").get_caller_identity()["Account"]),
+                 region=settings.aws_region, prefix=config.name_prefix,
+                 uploads_bucket=settings.uploads_bucket, media_bucket=settings.media_bucket,
+                 queue=settings.jobs_queue_name,
+                 dead_letter_queue=settings.dead_letter_queue_name,
+                 worker_group=config.worker_group, kms_key_arn=kms_arn)

@@ -1,13 +1,21 @@
-"""The whole platform on one machine: moto, the database, the gateway (with gallery and
-streaming mounted in-process), the autoscaler with its local worker pool.
+"""The whole platform on one machine: the local AWS (moto, the object store, the identity
+provider), the database, the gateway (with gallery and streaming mounted in-process), the
+autoscaler with its local worker pool, the webhook notifier.
+
+Everything a user makes lives in the data directory and survives a restart: the SQLite
+database (unless VF_DATABASE_URL names another), the objects, the users and their ids.
+Only the queue starts empty, and the jobs waiting in the database get their wake-up
+messages again (videoforge/stack/requeue.py). The data directory is locked while ``up``
+runs, so a second ``up`` on it refuses instead of sharing it.
 
 :class:`LocalStack` starts the parts in dependency order and stops them in reverse
-(autoscaler first so it drains its workers, then the gateway, then moto).
+(autoscaler first so it drains its workers, then the gateway, then the local AWS).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import sys
 from dataclasses import dataclass, field
@@ -16,14 +24,19 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from common.db import migrate
+from common import aws
+from common.broker import SqsBroker
+from common.db import migrate, session_factory
 from common.settings import CommonSettings
-from gallery.uploads import S3_MIN_PART_BYTES
+from gallery.multipart import S3_MIN_PART_BYTES
 from videoforge.provision import ProvisionConfig, provision
 from videoforge.stack import accounts, monitoring
-from videoforge.stack.moto import start_moto, use_local_aws
+from videoforge.stack.datadir import DataDir, DataDirInUse, DataDirLock
+from videoforge.stack.local_aws import LocalAws, start_local_aws
+from videoforge.stack.moto import use_local_aws
 from videoforge.stack.net import answers, port_free
 from videoforge.stack.processes import Supervisor
+from videoforge.stack.requeue import wake_runnable_jobs
 
 # Local pool workers get this long to finish their job on Ctrl-C before they are killed
 # (they release the job back to the queue when they stop early).
@@ -31,6 +44,9 @@ DRAIN_TIMEOUT_S = 15.0
 AUTOSCALER_INTERVAL_S = 2.0
 HEARTBEAT_INTERVAL_S = 2.0
 STARTUP_TIMEOUT_S = 60.0
+# The notifier's attempts in flight finish within their budget (25 s by default).
+NOTIFIER_STOP_TIMEOUT_S = 35.0
+LOOPBACK_NETWORKS = ["127.0.0.0/8", "::1/128"]
 
 
 @dataclass
@@ -64,6 +80,10 @@ class Endpoints:
     page_url: str
     aws_endpoint_url: str
     database_url: str
+    objects_url: str = ""
+    identity_url: str = ""
+    data_dir: Path | None = None
+    requeued: int = 0                     # jobs woken up again after a restart
     metrics: dict[str, str] = field(default_factory=dict)  # job -> URL(s)
     prometheus_config: Path | None = None
     logs: Path | None = None
@@ -77,35 +97,50 @@ class LocalStack:
     def __init__(self, options: StackOptions) -> None:
         self.options = options
         self.data_dir = options.data_dir.resolve()
-        self.supervisor = Supervisor(log_dir=self.data_dir / "logs")
+        self.paths = DataDir(self.data_dir)
+        self.lock = DataDirLock(self.paths)
+        self.supervisor = Supervisor(log_dir=self.paths.logs)
         self.endpoints: Endpoints | None = None
 
     def start(self) -> Endpoints:
         o = self.options
+        try:
+            self.lock.acquire()
+        except DataDirInUse as exc:
+            raise StackError(str(exc)) from None
         if not port_free(o.port, o.host):
             raise StackError(f"port {o.port} on {o.host} is in use: pass --port")
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        database_url = o.database_url or self._fresh_sqlite()
-        # This process talks to moto too (provisioning): fake credentials here as well.
-        env = dict(use_local_aws(os.environ))
         if importlib.util.find_spec("moto") is None:
             raise StackError("the local stack needs moto: pip install 'videoforge[local]'")
-        _, moto_url = start_moto(self.supervisor, env=env)
+        database_url = o.database_url or f"sqlite:///{self.paths.database}"
+        # This process talks to the local AWS too (provisioning): fake credentials here.
+        env = dict(use_local_aws(os.environ))
+        local_aws = start_local_aws(self.supervisor, self.paths, env=env,
+                                    region=CommonSettings().aws_region)
         migrate(database_url)
         # A wildcard address listens everywhere; this machine's browser uses loopback.
         host = "127.0.0.1" if o.host in ("0.0.0.0", "::") else o.host
         page_url = f"http://{host}:{o.port}"
         settings = self._provision(CommonSettings(
-            database_url=database_url, aws_endpoint_url=moto_url, redis_url=o.redis_url),
+            database_url=database_url, aws_endpoint_url=local_aws.moto_url,
+            aws_endpoint_urls=local_aws.endpoint_urls, redis_url=o.redis_url,
+            cognito_user_pool_id=local_aws.pool.pool_id,
+            cognito_client_id=local_aws.pool.client_id),
             origins=(page_url, f"http://localhost:{o.port}"))
+        requeued = self._wake_jobs(settings)
 
-        env.update(self._service_env(settings))
+        env.update(self._service_env(settings, local_aws))
         self._start_gateway(env, page_url)
-        targets = {"gateway": [f"{host}:{o.port}"], **self._start_autoscaler(env)}
+        targets = {"gateway": [f"{host}:{o.port}"], **self._start_autoscaler(env),
+                   **self._start_notifier(env)}
         self.endpoints = Endpoints(
             page_url=page_url + "/",
-            aws_endpoint_url=moto_url,
+            aws_endpoint_url=local_aws.moto_url,
             database_url=database_url,
+            objects_url=local_aws.s3_url,
+            identity_url=local_aws.identity_url,
+            data_dir=self.data_dir,
+            requeued=requeued,
             metrics=monitoring.metrics_urls(targets),
             prometheus_config=monitoring.write_prometheus_config(
                 self.data_dir / "prometheus.yml", targets),
@@ -115,13 +150,9 @@ class LocalStack:
 
     def _provision(self, settings: CommonSettings, *, origins: tuple[str, ...]
                    ) -> CommonSettings:
-        """Buckets, queues and Cognito in moto, and the demo user; returns ``settings``
-        completed with the user pool and app client ids."""
-        # The page uploads and plays straight from the moto endpoint: CORS for its origins.
-        report = provision(settings, ProvisionConfig(cors_origins=origins))
-        settings = settings.model_copy(update={
-            "cognito_user_pool_id": report.outputs["user_pool_id"],
-            "cognito_client_id": report.outputs["app_client_id"]})
+        """Buckets and queues, and the demo user in the local identity provider."""
+        # The page uploads and plays straight from the object store: CORS for its origins.
+        provision(settings, ProvisionConfig(cors_origins=origins, cognito=False, iam=False))
         o = self.options
         try:
             accounts.ensure_user(settings, username=o.demo_user, password=o.demo_password)
@@ -131,31 +162,29 @@ class LocalStack:
                              "(see VF_DEMO_USER / VF_DEMO_PASSWORD)") from None
         return settings
 
-    def _fresh_sqlite(self) -> str:
-        # moto keeps its objects in memory, so rows from an earlier run would point at
-        # media that no longer exists: each run starts with an empty database.
-        db = self.data_dir / "videoforge.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db}{suffix}").unlink(missing_ok=True)
-        return f"sqlite:///{db}"
+    def _wake_jobs(self, settings: CommonSettings) -> int:
+        broker = SqsBroker.from_name(aws.client("sqs", settings), settings.jobs_queue_name)
+        sessions = session_factory(settings.database_url)
+        with sessions() as session:
+            return wake_runnable_jobs(session, broker)
 
-    def _service_env(self, settings: CommonSettings) -> dict[str, str]:
+    def _service_env(self, settings: CommonSettings, local_aws: LocalAws) -> dict[str, str]:
         o = self.options
         env = {
+            **local_aws.env(),
             "VF_DATABASE_URL": settings.database_url,
-            "VF_AWS_ENDPOINT_URL": str(settings.aws_endpoint_url),
             "VF_AWS_REGION": settings.aws_region,
             "VF_UPLOADS_BUCKET": settings.uploads_bucket,
             "VF_MEDIA_BUCKET": settings.media_bucket,
             "VF_JOBS_QUEUE_NAME": settings.jobs_queue_name,
             "VF_DEAD_LETTER_QUEUE_NAME": settings.dead_letter_queue_name,
-            "VF_COGNITO_USER_POOL_ID": str(settings.cognito_user_pool_id),
-            "VF_COGNITO_CLIENT_ID": str(settings.cognito_client_id),
             "VF_HOST": o.host,
             "VF_PORT": str(o.port),
             "VF_GATEWAY_MODE": "mount",
             # S3's smallest part: a dropped connection costs the least re-upload.
             "VF_MULTIPART_PART_BYTES": str(S3_MIN_PART_BYTES),
+            # Webhook endpoints on this machine (a receiver you run locally) are allowed.
+            "VF_WEBHOOK_ALLOWED_NETWORKS": json.dumps(LOOPBACK_NETWORKS),
             "PYTHONUNBUFFERED": "1",
         }
         if o.redis_url:
@@ -200,5 +229,18 @@ class LocalStack:
         return {"autoscaler": [f"127.0.0.1:{metrics_port}"],
                 "worker": [f"127.0.0.1:{port}" for port in workers]}
 
+    def _start_notifier(self, env: dict[str, str]) -> dict[str, list[str]]:
+        """Start the webhook notifier; returns its metrics target."""
+        port = monitoring.notifier_port()
+        self.supervisor.start("notifier", [sys.executable, "-m", "videoforge", "notifier"],
+                              env={**env, "VF_NOTIFIER_METRICS_PORT": str(port)},
+                              stop_timeout_s=NOTIFIER_STOP_TIMEOUT_S)
+        self.supervisor.wait_until(partial(answers, f"http://127.0.0.1:{port}/metrics"),
+                                   timeout_s=STARTUP_TIMEOUT_S, what="the notifier")
+        return {"notifier": [f"127.0.0.1:{port}"]}
+
     def stop(self) -> None:
-        self.supervisor.stop_all()
+        try:
+            self.supervisor.stop_all()
+        finally:
+            self.lock.release()

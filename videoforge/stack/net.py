@@ -14,7 +14,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """True if a server could listen on ``port`` now. With SO_REUSEADDR, as uvicorn binds:
+    a port whose last connections linger in TIME_WAIT after a stop is free to it."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:

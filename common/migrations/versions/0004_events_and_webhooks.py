@@ -5,14 +5,14 @@ the notifier marks each one dispatched when it has made its ``webhook_deliveries
 one per subscribed endpoint, and delivers those. Plain portable SQL: SQLite and PostgreSQL.
 
 Revision ID: 0004
-Revises: 0002 (re-point to contracts' 0003 when it lands first)
+Revises: 0003
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0004'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

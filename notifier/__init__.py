@@ -1,0 +1,1 @@
+"""The notifier: delivers the events outbox to webhook endpoints (``videoforge notifier``)."""
