@@ -1,5 +1,7 @@
 """Upload confirm: the object must really be in S3, at the declared size, and look like
-media. Then the video is UPLOADED and, when asked, a transcoding job is submitted.
+media. It is pinned (gallery/source_pin.py): from then on the video's source is a copy
+no upload URL can overwrite. Then the video is UPLOADED and, when asked, a transcoding
+job is submitted.
 
 A failed check changes nothing, so the client can upload again and re-confirm.
 """
@@ -20,42 +22,48 @@ from common.models import GalleryVideo, Job
 from common.submission import JobSender, submit_job
 from common.video_state import CONFIRMABLE
 from common.video_state import confirm_upload as mark_confirmed
+from gallery import source_pin
 from gallery.containers import SNIFF_BYTES, sniff_container
 from gallery.schemas import ConfirmRequest, ConfirmResult, VideoPublic
 
 log = get_logger(__name__)
 
 
-def _head(s3: Any, video: GalleryVideo) -> int:
+def _head(s3: Any, video: GalleryVideo) -> dict[str, Any]:
     try:
-        head = s3.head_object(Bucket=video.source_bucket, Key=video.source_key)
+        head: dict[str, Any] = s3.head_object(Bucket=video.source_bucket, Key=video.source_key)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
             raise Conflict("nothing has been uploaded for this video yet; PUT the file "
                                 "to the upload URL first", code="upload_missing") from None
         raise
-    return int(head["ContentLength"])
+    return head
 
 
-def _first_bytes(s3: Any, video: GalleryVideo) -> bytes:
-    body = s3.get_object(Bucket=video.source_bucket, Key=video.source_key,
+def _first_bytes(s3: Any, video: GalleryVideo, key: str) -> bytes:
+    body = s3.get_object(Bucket=video.source_bucket, Key=key,
                          Range=f"bytes=0-{SNIFF_BYTES - 1}")["Body"]
     with body:
         return bytes(body.read())
 
 
 def check_source(s3: Any, video: GalleryVideo, *, max_bytes: int) -> str:
-    """The container of the uploaded source, or the 4xx that says what is wrong."""
-    size = _head(s3, video)
+    """The container of the uploaded source, or the 4xx that says what is wrong. The
+    source is pinned on the way: ``video.source_key`` names the checked copy after."""
+    head = _head(s3, video)
+    size = int(head["ContentLength"])
     if size != video.source_size:
         raise Invalid(f"uploaded object is {size} bytes but {video.source_size} were "
                             "declared", code="size_mismatch")
     if size > max_bytes:
         raise Invalid(f"file is {size} bytes; the limit is {max_bytes}", code="too_large")
-    container = sniff_container(_first_bytes(s3, video))
+    pinned = source_pin.pin(s3, video, etag=str(head["ETag"]))
+    container = sniff_container(_first_bytes(s3, video, pinned))
     if container is None:
+        source_pin.unpin(s3, video, pinned)
         raise Invalid("the uploaded file is not a recognised video container (MP4/MOV, "
                             "Matroska/WebM, AVI, MPEG-TS/PS, FLV, Ogg)", code="not_media")
+    video.source_key = pinned
     return container
 
 

@@ -73,9 +73,9 @@ def output_rate(info: SourceInfo) -> Fraction:
     rate when within 2 % (variable-rate phones report e.g. 29.8), at most 60."""
     fps = info.video.fps
     rate = Fraction(min(fps, MAX_FPS)).limit_denominator(1001)
-    for standard in _STANDARD_RATES:
-        if abs(rate - standard) / standard < Fraction(2, 100):
-            return standard
+    nearest = min(_STANDARD_RATES, key=lambda standard: abs(rate - standard))
+    if abs(rate - nearest) / nearest < Fraction(2, 100):
+        return nearest
     return Fraction(max(1, round(rate))) if info.video.is_vfr or rate < 1 else rate
 
 

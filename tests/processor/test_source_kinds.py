@@ -8,16 +8,18 @@ import re
 import subprocess
 from collections.abc import Callable
 from dataclasses import replace
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
 
 from common.assets import AssetKind
-from processor.encode import timeline
+from processor.encode import output_rate, timeline
 from processor.intake import intake
 from processor.manifest import Manifest
 from processor.transcode import transcode
 from tests.support.ladder_checks import check_ladder, ffprobe
+from tests.support.transcoding import FAST
 
 Clip = Callable[[str], Path]
 
@@ -109,5 +111,17 @@ def test_the_encode_stops_at_the_duration_limit_whatever_intake_measured(clip: C
 
 
 def transcode_to(outdir: Path, source: Path) -> Path:
-    transcode(source, outdir)
+    transcode(source, outdir, settings=FAST)
     return outdir
+
+
+@pytest.mark.parametrize(("fps", "expected"), [
+    (24.0, Fraction(24)), (23.976, Fraction(24000, 1001)), (29.8, Fraction(30000, 1001)),
+    (25.3, Fraction(25)), (59.94, Fraction(60000, 1001)), (120.0, Fraction(60)),
+    (7.22, Fraction(7)), (12.5, Fraction(25, 2)),
+])
+def test_the_output_rate_is_the_nearest_standard_one(clip: Clip, fps: float,
+                                                     expected: Fraction) -> None:
+    info = intake(clip("small"))
+    vfr = fps == 7.22
+    assert output_rate(replace(info, video=replace(info.video, fps=fps, is_vfr=vfr))) == expected

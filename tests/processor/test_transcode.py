@@ -18,6 +18,7 @@ from processor.progress import Progress
 from processor.transcode import transcode
 from tests.support.cmaf import byte_ranges, packet_counts
 from tests.support.media import keyframe_times, probe_streams, video_stream
+from tests.support.transcoding import FAST
 
 Clip = Callable[[str], Path]
 
@@ -27,7 +28,7 @@ def result(clip: Clip, tmp_path_factory: pytest.TempPathFactory
            ) -> tuple[Path, Manifest, list[Progress]]:
     outdir = tmp_path_factory.mktemp("ladder_out")
     events: list[Progress] = []
-    manifest = transcode(clip("ladder"), outdir, on_progress=events.append)
+    manifest = transcode(clip("ladder"), outdir, settings=FAST, on_progress=events.append)
     return outdir, manifest, events
 
 
