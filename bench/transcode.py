@@ -15,7 +15,8 @@ For a 20 s 1080p and a 10 s 4K noisy source it runs, with the same x264 settings
 
 and prints wall and CPU seconds (children's rusage), total output bytes (and per source
 minute: what storage costs) and SSIM of each quality against the source scaled to that
-size. Sources are cached in bench/.cache/.
+size, and what intake alone costs beside (b) (its ffprobe runs and its parsing, run again
+on their own). Sources are cached in bench/.cache/.
 Environment: VF_BENCH_CLIPS=1080p,2160p selects clips; VF_BENCH_SECONDS overrides the clip
 lengths (quick smoke runs); VF_BENCH_SSIM_EVERY=4 compares every 4th frame.
 """
@@ -68,6 +69,8 @@ MAX_SSIM_LOSS, MAX_SIZE_GROWTH, MAX_CPU_OVER_LIMIT = 0.005, 0.10, 0.10
 MAX_STORAGE_RATIO = 0.55
 # The storyboard's share of a job's CPU (issue 11).
 MAX_STORYBOARD_SHARE = 0.03
+# Intake's share of the transcode's CPU (issue 9).
+MAX_INTAKE_SHARE = 0.03
 # How the layout before CMAF stored each quality: a faststart MP4, then its HLS copy.
 LEGACY_MP4_ARGS = ("-movflags", "+faststart", "-f", "mp4")
 LEGACY_SEGMENT_S = 6
@@ -84,6 +87,7 @@ class Result:
     ssim: dict[str, float] = field(default_factory=dict)
     note: str = ""
     storyboard_cpu_s: float = 0.0  # of this method's run, measured again on its own (b only)
+    intake_cpu_s: float = 0.0  # intake of the source, measured again on its own (b only)
 
 
 def make_source(name: str) -> Path:
@@ -220,6 +224,7 @@ def run_clip(name: str, settings: EncodeSettings, every: int, work: Path) -> lis
                               sum((outdir / f"{r.name}.mp4").stat().st_size for r in rungs),
                               info.duration_s / 60))
     results[1].storyboard_cpu_s = storyboard_cpu(work / name / "b", rungs, info)
+    results[1].intake_cpu_s = intake_cpu(source)
     # Quality afterwards, so it never competes with the timed runs. Byte-identical MP4s
     # (the same frames through the same encoder settings) share one SSIM measurement.
     measured: dict[str, dict[str, float]] = {}
@@ -245,6 +250,18 @@ def storyboard_cpu(outdir: Path, rungs: list[Rung], info: SourceInfo) -> float:
     cpu = children_cpu_s() - cpu0
     shutil.rmtree(again)
     return cpu
+
+
+def intake_cpu(source: Path) -> float:
+    """CPU seconds of intake alone: its ffprobe runs and its own parsing of their output."""
+    cpu0 = children_cpu_s() + self_cpu_s()
+    intake(source)
+    return children_cpu_s() + self_cpu_s() - cpu0
+
+
+def self_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def mp4_digest(outdir: Path, rungs: list[Rung]) -> str:
@@ -284,6 +301,9 @@ def report(name: str, results: list[Result]) -> list[str]:
          f"<= {MAX_STORAGE_RATIO}x"),
         (f"storyboard share of b's cpu {b.storyboard_cpu_s / b.cpu_s:.1%}",
          b.storyboard_cpu_s / b.cpu_s <= MAX_STORYBOARD_SHARE, f"<= {MAX_STORYBOARD_SHARE:.0%}"),
+        (f"intake share of b's cpu {b.intake_cpu_s / b.cpu_s:.1%} "
+         f"({b.intake_cpu_s:.2f} of {b.cpu_s:.1f} s)",
+         b.intake_cpu_s / b.cpu_s <= MAX_INTAKE_SHARE, f"<= {MAX_INTAKE_SHARE:.0%}"),
     ]
     lines = []
     for text, ok, target in checks:
