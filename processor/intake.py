@@ -162,7 +162,8 @@ def _describe(path: Path, data: dict[str, Any], choice: Choice, container: str, 
         color_transfer=str(stream.get("color_transfer", "")),
         color_primaries=str(stream.get("color_primaries", "")),
         field_order=field_order, field_order_from=field_from,
-        profile=str(stream.get("profile", "")), bitrate=int(stream.get("bit_rate") or 0))
+        profile=str(stream.get("profile", "")), level=max(0, int(stream.get("level") or 0)),
+        bitrate=int(stream.get("bit_rate") or 0))
     display_w, display_h = _display_size(width, height, sar, rotation)
     fmt = data["format"]
     return SourceInfo(

@@ -37,7 +37,8 @@ class VideoStream:
     color_primaries: str
     field_order: str  # PROGRESSIVE, TOP_FIRST or BOTTOM_FIRST
     field_order_from: str  # "stream" (flags), "idet" (detected) or "" (progressive)
-    profile: str = ""
+    profile: str = ""  # as ffprobe names it ("High", "Main 10")
+    level: int = 0  # as ffprobe reports it (40 for H.264 level 4.0); 0 when unknown
     bitrate: int = 0
 
     @property

@@ -92,15 +92,15 @@ def check_ladder(outdir: Path, source: Path, *, interlaced: bool | None = None,
             f"{path.name}: {width}x{height} vs display aspect {ref.aspect:.4f}")
         fps = float(Fraction(video["avg_frame_rate"]))
         frame = 1 / fps
-        video_end = float(video.get("duration") or streams["format"]["duration"])
-        assert abs(video_end - ref.duration_s) <= 2 * frame + 0.02 * ref.duration_s, (
-            f"{path.name}: {video_end:.3f} s of video for a {ref.duration_s:.3f} s source")
+        video_start, video_end = presented(path, "v", env)
+        assert abs(video_end - video_start - ref.duration_s) <= 2 * frame + 0.02 * ref.duration_s, (
+            f"{path.name}: {video_end - video_start:.3f} s of video for a "
+            f"{ref.duration_s:.3f} s source")
         assert bool(audio) == info.has_audio, path.name
         for track in audio:
-            audio_end = float(track["start_time"]) + float(track["duration"])
-            video_stop = float(video["start_time"]) + video_end
-            assert abs(audio_end - video_stop) <= frame + 1e-3, (
-                f"{path.name}: audio ends at {audio_end:.3f} s, video at {video_stop:.3f} s")
+            audio_end = presented(path, "a", env)[1]
+            assert abs(audio_end - video_end) <= frame + 1e-3, (
+                f"{path.name}: audio ends at {audio_end:.3f} s, video at {video_end:.3f} s")
             assert (track["codec_name"], int(track["channels"])) == ("aac", 2)
         decodes_cleanly(path, env)
         if interlaced if interlaced is not None else info.video.interlaced:
@@ -108,6 +108,16 @@ def check_ladder(outdir: Path, source: Path, *, interlaced: bool | None = None,
     for name in ("thumbnail.jpg", "preview.gif"):
         decodes_cleanly(outdir / name, env)
     return manifest
+
+
+def presented(path: Path, kind: str, env: Env = None) -> tuple[float, float]:
+    """When the first packet of the ``kind`` ("v"/"a") stream starts and the last one ends
+    (packets, not the track header: a header may count encoder priming)."""
+    data = ffprobe("-select_streams", f"{kind}:0", "-show_entries", "packet=pts_time,duration_time",
+                   str(path), env=env)
+    spans = [(float(p["pts_time"]), float(p.get("duration_time") or 0))
+             for p in data.get("packets", []) if p.get("pts_time") not in (None, "N/A")]
+    return max(0.0, min(t for t, _ in spans)), max(t + d for t, d in spans)
 
 
 def decodes_cleanly(path: Path, env: Env = None) -> None:
