@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo web test lint typecheck bench bench-transcode bench-api bench-autoscale ami clean
+.PHONY: demo web test lint typecheck bench bench-transcode bench-api bench-autoscale ami ami-gateway clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,12 @@ ami: $(STAMP)
 	rm -rf dist && $(BIN)/pip wheel --quiet --no-deps -w dist .
 	cd packer && packer init worker.pkr.hcl && \
 	  PATH="$(CURDIR)/$(BIN):$$PATH" packer build -var "git_revision=$$(git rev-parse HEAD)" worker.pkr.hcl
+
+# The gateway image: the same wheel, ansible/gateway.yml (uvicorn, proxy mode).
+ami-gateway: $(STAMP)
+	rm -rf dist && $(BIN)/pip wheel --quiet --no-deps -w dist .
+	cd packer && packer init gateway.pkr.hcl && \
+	  PATH="$(CURDIR)/$(BIN):$$PATH" packer build -var "git_revision=$$(git rev-parse HEAD)" gateway.pkr.hcl
 
 clean:
 	rm -rf $(VENV) web/node_modules .pytest_cache .ruff_cache .mypy_cache

@@ -22,7 +22,7 @@ from common.broker import Broker, SqsBroker
 from common.db import session_factory
 from common.errors import Unavailable
 from common.logging import get_logger
-from common.messages import JobMessage
+from common.messages import WakeUp
 from common.settings import CommonSettings
 
 SettingsT = TypeVar("SettingsT", bound=CommonSettings)
@@ -49,7 +49,7 @@ class LazyBroker:
                 self._broker = SqsBroker.from_name(sqs, self._settings.jobs_queue_name)
             return self._broker
 
-    def send(self, message: JobMessage, *, delay_s: int = 0) -> str:
+    def send(self, message: WakeUp, *, delay_s: int = 0) -> str:
         try:
             return self._resolve().send(message, delay_s=delay_s)
         except (BotoCoreError, ClientError) as exc:

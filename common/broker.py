@@ -1,8 +1,8 @@
 """The job queue: a narrow interface, with SQS and in-memory implementations.
 
 The gateway sends; workers receive one message at a time, extend its visibility while
-they work, and delete it when the job's outcome is recorded. Bodies are
-:class:`common.messages.JobMessage`.
+they work, and delete it when the job's outcome is recorded. Bodies are wake-up tokens,
+:class:`common.messages.WakeUp` (what a token means: common/messages.py).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from common.messages import MAX_VISIBILITY_TIMEOUT_S, MAX_WAIT_TIME_S, JobMessage
+from common.messages import MAX_VISIBILITY_TIMEOUT_S, MAX_WAIT_TIME_S, WakeUp
 from common.retry import transient_retry
 
 
@@ -27,9 +27,9 @@ class Delivery:
     receive_count: int          # 1 on first delivery; SQS ApproximateReceiveCount
     sent_at: datetime | None = None
 
-    def job(self) -> JobMessage:
-        """The job message; raises MalformedMessage for a body that is not one."""
-        return JobMessage.decode(self.body)
+    def token(self) -> WakeUp:
+        """The wake-up token; raises MalformedMessage for a body that is not one."""
+        return WakeUp.decode(self.body)
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class QueueCounts:
 
 
 class Broker(Protocol):
-    def send(self, message: JobMessage, *, delay_s: int = 0) -> str: ...
+    def send(self, message: WakeUp, *, delay_s: int = 0) -> str: ...
     def receive(self, *, wait_s: int = MAX_WAIT_TIME_S) -> Delivery | None: ...
     def extend(self, delivery: Delivery, *, visibility_timeout_s: int) -> None: ...
     def release(self, delivery: Delivery) -> None: ...
@@ -59,7 +59,7 @@ class SqsBroker:
         return cls(sqs, queue_url=sqs.get_queue_url(QueueName=queue_name)["QueueUrl"])
 
     @transient_retry()
-    def send(self, message: JobMessage, *, delay_s: int = 0) -> str:
+    def send(self, message: WakeUp, *, delay_s: int = 0) -> str:
         response = self.sqs.send_message(
             QueueUrl=self.queue_url, MessageBody=message.encode(), DelaySeconds=delay_s
         )
@@ -152,7 +152,7 @@ class InMemoryBroker:
     _ids: Any = field(default_factory=itertools.count)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def send(self, message: JobMessage, *, delay_s: int = 0) -> str:
+    def send(self, message: WakeUp, *, delay_s: int = 0) -> str:
         return self.send_body(message.encode(), delay_s=delay_s)
 
     def send_body(self, body: str, *, delay_s: int = 0) -> str:

@@ -1,4 +1,5 @@
-"""The caller's IP address: one rule for rate limits, view counts and logs.
+"""The caller's IP address (and scheme): one rule for rate limits, view counts, logs and
+the HSTS header.
 
 Every reverse proxy in front of us appends the address it received the request from to
 ``X-Forwarded-For``. With ``trusted_proxies`` = N such proxies, the N right-most entries
@@ -67,3 +68,18 @@ def client_ip(conn: HTTPConnection, trusted_proxies: int) -> str:
         _warn("forwarded_for_not_an_address")
         return peer
     return address
+
+
+def client_scheme(conn: HTTPConnection, trusted_proxies: int) -> str:
+    """``https`` or ``http`` as the caller connected: the scheme of this connection, or
+    behind trusted proxies the X-Forwarded-Proto entry the outermost one wrote (a proxy
+    that overwrites the header leaves one entry: the nearest proxy's word, also trusted)."""
+    scheme = str(conn.scope.get("scheme", "http"))
+    if trusted_proxies <= 0:
+        return scheme
+    entries = [entry.strip().lower() for value in conn.headers.getlist("x-forwarded-proto")
+               for entry in value.split(",") if entry.strip()]
+    if not entries:
+        return scheme
+    chosen = entries[-trusted_proxies] if len(entries) >= trusted_proxies else entries[-1]
+    return chosen if chosen in ("http", "https") else scheme

@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -23,6 +23,8 @@ from sqlalchemy.orm import Session
 from common.job_view import job_public
 from common.models import AssetKind, Event, GalleryVideo, Job, MediaAsset, utcnow
 from common.video_view import QualityPublic, VideoPublic, quality_public
+
+Data = TypeVar("Data")
 
 
 class EventType(enum.StrEnum):
@@ -46,15 +48,16 @@ class RenditionPublic(QualityPublic):
     job_id: str
 
 
-class EventEnvelope(BaseModel):
-    """What every webhook delivery of an event carries, byte for byte the same each time."""
+class EventEnvelope(BaseModel, Generic[Data]):
+    """What every webhook delivery of an event carries, byte for byte the same each time
+    (``Data``: the body's type, for the API docs; the outbox stores plain JSON)."""
 
     id: str = Field(description="stable per event: a redelivery or a retry repeats it",
                     examples=["evt_2b0c5b1e9b0e4d1c8a3f6d7e8f901234"])
     type: EventType
     created_at: datetime = Field(description="when the change was committed (UTC)")
-    data: dict[str, Any] = Field(description="the job, video or rendition as the API "
-                                             "returned it at that moment")
+    data: Data = Field(description="the job, video or rendition as the API returned it "
+                                   "at that moment")
 
 
 def new_event_id() -> str:
@@ -66,7 +69,7 @@ def record_event(session: Session, *, type: EventType, owner_id: str, subject_id
     """Add one event to ``session``'s transaction; it exists only if that commits."""
     data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
     event_id, now = new_event_id(), utcnow()
-    envelope = EventEnvelope(id=event_id, type=type, created_at=now, data=data)
+    envelope = EventEnvelope[dict[str, Any]](id=event_id, type=type, created_at=now, data=data)
     event = Event(id=event_id, type=type.value, owner_id=owner_id, subject_id=subject_id,
                   body=envelope.model_dump_json(), created_at=now)
     session.add(event)

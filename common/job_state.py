@@ -25,17 +25,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from common import events, video_state
+from common import events, scheduler, video_state
 from common.error_codes import ErrorCode
 from common.events import EventType
-from common.models import Job, MediaAsset
+from common.models import GalleryVideo, Job, MediaAsset
+from common.scheduler import abandoned, runnable
 from common.statuses import ACTIVE, TERMINAL, JobStatus
 from common.video_state import SourceFacts
 
-__all__ = ["ACTIVE", "TERMINAL", "CancelOutcome", "JobStatus", "SourceFacts"]
+__all__ = ["ACTIVE", "TERMINAL", "CancelOutcome", "JobStatus", "SourceFacts", "abandoned"]
 
 # job.error is a sentence for people; longer text is cut (details belong in the logs).
 _MAX_REASON = 500
@@ -43,16 +44,6 @@ _MAX_REASON = 500
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def abandoned(stale_after: timedelta, *, now: datetime | None = None) -> ColumnElement[bool]:
-    """SQL: a RUNNING job whose owner has not beaten for ``stale_after`` (presumed dead).
-
-    The one staleness rule: a claim takes such a job over, the dead-letter sweep may fail
-    it, and a cancelled one may be finished by whoever finds it."""
-    cutoff = (now or _now()) - stale_after
-    return (Job.status == JobStatus.RUNNING) & or_(Job.heartbeat_at.is_(None),
-                                                   Job.heartbeat_at < cutoff)
 
 
 def _owned_by(worker_id: str) -> list[ColumnElement[bool]]:
@@ -88,17 +79,61 @@ def enqueue(session: Session, *, job: Job) -> bool:
     return True
 
 
-def claim(session: Session, *, job_id: str, worker_id: str, stale_after: timedelta) -> bool:
-    """QUEUED -> RUNNING for ``worker_id``; also takes over a RUNNING job whose owner
-    stopped heart-beating ``stale_after`` ago (a killed worker)."""
+def _take(session: Session, *, job_id: str, worker_id: str, stale_after: timedelta,
+          token_id: str | None) -> bool:
     now = _now()
     return _apply(
-        session,
-        [Job.id == job_id, Job.cancel_requested.is_(False),
-         or_(Job.status == JobStatus.QUEUED, abandoned(stale_after, now=now))],
+        session, [Job.id == job_id, runnable(stale_after, now=now)],
         {"status": JobStatus.RUNNING, "worker_id": worker_id, "started_at": now,
-         "heartbeat_at": now, "progress": 0.0, "attempts": Job.attempts + 1},
+         "heartbeat_at": now, "progress": 0.0, "attempts": Job.attempts + 1,
+         "not_before": None, "claim_token": token_id},
     )
+
+
+def claim(session: Session, *, job_id: str, worker_id: str, stale_after: timedelta,
+          token_id: str | None = None) -> bool:
+    """This job, if it is runnable, -> RUNNING for ``worker_id``: a QUEUED one, or a
+    RUNNING one whose owner stopped heart-beating ``stale_after`` ago (a killed worker)."""
+    return _take(session, job_id=job_id, worker_id=worker_id, stale_after=stale_after,
+                 token_id=token_id)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What a worker needs of the job it claimed, read from the rows, never a message."""
+
+    job_id: str
+    video_id: str
+    owner_id: str
+    qualities: list[str] | None
+    attempts: int
+    created_at: datetime
+    source_bucket: str
+    source_key: str
+
+
+# Two workers racing for the same best job: the loser picks again, this many times.
+_CLAIM_TRIES = 5
+
+
+def claim_next(session: Session, *, worker_id: str, stale_after: timedelta,
+               token_id: str | None = None) -> Claimed | None:
+    """The best runnable job (common/scheduler.py) -> RUNNING for ``worker_id``, claimed
+    under the wake-up token ``token_id``; None when nothing is runnable."""
+    for _ in range(_CLAIM_TRIES):
+        job_id = scheduler.best_runnable(session, stale_after=stale_after)
+        if job_id is None:
+            return None
+        if _take(session, job_id=job_id, worker_id=worker_id, stale_after=stale_after,
+                 token_id=token_id):
+            row = session.execute(
+                select(Job.video_id, Job.owner_id, Job.qualities, Job.attempts, Job.created_at,
+                       GalleryVideo.source_bucket, GalleryVideo.source_key)
+                .join(GalleryVideo, GalleryVideo.id == Job.video_id).where(Job.id == job_id)
+            ).one()
+            return Claimed(job_id, row.video_id, row.owner_id, row.qualities, row.attempts,
+                           row.created_at, row.source_bucket or "", row.source_key or "")
+    return None
 
 
 @dataclass(frozen=True)
@@ -126,10 +161,20 @@ def heartbeat(
     return Heartbeat(owned=owned, cancel_requested=bool(cancel))
 
 
-def release(session: Session, *, job_id: str, worker_id: str) -> bool:
-    """RUNNING -> QUEUED: this worker gives the job back (shutdown, a fault to retry)."""
+def _spent(seconds: float | None) -> dict[str, Any]:
+    """Instance time adds up over attempts: a released or failed attempt cost it too."""
+    if seconds is None:
+        return {}
+    return {"instance_seconds": func.coalesce(Job.instance_seconds, 0.0) + seconds}
+
+
+def release(session: Session, *, job_id: str, worker_id: str,
+            not_before: datetime | None = None, spent_s: float | None = None) -> bool:
+    """RUNNING -> QUEUED: this worker gives the job back (shutdown; or a fault to retry,
+    runnable again from ``not_before``)."""
     return _apply(session, [Job.id == job_id, *_owned_by(worker_id)],
-                  {"status": JobStatus.QUEUED, "worker_id": None, "progress": 0.0})
+                  {"status": JobStatus.QUEUED, "worker_id": None, "progress": 0.0,
+                   "not_before": not_before, **_spent(spent_s)})
 
 
 # --- endings ------------------------------------------------------------------------------
@@ -159,7 +204,7 @@ def succeed(
     if not _apply(
         session, [Job.id == job_id, *_owned_by(worker_id), Job.cancel_requested.is_(False)],
         {"status": JobStatus.SUCCEEDED, "progress": 1.0, "finished_at": _now(), "error": None,
-         "error_code": None, "instance_seconds": instance_seconds,
+         "error_code": None, **_spent(instance_seconds),
          "stored_bytes": sum(asset.size_bytes or 0 for asset in assets), **measured},
     ):
         return False
@@ -167,8 +212,9 @@ def succeed(
     if video_id is None or not video_state.publish(session, video_id=video_id, job_id=job_id,
                                                    source=source):
         raise VideoGone(job_id)
-    # A re-run of the same job (after a crash) overwrote the same keys; its rows go too.
-    session.execute(delete(MediaAsset).where(MediaAsset.job_id == job_id))
+    # The video's rows are this job's now: an earlier attempt's (a re-run after a crash
+    # overwrote the same keys) and a superseded job's go (the caller removes its objects).
+    session.execute(delete(MediaAsset).where(MediaAsset.video_id == video_id))
     session.add_all(assets)
     session.flush()
     events.record_job_event(session, EventType.JOB_SUCCEEDED, job_id=job_id)
@@ -178,10 +224,10 @@ def succeed(
 
 
 def _fail(session: Session, where: list[Any], *, job_id: str, reason: str,
-          code: ErrorCode) -> bool:
+          code: ErrorCode, spent_s: float | None = None) -> bool:
     if not _apply(session, [Job.id == job_id, *where],
                   {"status": JobStatus.FAILED, "error": reason[:_MAX_REASON],
-                   "error_code": code, "finished_at": _now()}):
+                   "error_code": code, "finished_at": _now(), **_spent(spent_s)}):
         return False
     if video_id := _video_of(session, job_id):
         video_state.settle_unpublished(session, video_id=video_id, failed=True)
@@ -190,18 +236,41 @@ def _fail(session: Session, where: list[Any], *, job_id: str, reason: str,
 
 
 def fail(session: Session, *, job_id: str, worker_id: str, reason: str,
-         code: ErrorCode) -> bool:
+         code: ErrorCode, spent_s: float | None = None) -> bool:
     """RUNNING -> FAILED by its owner; the video settles (READY if an earlier job's assets
     are published, else FAILED). ``reason`` is one short sentence for people."""
-    return _fail(session, _owned_by(worker_id), job_id=job_id, reason=reason, code=code)
+    return _fail(session, _owned_by(worker_id), job_id=job_id, reason=reason, code=code,
+                 spent_s=spent_s)
 
 
 def fail_dead_lettered(session: Session, *, job_id: str, reason: str,
-                       stale_after: timedelta) -> bool:
-    """-> FAILED (DEAD_LETTERED) for a job SQS gave up on: a QUEUED one, or a RUNNING one
-    whose owner is presumed dead. A job still beating is left to its owner."""
-    return _fail(session, [or_(Job.status == JobStatus.QUEUED, abandoned(stale_after))],
-                 job_id=job_id, reason=reason, code=ErrorCode.DEAD_LETTERED)
+                       stale_after: timedelta, queued_too: bool = False) -> bool:
+    """-> FAILED (DEAD_LETTERED) for a job SQS gave up on: a RUNNING one whose owner is
+    presumed dead (and, ``queued_too``, a QUEUED one: a version-1 letter named its job).
+    A job still beating is left to its owner."""
+    leaving = abandoned(stale_after)
+    if queued_too:
+        leaving = or_(Job.status == JobStatus.QUEUED, leaving)
+    return _fail(session, [leaving], job_id=job_id, reason=reason,
+                 code=ErrorCode.DEAD_LETTERED)
+
+
+WORN_OUT_REASON = "gave up: the worker stopped on every attempt"
+
+
+def fail_worn_out(session: Session, *, stale_after: timedelta,
+                  max_attempts: int) -> list[tuple[str, str]]:
+    """-> FAILED (DEAD_LETTERED) for abandoned jobs that have had every attempt: their
+    workers died on each (a job that kills its worker is not run again). Returns the
+    (job id, video id) of each, whose outputs are the caller's to remove."""
+    failed = []
+    for job_id in scheduler.worn_out(session, stale_after=stale_after,
+                                     max_attempts=max_attempts):
+        video_id = _video_of(session, job_id) or ""
+        if _fail(session, [abandoned(stale_after), Job.attempts >= max_attempts],
+                 job_id=job_id, reason=WORN_OUT_REASON, code=ErrorCode.DEAD_LETTERED):
+            failed.append((job_id, video_id))
+    return failed
 
 
 class CancelOutcome(enum.StrEnum):
@@ -211,10 +280,11 @@ class CancelOutcome(enum.StrEnum):
     NOT_FOUND = "not_found"
 
 
-def _cancelled(session: Session, where: list[Any], *, job_id: str) -> bool:
+def _cancelled(session: Session, where: list[Any], *, job_id: str,
+               spent_s: float | None = None) -> bool:
     if not _apply(session, [Job.id == job_id, *where],
                   {"status": JobStatus.CANCELLED, "cancel_requested": True,
-                   "finished_at": _now()}):
+                   "finished_at": _now(), **_spent(spent_s)}):
         return False
     if video_id := _video_of(session, job_id):
         video_state.settle_unpublished(session, video_id=video_id, failed=False)
@@ -237,9 +307,10 @@ def request_cancel(session: Session, *, job_id: str) -> CancelOutcome:
     return CancelOutcome.FINISHED if exists else CancelOutcome.NOT_FOUND
 
 
-def mark_cancelled(session: Session, *, job_id: str, worker_id: str) -> bool:
+def mark_cancelled(session: Session, *, job_id: str, worker_id: str,
+                   spent_s: float | None = None) -> bool:
     """RUNNING -> CANCELLED by the worker that stopped the work; the video settles."""
-    return _cancelled(session, _owned_by(worker_id), job_id=job_id)
+    return _cancelled(session, _owned_by(worker_id), job_id=job_id, spent_s=spent_s)
 
 
 def cancel_abandoned(session: Session, *, job_id: str, stale_after: timedelta) -> bool:
@@ -251,3 +322,48 @@ def cancel_abandoned(session: Session, *, job_id: str, stale_after: timedelta) -
          or_(Job.status == JobStatus.QUEUED, abandoned(stale_after))],
         job_id=job_id,
     )
+
+
+def end_abandoned(session: Session, *, stale_after: timedelta,
+                  max_attempts: int) -> list[tuple[str, str]]:
+    """End what nobody else will, before a worker claims: jobs whose workers died on every
+    attempt (FAILED, dead-lettered) and cancelled jobs nobody will finish (CANCELLED).
+    Returns the (job id, video id) of each, whose outputs are the caller's to remove."""
+    ended = fail_worn_out(session, stale_after=stale_after, max_attempts=max_attempts)
+    flagged = session.execute(
+        select(Job.id, Job.video_id).where(
+            Job.cancel_requested.is_(True),
+            or_(Job.status == JobStatus.QUEUED, abandoned(stale_after)))
+    ).all()
+    ended += [(job_id, video_id) for job_id, video_id in flagged
+              if cancel_abandoned(session, job_id=job_id, stale_after=stale_after)]
+    return ended
+
+
+class VideoDeletion(enum.StrEnum):
+    DELETED = "deleted"      # gone, with its rows; a queued job was cancelled first
+    BUSY = "busy"            # a job is running on it: nothing changed (cancel it first)
+    NOT_FOUND = "not_found"
+
+
+def delete_video(session: Session, *, video_id: str) -> VideoDeletion:
+    """Delete a video and what hangs off it (jobs, assets: the foreign keys cascade),
+    recording video.deleted; refused while a job runs on it, which would otherwise
+    publish into a deleted video.
+
+    Its queued job is cancelled first, with a conditional UPDATE: a claim racing the
+    delete either ran first (then the job is running and the delete is refused) or finds
+    the job cancelled. The objects in S3 are the caller's to remove after the commit."""
+    queued = session.execute(select(Job.id).where(
+        Job.video_id == video_id, Job.status == JobStatus.QUEUED)).scalars().all()
+    for job_id in queued:
+        _cancelled(session, [Job.status == JobStatus.QUEUED], job_id=job_id)
+    running = session.execute(select(Job.id).where(
+        Job.video_id == video_id, Job.status == JobStatus.RUNNING)).first()
+    if running:
+        return VideoDeletion.BUSY
+    if session.get(GalleryVideo, video_id) is None:
+        return VideoDeletion.NOT_FOUND
+    events.record_video_event(session, EventType.VIDEO_DELETED, video_id=video_id)
+    session.execute(delete(GalleryVideo).where(GalleryVideo.id == video_id))
+    return VideoDeletion.DELETED

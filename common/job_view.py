@@ -7,15 +7,16 @@ write it into the events outbox; neither may import the other.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from common.cost_view import CostPublic, job_cost
 from common.costs import Prices, configured_prices
 from common.error_codes import ErrorCode
 from common.models import Job
+from common.scheduler import queue_positions
 from common.statuses import JobStatus
 
 
@@ -42,7 +43,9 @@ class JobPublic(BaseModel):
     attempts: int
     cancel_requested: bool
     queue_position: int | None = Field(
-        description="Queued jobs ahead of this one (0: next); null unless QUEUED.")
+        description="Jobs the scheduler runs before this one (0: next): higher priority "
+                    "first, then fair share between users, then the oldest; null unless "
+                    "QUEUED.")
     timings: JobTimings
     cost: CostPublic | None = Field(
         description="What its worker time and stored assets cost at the configured prices "
@@ -56,28 +59,27 @@ def _seconds(start: datetime | None, end: datetime | None) -> float | None:
 
 
 def queue_position(session: Session, job: Job) -> int | None:
-    """Queued jobs that run before ``job``: higher priority first, then oldest first."""
+    """Where ``job`` stands in the scheduler's order while QUEUED (0: next), else None."""
     if job.status != JobStatus.QUEUED:
         return None
-    ahead = or_(
-        Job.priority > job.priority,
-        and_(Job.priority == job.priority,
-             or_(Job.created_at < job.created_at,
-                 and_(Job.created_at == job.created_at, Job.id < job.id))),
-    )
-    count = session.execute(
-        select(func.count()).select_from(Job).where(Job.status == JobStatus.QUEUED, ahead)
-    ).scalar_one()
-    return int(count)
+    return queue_positions(session, [job.id]).get(job.id)
 
 
-def job_public(session: Session, job: Job, *, prices: Prices | None = None) -> JobPublic:
+_UNSET: Any = object()
+
+
+def job_public(session: Session, job: Job, *, prices: Prices | None = None,
+               position: int | None = _UNSET) -> JobPublic:
+    """The job as the API shows it; ``position`` when the caller knows it already (a page
+    computes every position in one query: ``job_publics``)."""
+    if position is _UNSET:
+        position = queue_position(session, job)
     return JobPublic(
         id=job.id, video_id=job.video_id, owner_id=job.owner_id, status=job.status,
         progress=job.progress, encode_speed=job.encode_speed, error=job.error,
         error_code=job.error_code,
         priority=job.priority, qualities=job.qualities, attempts=job.attempts,
-        cancel_requested=job.cancel_requested, queue_position=queue_position(session, job),
+        cancel_requested=job.cancel_requested, queue_position=position,
         timings=JobTimings(
             created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at,
             wait_s=_seconds(job.created_at, job.started_at) if job.started_at else None,
@@ -88,3 +90,11 @@ def job_public(session: Session, job: Job, *, prices: Prices | None = None) -> J
                       if job.status == JobStatus.SUCCEEDED else None,
                       prices=prices or configured_prices()),
     )
+
+
+def job_publics(session: Session, jobs: list[Job], *,
+                prices: Prices | None = None) -> list[JobPublic]:
+    """A page of jobs, with every queue position from one query."""
+    positions = queue_positions(session, [j.id for j in jobs if j.status == JobStatus.QUEUED])
+    return [job_public(session, job, prices=prices, position=positions.get(job.id))
+            for job in jobs]

@@ -117,6 +117,10 @@ class Job(Base):
     __table_args__ = (
         UniqueConstraint("owner_id", "idempotency_key", name="uq_jobs_owner_idempotency"),
         Index("ix_jobs_status_created", "status", "created_at"),
+        # The scheduler's order among queued jobs (common/scheduler.py).
+        Index("ix_jobs_status_priority_created", "status", "priority", "created_at"),
+        # Fair share: an owner's last start (common/scheduler.py).
+        Index("ix_jobs_owner_started", "owner_id", "started_at"),
         # One active job per video: concurrent submits cannot both insert (migration 0003).
         Index("uq_jobs_active_video", "video_id", unique=True,
               postgresql_where=_active_jobs(), sqlite_where=_active_jobs()),
@@ -156,6 +160,11 @@ class Job(Base):
     finished_at: Mapped[datetime | None] = mapped_column()
     heartbeat_at: Mapped[datetime | None] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # A retried job is not runnable before this (its backoff); None: at once.
+    not_before: Mapped[datetime | None] = mapped_column()
+    # The SQS message id of the wake-up token the job was last claimed under: how the
+    # dead-letter sweep finds the job a dead-lettered token carried (migration 0005).
+    claim_token: Mapped[str | None] = mapped_column(String(128), index=True)
 
 
 class MediaAsset(Base):

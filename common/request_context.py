@@ -19,8 +19,9 @@ from common.logging import bound, get_logger
 
 log = get_logger("access")
 
-# A caller's X-Request-ID is kept only if it is short and plain (it lands in log lines).
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# A caller's X-Request-ID is kept only if it is short and plain (it lands in log lines
+# and response headers); anything else is replaced. fullmatch: "$" would let "id\n" by.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 HEADER = "X-Request-ID"
 
 
@@ -40,7 +41,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         given = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         state["request_id"] = request_id
         status = 500
         start = time.perf_counter()

@@ -2,17 +2,17 @@
 upload confirm with ``process: true``).
 
 Order of operations, so that a job is never lost and never duplicated:
-1. insert the QUEUED row (flush, not committed), 2. send the SQS message,
+1. insert the QUEUED row (flush, not committed), 2. send a wake-up token,
 3. commit. If the send fails, the transaction rolls back and nothing exists. If the
-commit fails after the send, the message names a job that never existed, and the
-worker drops it. A worker that receives the message before the commit is visible
-finds no row yet and retries the message shortly (see processor/job_runner.py).
+commit fails after the send, the token finds nothing to claim and is dropped. A worker
+that receives the token before the commit is visible finds nothing yet and looks again
+shortly (see processor/job_runner.py). The token names no job: workers claim the best
+runnable one (common/scheduler.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Protocol
 
 from sqlalchemy import select
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from common import job_state
 from common import qualities as quality_names
 from common.errors import Conflict, Invalid
-from common.messages import JobMessage
+from common.messages import WakeUp
 from common.models import GalleryVideo, Job
 from common.statuses import ACTIVE
 
@@ -34,7 +34,7 @@ class SubmissionError(Conflict):
 class JobSender(Protocol):
     """All that submission needs of the queue (common.app_state.LazyBroker fits it)."""
 
-    def send(self, message: JobMessage, *, delay_s: int = 0) -> str: ...
+    def send(self, message: WakeUp, *, delay_s: int = 0) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -112,17 +112,8 @@ def submit_job(
         if idempotency_key and (job := _existing(session, owner_id, idempotency_key)):
             return Submitted(job, created=False)
         raise _refused(session, video) from None
-    message = JobMessage(
-        job_id=job.id,
-        video_id=video.id,
-        source_bucket=video.source_bucket or "",
-        source_key=video.source_key or "",
-        qualities=qualities,
-        priority=priority,
-        submitted_at=datetime.now(UTC).isoformat(),
-    )
     try:
-        broker.send(message)
+        broker.send(WakeUp(reason="submitted"))
     except Exception:
         session.rollback()
         raise

@@ -44,6 +44,12 @@ class Claim:
     body: str
 
 
+@dataclass
+class FanOut:
+    events: int = 0      # events this call dispatched
+    deliveries: int = 0  # deliveries it created for them
+
+
 @dataclass(frozen=True)
 class Failure:
     gave_up: bool
@@ -63,9 +69,9 @@ def subscribed(endpoint: WebhookEndpoint, event: Event) -> bool:
             and event.type in endpoint.event_types and endpoint.created_at <= event.created_at)
 
 
-def fan_out(session: Session, *, now: datetime, limit: int = 200) -> int:
+def fan_out(session: Session, *, now: datetime, limit: int = 200) -> FanOut:
     """Turn undispatched events into one PENDING delivery per subscribed endpoint; each
-    event is dispatched exactly once however many notifiers race. Returns deliveries made."""
+    event is dispatched exactly once however many notifiers race."""
     events = session.execute(
         select(Event).where(Event.dispatched_at.is_(None)).order_by(Event.created_at)
         .limit(limit)
@@ -75,17 +81,18 @@ def fan_out(session: Session, *, now: datetime, limit: int = 200) -> int:
         select(WebhookEndpoint).where(WebhookEndpoint.owner_id.in_(owners),
                                       WebhookEndpoint.enabled.is_(True))
     ).scalars().all() if owners else []
-    made = 0
+    made = FanOut()
     for event in events:
         if not _apply(session, Event, [Event.id == event.id, Event.dispatched_at.is_(None)],
                       {"dispatched_at": now}):
             continue  # another notifier dispatched it
+        made.events += 1
         for endpoint in endpoints:
             if subscribed(endpoint, event):
                 session.add(WebhookDelivery(event_id=event.id, endpoint_id=endpoint.id,
                                             next_attempt_at=now, give_up_at=now + RETRY_HORIZON,
                                             created_at=now))
-                made += 1
+                made.deliveries += 1
     session.flush()
     return made
 

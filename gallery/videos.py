@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from common import job_state
 from common.access import managed_video
 from common.auth import Principal
 from common.errors import Conflict
-from common.events import EventType, record_video_event
-from common.job_state import JobStatus
+from common.job_state import VideoDeletion
 from common.logging import get_logger
-from common.models import GalleryVideo, Job
+from common.models import GalleryVideo
 from common.storage import delete_prefix, upload_prefix, video_media_prefix
 from gallery.schemas import VideoUpdate
 
@@ -48,21 +47,21 @@ def delete_video(
     """Delete the video, its source upload and every published asset; returns objects deleted.
 
     Refused while a worker is transcoding it: the worker would publish into a deleted video.
+    The rows go first (``job_state.delete_video``: a queued job is cancelled, a claim racing
+    the delete cannot slip in), then the objects, which nothing can reach any more.
     """
     video = managed_video(session, video_id=video_id, principal=principal)
-    running = session.execute(
-        select(Job.id).where(Job.video_id == video.id, Job.status == JobStatus.RUNNING)
-    ).first()
-    if running:
+    source = (video.source_bucket, video.source_key, video.owner_id)
+    outcome = job_state.delete_video(session, video_id=video.id)
+    if outcome == VideoDeletion.BUSY:
+        session.rollback()
         raise Conflict("a job is transcoding this video; cancel it first")
-    deleted = delete_prefix(s3, bucket=media_bucket,
-                            prefix=video_media_prefix(video_id=video.id))
-    if video.source_bucket and video.source_key:
-        _abort_multipart(s3, bucket=video.source_bucket, key=video.source_key)
-        deleted += delete_prefix(s3, bucket=video.source_bucket, prefix=upload_prefix(
-            user_id=video.owner_id, video_id=video.id))
-    record_video_event(session, EventType.VIDEO_DELETED, video_id=video.id)
-    session.delete(video)
     session.commit()
+    deleted = delete_prefix(s3, bucket=media_bucket, prefix=video_media_prefix(video_id=video_id))
+    bucket, key, owner_id = source
+    if bucket and key:
+        _abort_multipart(s3, bucket=bucket, key=key)
+        deleted += delete_prefix(s3, bucket=bucket, prefix=upload_prefix(
+            user_id=owner_id, video_id=video_id))
     log.info("video_deleted", video_id=video_id, objects=deleted)
     return deleted

@@ -21,8 +21,10 @@ from common.webapp import service_app
 from gateway import auth_routes, jobs, proxy, usage, web, webhooks
 from gateway.middleware import PathNormalizer, RateLimitMiddleware
 from gateway.openapi import install_merged_openapi
+from gateway.page_policy import bucket_origins, page_csp
 from gateway.settings import GatewaySettings
 from gateway.state import GatewayState
+from gateway.webhook_docs import document_webhooks
 
 _PLACEHOLDER = """<!doctype html><html><head><meta charset="utf-8"><title>VideoForge</title>
 </head><body><h1>VideoForge</h1><p>The API is at <a href="/docs">/docs</a>.</p></body></html>"""
@@ -50,8 +52,9 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
     app.include_router(auth_routes.router)
     app.include_router(jobs.router)
     app.include_router(webhooks.router)
+    document_webhooks(app)
     app.include_router(usage.router)
-    _install_index(app)
+    _install_index(app, csp=page_csp(bucket_origins(state.s3, settings)))
     web.mount_web(app)
     app.router.routes.extend(proxy.routes(upstreams))
     install_merged_openapi(app, upstreams)
@@ -68,9 +71,12 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
     return app
 
 
-def _install_index(app: FastAPI) -> None:
+def _install_index(app: FastAPI, *, csp: str) -> None:
+    headers = {"Content-Security-Policy": csp}
+
     @app.get("/", include_in_schema=False)
     def index() -> Response:
         page = web.STATIC_DIR / "index.html"
-        return FileResponse(page) if page.is_file() else HTMLResponse(_PLACEHOLDER)
+        return (FileResponse(page, headers=headers) if page.is_file() else
+                HTMLResponse(_PLACEHOLDER, headers=headers))
 

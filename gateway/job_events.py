@@ -1,15 +1,19 @@
 """Server-sent events for one job: its state whenever it changes, until it finishes.
 
 The database is the source of truth (workers write progress there), read at a bounded
-interval with a short session per read, so an open stream holds no connection.
+interval with a short session per read, so an open stream holds no connection. A queued
+job's position comes from a board that computes every position at most once per poll
+interval for all the streams of the app: one query per interval, however many are open.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+import weakref
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
 
 import anyio
 from pydantic import BaseModel
@@ -18,13 +22,46 @@ from starlette.concurrency import run_in_threadpool
 
 from common.job_state import JobStatus
 from common.models import Job
+from common.scheduler import queue_positions
 from gateway.schemas import JobEvent
 from gateway.state import GatewayState
 
 # Tells an EventSource how long to wait before reconnecting after a dropped stream.
 _RETRY_MS = 3000
 
-Snapshot = Callable[[Session, Job], BaseModel]
+
+
+class Snapshot(Protocol):
+    def __call__(self, session: Session, job: Job, *, position: int | None) -> BaseModel: ...
+
+
+class QueueBoard:
+    """Every queued job's position, at most ``max_age_s`` old."""
+
+    def __init__(self, max_age_s: float) -> None:
+        self.max_age_s = max_age_s
+        self._at = float("-inf")
+        self._positions: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def position(self, session: Session, job: Job) -> int | None:
+        if job.status != JobStatus.QUEUED:
+            return None
+        with self._lock:
+            if time.monotonic() - self._at >= self.max_age_s:
+                self._positions = queue_positions(session, None)
+                self._at = time.monotonic()
+            return self._positions.get(job.id)
+
+
+_boards: weakref.WeakKeyDictionary[GatewayState, QueueBoard] = weakref.WeakKeyDictionary()
+
+
+def _board(ctx: GatewayState) -> QueueBoard:
+    board = _boards.get(ctx)
+    if board is None:
+        board = _boards.setdefault(ctx, QueueBoard(ctx.settings.sse_poll_interval_s))
+    return board
 
 
 def sse(event: JobEvent, data: Any) -> str:
@@ -34,7 +71,10 @@ def sse(event: JobEvent, data: Any) -> str:
 def _read(ctx: GatewayState, job_id: str, snapshot: Snapshot) -> dict[str, Any] | None:
     with ctx.sessions() as session:
         job = session.get(Job, job_id)
-        return snapshot(session, job).model_dump(mode="json") if job else None
+        if job is None:
+            return None
+        position = _board(ctx).position(session, job)
+        return snapshot(session, job, position=position).model_dump(mode="json")
 
 
 async def job_event_stream(

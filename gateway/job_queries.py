@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from common.auth import Principal
 from common.http import not_found
-from common.job_view import job_public, queue_position
+from common.job_view import job_public, job_publics, queue_position
 from common.models import Job
 
 
@@ -28,4 +28,4 @@ def find_job(session: Session, job_id: str, user: Principal) -> Job:
     return job
 
 
-__all__ = ["find_job", "job_public", "queue_position"]
+__all__ = ["find_job", "job_public", "job_publics", "queue_position"]

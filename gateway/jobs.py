@@ -22,7 +22,7 @@ from common.models import Job
 from common.submission import submit_job
 from gateway.deps import BrokerDep, CurrentUser, SessionDep, StateDep
 from gateway.job_events import job_event_stream
-from gateway.job_queries import find_job, job_public
+from gateway.job_queries import find_job, job_public, job_publics
 from gateway.pagination import Cursor
 from gateway.schemas import JobCreate, JobEvent, JobLifecycle, JobPage, JobPublic
 
@@ -101,7 +101,7 @@ def list_jobs(
     more = len(rows) > limit
     rows = rows[:limit]
     return JobPage(
-        items=[job_public(session, job) for job in rows],
+        items=job_publics(session, rows),
         next_cursor=Cursor(rows[-1].created_at, rows[-1].id).encode() if more else None,
     )
 

@@ -37,6 +37,9 @@ class GatewaySettings(CommonSettings, PriceSettings):
 
     # Empty: no CORS headers (the browser sees one origin, so none are needed).
     cors_origins: list[str] = []
+    # Origins the web page may load media from and call besides this one and the buckets
+    # (a CDN in front of the media bucket, a separate streaming URL); JSON list.
+    page_extra_origins: list[str] = []
 
     # Server-sent job events: how often the database is read, and the longest stream.
     sse_poll_interval_s: float = Field(default=1.0, gt=0)

@@ -45,8 +45,8 @@ def url_checker(settings: SettingsDep) -> UrlChecker:
 CheckerDep = Annotated[UrlChecker, Depends(url_checker)]
 
 
-@router.get("/event-types", response_model=list[EventType])
-def event_types() -> list[EventType]:
+@router.get("/event-types", response_model=list[EventType], responses=_ERRORS)
+def event_types(_: CurrentUser) -> list[EventType]:
     """Every event type an endpoint can subscribe to."""
     return list(EventType)
 

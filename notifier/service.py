@@ -63,8 +63,8 @@ class Notifier:
         now = self.clock()
         with transaction(self.sessions) as session:
             made = fan_out(session, now=now)
-        if made:
-            metrics.DELIVERIES_CREATED.inc(made)
+        metrics.EVENTS_DISPATCHED.inc(made.events)
+        metrics.DELIVERIES_CREATED.inc(made.deliveries)
         free = self.settings.webhook_concurrency - len(self._in_flight)
         claims: list[Claim] = []
         if free > 0:

@@ -1,17 +1,23 @@
-"""The dead-letter sweep: a job whose message SQS gave up on is marked FAILED.
+"""The dead-letter sweep: the job a dead-lettered token last carried is marked FAILED.
 
-SQS moves a message to the dead-letter queue after ``maxReceiveCount`` receives — a job
-that kept failing, or kept killing its worker. The worker that sees the last attempt
-fails the job itself; a worker that died on it cannot, so idle workers sweep the
-dead-letter queue now and then. Messages stay in the queue for ops to inspect or
-redrive; the sweep only reads them.
+SQS moves a token to the dead-letter queue after ``maxReceiveCount`` receives. Releases and
+retries replace their token (processor/job_runner.py), so a token is received again only
+when its holder vanished without a word: a dead-lettered token is one whose workers kept
+dying. The token names no job; the job it last carried is the one claimed under its
+message id (``jobs.claim_token``), and it is failed if it is still abandoned (its worker
+presumed dead). Claims fail such jobs too once they have had every attempt
+(``job_state.end_abandoned``); the sweep catches the one no worker came back for. A
+version-1 letter (it named its job) maps by that name.
+
+Idle workers sweep now and then. Letters stay in the queue for ops to inspect or redrive;
+the sweep only reads them.
 """
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from common import job_state
@@ -19,6 +25,8 @@ from common.broker import Broker, Delivery
 from common.db import transaction
 from common.logging import get_logger
 from common.messages import MalformedMessage
+from common.models import Job
+from processor.outputs import Outputs
 
 log = get_logger(__name__)
 
@@ -28,17 +36,18 @@ _SWEEP_LIMIT = 100
 
 
 def sweep(dlq: Broker, sessions: sessionmaker[Session], *, stale_after: timedelta,
-          limit: int = _SWEEP_LIMIT) -> int:
-    """Mark FAILED each unfinished job named in ``dlq``; returns how many were failed.
+          outputs: Outputs | None = None, limit: int = _SWEEP_LIMIT) -> int:
+    """Mark FAILED each job a letter in ``dlq`` maps to; returns how many were failed.
 
     A job still running with a live heartbeat is left alone (it may yet succeed): the
-    staleness rule is in the UPDATE (``job_state.abandoned``, the one ``claim`` uses), so
-    a worker that beats or takes the job over meanwhile is never failed under it. Each
-    message read is made visible again afterwards.
+    staleness rule is in the UPDATE (``job_state.abandoned``, the one claims use), so a
+    worker that beats or takes the job over meanwhile is never failed under it. Each
+    letter read is made visible again afterwards; ``outputs`` removes a failed job's
+    partial uploads.
     """
     held: list[Delivery] = []
     seen: set[str] = set()
-    failed = 0
+    failed: list[tuple[str, str]] = []
     try:
         while len(held) < limit:
             delivery = dlq.receive(wait_s=0)
@@ -48,47 +57,29 @@ def sweep(dlq: Broker, sessions: sessionmaker[Session], *, stale_after: timedelt
             if delivery.message_id in seen:  # the queue has been read round once
                 break
             seen.add(delivery.message_id)
-            failed += _fail_job(delivery, sessions, stale_after)
+            failed += _fail_jobs(delivery, sessions, stale_after)
     finally:
         for delivery in held:
             dlq.release(delivery)
-    if failed:
-        log.warning("dead_letter_jobs_failed", count=failed)
-    return failed
+    for job_id, video_id in failed:
+        log.warning("dead_letter_job_failed", job_id=job_id)
+        if outputs is not None:
+            outputs.remove(video_id=video_id, job_id=job_id)
+    return len(failed)
 
 
-def _fail_job(delivery: Delivery, sessions: sessionmaker[Session],
-              stale_after: timedelta) -> int:
+def _fail_jobs(delivery: Delivery, sessions: sessionmaker[Session],
+               stale_after: timedelta) -> list[tuple[str, str]]:
     try:
-        message = delivery.job()
+        token = delivery.token()
     except MalformedMessage:
-        return 0
+        return []
+    legacy = token.legacy_job_id
     with transaction(sessions) as session:
-        if not job_state.fail_dead_lettered(session, job_id=message.job_id,
-                                            reason=DEAD_LETTER_REASON, stale_after=stale_after):
-            return 0
-    log.warning("dead_letter_job_failed", job_id=message.job_id)
-    return 1
-
-
-class DeadLetterSweeper:
-    """Runs :func:`sweep` at most every ``interval_s`` (the worker calls it when idle)."""
-
-    def __init__(self, dlq: Broker, sessions: sessionmaker[Session], *,
-                 stale_after: timedelta, interval_s: float) -> None:
-        self.dlq = dlq
-        self.sessions = sessions
-        self.stale_after = stale_after
-        self.interval_s = interval_s
-        self._last: float | None = None
-
-    def maybe_sweep(self) -> int:
-        now = time.monotonic()
-        if self.interval_s <= 0 or (self._last is not None and now - self._last < self.interval_s):
-            return 0
-        self._last = now
-        try:
-            return sweep(self.dlq, self.sessions, stale_after=self.stale_after)
-        except Exception as exc:  # the sweep is housekeeping: never stop the worker for it
-            log.warning("dead_letter_sweep_failed", error=str(exc))
-            return 0
+        mapped = Job.id == legacy if legacy else Job.claim_token == delivery.message_id
+        jobs = session.execute(select(Job.id, Job.video_id).where(mapped)).all()
+        return [(job_id, video_id) for job_id, video_id in jobs
+                if job_state.fail_dead_lettered(session, job_id=job_id,
+                                                reason=DEAD_LETTER_REASON,
+                                                stale_after=stale_after,
+                                                queued_too=legacy is not None)]

@@ -55,10 +55,8 @@ class ProcessorSettings(CommonSettings, PriceSettings):
     retry_backoff_s: int = 2
     # Without a redrive policy on the queue, a job fails for good after this many attempts.
     max_attempts: int = 5
-    # A message naming a job row that does not exist is retried while younger than this
-    # (the submitter commits the row right after sending), then dropped as an orphan.
-    orphan_after_s: float = 60.0
-    # How often an idle worker looks at the dead-letter queue (0 = never).
+    # How often an idle worker does its housekeeping: the dead-letter sweep and the
+    # wake-up token reconciliation (0 = never).
     dlq_sweep_interval_s: float = 300.0
     metrics_port: int = 9101  # 0 = no metrics endpoint
     work_dir: Path | None = None  # temporary files; default: the system temp dir

@@ -25,6 +25,7 @@ from processor.manifest import Asset, Manifest
 from processor.packaging import cmaf_path, package
 from processor.previews import PREVIEW_NAME, THUMBNAIL_NAME, preview_args
 from processor.progress import Progress
+from processor.source_info import SourceInfo
 from processor.storyboard import make_storyboard
 from processor.transcode_settings import TranscodeSettings
 
@@ -41,13 +42,18 @@ def transcode(
     qualities: Sequence[str] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     cancel: threading.Event | None = None,
+    on_intake: Callable[[SourceInfo], None] | None = None,
 ) -> Manifest:
     """Transcode ``source`` into ``outdir`` and return the manifest written there.
 
-    Raises BadInput (the source can never work, or its encode ran past its budget),
-    Cancelled (``cancel`` was set) or TranscodeError (FFmpeg failed).
+    ``on_intake`` hears what intake measured before the encode starts (the worker records
+    the duration and the work estimate). Raises BadInput (the source can never work, or
+    its encode ran past its budget), Cancelled (``cancel`` was set) or TranscodeError
+    (FFmpeg failed).
     """
     info = intake(source, settings.limits)
+    if on_intake is not None:
+        on_intake(info)
     rungs = choose_ladder(info.width, info.height, qualities)
     timing = timeline(info, settings.limits.max_duration_s)
     outdir.mkdir(parents=True, exist_ok=True)

@@ -23,8 +23,8 @@ from types import FrameType
 
 from common.broker import Broker
 from common.logging import bound, get_logger
-from processor.dead_letters import DeadLetterSweeper
 from processor.heartbeat import StopReason, StopSignal
+from processor.housekeeping import Housekeeping
 from processor.job_runner import JobRunner, Outcome
 from processor.lifecycle import LifecycleHook
 from processor.protection import NoProtection, ScaleInProtection
@@ -49,7 +49,7 @@ class Worker:
         runner: JobRunner,
         broker: Broker,
         protection: ScaleInProtection | None = None,
-        dead_letters: DeadLetterSweeper | None = None,
+        housekeeping: Housekeeping | None = None,
         lifecycle: LifecycleHook | None = None,
         termination: TerminationWatch | None = None,
     ) -> None:
@@ -57,7 +57,7 @@ class Worker:
         self.runner = runner
         self.broker = broker
         self.protection = protection or NoProtection()
-        self.dead_letters = dead_letters
+        self.housekeeping = housekeeping  # dead-letter sweep, token reconciliation
         # An Auto Scaling termination hook: the instance waits for our drain, then goes.
         self.lifecycle = lifecycle
         # Spot interruption and Auto Scaling termination notices, read while busy too.
@@ -93,7 +93,7 @@ class Worker:
                     if burst:
                         break
                     continue
-                if outcome != Outcome.DEFERRED:
+                if outcome.ran_a_job:
                     handled += 1
                 if max_jobs is not None and handled >= max_jobs:
                     break
@@ -110,8 +110,8 @@ class Worker:
 
     def step(self, wait_s: int | None = None) -> Outcome | None:
         """One poll; the delivery it brings (if any) is processed to its outcome."""
-        if self.dead_letters is not None:
-            self.dead_letters.maybe_sweep()
+        if self.housekeeping is not None:
+            self.housekeeping.maybe_run()
         self._idle = True
         try:
             delivery = self.broker.receive(

@@ -110,8 +110,9 @@ export async function api(path, { method = "GET", body, headers } = {}) {
   return response.status === 204 ? null : response.json();
 }
 
-// Read a text/event-stream; calls onEvent(data) per event until the stream ends or
-// signal aborts. Resolves when the server closes the stream.
+// Read a text/event-stream; calls onEvent(data, type) per event (type: the "event:"
+// field, "message" without one) until the stream ends or signal aborts. Resolves when
+// the server closes the stream.
 export async function events(path, onEvent, signal) {
   const response = await authed(path, { headers: { Accept: "text/event-stream" }, signal });
   if (!response.ok) throw new ApiError(await detail(response), response.status);
@@ -125,14 +126,18 @@ export async function events(path, onEvent, signal) {
     while ((end = buffer.search(/\r?\n\r?\n/)) >= 0) {
       const block = buffer.slice(0, end);
       buffer = buffer.slice(end).replace(/^\r?\n\r?\n/, "");
-      const data = block.split(/\r?\n/).filter((l) => l.startsWith("data:"))
+      const lines = block.split(/\r?\n/);
+      const data = lines.filter((l) => l.startsWith("data:"))
         .map((l) => l.slice(5).trimStart()).join("\n");
+      const type = lines.find((l) => l.startsWith("event:"))?.slice(6).trim() || "message";
       if (data) {
+        let parsed;
         try {
-          onEvent(JSON.parse(data));
+          parsed = JSON.parse(data);
         } catch {
-          // a keep-alive or a non-JSON event: nothing to show
+          continue; // a keep-alive or a non-JSON event: nothing to show
         }
+        onEvent(parsed, type);
       }
     }
   }

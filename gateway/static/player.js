@@ -1,11 +1,15 @@
-// The watch page: a quality menu with each MP4 quality and Auto (HLS via hls.js);
-// the choice is remembered in localStorage.
+// The player: a quality menu with each quality (the CMAF file, played progressively) and
+// Auto (the HLS master over the same files, through hls.js); the choice is remembered in
+// localStorage. URLs expire (presigned, short-lived): when one runs out mid-viewing the
+// player fetches a fresh one and carries on where it was.
 
 import { api, mediaUrl } from "./api.js";
 
 const CHOICE = "vf.quality";
 const AUTO = "auto";
-const HLS_SCRIPT = "/static/vendor/hls.min.js";
+const HLS_SCRIPT = "/static/vendor/hls.min.js"; // the full build: it has EXT-X-DEFINE
+// At most one automatic refetch per this long, so a URL that keeps failing is reported.
+const RECOVER_EVERY_MS = 30_000;
 
 let hlsLoading = null;
 
@@ -34,9 +38,15 @@ export class Player {
     this.videoId = videoId;
     this.onError = onError;
     this.hls = null;
+    this.quality = null;
+    this.recovered = 0;
+    window.vfPlayer = this; // a handle for debugging and the browser tests
     select.addEventListener("change", () => {
       localStorage.setItem(CHOICE, select.value);
       this.play(select.value);
+    });
+    video.addEventListener("error", () => {
+      if (this.quality !== AUTO && this.quality) this.recover("the video stopped loading");
     });
   }
 
@@ -56,36 +66,57 @@ export class Player {
     if (!choice) throw new Error("this video has no playable quality yet");
     this.select.value = choice;
     await this.play(choice);
+    return body;
   }
 
-  async play(quality) {
-    const at = this.video.currentTime;
-    const wasPlaying = !this.video.paused;
+  async play(quality, { at = this.video.currentTime, playing = !this.video.paused } = {}) {
     this.hls?.destroy();
     this.hls = null;
+    this.quality = quality;
+    delete this.video.dataset.level;
     try {
       const url = await mediaUrl(`/api/stream/${this.videoId}?quality=${quality}`);
-      if (quality === AUTO) this.playHls(url);
+      if (quality === AUTO) this.playHls(url, at);
       else this.video.src = url;
     } catch (error) {
       this.onError(error.message);
       return;
     }
     this.video.addEventListener("loadedmetadata", () => {
-      if (at) this.video.currentTime = at;
-      if (wasPlaying) this.video.play().catch(() => {});
+      if (at && quality !== AUTO) this.video.currentTime = at;
+      if (playing) this.video.play().catch(() => {});
     }, { once: true });
   }
 
+  // A URL ran out (or the network dropped): fetch fresh ones and resume, once in a while.
+  recover(reason) {
+    const now = Date.now();
+    if (now - this.recovered < RECOVER_EVERY_MS) {
+      this.onError(`Playback failed: ${reason}.`);
+      return;
+    }
+    this.recovered = now;
+    this.play(this.quality, { at: this.video.currentTime, playing: true });
+  }
+
   // The master URL carries a playback grant, so the playlists need no credentials.
-  playHls(master) {
-    if (!window.Hls?.isSupported()) {
+  playHls(master, at) {
+    const Hls = window.Hls;
+    if (!Hls?.isSupported()) {
       this.video.src = master; // Safari plays HLS natively
       return;
     }
-    this.hls = new window.Hls();
-    this.hls.on(window.Hls.Events.ERROR, (_, data) => {
-      if (data.fatal) this.onError(`adaptive playback failed: ${data.details}`);
+    this.hls = new Hls({ startPosition: at || -1 });
+    this.hls.on(Hls.Events.LEVEL_SWITCHED, (_, data) => {
+      const level = this.hls.levels[data.level];
+      this.video.dataset.level = String(level?.height || "");
+      const auto = this.select.querySelector(`option[value="${AUTO}"]`);
+      if (auto && level) auto.textContent = `Auto (${level.height}p)`;
+    });
+    this.hls.on(Hls.Events.ERROR, (_, data) => {
+      if (!data.fatal) return;
+      if (data.type === Hls.ErrorTypes.NETWORK_ERROR) this.recover(data.details);
+      else this.onError(`Adaptive playback failed: ${data.details}`);
     });
     this.hls.loadSource(master);
     this.hls.attachMedia(this.video);
@@ -94,5 +125,6 @@ export class Player {
   destroy() {
     this.hls?.destroy();
     this.video.removeAttribute("src");
+    if (window.vfPlayer === this) window.vfPlayer = null;
   }
 }

@@ -3,19 +3,9 @@
 // Self-contained: app.js routes #/webhooks here with the page's <main> element.
 
 import { api } from "./api.js";
+import { el } from "./dom.js";
 
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : "—");
-
-// An element: attribute-style keys ("role", "aria-*") become attributes, the rest properties.
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key === "role" || key.includes("-")) node.setAttribute(key, value);
-    else node[key] = value;
-  }
-  node.append(...children.filter((c) => c !== null && c !== undefined));
-  return node;
-}
 
 // This view's styles, added to the page the first time it shows.
 function ensureStyles() {

@@ -1,6 +1,9 @@
 """A discrete-event simulation of the worker fleet under a job trace.
 
-Jobs arrive into one FIFO queue; each in-service worker takes one job at a time. Every
+Jobs arrive into the scheduler's queue (``queue.py``: first come, first served while
+every job is one unit); each in-service worker takes one unit at a time. With
+``SimSettings.chunking`` a long job becomes chunk and audio tasks, then a stitch task
+(``chunking.py``), and the queue shares the workers between jobs. Every
 ``interval_s`` the controller runs the real :class:`~processor.autoscaler.Autoscaler` on
 what the real controller reads, each as fresh as its source: SQS approximate message counts
 ``staleness_s`` old (they lag by about a minute), and current database figures (queued jobs,
@@ -19,12 +22,13 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from processor.autoscaler.policy import Autoscaler, ScalingConfig, Signals
-from processor.simulation.traces import Job, Trace
+from processor.simulation.chunking import Chunking
+from processor.simulation.queue import FairQueue, Unit
+from processor.simulation.traces import Trace
 
 # Event kinds, in the order they run when they fall on the same instant: work finishes and
 # instances come up before new arrivals are queued, and the controller looks last.
@@ -47,6 +51,8 @@ class SimSettings:
     # Pass the database's count of queued jobs (fresh), as the controller does; False: the
     # policy has only the stale SQS counts.
     db_job_counts: bool = True
+    # Split long jobs into tasks (issue 10); None: every job runs whole on one worker.
+    chunking: Chunking | None = None
 
     def __post_init__(self) -> None:
         if self.boot_s < 0 or self.interval_s <= 0 or self.staleness_s < 0:
@@ -67,16 +73,24 @@ class Sample:
 class RunResult:
     policy: str
     trace: str
-    waits: list[float]
+    waits: list[float]         # arrival -> first start, per job that started
     instance_hours: float
     reversals: int
     interrupted_jobs: int
     end_s: float
-    work_s: float
+    work_s: float              # busy instance-seconds: the trace's work plus any chunking's
     scale_events: int
     boot_hours: float = 0.0  # launch -> in service, billed
     idle_hours: float = 0.0  # in service without a job, billed (incl. the 60 s minimum)
     timeline: list[Sample] = field(default_factory=list)
+    # arrival -> done (READY), per job in trace order; None for a job that never finished
+    turnarounds: list[float | None] = field(default_factory=list)
+    job_work_s: list[float] = field(default_factory=list)  # each job's own, trace order
+
+    @property
+    def trace_work_s(self) -> float:
+        """The trace's own work: what its source minutes stand for."""
+        return sum(self.job_work_s)
 
 
 @dataclass(eq=False)  # identity: instances are dict keys
@@ -84,8 +98,7 @@ class _Instance:
     launched_at: float
     ready: bool = False
     ready_at: float | None = None
-    job: Job | None = None
-    job_index: int = -1
+    job: Unit | None = None  # the unit it runs
     finish_at: float = 0.0
     terminated_at: float | None = None
 
@@ -110,9 +123,12 @@ class Simulation:
         # Insertion-ordered sets (dicts), so runs are repeatable and lookups O(1).
         self._live: dict[_Instance, None] = {}  # not terminated
         self._idle: dict[_Instance, None] = {}  # in service, no job
-        self._queue: deque[tuple[Job, int]] = deque()  # (job, index into starts)
-        self._queued_work = 0.0
+        self._queue = FairQueue()
         self._starts: list[float | None] = [None] * len(trace.jobs)
+        self._finished: list[float | None] = [None] * len(trace.jobs)
+        self._tasks_left: dict[int, int] = {}  # chunked job -> chunk/audio tasks not done
+        self._stitches: dict[int, float] = {}  # chunked job -> its stitch's work
+        self._work = 0.0
         self._done = 0
         self._last_finish = 0.0
         self._views: dict[int, _QueueCounts] = {}
@@ -144,9 +160,8 @@ class Simulation:
     def _handle(self, t: float, kind: int, data: object) -> None:
         if kind == _FINISH:
             assert isinstance(data, _Instance)
-            if data.terminated_at is None:
-                self._done += 1
-                self._last_finish = t
+            if data.terminated_at is None and data.job is not None:
+                self._finish(t, data.job)
                 data.job = None
                 self._on_idle(t, data)
         elif kind == _READY:
@@ -172,19 +187,42 @@ class Simulation:
 
     # --- the queue and the workers --------------------------------------------------
     def _enqueue(self, t: float, index: int) -> None:
-        job = self.trace.jobs[index]
-        self._queue.append((job, index))
-        self._queued_work += job.work_s
-        if self._idle:
+        work = self.trace.jobs[index].work_s
+        tasks = self.sim.chunking.split(work) if self.sim.chunking else None
+        if tasks is None:
+            self._add(t, [Unit(index, work)])
+            return
+        self._tasks_left[index] = len(tasks.parallel)
+        self._stitches[index] = tasks.stitch
+        self._add(t, [Unit(index, w) for w in tasks.parallel])
+
+    def _add(self, t: float, units: list[Unit]) -> None:
+        for unit in units:
+            self._queue.push(unit)
+            self._work += unit.work_s
+        while self._idle and self._queue:
             self._on_idle(t, next(iter(self._idle)))
+
+    def _finish(self, t: float, unit: Unit) -> None:
+        self._queue.done(unit)
+        self._last_finish = t
+        left = self._tasks_left.get(unit.job)
+        if left is not None and not unit.stitch:
+            self._tasks_left[unit.job] = left - 1
+            if left == 1:  # the last chunk or the audio: the stitch can run
+                self._add(t, [Unit(unit.job, self._stitches.pop(unit.job), stitch=True)])
+            return
+        self._tasks_left.pop(unit.job, None)
+        self._finished[unit.job] = t
+        self._done += 1
 
     def _on_idle(self, t: float, inst: _Instance) -> None:
         self._idle.pop(inst, None)
-        if self._queue:
-            job, index = self._queue.popleft()
-            self._queued_work -= job.work_s
-            self._starts[index] = t
-            inst.job, inst.job_index, inst.finish_at = job, index, t + job.work_s
+        unit = self._queue.pop()
+        if unit is not None:
+            if self._starts[unit.job] is None:
+                self._starts[unit.job] = t
+            inst.job, inst.finish_at = unit, t + unit.work_s
             self._at(inst.finish_at, _FINISH, inst)
         elif len(self._live) > self.desired:
             self._terminate(t, inst)
@@ -202,11 +240,12 @@ class Simulation:
 
     def _terminate(self, t: float, inst: _Instance) -> None:
         if inst.job is not None:
-            # The backend must never pick a busy worker; if it did, the job would be lost
-            # mid-encode and re-queued at the front.
+            # The backend must never pick a busy worker; if it did, the unit would be lost
+            # mid-encode and re-queued at the front, its work done again.
             self.interrupted += 1
-            self._queue.appendleft((inst.job, inst.job_index))
-            self._queued_work += inst.job.work_s
+            self._queue.done(inst.job)
+            self._queue.push(inst.job, front=True)
+            self._work += inst.job.work_s
             inst.job = None
         inst.terminated_at = t
         del self._live[inst]
@@ -224,10 +263,10 @@ class Simulation:
         busy = len(running)
         signals = Signals(
             now=t, visible=sqs.visible, in_flight=sqs.in_flight, delayed=0,
-            queued_work_s=max(0.0, self._queued_work), running_work_s=sum(running),
+            queued_work_s=max(0.0, self._queue.work_s), running_work_s=sum(running),
             running_remaining_s=tuple(running) if self.sim.per_job_remaining else (),
             queued_jobs=len(self._queue) if self.sim.db_job_counts else None,
-            queued_work_each_s=(tuple(job.work_s for job, _ in self._queue)
+            queued_work_each_s=(tuple(unit.work_s for unit in self._queue)
                                 if self.sim.db_job_counts and self.sim.per_job_remaining
                                 else ()),
             in_service=in_service, pending=len(alive) - in_service, busy=busy,
@@ -264,7 +303,7 @@ class Simulation:
             seconds += max(stop - inst.launched_at, MIN_BILLED_S)
             ready = inst.ready_at if inst.ready_at is not None else stop
             boot += max(0.0, min(ready, stop) - inst.launched_at)
-        work = sum(j.work_s for j in self.trace.jobs)
+        work = self._work
         waits = [
             start - job.arrival_s
             for start, job in zip(self._starts, self.trace.jobs, strict=True)
@@ -276,6 +315,9 @@ class Simulation:
             interrupted_jobs=self.interrupted, end_s=end, work_s=work,
             scale_events=self.scale_events, timeline=self.timeline,
             boot_hours=boot / 3600.0, idle_hours=max(0.0, seconds - boot - work) / 3600.0,
+            turnarounds=[None if done is None else done - job.arrival_s
+                         for done, job in zip(self._finished, self.trace.jobs, strict=True)],
+            job_work_s=[j.work_s for j in self.trace.jobs],
         )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from common.costs import Prices, cost_of
+from processor.simulation.chunking import LONG_SOURCE_S
 from processor.simulation.engine import RunResult
 from processor.simulation.workload import INSTANCE_S_PER_SOURCE_MINUTE, source_seconds
 
@@ -29,6 +30,10 @@ def summarize(result: RunResult, prices: Prices | None = None, *,
     idle time are billed too) per transcoded source minute, in the platform's cost model."""
     hours = result.end_s / 3600
     busy_hours = result.work_s / 3600
+    long_turnarounds = [
+        t for t, work in zip(result.turnarounds, result.job_work_s, strict=True)
+        if t is not None and source_seconds(work, instance_s_per_source_minute) > LONG_SOURCE_S]
+    turnarounds = [t for t in result.turnarounds if t is not None]
     summary: dict[str, Any] = {
         "policy": result.policy,
         "trace": result.trace,
@@ -36,6 +41,10 @@ def summarize(result: RunResult, prices: Prices | None = None, *,
         "p50_wait_s": round(percentile(result.waits, 50), 1),
         "p95_wait_s": round(percentile(result.waits, 95), 1),
         "max_wait_s": round(max(result.waits, default=0.0), 1),
+        "p95_turnaround_s": round(percentile(turnarounds, 95), 1),
+        # Sources over 30 minutes: arrival -> READY (issue 10's chunking comparison).
+        "long_sources": len(long_turnarounds),
+        "long_p95_turnaround_s": round(percentile(long_turnarounds, 95), 1),
         "instance_hours": round(result.instance_hours, 2),
         "boot_hours": round(result.boot_hours, 2),
         "idle_hours": round(result.idle_hours, 2),
@@ -49,7 +58,8 @@ def summarize(result: RunResult, prices: Prices | None = None, *,
         "simulated_hours": round(hours, 2),
     }
     cost = cost_of(instance_seconds=result.instance_hours * 3600,
-                   source_seconds=source_seconds(result.work_s, instance_s_per_source_minute),
+                   source_seconds=source_seconds(result.trace_work_s,
+                                                 instance_s_per_source_minute),
                    prices=prices)
     summary["source_minutes"] = round(cost.source_minutes, 1)
     summary.update({

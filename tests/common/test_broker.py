@@ -6,10 +6,10 @@ import pytest
 
 from common import aws
 from common.broker import Broker, InMemoryBroker, SqsBroker
-from common.messages import JobMessage
+from common.messages import WakeUp
 from common.settings import CommonSettings
 
-MSG = JobMessage(job_id="j1", video_id="v1", source_bucket="b", source_key="k")
+MSG = WakeUp(reason="submitted")
 
 
 @pytest.fixture(params=["sqs", "memory"])
@@ -26,7 +26,7 @@ def broker(request, moto_endpoint) -> Broker:
 def test_send_receive_delete(broker: Broker) -> None:
     broker.send(MSG)
     delivery = broker.receive(wait_s=1)
-    assert delivery is not None and delivery.job() == MSG and delivery.receive_count == 1
+    assert delivery is not None and delivery.token() == MSG and delivery.receive_count == 1
     assert broker.receive(wait_s=0) is None  # invisible while held
     assert broker.counts().in_flight == 1
     broker.delete(delivery)

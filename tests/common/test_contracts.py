@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -13,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from common import job_state, video_state
 from common.error_codes import ErrorCode
 from common.job_state import CancelOutcome, JobStatus, SourceFacts
-from common.messages import JobMessage, MalformedMessage
+from common.messages import MalformedMessage, WakeUp
 from common.models import Event, GalleryVideo, Job
 from common.storage import media_key, upload_key
 
@@ -77,14 +78,19 @@ def test_release_returns_job_to_queue(db_session) -> None:
                            stale_after=timedelta(minutes=5))
 
 
-def test_message_round_trip_and_rejects_garbage() -> None:
-    msg = JobMessage(job_id="j", video_id="v", source_bucket="b", source_key="k",
-                     qualities=["720p"])
-    assert JobMessage.decode(msg.encode()) == msg
-    for body in ["", "[]", "{}", '{"version": 1}', '{"version": 99, "job_id": "j"}',
-                 msg.encode().replace('"qualities":["720p"]', '"qualities":"720p"')]:
+def test_a_token_round_trips_names_no_job_and_garbage_is_refused() -> None:
+    token = WakeUp(reason="retry")
+    assert WakeUp.decode(token.encode()) == token
+    assert set(json.loads(token.encode())) == {"version", "reason", "issued_at"}
+    assert token.resent("released").issued_at == token.issued_at  # its origin is kept
+    # A version-1 body (it named a job and its source) is read as a plain token.
+    legacy = WakeUp.decode('{"version": 1, "job_id": "j", "video_id": "v", '
+                           '"source_bucket": "b", "source_key": "k"}')
+    assert legacy.legacy_job_id == "j" and legacy.version == 1
+    for body in ["", "[]", "{}", '{"version": 1}', '{"version": 99}', '{"version": 2}',
+                 '{"version": 2, "reason": 1, "issued_at": "x"}']:
         with pytest.raises(MalformedMessage):
-            JobMessage.decode(body)
+            WakeUp.decode(body)
 
 
 def test_storage_keys_are_deterministic_and_safe() -> None:

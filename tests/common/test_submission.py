@@ -11,14 +11,14 @@ from sqlalchemy import func, select
 from common.broker import InMemoryBroker
 from common.db import engine_for, session_factory
 from common.errors import Invalid
-from common.messages import JobMessage
+from common.messages import WakeUp
 from common.models import GalleryVideo, Job, VideoStatus
 from common.submission import SubmissionError, submit_job
 from tests.support.races import before_statement
 
 
 class _DownBroker(InMemoryBroker):
-    def send(self, message: JobMessage, *, delay_s: int = 0) -> str:
+    def send(self, message: WakeUp, *, delay_s: int = 0) -> str:
         raise ConnectionError("queue unreachable")
 
 
@@ -41,7 +41,7 @@ def test_submit_creates_queued_job_and_one_message(db_session) -> None:
                            qualities=["720p", "480p", "720p"])
     assert submitted.created and submitted.job.qualities == ["480p", "720p"]
     delivery = broker.receive()
-    assert delivery is not None and delivery.job().job_id == submitted.job.id
+    assert delivery is not None and delivery.token().reason == "submitted"
     assert video.status == VideoStatus.PROCESSING
 
 

@@ -6,8 +6,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from common.models import VideoStatus, Visibility
+from common import job_state
+from common.db import engine_for, session_factory, transaction
+from common.models import Job, VideoStatus, Visibility
 from common.storage import upload_key
+from tests.support.races import ClaimRacer, before_statement
 from tests.support.videos import insert_video, publish
 
 ROLES = (None, "owner", "other", "admin")
@@ -145,6 +148,26 @@ def test_delete_removes_every_object(client, cognito, gallery_settings, s3) -> N
         assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0, bucket
     assert client.get(f"/api/gallery/videos/{video.id}",
                       headers=cognito.headers("owner")).status_code == 404
+
+
+def test_a_worker_claiming_the_job_while_its_video_is_deleted_gets_nothing(
+        client, cognito, gallery_settings) -> None:
+    """The claim comes at the worst moment, just before the video row goes: the job was
+    cancelled by then, so no worker runs (and uploads into) a deleted video."""
+    owner = cognito.subs["owner"]
+    video = insert_video(gallery_settings.database_url, owner_id=owner,
+                         status=VideoStatus.UPLOADED, source_bucket=gallery_settings.uploads_bucket,
+                         source_key=f"uploads/{owner}/x/clip.mp4")
+    sessions = session_factory(gallery_settings.database_url)
+    with transaction(sessions) as session:
+        job = Job(video_id=video.id, owner_id=owner)
+        assert job_state.enqueue(session, job=job)
+    racer = ClaimRacer(sessions)
+    with before_statement(engine_for(gallery_settings.database_url),
+                          "DELETE FROM gallery_videos", racer) as fired:
+        r = client.delete(f"/api/gallery/videos/{video.id}", headers=cognito.headers("owner"))
+    assert fired and r.status_code == 204
+    assert racer.result() == [None]
 
 
 def test_views_count_once_per_viewer_per_window(client, cognito, gallery_settings) -> None:

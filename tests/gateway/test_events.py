@@ -10,11 +10,14 @@ from datetime import timedelta
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event as sa_event
 
 from common import job_state
-from common.db import session_factory
-from common.models import GalleryVideo
+from common.db import engine_for, session_factory
+from common.job_state import JobStatus
+from common.models import GalleryVideo, Job
 from gateway.app import create_app
+from gateway.job_events import QueueBoard
 from tests.support.servers import serve_in_thread
 
 
@@ -149,3 +152,24 @@ def test_a_job_deleted_with_its_video_ends_its_stream_with_gone(
                     s.commit()
     assert [e for e, _ in events] == ["progress", "gone"]
     assert events[-1][1] == {"id": job_id}  # no status: a deleted job has none
+
+
+def test_queue_positions_for_streams_cost_one_query_per_interval(gateway_settings):
+    """However many streams ask within an interval, the positions are computed once."""
+    board = QueueBoard(max_age_s=60)
+    queued = Job(id="j", video_id="v", owner_id="u", status=JobStatus.QUEUED)
+    engine = engine_for(gateway_settings.database_url)
+    computed: list[str] = []
+
+    def count(_conn, _cursor, statement, *_):
+        if "row_number" in statement.lower():
+            computed.append(statement)
+
+    sa_event.listen(engine, "before_cursor_execute", count)
+    try:
+        with session_factory(gateway_settings.database_url)() as session:
+            for _ in range(5):
+                assert board.position(session, queued) is None  # not in the database
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", count)
+    assert len(computed) == 1

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from sqlalchemy import event
+
 from common import job_state
 from common.db import engine_for, session_factory
 from common.error_codes import ErrorCode
@@ -30,8 +32,9 @@ def test_submit_queues_a_job_and_one_message(client, users, make_video, gateway_
     assert job["status"] == "QUEUED" and job["queue_position"] == 0
     assert job["qualities"] == ["480p", "720p"] and job["priority"] == 3
     assert job["timings"]["started_at"] is None and job["owner_id"] == users["owner"].sub
-    [message] = queued_messages(gateway_settings)
-    assert message.job_id == job["id"] and message.source_key == video.source_key
+    [message] = queued_messages(gateway_settings)  # a wake-up token: it names nothing
+    assert message.reason == "submitted" and job["id"] not in message.encode()
+    assert video.source_key not in message.encode()
     with session_factory(gateway_settings.database_url)() as s:
         assert s.get(GalleryVideo, video.id).status == VideoStatus.PROCESSING
 
@@ -231,3 +234,25 @@ def test_a_failed_jobs_code_is_in_the_api(client, users, make_video, gateway_set
     job = client.get(f"/api/jobs/{job_id}", headers=owner.headers).json()
     assert (job["status"], job["error"], job["error_code"]) == (
         "FAILED", "the file is not a video", "not_media")
+
+
+def test_a_page_of_jobs_costs_one_position_query(client, users, make_video, gateway_settings):
+    owner, other = users["owner"], users["other"]
+    mine = [submit(client, owner, make_video(owner).id).json()["id"] for _ in range(4)]
+    theirs = submit(client, other, make_video(other).id).json()["id"]
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_):
+        if "row_number" in statement.lower():
+            statements.append(statement)
+
+    engine = engine_for(gateway_settings.database_url)
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        page = client.get("/api/jobs", params={"all": "true"}, headers=users["admin"].headers)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert page.status_code == 200 and len(statements) == 1
+    positions = {j["id"]: j["queue_position"] for j in page.json()["items"]}
+    # The scheduler's order: the other user's job is next after the owner's first.
+    assert [positions[i] for i in [mine[0], theirs, *mine[1:]]] == [0, 1, 2, 3, 4]

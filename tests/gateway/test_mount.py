@@ -50,7 +50,7 @@ def test_upload_confirm_and_submit_through_one_origin(mounted, users, clip, gate
     assert job.status_code == 201, job.text
     video = mounted.get(f"/api/gallery/videos/{grant['video_id']}", headers=owner.headers)
     assert video.status_code == 200 and video.json()["status"] == "PROCESSING"
-    assert [m.job_id for m in queued_messages(gateway_settings)] == [job.json()["id"]]
+    assert [m.reason for m in queued_messages(gateway_settings)] == ["submitted"]
     # The services still decide who sees what: someone else's private video is 404.
     other = mounted.get(f"/api/gallery/videos/{grant['video_id']}",
                         headers=users["other"].headers)

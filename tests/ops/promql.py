@@ -8,7 +8,7 @@ import re
 from prometheus_client import REGISTRY
 
 # Modules that define VideoForge's metrics (common/metrics.py says which they are).
-METRIC_MODULES = ("common.metrics", "processor.metrics")
+METRIC_MODULES = ("common.metrics", "processor.metrics", "notifier.metrics")
 
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
 _MATCHERS = re.compile(r"\{[^{}]*\}")

@@ -1,4 +1,5 @@
-"""The worker image template: formatting, structure, and validation where plugins exist."""
+"""The image templates (worker, gateway): formatting, structure, and validation where
+plugins exist."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from tests.ops.ansible_run import REPO
 
 PACKER_DIR = REPO / "packer"
 TEMPLATE = PACKER_DIR / "worker.pkr.hcl"
+GATEWAY_TEMPLATE = PACKER_DIR / "gateway.pkr.hcl"
+TEMPLATES = [TEMPLATE, GATEWAY_TEMPLATE]
 PACKER = shutil.which("packer")
 needs_packer = pytest.mark.skipif(PACKER is None, reason="packer not installed")
 
@@ -52,11 +55,34 @@ def _provisioners(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 @needs_packer
-def test_template_is_formatted() -> None:
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
+def test_template_is_formatted(path: Path) -> None:
     result = subprocess.run(
-        [PACKER, "fmt", "-check", "-diff", str(TEMPLATE)], capture_output=True, text=True
+        [PACKER, "fmt", "-check", "-diff", str(path)], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout
+
+
+def test_gateway_image_is_the_gateway_playbook_hardened_like_the_worker(
+        template: dict[str, Any]) -> None:
+    with GATEWAY_TEMPLATE.open() as f:
+        gateway = dict(_plain(hcl2.load(f)))
+    source = dict(gateway["source"][0]["amazon-ebs"]["gateway"])
+    worker = _source(template)
+    assert source["ami_name"].startswith("videoforge-gateway-")  # what provision looks for
+    for same in ("source_ami_filter", "metadata_options", "imds_support", "encrypt_boot"):
+        assert source[same] == worker[same], same
+    assert source["launch_block_device_mappings"][0]["encrypted"] is True
+    assert source["tags"]["git_revision"] == "${var.git_revision}"
+    provisioners = _provisioners(gateway)
+    kinds = [kind for kind, _ in provisioners]
+    ansible = provisioners[kinds.index("ansible")][1]
+    assert ansible["playbook_file"].endswith("/../ansible/gateway.yml")
+    after = [Path(body.get("script", "")).name
+             for _, body in provisioners[kinds.index("ansible") + 1:]]
+    assert after == ["cleanup.sh", "validate-gateway.sh"]
+    variables = {name for block in gateway["variable"] for name in block}
+    assert "ffmpeg_version" not in variables and "wheel_dir" in variables
 
 
 def test_plugins_are_declared(template: dict[str, Any]) -> None:

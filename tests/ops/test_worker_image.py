@@ -15,14 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.ops.ansible_run import ANSIBLE_DIR, REPO, run_playbook, tool
-from tests.ops.chroot_target import (
-    apt_archives,
-    chroot_target,
-    exclusive,
-    mounted,
-    wheelhouse,
-)
+from tests.ops.ansible_run import ANSIBLE_DIR, REPO
+from tests.ops.baked_image import baked_image, in_root, unit_settings
 
 UNIT = "etc/systemd/system/videoforge-worker.service"
 VENV_BIN = "/opt/videoforge/venv/bin"
@@ -38,55 +32,8 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A Debian 12 root with the worker playbook applied."""
-    tmp = tmp_path_factory.mktemp("worker-image")
-    dist = tmp / "dist"
-    subprocess.run(
-        [tool("pip"), "wheel", "--quiet", "--no-deps", "-w", str(dist), str(REPO)],
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = dist.glob("videoforge-*.whl")
-    # One image build at a time on this machine: they share the apt and wheel caches.
-    with exclusive("worker-image"), chroot_target(tmp) as root:
-        with mounted(root) as mount:
-            # Repeat runs reuse downloaded .debs, and install Python dependencies from a
-            # cached wheelhouse (built from PyPI on the first run).
-            mount(["--bind", str(apt_archives())], "var/cache/apt/archives")
-            mount(["--bind", str(wheelhouse(root, wheel))], "mnt/wheelhouse")
-            run_playbook(
-                ANSIBLE_DIR / "worker.yml",
-                tmp=tmp,
-                inventory=(
-                    f"target ansible_connection=community.general.chroot ansible_host={root} "
-                    "ansible_python_interpreter=/usr/bin/python3 ansible_become=false\n"
-                ),
-                extra_vars={
-                    "processor_wheel_dir": str(dist),
-                    "processor_pip_extra_args": "--no-index --find-links /mnt/wheelhouse",
-                    # Bytecode compilation is most of pip's time, and not under test here.
-                    "processor_pip_compile": False,
-                },
-                timeout=800,
-            )
+    with baked_image(ANSIBLE_DIR / "worker.yml", tmp_path_factory.mktemp("worker-image")) as root:
         yield root
-
-
-def _in_root(root: Path, *command: str, user: str | None = None) -> str:
-    spec = [f"--userspec={user}:{user}"] if user else []
-    result = subprocess.run(
-        ["chroot", *spec, str(root), *command], capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, f"{command} failed:\n{result.stdout}\n{result.stderr}"
-    return result.stdout
-
-
-def _unit_settings(text: str) -> dict[str, list[str]]:
-    settings: dict[str, list[str]] = {}
-    for line in text.splitlines():
-        if "=" in line and not line.startswith(("#", "[")):
-            key, value = line.split("=", 1)
-            settings.setdefault(key.strip(), []).append(value.strip())
-    return settings
 
 
 def test_service_user_is_a_locked_system_account(image: Path) -> None:
@@ -105,7 +52,7 @@ def test_service_user_is_a_locked_system_account(image: Path) -> None:
 
 
 def test_worker_unit_runs_the_worker_as_the_service_user(image: Path) -> None:
-    unit = _unit_settings((image / UNIT).read_text())
+    unit = unit_settings((image / UNIT).read_text())
     assert unit["ExecStart"][0].startswith(f"{VENV_BIN}/videoforge worker")
     assert unit["User"] == ["videoforge"]
     assert unit["Restart"] == ["always"]
@@ -135,24 +82,24 @@ def test_environment_file_is_private_to_the_service_group(image: Path) -> None:
     env = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
     assert env["VF_ENV"] == '"production"'
     assert env["VF_PROTECTION"] == '"autoscaling"'
-    unit = _unit_settings((image / UNIT).read_text())
+    unit = unit_settings((image / UNIT).read_text())
     drain = float(env["VF_DRAIN_TIMEOUT_S"].strip('"'))
     assert drain < int(unit["TimeoutStopSec"][0]), "systemd would kill a draining worker"
 
 
 def test_videoforge_runs_from_the_virtualenv_as_the_service_user(image: Path) -> None:
-    out = _in_root(image, f"{VENV_BIN}/videoforge", "--help", user="videoforge")
+    out = in_root(image, f"{VENV_BIN}/videoforge", "--help", user="videoforge")
     assert "worker" in out
 
 
 def test_ffmpeg_node_exporter_and_hardened_ssh_are_installed(image: Path) -> None:
-    assert _in_root(image, "ffmpeg", "-hide_banner", "-version").startswith("ffmpeg version")
+    assert in_root(image, "ffmpeg", "-hide_banner", "-version").startswith("ffmpeg version")
     wants = image / "etc/systemd/system/multi-user.target.wants"
     assert (wants / "chrony.service").is_symlink(), "chrony is not enabled at boot"
     assert (image / "usr/bin/prometheus-node-exporter").exists()
     hardening = (image / "etc/ssh/sshd_config.d/10-videoforge-hardening.conf").read_text()
     assert "PasswordAuthentication no" in hardening
-    effective = _in_root(image, "/usr/sbin/sshd", "-T")
+    effective = in_root(image, "/usr/sbin/sshd", "-T")
     assert "permitrootlogin no" in effective
     assert "passwordauthentication no" in effective
 
@@ -163,10 +110,10 @@ def test_packer_cleanup_then_validation_pass(image: Path) -> None:
     shutil.copytree(REPO / "packer" / "scripts", scripts)
     (image / "root/.ssh").mkdir(mode=0o700, exist_ok=True)
     (image / "root/.ssh/authorized_keys").write_text("ssh-ed25519 AAAA build-key\n")
-    _in_root(image, "bash", "/run/packer-scripts/cleanup.sh")
+    in_root(image, "bash", "/run/packer-scripts/cleanup.sh")
     assert not list((image / "etc/ssh").glob("ssh_host_*"))
     assert not (image / "root/.ssh/authorized_keys").exists()
-    out = _in_root(
+    out = in_root(
         image,
         "env",
         "FFMPEG_VERSION=5.1",

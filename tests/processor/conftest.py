@@ -4,7 +4,10 @@ first use, and the real parts a worker talks to."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +15,9 @@ import pytest
 from tests.support.aws_resources import AwsResources
 from tests.support.clips import RECIPES
 from tests.support.source_kinds import KINDS
-from tests.support.worker import Stack, make_long_clip, worker_settings
+from tests.support.worker import FAST_ENV, Stack, make_long_clip, worker_settings
+
+REPO = Path(__file__).resolve().parents[2]
 
 # Every transcode in the tests uses the cheapest x264 preset.
 os.environ.setdefault("VF_X264_PRESET", "ultrafast")
@@ -42,3 +47,27 @@ def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def stack(aws_resources: AwsResources, clean_database: str) -> Stack:
     return Stack(worker_settings(aws_resources, clean_database), aws_resources)
+
+
+@pytest.fixture
+def spawn(settings_env: dict[str, str],
+          tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """Start ``videoforge worker`` processes (each in its own process group); any still
+    running at the end are killed."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(name: str, *args: str, **env: str) -> subprocess.Popen[bytes]:
+        full_env = {**os.environ, **settings_env, **FAST_ENV, "PYTHONPATH": str(REPO),
+                    "VF_WORKER_ID": name, **env}
+        log = (tmp_path / f"{name}.log").open("wb")
+        proc = subprocess.Popen([sys.executable, "-m", "videoforge", "worker", *args],
+                                cwd=REPO, env=full_env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

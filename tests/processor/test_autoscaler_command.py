@@ -9,14 +9,13 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
 from common import aws
 from common.broker import SqsBroker
-from common.messages import JobMessage
+from common.messages import WakeUp
 from common.settings import CommonSettings
 from tests.support.autoscaling import create_group
 from tests.support.aws_resources import AwsResources
@@ -38,8 +37,7 @@ def test_once_scales_the_group_out_with_the_queue(
     settings = CommonSettings(aws_endpoint_url=aws_resources.endpoint_url)
     broker = SqsBroker(aws.client("sqs", settings), queue_url=aws_resources.queue_url)
     for _ in range(12):
-        broker.send(JobMessage(job_id=str(uuid.uuid4()), video_id="v", source_bucket="b",
-                               source_key="k"))
+        broker.send(WakeUp())
     group = create_group(aws_resources.endpoint_url)
 
     done = autoscaler("--max", "3", env={**settings_env, "VF_AUTOSCALER_ASG_NAME": group})

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from common import aws, job_state
 from common.broker import InMemoryBroker
 from common.costs import Prices, cost_of
-from common.messages import JobMessage
+from common.messages import WakeUp
 from common.models import GalleryVideo, Job, VideoStatus
 from common.settings import CommonSettings
 from processor.autoscaler.backends import FleetState, StaticFleet
@@ -150,8 +150,8 @@ def cloudwatch(moto_endpoint: str) -> Any:
     return aws.client("cloudwatch", CommonSettings(aws_endpoint_url=moto_endpoint))
 
 
-def _message() -> JobMessage:
-    return JobMessage(job_id=str(uuid.uuid4()), video_id="v", source_bucket="b", source_key="k")
+def _message() -> WakeUp:
+    return WakeUp()
 
 
 def test_decisions_are_applied_exported_and_damped(db_session: Session, cloudwatch: Any) -> None:

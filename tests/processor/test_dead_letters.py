@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,10 +14,11 @@ from common.broker import SqsBroker
 from common.db import engine_for, session_factory, transaction
 from common.error_codes import ErrorCode
 from common.job_state import JobStatus
-from common.messages import JobMessage
+from common.messages import WakeUp
 from common.models import GalleryVideo, Job, VideoStatus
 from common.settings import CommonSettings
-from processor.dead_letters import DEAD_LETTER_REASON, DeadLetterSweeper, sweep
+from processor.dead_letters import DEAD_LETTER_REASON, sweep
+from processor.housekeeping import Housekeeping
 from tests.support.aws_resources import AwsResources
 from tests.support.races import before_statement
 from tests.support.worker import Stack, worker_settings
@@ -37,8 +39,11 @@ def dlq(aws_resources: AwsResources) -> SqsBroker:
 
 
 def _dead_job(sessions: sessionmaker[Session], dlq: SqsBroker, *,
-              published_job: str | None = None, running_since: timedelta | None = None) -> Job:
-    """A PROCESSING video with a job whose message is in the dead-letter queue."""
+              published_job: str | None = None, running_since: timedelta | None = None,
+              legacy: bool = False) -> Job:
+    """A PROCESSING video with a job whose token is in the dead-letter queue: claimed
+    under it (running, its heartbeat ``running_since`` old), or, ``legacy``, QUEUED and
+    named by a version-1 letter."""
     with transaction(sessions) as session:
         video = GalleryVideo(owner_id="u1", status=VideoStatus.PROCESSING,
                              source_bucket="b", source_key="k", current_job_id=published_job)
@@ -47,10 +52,17 @@ def _dead_job(sessions: sessionmaker[Session], dlq: SqsBroker, *,
         job = Job(video_id=video.id, owner_id="u1")
         session.add(job)
         session.flush()
-        if running_since is not None:
-            job_state.claim(session, job_id=job.id, worker_id="w", stale_after=STALE)
-            job.heartbeat_at = datetime.now(UTC) - running_since
-    dlq.send(JobMessage(job_id=job.id, video_id=video.id, source_bucket="b", source_key="k"))
+    if legacy:
+        dlq.sqs.send_message(QueueUrl=dlq.queue_url, MessageBody=json.dumps(
+            {"version": 1, "job_id": job.id, "video_id": video.id, "source_bucket": "b",
+             "source_key": "k"}))
+        return job
+    token_id = dlq.send(WakeUp())
+    with transaction(sessions) as session:
+        assert job_state.claim(session, job_id=job.id, worker_id="w", stale_after=STALE,
+                               token_id=token_id)
+        session.get(Job, job.id).heartbeat_at = (  # type: ignore[union-attr]
+            datetime.now(UTC) - (running_since or timedelta(minutes=5)))
     return job
 
 
@@ -63,20 +75,22 @@ def _status(sessions: sessionmaker[Session], job: Job) -> tuple[JobStatus, Video
 
 def test_dead_lettered_jobs_are_failed_and_their_messages_kept(
         sessions: sessionmaker[Session], dlq: SqsBroker) -> None:
-    queued = _dead_job(sessions, dlq)
+    dead = _dead_job(sessions, dlq)
     rerun = _dead_job(sessions, dlq, published_job="an-earlier-job")
+    legacy = _dead_job(sessions, dlq, legacy=True)
     dlq.sqs.send_message(QueueUrl=dlq.queue_url, MessageBody="not a job message")
 
-    assert sweep(dlq, sessions, stale_after=STALE) == 2
+    assert sweep(dlq, sessions, stale_after=STALE) == 3
 
-    assert _status(sessions, queued) == (JobStatus.FAILED, VideoStatus.FAILED)
+    assert _status(sessions, dead) == (JobStatus.FAILED, VideoStatus.FAILED)
     # An earlier job's assets are still published: the video stays playable.
     assert _status(sessions, rerun) == (JobStatus.FAILED, VideoStatus.READY)
+    assert _status(sessions, legacy) == (JobStatus.FAILED, VideoStatus.FAILED)
     with sessions() as session:
-        failed = session.get(Job, queued.id)
+        failed = session.get(Job, dead.id)
         assert failed is not None and failed.error == DEAD_LETTER_REASON
         assert failed.error_code == ErrorCode.DEAD_LETTERED
-    assert dlq.counts().visible == 3  # kept for ops, visible again
+    assert dlq.counts().visible == 4  # kept for ops, visible again
     assert sweep(dlq, sessions, stale_after=STALE) == 0  # nothing changes twice
 
 
@@ -110,13 +124,14 @@ def test_the_sweep_never_fails_a_job_taken_over_meanwhile(
         assert row is not None and (row.status, row.worker_id) == (JobStatus.RUNNING, "w2")
 
 
-def test_the_sweeper_runs_at_most_once_per_interval(sessions: sessionmaker[Session],
+def test_housekeeping_runs_at_most_once_per_interval(sessions: sessionmaker[Session],
                                                     dlq: SqsBroker) -> None:
-    sweeper = DeadLetterSweeper(dlq, sessions, stale_after=STALE, interval_s=3600)
-    assert sweeper.maybe_sweep() == 0
+    chores = Housekeeping({"sweep": lambda: sweep(dlq, sessions, stale_after=STALE)},
+                          interval_s=3600)
+    assert chores.maybe_run() == {"sweep": 0}
     _dead_job(sessions, dlq)
-    assert sweeper.maybe_sweep() == 0  # not due yet
-    assert DeadLetterSweeper(dlq, sessions, stale_after=STALE, interval_s=0).maybe_sweep() == 0
+    assert chores.maybe_run() == {}  # not due yet
+    assert Housekeeping({"sweep": lambda: 1}, interval_s=0).maybe_run() == {}  # off
 
 
 def test_an_idle_worker_sweeps_the_dead_letter_queue(
@@ -125,7 +140,8 @@ def test_an_idle_worker_sweeps_the_dead_letter_queue(
     job = _dead_job(sessions, dlq)
     stack = Stack(worker_settings(aws_resources, clean_database), aws_resources)
     worker = stack.worker()
-    worker.dead_letters = DeadLetterSweeper(dlq, sessions, stale_after=STALE, interval_s=60)
+    worker.housekeeping = Housekeeping(
+        {"sweep": lambda: sweep(dlq, sessions, stale_after=STALE)}, interval_s=60)
 
     assert worker.step(wait_s=0) is None  # nothing to do but housekeeping
 

@@ -3,7 +3,6 @@ real sprite sheet made from keyframes only."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -19,20 +18,9 @@ from processor.storyboard import (
     webvtt,
 )
 from processor.transcode import transcode
+from tests.support.cmaf import parse_cues
 from tests.support.media import make_clip, probe_streams, video_stream
 from tests.support.transcoding import FAST
-
-CUE = re.compile(r"(\d\d):(\d\d):(\d\d)\.(\d{3}) --> (\d\d):(\d\d):(\d\d)\.(\d{3})\n"
-                 r"(\S+)#xywh=(\d+),(\d+),(\d+),(\d+)")
-
-
-def parse_cues(text: str) -> list[tuple[float, float, str, tuple[int, int, int, int]]]:
-    def seconds(h: str, m: str, s: str, ms: str) -> float:
-        return int(h) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000
-
-    assert text.startswith("WEBVTT\n\n")
-    return [(seconds(*g[0:4]), seconds(*g[4:8]), g[8], tuple(int(v) for v in g[9:13]))
-            for g in CUE.findall(text)]
 
 
 def test_one_tile_every_few_seconds_or_a_hundredth_of_the_duration() -> None:

@@ -160,3 +160,12 @@ def test_progress_goes_up_to_one(result: tuple[Path, Manifest, list[Progress]]) 
     fractions = [e.fraction for e in events]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert any(e.speed for e in events)
+
+
+def test_the_caller_hears_what_intake_measured_before_the_encode(clip: Clip, tmp_path: Path
+                                                                 ) -> None:
+    heard: list[tuple[float, bool]] = []
+    transcode(clip("small"), tmp_path, settings=FAST,
+              on_intake=lambda info: heard.append((info.duration_s, (tmp_path / "manifest.json")
+                                                   .exists())))
+    assert heard == [(pytest.approx(1.0, abs=0.1), False)]

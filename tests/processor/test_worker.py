@@ -21,10 +21,12 @@ from common.broker import InMemoryBroker, QueueCounts
 from common.db import transaction
 from common.error_codes import ErrorCode
 from common.job_state import JobStatus
-from common.messages import JobMessage
-from common.models import AssetKind, Event, Job, VideoStatus
+from common.messages import WakeUp
+from common.models import AssetKind, Event, GalleryVideo, Job, VideoStatus
 from common.storage import media_prefix
+from common.submission import submit_job
 from processor.job_runner import JobRunner, Outcome
+from processor.wakeups import reconcile
 from processor.worker import Worker
 from tests.support.clips import BAD_INPUTS
 from tests.support.worker import VISIBILITY_S, Stack, wait_for
@@ -75,24 +77,25 @@ def test_a_job_is_transcoded_and_published(stack: Stack, clip: Clip) -> None:
     assert _metric("videoforge_jobs_in_flight") == 0
 
 
-def test_a_duplicate_delivery_of_a_finished_job_changes_nothing(
-        stack: Stack, clip: Clip) -> None:
+def test_a_token_with_nothing_to_claim_changes_nothing(stack: Stack, clip: Clip) -> None:
+    """A duplicate delivery, or a token left after a cancel: deleted, nothing changes."""
     job = stack.submit(clip("small"))
     worker = stack.worker()
     assert worker.step() == Outcome.SUCCEEDED
     before, assets = stack.job(job.id), stack.asset_count()
-    video = stack.video(job.video_id)
-    stack.broker.send(JobMessage(job_id=job.id, video_id=job.video_id,
-                                 source_bucket=video.source_bucket or "",
-                                 source_key=video.source_key or ""))
+    stack.broker.send(WakeUp(issued_at=_ago(60)))
 
-    assert worker.step() == Outcome.DUPLICATE
+    assert worker.step() == Outcome.IDLE
 
     after = stack.job(job.id)
     assert (after.status, after.attempts, after.updated_at) == (
         before.status, before.attempts, before.updated_at)
     assert stack.asset_count() == assets
     assert stack.queue_empty()
+
+
+def _ago(seconds: float) -> str:
+    return (datetime.now(UTC) - timedelta(seconds=seconds)).isoformat()
 
 
 @pytest.mark.parametrize("kind", ["no_audio", "odd_size", "rotated"])
@@ -145,10 +148,10 @@ def test_a_job_that_keeps_failing_is_failed_and_dead_lettered(stack: Stack,
     assert done.error_code == ErrorCode.RETRIES_EXHAUSTED
     assert "NoSuchKey" not in (done.error or "") and "404" not in (done.error or "")
     assert stack.video(job.video_id).status == VideoStatus.FAILED
-    # SQS moves the message to the dead-letter queue on its next receive.
+    # The job's failure is the database's record; its token is gone, not dead-lettered
+    # (each retry had a fresh one, so SQS counted no receive twice).
     assert worker.step(wait_s=0) is None
-    assert wait_for(lambda: stack.dlq.counts().visible == 1, timeout=5)
-    assert stack.queue_empty()
+    assert stack.queue_empty() and stack.dlq.counts().visible == 0
 
 
 def _run_in_thread(stack: Stack, **overrides: object) -> tuple[threading.Thread, list[Outcome]]:
@@ -199,23 +202,22 @@ def test_shutdown_past_the_drain_deadline_releases_the_job(
     released = stack.job(job.id)
     assert released.status == JobStatus.QUEUED and released.worker_id is None
     assert stack.assets(job.id) == []
-    again = stack.broker.receive(wait_s=1)  # visible again at once
-    assert again is not None and again.job().job_id == job.id and again.receive_count == 2
+    again = stack.broker.receive(wait_s=1)  # a fresh token, visible at once
+    assert again is not None and again.token().reason == "released"
+    assert again.receive_count == 1
 
 
-def test_messages_that_name_no_job(stack: Stack) -> None:
+def test_tokens_that_find_no_work(stack: Stack) -> None:
     worker = stack.worker()
     stack.sqs.send_message(QueueUrl=stack.resources.queue_url, MessageBody="{not json")
     assert worker.step(wait_s=1) == Outcome.DROPPED
-    # A job whose row is not committed yet: the message comes back shortly...
-    stack.broker.send(JobMessage(job_id="00000000-0000-0000-0000-000000000001",
-                                 video_id="v", source_bucket="b", source_key="k"))
+    # A young token may have beaten its job's commit: it comes back shortly...
+    stack.broker.send(WakeUp())
     assert worker.step(wait_s=1) == Outcome.DEFERRED
     assert stack.broker.counts().in_flight == 1
-    # ... while one whose row never came (old enough) is an orphan and dropped.
-    stack.broker.send(JobMessage(job_id="00000000-0000-0000-0000-000000000002",
-                                 video_id="v", source_bucket="b", source_key="k"))
-    assert stack.worker(orphan_after_s=0).step(wait_s=1) == Outcome.DROPPED
+    # ... while an old one with nothing to claim is surplus, and deleted.
+    stack.broker.send(WakeUp(issued_at=_ago(60)))
+    assert worker.step(wait_s=1) == Outcome.IDLE
     counts = stack.broker.counts()
     assert (counts.visible, counts.in_flight) == (0, 1)
 
@@ -240,18 +242,18 @@ def test_a_job_running_elsewhere_is_left_to_its_owner_unless_abandoned(
     with transaction(stack.sessions) as session:  # another worker holds it, alive
         assert job_state.claim(session, job_id=job.id, worker_id="other",
                                stale_after=stack.settings.stale_after())
+    stack.broker.send(WakeUp(issued_at=_ago(60)))  # a duplicate: nothing else to claim
 
-    assert stack.worker().step(wait_s=1) == Outcome.DEFERRED
+    assert {stack.worker().step(wait_s=1), stack.worker().step(wait_s=1)} == {
+        Outcome.DEFERRED, Outcome.IDLE}
     assert stack.job(job.id).worker_id == "other"
-    assert stack.broker.counts().in_flight == 1  # back once the owner would look dead
 
-    # The owner dies after the job was cancelled: the next delivery finishes the cancel.
+    # The owner dies after the job was cancelled: the next claim finishes the cancel.
     with transaction(stack.sessions) as session:
         job_state.request_cancel(session, job_id=job.id)
         session.get(Job, job.id).heartbeat_at = datetime.now(UTC) - timedelta(minutes=5)
-    stack.broker.send(JobMessage(job_id=job.id, video_id=job.video_id, source_bucket="b",
-                                 source_key="k"))
-    assert stack.worker().step(wait_s=1) == Outcome.CANCELLED
+    stack.broker.send(WakeUp(issued_at=_ago(60)))
+    assert stack.worker().step(wait_s=1) == Outcome.IDLE
     assert stack.job(job.id).status == JobStatus.CANCELLED
     assert stack.video(job.video_id).status == VideoStatus.UPLOADED
 
@@ -259,12 +261,10 @@ def test_a_job_running_elsewhere_is_left_to_its_owner_unless_abandoned(
 def test_without_a_redrive_policy_a_job_fails_after_max_attempts(stack: Stack,
                                                                  clip: Clip) -> None:
     queue = InMemoryBroker(visibility_timeout_s=30)  # no dead-letter queue behind it
-    job = stack.submit(clip("small"))  # its message goes to SQS; this test re-sends it
+    job = stack.submit(clip("small"))  # its token goes to SQS; this test sends another
     video = stack.video(job.video_id)
     stack.s3.delete_object(Bucket=video.source_bucket, Key=video.source_key)
-    queue.send(JobMessage(job_id=job.id, video_id=job.video_id,
-                          source_bucket=video.source_bucket or "",
-                          source_key=video.source_key or ""))
+    queue.send(WakeUp())
     settings = stack.settings.model_copy(update={"max_attempts": 2, "retry_backoff_s": 0})
     worker = Worker(settings, broker=queue, runner=JobRunner(
         settings, broker=queue, sessions=stack.sessions, s3=stack.s3))
@@ -283,6 +283,52 @@ def test_a_job_released_after_a_cancel_request_ends_cancelled(stack: Stack,
         job_state.request_cancel(session, job_id=job.id)
         job_state.release(session, job_id=job.id, worker_id="other")
 
-    assert stack.worker().step(wait_s=1) == Outcome.CANCELLED
+    # The claim ends it first; the token then finds nothing (young: it looks again).
+    assert stack.worker().step(wait_s=1) == Outcome.DEFERRED
     assert stack.job(job.id).status == JobStatus.CANCELLED
-    assert stack.queue_empty()
+
+
+def test_a_queued_job_whose_token_was_lost_gets_a_new_one(stack: Stack, clip: Clip) -> None:
+    """SQS dropped the token (retention) or it was dead-lettered: reconciliation resends."""
+    job = stack.submit(clip("small"))
+    lost = stack.broker.receive(wait_s=1)
+    assert lost is not None
+    stack.broker.delete(lost)
+    assert stack.worker().step(wait_s=1) is None  # nothing wakes a worker now
+
+    assert reconcile(stack.broker, stack.sessions) == 1
+    assert reconcile(stack.broker, stack.sessions) == 0  # counted: nothing more is missing
+    assert stack.worker().step(wait_s=1) == Outcome.SUCCEEDED
+    assert stack.job(job.id).status == JobStatus.SUCCEEDED and stack.queue_empty()
+
+
+def test_a_failed_job_leaves_no_partial_upload(stack: Stack, clip: Clip) -> None:
+    job = stack.submit(clip("small"))
+    video = stack.video(job.video_id)
+    # An earlier attempt got part of the way through its upload, then the source went.
+    partial = media_prefix(video_id=job.video_id, job_id=job.id) + "480p.mp4"
+    stack.s3.put_object(Bucket=stack.resources.media_bucket, Key=partial, Body=b"half")
+    stack.s3.delete_object(Bucket=video.source_bucket, Key=video.source_key)
+    worker = stack.worker(max_attempts=1)
+    queue = InMemoryBroker()
+    queue.send(WakeUp())
+    runner = JobRunner(worker.settings, broker=queue, sessions=stack.sessions, s3=stack.s3)
+    assert runner.process(queue.receive()) == Outcome.FAILED  # type: ignore[arg-type]
+    assert stack.media_keys(stack.job(job.id)) == []
+
+
+def test_a_re_transcode_removes_the_previous_jobs_outputs(stack: Stack, clip: Clip) -> None:
+    first = stack.submit(clip("small"))
+    worker = stack.worker()
+    assert worker.step() == Outcome.SUCCEEDED
+    assert stack.media_keys(first)
+    with stack.sessions() as session:
+        video = session.get(GalleryVideo, first.video_id)
+        second = submit_job(session, stack.broker, video=video, owner_id="u1",
+                            qualities=["480p"]).job
+
+    assert worker.step() == Outcome.SUCCEEDED
+
+    assert stack.video(first.video_id).current_job_id == second.id
+    assert stack.media_keys(first) == [] and stack.assets(first.id) == []
+    assert stack.media_keys(stack.job(second.id)) and stack.assets(second.id)

@@ -6,41 +6,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from common.job_state import JobStatus
-from tests.support.worker import FAST_ENV, Stack, wait_for
+from tests.support.worker import Stack, wait_for
 from videoforge.stack.net import free_port
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def spawn(settings_env: dict[str, str],
-          tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
-    """Start ``videoforge worker`` processes (each in its own process group)."""
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start(name: str, *args: str, **env: str) -> subprocess.Popen[bytes]:
-        full_env = {**os.environ, **settings_env, **FAST_ENV, "PYTHONPATH": str(REPO),
-                    "VF_WORKER_ID": name, **env}
-        log = (tmp_path / f"{name}.log").open("wb")
-        proc = subprocess.Popen([sys.executable, "-m", "videoforge", "worker", *args],
-                                cwd=REPO, env=full_env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        started.append(proc)
-        return proc
-
-    yield start
-    for proc in started:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def _running(stack: Stack, job_id: str, worker_id: str) -> bool:

@@ -1,7 +1,7 @@
-"""The web page in headless Chromium (Debian's, driven by Playwright): sign in, see a
-cut-short upload fail with its reason, upload a generated clip (in parts, one of which
-drops), watch it become ready, switch quality and check the video really plays, publish
-it, find it, preview it, delete it.
+"""The web page in headless Chromium (Debian's, driven by Playwright): sign in, drop a
+cut-short file on the uploader and see its upload fail with its reason, upload a generated
+clip (in parts, one of which drops), watch it become ready, switch quality and check the
+video really plays, publish it, find it, preview it, delete it.
 Screenshots go to artifacts/ (stack-player.png, stack-gallery.png; stack-failure.png when
 the test fails)."""
 
@@ -38,6 +38,10 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1200, "height": 900})
+    # Every Content-Security-Policy violation the page causes (it must cause none).
+    context.add_init_script(
+        "window.cspViolations = []; document.addEventListener('securitypolicyviolation',"
+        " (e) => window.cspViolations.push(`${e.effectiveDirective} ${e.blockedURI}`));")
     page = context.new_page()
     page.errors = []
     page.on("pageerror", lambda exc: page.errors.append(str(exc)))
@@ -62,18 +66,31 @@ def _plays(page: Any, seconds: float = 0.4) -> None:
 
 def _sign_in(page: Any, stack: RunningStack) -> None:
     page.goto(stack.url + "/")
+    page.get_by_role("link", name="Sign in").click()
     page.get_by_label("Username").fill(stack.user)
     page.get_by_label("Password").fill(stack.password)
     page.get_by_role("button", name="Sign in").click()
 
 
+def _drop_file(page: Any, selector: str, name: str, data: bytes) -> None:
+    """Drop a file onto an element, as dragging it from the desktop does."""
+    transfer = page.evaluate_handle(
+        """([name, bytes]) => { const t = new DataTransfer();
+        t.items.add(new File([new Uint8Array(bytes)], name, {type: "video/mp4"}));
+        return t; }""", [name, list(data)])
+    for event in ("dragenter", "dragover", "drop"):
+        page.dispatch_event(selector, event, {"dataTransfer": transfer})
+
+
 def _upload_cut_short(page: Any, clip: Path) -> None:
-    """A small file goes up in one PUT; cut short, its job fails and the row says why."""
-    cut = clip.with_name("cut-short.mp4")
-    cut.write_bytes(clip.read_bytes()[:3000])  # the MP4 header without its index
+    """A small file dropped on the uploader goes up in one PUT; cut short, its job fails
+    and the row says why."""
     page.get_by_role("link", name="Upload").click()
-    page.get_by_label("Video file").set_input_files(str(cut))
-    page.get_by_label("Title").fill("Cut short")
+    # The MP4 header without its index; the title comes from the dropped file's name.
+    _drop_file(page, "#drop-zone", "Cut short.mp4", clip.read_bytes()[:3000])
+    page.get_by_text("Cut short.mp4 (0.0 MiB)").wait_for()
+    assert page.get_by_label("Title").input_value() == "Cut short"
+    assert page.get_by_label("Video file").evaluate("i => i.files[0].name") == "Cut short.mp4"
     page.get_by_role("button", name="Upload and transcode").click()
     page.get_by_text("Uploaded; transcoding.").wait_for()
     job = page.locator("li.job", has_text="Cut short")
@@ -130,7 +147,10 @@ def _publish_find_and_preview(page: Any) -> None:
     page.locator("#grid[aria-busy='false']").wait_for(state="attached")
     tile = page.locator(".tile", has_text=TITLE)
     tile.locator("img[src*='thumbnail.jpg']").wait_for()
-    assert "public" in tile.inner_text()
+    # Public, so no "private" mark; the duration on the poster and the upload date below.
+    text = tile.inner_text()
+    assert "private" not in text and tile.locator(".duration").inner_text() == "0:02"
+    assert tile.locator("time").get_attribute("datetime")
     tile.hover()  # the animated preview plays on hover (and on keyboard focus)
     tile.locator("img[src*='preview.gif']").wait_for()
     _screenshot(page, "stack-gallery.png")
@@ -161,8 +181,10 @@ def test_sign_in_upload_watch_switch_quality_publish_delete(
         _upload_until_ready(page, clip)
         _switch_qualities(page)
         _publish_find_and_preview(page)
+        violations = page.evaluate("window.cspViolations")
         _delete(page)
     except Exception:
         _screenshot(page, "stack-failure.png")
         raise
     assert not page.errors, page.errors
+    assert violations == [], violations

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.processor.test_storyboard import parse_cues
+from tests.support.cmaf import parse_cues
 
 
 def test_storyboard_cues_point_at_the_presigned_sprite(client, private_cmaf, cognito) -> None:

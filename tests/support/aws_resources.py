@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from common import aws
-from common.messages import JobMessage
+from common.messages import WakeUp
 from common.settings import CommonSettings
 
 
@@ -61,7 +61,8 @@ def create_aws_resources(
     return AwsResources(endpoint_url, uploads, media, queue_name, queue_url, dlq_name, dlq_url)
 
 
-def queued_messages(settings: Any) -> list[JobMessage]:
+def queued_messages(settings: Any) -> list[WakeUp]:
+    """Every wake-up token in the job queue (each received, so left invisible for 60 s)."""
     sqs = aws.client("sqs", CommonSettings(aws_endpoint_url=settings.aws_endpoint_url))
     url = sqs.get_queue_url(QueueName=settings.jobs_queue_name)["QueueUrl"]
     found = []
@@ -70,4 +71,4 @@ def queued_messages(settings: Any) -> list[JobMessage]:
                                   VisibilityTimeout=60).get("Messages", [])
         if not got:
             return found
-        found += [JobMessage.decode(m["Body"]) for m in got]
+        found += [WakeUp.decode(m["Body"]) for m in got]

@@ -1,4 +1,5 @@
-"""Checks of CMAF outputs shared by the processor, streaming and browser tests."""
+"""Checks of CMAF outputs and storyboards shared by the processor, streaming and browser
+tests."""
 
 from __future__ import annotations
 
@@ -32,3 +33,17 @@ def byte_ranges(playlist: str) -> tuple[str, list[tuple[int, int]]]:
         start = int(offset) if offset else sum(ranges[-1])
         ranges.append((start, int(length)))
     return uri.group(1), ranges
+
+
+CUE = re.compile(r"(\d\d):(\d\d):(\d\d)\.(\d{3}) --> (\d\d):(\d\d):(\d\d)\.(\d{3})\n"
+                 r"(\S+)#xywh=(\d+),(\d+),(\d+),(\d+)")
+
+
+def parse_cues(text: str) -> list[tuple[float, float, str, tuple[int, int, int, int]]]:
+    """(start, end, sprite URI, (x, y, w, h)) of each cue of a storyboard's WebVTT."""
+    def seconds(h: str, m: str, s: str, ms: str) -> float:
+        return int(h) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000
+
+    assert text.startswith("WEBVTT\n\n")
+    return [(seconds(*g[0:4]), seconds(*g[4:8]), g[8], tuple(int(v) for v in g[9:13]))
+            for g in CUE.findall(text)]

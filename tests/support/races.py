@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -37,3 +38,38 @@ def before_statement(engine: Engine, sql_prefix: str, action: Callable[[], None]
         yield fired
     finally:
         event.remove(engine, "before_cursor_execute", hook)
+
+
+class ClaimRacer:
+    """A worker's claim (``job_state.claim_next``) on its own connection, started as a
+    ``before_statement`` action. The action waits for it at most ``wait_s``: the claim may
+    be blocked behind the very transaction the test holds open, and finishes after it."""
+
+    def __init__(self, sessions: Any, *, worker_id: str = "racer", wait_s: float = 1.0,
+                 stale_after: timedelta = timedelta(minutes=5)) -> None:
+        self.sessions = sessions
+        self.worker_id = worker_id
+        self.wait_s = wait_s
+        self.stale_after = stale_after
+        self.claimed: list[str | None] = []
+        self._thread: threading.Thread | None = None
+
+    def __call__(self) -> None:
+        self._thread = threading.Thread(target=self._claim, daemon=True)
+        self._thread.start()
+        self._thread.join(timeout=self.wait_s)
+
+    def _claim(self) -> None:
+        from common import job_state
+        from common.db import transaction
+
+        with transaction(self.sessions) as session:
+            got = job_state.claim_next(session, worker_id=self.worker_id,
+                                       stale_after=self.stale_after)
+            self.claimed.append(got.job_id if got else None)
+
+    def result(self) -> list[str | None]:
+        """What the claim got (None: nothing), once it has finished."""
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        return self.claimed

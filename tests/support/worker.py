@@ -70,20 +70,21 @@ class Stack:
         runner = JobRunner(settings, broker=self.broker, sessions=self.sessions, s3=self.s3)
         return Worker(settings, runner=runner, broker=self.broker)
 
-    def submit(self, clip: Path, *, qualities: list[str] | None = None) -> Job:
+    def submit(self, clip: Path, *, qualities: list[str] | None = None, owner: str = "u1",
+               priority: int = 0) -> Job:
         """Upload ``clip`` as a confirmed source and submit a job for it (as the gateway does)."""
         video_id = str(uuid.uuid4())
-        key = upload_key(user_id="u1", video_id=video_id, filename=clip.name)
+        key = upload_key(user_id=owner, video_id=video_id, filename=clip.name)
         self.s3.upload_file(str(clip), self.resources.uploads_bucket, key)
         with self.sessions() as session:
-            video = GalleryVideo(id=video_id, owner_id="u1", title=clip.stem,
+            video = GalleryVideo(id=video_id, owner_id=owner, title=clip.stem,
                                  status=VideoStatus.UPLOADED, filename=clip.name,
                                  source_bucket=self.resources.uploads_bucket, source_key=key,
                                  source_size=clip.stat().st_size)
             session.add(video)
             session.flush()
-            return submit_job(session, self.broker, video=video, owner_id="u1",
-                              qualities=qualities).job
+            return submit_job(session, self.broker, video=video, owner_id=owner,
+                              qualities=qualities, priority=priority).job
 
     def job(self, job_id: str) -> Job:
         with self.sessions() as session:

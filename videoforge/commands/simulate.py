@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from common.costs import Prices
 from processor.autoscaler.policy import POLICIES, ScalingConfig
-from processor.simulation import traces
+from processor.simulation import chunk_compare, traces
+from processor.simulation.chunking import Chunking
 from processor.simulation.engine import SimSettings, simulate_policies
 from processor.simulation.plot import plot_runs
 from processor.simulation.report import summarize, table
@@ -53,9 +55,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="spot USD per instance-hour")
     parser.add_argument("--instance-s-per-source-minute", type=float,
                         default=INSTANCE_S_PER_SOURCE_MINUTE)
+    parser.add_argument("--chunking", choices=["off", "on", "both"], default="off",
+                        help="split long sources into chunk tasks (issue 10); both: compare "
+                             "the long sources' turnaround with and without")
+    add_chunking_arguments(parser)
     parser.add_argument("--plot", type=Path, help="write a PNG of queue and fleet over time")
     parser.add_argument("--json", action="store_true",
                         help="print JSON: one object, or one per policy keyed by name")
+
+
+# The chunking model's knobs as options (--chunk-threshold-s ...), with what they mean.
+_CHUNKING_OPTIONS = {
+    "threshold_s": ("chunk-threshold-s", "source seconds above which a job is chunked"),
+    "chunk_s": ("chunk-s", "source seconds per chunk"),
+    "chunk_overhead_s": ("chunk-overhead-s",
+                         "instance-seconds each chunk adds (bench-chunked measures it)"),
+    "stitch_s": ("stitch-s", "instance-seconds of a stitch, fixed part"),
+    "stitch_per_source_minute_s": ("stitch-per-source-minute-s",
+                                   "instance-seconds of a stitch per source minute"),
+    "audio_per_source_minute_s": ("audio-per-source-minute-s",
+                                  "instance-seconds of the audio task per source minute"),
+}
+
+
+def add_chunking_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = Chunking()
+    for field, (option, meaning) in _CHUNKING_OPTIONS.items():
+        parser.add_argument(f"--{option}", dest=field, type=float,
+                            default=getattr(defaults, field), help=meaning)
+
+
+def chunking_from(args: argparse.Namespace, **extra: float) -> Chunking:
+    """The Chunking the options ask for; ValueError for impossible values."""
+    return Chunking(**{field: getattr(args, field) for field in _CHUNKING_OPTIONS}, **extra)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,15 +102,22 @@ def run(args: argparse.Namespace) -> int:
         sim = SimSettings(boot_s=args.boot_s, interval_s=args.interval_s,
                           staleness_s=args.staleness_s)
         prices = Prices(on_demand_usd_per_hour=args.price, spot_usd_per_hour=args.spot_price)
+        chunking = chunking_from(
+            args, instance_s_per_source_minute=args.instance_s_per_source_minute)
         if not trace.jobs:
             raise ValueError(f"trace {args.trace!r} has no jobs")
-        if args.instance_s_per_source_minute <= 0:
-            raise ValueError("--instance-s-per-source-minute must be positive")
     except ValueError as exc:  # TraceError included
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
     policies = list(POLICIES) if args.policy == "both" else [args.policy]
+    if args.chunking == "both":
+        comparisons = [chunk_compare.compare([trace], replace(config, policy=policy), sim,
+                                             chunking) for policy in policies]
+        print(chunk_compare.table(comparisons))
+        return 0
+    if args.chunking == "on":
+        sim = replace(sim, chunking=chunking)
     results = simulate_policies(trace, policies, config, sim)
     summaries = [summarize(r, prices,
                            instance_s_per_source_minute=args.instance_s_per_source_minute)

@@ -5,18 +5,23 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from common import aws
 from common.broker import SqsBroker
 from common.db import session_factory
 from common.logging import configure_logging, get_logger
 from common.metrics import serve_metrics
-from processor.dead_letters import DeadLetterSweeper, sweep
+from processor.dead_letters import sweep
+from processor.housekeeping import Housekeeping
 from processor.instance_metadata import InstanceMetadata
 from processor.job_runner import JobRunner
 from processor.lifecycle import LifecycleHook
+from processor.outputs import Outputs
 from processor.protection import AutoScalingProtection, protection_for
 from processor.settings import ProcessorSettings
 from processor.termination import TerminationWatch
+from processor.wakeups import reconcile
 from processor.worker import Worker
 
 
@@ -47,23 +52,34 @@ def run(args: argparse.Namespace) -> int:
         if dlq is None:
             print(f"no dead-letter queue named {settings.dead_letter_queue_name!r}")
             return 1
-        failed = sweep(dlq, sessions, stale_after=settings.stale_after())
+        failed = sweep(dlq, sessions, stale_after=settings.stale_after(),
+                       outputs=Outputs(aws.client("s3", settings), bucket=settings.media_bucket))
         print(f"{failed} dead-lettered job(s) marked FAILED")
         return 0
     broker = SqsBroker.from_name(sqs, settings.jobs_queue_name)
     runner = JobRunner(settings, broker=broker, sessions=sessions, s3=aws.client("s3", settings))
-    sweeper = None if dlq is None else DeadLetterSweeper(
-        dlq, sessions, stale_after=settings.stale_after(),
-        interval_s=settings.dlq_sweep_interval_s)
+    housekeeping = _housekeeping(settings, broker=broker, dlq=dlq, sessions=sessions,
+                                 outputs=runner.outputs)
     protection = protection_for(settings)
     worker = Worker(settings, runner=runner, broker=broker, protection=protection,
-                    dead_letters=sweeper, lifecycle=_lifecycle_hook(settings, protection),
+                    housekeeping=housekeeping, lifecycle=_lifecycle_hook(settings, protection),
                     termination=_termination_watch(settings, protection))
     if settings.metrics_port:
         serve_metrics(settings.metrics_port)
         log.info("metrics_serving", port=settings.metrics_port)
     worker.install_signal_handlers()
     return worker.run(max_jobs=1 if args.once else args.max_jobs, burst=args.burst)
+
+
+def _housekeeping(settings: ProcessorSettings, *, broker: SqsBroker, dlq: SqsBroker | None,
+                  sessions: sessionmaker[Session], outputs: Outputs) -> Housekeeping:
+    """What an idle worker does every VF_DLQ_SWEEP_INTERVAL_S: resend missing wake-up
+    tokens, and fail the jobs of dead-lettered ones."""
+    chores = {"reconcile_tokens": lambda: reconcile(broker, sessions)}
+    if dlq is not None:
+        chores["dead_letter_sweep"] = lambda: sweep(
+            dlq, sessions, stale_after=settings.stale_after(), outputs=outputs)
+    return Housekeeping(chores, interval_s=settings.dlq_sweep_interval_s)
 
 
 def _lifecycle_hook(settings: ProcessorSettings, protection: object) -> LifecycleHook | None:

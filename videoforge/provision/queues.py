@@ -12,8 +12,10 @@ from videoforge.provision.results import Changes, Result, error_code
 # The longest SQS keeps a message: 14 days (SQS Developer Guide, "Quotas related to
 # messages"). Dead letters wait there for someone to look at them.
 MAX_RETENTION_S = 14 * 24 * 3600
-# Jobs wait up to 4 days (SQS's own default retention).
-JOB_RETENTION_S = 4 * 24 * 3600
+# Wake-up tokens are kept as long as SQS allows too (its default, 4 days, would drop the
+# token of a job still queued after a long outage); a token lost anyway is re-sent by the
+# workers' reconciliation (processor/wakeups.py).
+JOB_RETENTION_S = MAX_RETENTION_S
 # Long polling: the most SQS allows per receive (20 s).
 WAIT_TIME_S = 20
 

@@ -1,0 +1,156 @@
+"""The scheduler: which runnable job a worker gets next, and where a queued job stands.
+
+The database decides; SQS messages are wake-up tokens with no say (common/messages.py).
+The best runnable job is:
+
+1. the highest priority;
+2. then the one whose owner has the fewest shares running (fair share: a user's running
+   jobs, one share each; stale ones do not count, their workers are gone), and among
+   owners with as many, the one served least recently (the oldest last start; never
+   served comes first), so users take turns even when only one worker is free;
+3. then the owner's oldest (then the smallest id, so the order is total).
+
+It is work-conserving: nothing waits while a worker is free, so an idle fleet works
+through a single user's backlog at full speed, and another user's single job is next as
+soon as a worker frees up, however many jobs the first user has queued.
+
+Runnable means: not flagged for cancel, and either QUEUED with its retry backoff
+(``not_before``) over, or RUNNING under a worker presumed dead (``abandoned``), which the
+claim takes over. The claim itself is ``job_state.claim_next``: it picks here, then moves
+the row with a conditional UPDATE that re-checks runnability, so two workers racing for
+one job cannot both win (the loser picks again). That needs no ``SKIP LOCKED`` and works
+the same on PostgreSQL and on SQLite (one writer at a time). Picking reads only the
+runnable rows of the top priority, grouped by owner, and two index probes per owner
+(``ix_jobs_owner_started``).
+
+Chunk tasks (issue 10) plug in as a second kind of claimable row: a ``tasks`` table whose
+rows carry their job id, joined to ``jobs`` for the priority, owner and age that order them
+here. A chunked job's row stays RUNNING while any of its tasks runs, so ``_shares`` still
+counts it once however many of its tasks run: all tasks of one job are one share.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from common.models import Job
+from common.statuses import JobStatus
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def abandoned(stale_after: timedelta, *, now: datetime | None = None) -> ColumnElement[bool]:
+    """SQL: a RUNNING job whose owner has not beaten for ``stale_after`` (presumed dead).
+
+    The one staleness rule: a claim takes such a job over, the dead-letter sweep may fail
+    it, and a cancelled one may be finished by whoever finds it."""
+    cutoff = (now or _now()) - stale_after
+    return (Job.status == JobStatus.RUNNING) & or_(Job.heartbeat_at.is_(None),
+                                                   Job.heartbeat_at < cutoff)
+
+
+def runnable(stale_after: timedelta, *, now: datetime | None = None) -> ColumnElement[bool]:
+    """SQL: a job a worker may claim now."""
+    now = now or _now()
+    waiting = and_(Job.status == JobStatus.QUEUED,
+                   or_(Job.not_before.is_(None), Job.not_before <= now))
+    return and_(Job.cancel_requested.is_(False),
+                or_(waiting, abandoned(stale_after, now=now)))
+
+
+def _shares_of(owner: Any, stale_after: timedelta, now: datetime) -> Any:
+    """SQL: the running shares of ``owner`` (a column): its running, live jobs."""
+    running = aliased(Job)
+    return (select(func.count()).select_from(running)
+            .where(running.owner_id == owner, running.status == JobStatus.RUNNING,
+                   running.heartbeat_at >= now - stale_after)
+            .scalar_subquery())
+
+
+def _last_start_of(owner: Any) -> Any:
+    """SQL: when ``owner`` (a column) was last served: the latest start of its jobs."""
+    served = aliased(Job)
+    return (select(func.max(served.started_at)).where(served.owner_id == owner)
+            .scalar_subquery())
+
+
+def best_runnable(session: Session, *, stale_after: timedelta,
+                  now: datetime | None = None) -> str | None:
+    """The id of the job the next free worker should run, or None."""
+    now = now or _now()
+    can_run = runnable(stale_after, now=now)
+    top = session.execute(select(func.max(Job.priority)).where(can_run)).scalar()
+    if top is None:
+        return None
+    owners = (select(Job.owner_id.label("owner_id"), func.min(Job.created_at).label("oldest"))
+              .where(can_run, Job.priority == top).group_by(Job.owner_id).subquery("owners"))
+    owner = session.execute(
+        select(owners.c.owner_id).order_by(
+            _shares_of(owners.c.owner_id, stale_after, now),
+            _last_start_of(owners.c.owner_id).asc().nulls_first(),
+            owners.c.oldest, owners.c.owner_id)
+        .limit(1)
+    ).scalar()
+    return session.execute(
+        select(Job.id).where(can_run, Job.priority == top, Job.owner_id == owner)
+        .order_by(Job.created_at, Job.id).limit(1)
+    ).scalar()
+
+
+def worn_out(session: Session, *, stale_after: timedelta, max_attempts: int,
+             limit: int = 10) -> list[str]:
+    """Abandoned jobs that have had every attempt: their workers died on each of them
+    (a job that kills its worker). The caller fails them rather than run them again."""
+    return list(session.execute(
+        select(Job.id).where(abandoned(stale_after), Job.attempts >= max_attempts)
+        .order_by(Job.created_at).limit(limit)
+    ).scalars())
+
+
+def queue_positions(session: Session, job_ids: list[str] | None, *,
+                    stale_after: timedelta = timedelta(minutes=5)) -> dict[str, int]:
+    """Where each QUEUED job of ``job_ids`` (None: every one) stands in the scheduler's
+    order (0: next), in one query. Others (not queued, or unknown) are left out.
+
+    The order is the claim's, played forward with nothing finishing. Each time a user's
+    job is taken their running shares grow by one, so a user's k-th waiting job (their
+    higher-priority ones counted first) ranks as if they had k more shares running. Among
+    equal ranks users take turns: those new at that rank first (they have not been
+    served yet), then the rest in the order they were served, which is their last start
+    before it all began. Exact within one priority; a job in retry backoff keeps its
+    place, and a takeover of a dead worker's job is not foreseen.
+    """
+    if job_ids is not None and not job_ids:
+        return {}
+    now = _now()
+    shares = _shares_of(Job.owner_id, stale_after, now)
+    ranked = (
+        select(
+            Job.id.label("id"), Job.priority.label("priority"),
+            Job.created_at.label("created_at"), shares.label("shares"),
+            _last_start_of(Job.owner_id).label("last_start"),
+            (shares + func.row_number().over(
+                partition_by=Job.owner_id,
+                order_by=(Job.priority.desc(), Job.created_at, Job.id))).label("rank"),
+        )
+        .where(Job.status == JobStatus.QUEUED, Job.cancel_requested.is_(False))
+        .subquery("ranked")
+    )
+    ordered = select(
+        ranked.c.id,
+        (func.row_number().over(order_by=(
+            ranked.c.priority.desc(), ranked.c.rank, ranked.c.shares.desc(),
+            ranked.c.last_start.asc().nulls_first(), ranked.c.created_at, ranked.c.id)) - 1)
+        .label("position"),
+    ).subquery("ordered")
+    query = select(ordered.c.id, ordered.c.position)
+    if job_ids is not None:
+        query = query.where(ordered.c.id.in_(job_ids))
+    rows: Any = session.execute(query)
+    return {job_id: int(position) for job_id, position in rows}

@@ -1,0 +1,91 @@
+"""The simulated scheduler: which queued unit an idle worker takes next.
+
+The order is DESIGN.md's ("Scheduling"), with every upload its own user and one
+priority: the job with the fewest running units first (all tasks of one job are one
+share); among equals, the one served longest ago (never, first), then the oldest. The
+middle rule is what lets a short upload behind a long one's chunks start as soon as the
+next worker frees up even on a fleet of one, where the long job has nothing running at
+that moment either. Unchunked, every job is one unit, never served while it waits: first
+come, first served.
+
+A heap of (running units, last served, job) entries (jobs are numbered in arrival order),
+made stale by any change to a job's running count or service and discarded when they
+surface, so each operation is O(log n).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+
+@dataclass(eq=False)
+class Unit:
+    """A job (unchunked) or one of its tasks."""
+
+    job: int          # index of the job in the trace
+    work_s: float
+    stitch: bool = False  # the last task of a chunked job
+
+
+class FairQueue:
+    def __init__(self) -> None:
+        self._heap: list[tuple[int, int, int]] = []
+        self._waiting: dict[int, deque[Unit]] = {}
+        self._running: dict[int, int] = {}
+        self._served: dict[int, int] = {}  # job -> when it last got a worker (a counter)
+        self._serving = 0
+        self.units = 0
+        self.work_s = 0.0
+
+    def __len__(self) -> int:
+        return self.units
+
+    def __iter__(self) -> Iterator[Unit]:
+        for units in self._waiting.values():
+            yield from units
+
+    def _offer(self, job: int) -> None:
+        heapq.heappush(self._heap, (self._running.get(job, 0), self._served.get(job, -1), job))
+
+    def push(self, unit: Unit, *, front: bool = False) -> None:
+        waiting = self._waiting.setdefault(unit.job, deque())
+        waiting.appendleft(unit) if front else waiting.append(unit)
+        self.units += 1
+        self.work_s += unit.work_s
+        self._offer(unit.job)
+
+    def pop(self) -> Unit | None:
+        """The next unit to run (now counted as running), or None if nothing waits."""
+        while self._heap:
+            running, served, job = heapq.heappop(self._heap)
+            waiting = self._waiting.get(job)
+            if (not waiting or running != self._running.get(job, 0)
+                    or served != self._served.get(job, -1)):
+                continue  # stale: the job's running count or service changed, or it is done
+            unit = waiting.popleft()
+            if not waiting:
+                del self._waiting[job]
+            self._running[job] = running + 1
+            self._served[job] = self._serving
+            self._serving += 1
+            if job in self._waiting:
+                self._offer(job)
+            self.units -= 1
+            self.work_s -= unit.work_s
+            return unit
+        return None
+
+    def done(self, unit: Unit) -> None:
+        """A running unit finished or was taken off its worker."""
+        left = self._running.get(unit.job, 0) - 1
+        if left > 0:
+            self._running[unit.job] = left
+        else:
+            self._running.pop(unit.job, None)
+        if unit.job in self._waiting:
+            self._offer(unit.job)
+        elif left <= 0:
+            self._served.pop(unit.job, None)  # nothing of it left here: forget it

@@ -1,0 +1,52 @@
+"""Reconciling wake-up tokens with the work the database holds.
+
+Every runnable job should have a token in the queue, and every running job holds one
+(common/messages.py). Tokens can go missing without anyone being told: SQS drops a
+message after its retention period, a dead-lettered token leaves its queue, a token
+deleted as surplus may have raced a commit. The job would then wait until some other
+token happened to wake a worker, and an idle fleet would wait for ever. So idle workers
+count now and then: the jobs that need a token (QUEUED and not flagged for cancel, plus
+RUNNING) against the tokens SQS holds (visible, in flight, delayed), and send the
+difference. SQS's counts are approximate and a count can race a finishing job: a token
+too many is harmless (it finds nothing to claim and is deleted), one too few is sent on
+the next round.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from common.broker import Broker
+from common.logging import get_logger
+from common.messages import WakeUp
+from common.models import Job
+from common.statuses import JobStatus
+
+log = get_logger(__name__)
+
+# One round sends at most this many tokens; the next round sends the rest.
+_MAX_PER_ROUND = 500
+
+
+def tokens_needed(session: Session) -> int:
+    """Jobs that need a token: runnable or backing off (QUEUED), and running."""
+    waiting = (Job.status == JobStatus.QUEUED) & Job.cancel_requested.is_(False)
+    return int(session.execute(
+        select(func.count()).select_from(Job)
+        .where(or_(waiting, Job.status == JobStatus.RUNNING))
+    ).scalar_one())
+
+
+def reconcile(broker: Broker, sessions: sessionmaker[Session]) -> int:
+    """Send the tokens the queue is missing; returns how many were sent."""
+    counts = broker.counts()
+    with sessions() as session:
+        needed = tokens_needed(session)
+    missing = needed - (counts.visible + counts.in_flight + counts.delayed)
+    for _ in range(min(max(missing, 0), _MAX_PER_ROUND)):
+        broker.send(WakeUp(reason="reconciled"))
+    if missing > 0:
+        log.warning("wake_up_tokens_resent", count=min(missing, _MAX_PER_ROUND),
+                    jobs=needed)
+    return max(0, min(missing, _MAX_PER_ROUND))

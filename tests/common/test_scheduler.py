@@ -1,0 +1,161 @@
+"""The scheduler on PostgreSQL and SQLite: priority, fair share, age; positions that are
+the order claims really take; a claim that loses a race picks again."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from common import job_state, scheduler
+from common.db import engine_for, migrate, session_factory, transaction
+from common.models import GalleryVideo, Job, JobStatus, VideoStatus
+from tests.support.races import ClaimRacer, before_statement
+
+STALE = timedelta(minutes=5)
+T0 = datetime(2030, 1, 1, tzinfo=UTC)
+_ticks = itertools.count()
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def sessions(request, clean_database: str, tmp_path) -> sessionmaker[Session]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'vf.db'}"
+        migrate(url)
+        return session_factory(url)
+    return session_factory(clean_database)
+
+
+def _job(session: Session, owner: str, *, priority: int = 0, **fields: object) -> str:
+    """A queued job of its own video, created one second after the previous one."""
+    video = GalleryVideo(owner_id=owner, status=VideoStatus.PROCESSING, source_bucket="b",
+                         source_key=f"uploads/{owner}/k")
+    session.add(video)
+    session.flush()
+    job = Job(video_id=video.id, owner_id=owner, priority=priority,
+              created_at=T0 + timedelta(seconds=next(_ticks)), **fields)
+    session.add(job)
+    session.flush()
+    return job.id
+
+
+def _owner_of(session: Session, job_id: str) -> str:
+    job = session.get(Job, job_id)
+    assert job is not None
+    return job.owner_id
+
+
+def _claim(session: Session, worker: str = "w") -> str | None:
+    claimed = job_state.claim_next(session, worker_id=worker, stale_after=STALE)
+    return claimed.job_id if claimed else None
+
+
+def test_a_higher_priority_runs_before_older_jobs(sessions) -> None:
+    with transaction(sessions) as s:
+        old = _job(s, "a")
+        urgent = _job(s, "b", priority=5)
+        assert [_claim(s), _claim(s), _claim(s)] == [urgent, old, None]
+
+
+def test_the_user_with_fewer_running_shares_goes_first(sessions) -> None:
+    with transaction(sessions) as s:
+        a1, a2, a3 = _job(s, "a"), _job(s, "a"), _job(s, "a")
+        b1 = _job(s, "b")
+        assert _claim(s, "w1") == a1  # oldest; nobody is running anything
+        assert _claim(s, "w2") == b1  # a has a share running, b none: b's newer job
+        assert [_claim(s, "w3"), _claim(s, "w4")] == [a2, a3]  # work-conserving
+
+
+def test_users_take_turns_even_with_one_worker(sessions) -> None:
+    """One worker, nothing running between jobs: the user served last waits its turn."""
+    with transaction(sessions) as s:
+        a = [_job(s, "a") for _ in range(3)]
+        b1 = _job(s, "b")
+        order = []
+        for _ in range(4):
+            job_id = _claim(s)
+            assert job_id is not None
+            order.append(job_id)
+            assert job_state.succeed(s, job_id=job_id, worker_id="w")
+        assert order == [a[0], b1, a[1], a[2]]
+
+
+def test_what_is_not_runnable_is_not_claimed(sessions) -> None:
+    with transaction(sessions) as s:
+        backing_off = _job(s, "a", not_before=datetime.now(UTC) + timedelta(hours=1))
+        flagged = _job(s, "a", cancel_requested=True)
+        alive, dead = _job(s, "b"), _job(s, "c")
+        for job_id in (alive, dead):
+            assert job_state.claim(s, job_id=job_id, worker_id="gone", stale_after=STALE)
+        s.execute(update(Job).where(Job.id == dead)
+                  .values(heartbeat_at=datetime.now(UTC) - 2 * STALE))
+        assert [_claim(s), _claim(s)] == [dead, None]  # the dead worker's job is taken over
+        s.execute(update(Job).where(Job.id == backing_off).values(not_before=None))
+        assert _claim(s) == backing_off
+        assert flagged not in {_claim(s)}
+
+
+def test_queue_positions_are_the_order_claims_take(sessions) -> None:
+    with transaction(sessions) as s:
+        running = _job(s, "a")
+        assert job_state.claim(s, job_id=running, worker_id="w0", stale_after=STALE)
+        served = _job(s, "c")  # c was served before, a while ago
+        assert job_state.claim(s, job_id=served, worker_id="w0", stale_after=STALE)
+        assert job_state.succeed(s, job_id=served, worker_id="w0")
+        queued = [_job(s, owner) for owner in "aaabbccd"]
+        queued.append(_job(s, "b", priority=3))
+        positions = scheduler.queue_positions(s, queued)
+        predicted = sorted(queued, key=positions.__getitem__)
+        assert sorted(positions.values()) == list(range(len(queued)))
+        assert scheduler.queue_positions(s, None) == positions  # every queued job
+        taken = [_claim(s, f"w{i}") for i in range(len(queued))]  # nothing finishes
+        assert taken == predicted
+        assert [_owner_of(s, j) for j in taken] == list("bdcabcaba")
+
+
+def test_a_claim_that_loses_the_race_takes_the_next_job(clean_database: str) -> None:
+    sessions = session_factory(clean_database)
+    with transaction(sessions) as s:
+        first, second = _job(s, "a"), _job(s, "a")
+
+    def another_worker_claims() -> None:
+        with transaction(sessions) as other:
+            assert _claim(other, "w2") == first
+
+    with before_statement(engine_for(clean_database), "UPDATE jobs", another_worker_claims) \
+            as fired, transaction(sessions) as s:
+        assert _claim(s, "w1") == second  # it had picked `first`; the UPDATE refused
+    assert fired
+
+
+def test_a_claim_racing_a_video_delete_never_runs_into_the_deleted_video(
+        clean_database: str) -> None:
+    sessions = session_factory(clean_database)
+    with transaction(sessions) as s:
+        job_id = _job(s, "a")
+        video_id = s.get(Job, job_id).video_id  # type: ignore[union-attr]
+    racer = ClaimRacer(sessions)
+    with before_statement(engine_for(clean_database), "DELETE FROM gallery_videos",
+                          racer) as fired, transaction(sessions) as s:
+        assert job_state.delete_video(s, video_id=video_id) == job_state.VideoDeletion.DELETED
+    assert fired and racer.result() == [None]  # the job was cancelled before it could win
+    with sessions() as s:
+        assert s.get(Job, job_id) is None and s.get(GalleryVideo, video_id) is None
+
+
+def test_a_video_whose_job_a_worker_just_claimed_is_not_deleted(clean_database: str) -> None:
+    sessions = session_factory(clean_database)
+    with transaction(sessions) as s:
+        job_id = _job(s, "a")
+        video_id = s.get(Job, job_id).video_id  # type: ignore[union-attr]
+    racer = ClaimRacer(sessions)
+    with before_statement(engine_for(clean_database), "UPDATE jobs", racer), \
+            transaction(sessions) as s:
+        assert job_state.delete_video(s, video_id=video_id) == job_state.VideoDeletion.BUSY
+    assert racer.result() == [job_id]
+    with sessions() as s:
+        job = s.get(Job, job_id)
+        assert job is not None and job.status == JobStatus.RUNNING

@@ -1,0 +1,123 @@
+"""Chunked jobs in the fleet simulator: the task split, the fair-share queue, hand-computed
+runs, and the with/without comparison (issue 10)."""
+
+from __future__ import annotations
+
+import pytest
+
+from processor.autoscaler.policy import ScalingConfig
+from processor.simulation import traces
+from processor.simulation.chunk_compare import compare, floor_hours
+from processor.simulation.chunking import Chunking
+from processor.simulation.engine import SimSettings, simulate
+from processor.simulation.queue import FairQueue, Unit
+from processor.simulation.traces import Job, Trace
+from tests.processor.test_simulation import _cli
+
+CHUNKING = Chunking()  # 60 s chunks above 240 s; +1 s a chunk; stitch 5 + 0.5/min; audio 0.3/min
+
+
+def test_a_long_source_becomes_chunks_audio_and_a_stitch() -> None:
+    # 900 instance-seconds at 90 per source minute: a 10-minute source.
+    tasks = CHUNKING.split(900.0)
+    assert tasks is not None
+    assert tasks.parallel == pytest.approx((91.0,) * 10 + (3.0,))  # 10 chunks, then audio
+    assert tasks.stitch == pytest.approx(5.0 + 0.5 * 10)
+    assert CHUNKING.split(360.0) is None  # a 4-minute source runs whole
+    assert Chunking(chunk_s=120).split(900.0).parallel[:-1] == pytest.approx((181.0,) * 5)
+
+
+@pytest.mark.parametrize("bad", [{"chunk_s": 0}, {"chunk_overhead_s": -1},
+                                 {"instance_s_per_source_minute": 0}])
+def test_bad_chunking_is_refused(bad: dict[str, float]) -> None:
+    with pytest.raises(ValueError):
+        Chunking(**bad)
+
+
+def test_one_unit_jobs_are_first_come_first_served() -> None:
+    queue = FairQueue()
+    for job in range(3):
+        queue.push(Unit(job, 10.0))
+    assert len(queue) == 3 and queue.work_s == 30.0
+    assert [queue.pop().job for _ in range(3)] == [0, 1, 2]  # type: ignore[union-attr]
+    assert queue.pop() is None
+
+
+def test_a_job_with_fewer_running_units_goes_first() -> None:
+    queue = FairQueue()
+    for _ in range(3):
+        queue.push(Unit(0, 10.0))  # a chunked job, first in
+    first = queue.pop()
+    assert first is not None and first.job == 0
+    queue.push(Unit(1, 10.0))  # a short job behind its chunks
+    assert queue.pop().job == 1  # type: ignore[union-attr]  # job 0 runs one already
+    assert queue.pop().job == 0  # type: ignore[union-attr]  # both run one: oldest first
+    queue.done(first)
+    queue.push(first, front=True)  # taken off its worker: back at the front of its job
+    assert queue.pop() is first
+
+
+def test_among_equals_the_job_served_longest_ago_goes_first() -> None:
+    # One worker: the long job has nothing running either when it frees up, yet the
+    # short job that has never had a worker goes next.
+    queue = FairQueue()
+    for _ in range(3):
+        queue.push(Unit(0, 10.0))
+    chunk = queue.pop()
+    assert chunk is not None
+    queue.push(Unit(1, 10.0))
+    queue.done(chunk)
+    assert queue.pop().job == 1  # type: ignore[union-attr]
+
+
+def _fixed(size: int) -> ScalingConfig:
+    return ScalingConfig(min_size=size, max_size=size)
+
+
+def test_hand_computed_chunked_job_on_a_fixed_fleet() -> None:
+    trace = Trace("one", (Job(0.0, 900.0),), duration_s=1.0)
+    one = simulate(trace, _fixed(1), SimSettings(chunking=CHUNKING))
+    # One worker: ten 91 s chunks and 3 s of audio, then the 10 s stitch.
+    assert one.turnarounds == [pytest.approx(910 + 3 + 10)]
+    assert one.work_s == pytest.approx(923.0) and one.trace_work_s == 900.0
+    two = simulate(trace, _fixed(2), SimSettings(chunking=CHUNKING))
+    # Two workers: five chunks each (455 s), the audio after one of them, then the stitch.
+    assert two.turnarounds == [pytest.approx(455 + 3 + 10)]
+    assert two.waits == [0.0]
+    whole = simulate(trace, _fixed(2), SimSettings())
+    assert whole.turnarounds == [900.0] and whole.work_s == 900.0
+
+
+def test_a_short_job_does_not_wait_behind_a_long_ones_chunks() -> None:
+    # A 10-minute source at t=0 on one worker, a 30 s upload at t=1: it runs next (t=91),
+    # not after the long job's other nine chunks.
+    trace = Trace("two", (Job(0.0, 900.0), Job(1.0, 30.0)), duration_s=2.0)
+    result = simulate(trace, _fixed(1), SimSettings(chunking=CHUNKING))
+    assert result.waits[1] == pytest.approx(90.0)
+    assert result.turnarounds[1] == pytest.approx(120.0)
+
+
+@pytest.mark.parametrize("name", ["heavy-tail", "burst"])
+def test_every_chunked_job_finishes_and_none_is_interrupted(name: str) -> None:
+    config = ScalingConfig(policy="work", max_size=60, scale_in_window_s=0)
+    result = simulate(traces.load(name), config, SimSettings(chunking=CHUNKING))
+    assert result.interrupted_jobs == 0
+    assert None not in result.turnarounds
+    assert len(result.turnarounds) == len(traces.load(name).jobs)
+    assert result.work_s > result.trace_work_s  # the overheads are paid
+
+
+def test_chunking_cuts_long_turnaround_and_the_floor_is_positive() -> None:
+    runs = [traces.load("heavy-tail", seed=1)]
+    result = compare(runs, ScalingConfig(policy="work", max_size=60), SimSettings(), CHUNKING)
+    assert len(result.whole.long_turnarounds) == len(result.chunked.long_turnarounds) > 0
+    assert result.speedup > 2 and result.hours_ratio > 1
+    assert 0 < floor_hours(runs, CHUNKING, boot_s=120.0) < result.chunked.instance_hours
+
+
+def test_cli_compares_with_and_without_chunking() -> None:
+    done = _cli("--trace", "heavy-tail", "--policy", "work", "--chunking", "both")
+    assert done.returncode == 0, done.stderr
+    assert "work      chunked" in done.stdout and "long p95 turnaround" in done.stdout
+    bad = _cli("--trace", "heavy-tail", "--chunking", "on", "--chunk-s", "0")
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ")
