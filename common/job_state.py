@@ -329,15 +329,15 @@ def end_abandoned(session: Session, *, stale_after: timedelta,
     """End what nobody else will, before a worker claims: jobs whose workers died on every
     attempt (FAILED, dead-lettered) and cancelled jobs nobody will finish (CANCELLED).
     Returns the (job id, video id) of each, whose outputs are the caller's to remove."""
-    ended = fail_worn_out(session, stale_after=stale_after, max_attempts=max_attempts)
     flagged = session.execute(
         select(Job.id, Job.video_id).where(
             Job.cancel_requested.is_(True),
             or_(Job.status == JobStatus.QUEUED, abandoned(stale_after)))
     ).all()
-    ended += [(job_id, video_id) for job_id, video_id in flagged
-              if cancel_abandoned(session, job_id=job_id, stale_after=stale_after)]
-    return ended
+    # A cancel the user asked for wins over giving up on the job.
+    ended = [(job_id, video_id) for job_id, video_id in flagged
+             if cancel_abandoned(session, job_id=job_id, stale_after=stale_after)]
+    return ended + fail_worn_out(session, stale_after=stale_after, max_attempts=max_attempts)
 
 
 class VideoDeletion(enum.StrEnum):

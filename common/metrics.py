@@ -7,16 +7,15 @@ everything those reference is exported here or in processor/metrics.py.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    Counter,
-    Histogram,
-    generate_latest,
-    start_http_server,
-)
+from prometheus_client import Counter, Histogram, start_http_server
+
+from common.logging import get_logger
+
+log = get_logger(__name__)
 
 HTTP_REQUESTS = Counter(
     "videoforge_http_requests_total",
@@ -71,17 +70,37 @@ class _HttpMetrics:
 
 
 def install_http_metrics(app: Any, *, service: str) -> None:
-    """Count and time every request of a FastAPI/Starlette ``app``; serve ``/metrics``."""
-    from starlette.responses import Response
-
+    """Count and time every request of a FastAPI/Starlette ``app``. The counts are served
+    by :func:`metrics_listener` on a port of their own, never on the app's public port."""
     app.add_middleware(_HttpMetrics, service=service)
-
-    @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
 def serve_metrics(port: int, addr: str = "0.0.0.0") -> None:
     """Expose the default registry on ``port`` (workers and the autoscaler)."""
     if port > 0:
         start_http_server(port, addr=addr)
+
+
+@contextmanager
+def metrics_listener(port: int, *, service: str, addr: str = "0.0.0.0") -> Iterator[None]:
+    """The process's metrics on ``port`` (0: none) while the context lasts.
+
+    A port already taken (a second uvicorn worker of the same service) is logged and
+    skipped: that process's counts are then not scraped, the service runs on."""
+    if port <= 0:
+        yield
+        return
+    try:
+        server, thread = start_http_server(port, addr=addr)
+    except OSError as exc:
+        log.warning("metrics_port_unavailable", service=service, port=port,
+                    error=exc.strerror or type(exc).__name__)
+        yield
+        return
+    log.info("metrics_serving", service=service, port=port)
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

@@ -129,17 +129,27 @@ def queue_positions(session: Session, job_ids: list[str] | None, *,
     if job_ids is not None and not job_ids:
         return {}
     now = _now()
-    shares = _shares_of(Job.owner_id, stale_after, now)
+    waiting = and_(Job.status == JobStatus.QUEUED, Job.cancel_requested.is_(False))
+    # Each waiting owner's shares and last start, looked up once per owner, not per job:
+    # MATERIALIZED keeps the planner from folding the lookups back into every row (both
+    # PostgreSQL 12+ and SQLite 3.35+ read it).
+    owners = select(Job.owner_id.label("owner_id")).where(waiting).group_by(Job.owner_id) \
+        .subquery("owners")
+    stats = select(
+        owners.c.owner_id,
+        _shares_of(owners.c.owner_id, stale_after, now).label("shares"),
+        _last_start_of(owners.c.owner_id).label("last_start"),
+    ).cte("stats").prefix_with("MATERIALIZED")
     ranked = (
         select(
             Job.id.label("id"), Job.priority.label("priority"),
-            Job.created_at.label("created_at"), shares.label("shares"),
-            _last_start_of(Job.owner_id).label("last_start"),
-            (shares + func.row_number().over(
+            Job.created_at.label("created_at"), stats.c.shares, stats.c.last_start,
+            (stats.c.shares + func.row_number().over(
                 partition_by=Job.owner_id,
                 order_by=(Job.priority.desc(), Job.created_at, Job.id))).label("rank"),
         )
-        .where(Job.status == JobStatus.QUEUED, Job.cancel_requested.is_(False))
+        .join(stats, stats.c.owner_id == Job.owner_id)
+        .where(waiting)
         .subquery("ranked")
     )
     ordered = select(

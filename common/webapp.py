@@ -1,9 +1,11 @@
 """Assemble a FastAPI service the same way everywhere: logging, the typed app state,
 request ids, security headers, the uniform error body (domain errors included), the docs
-page, Prometheus metrics on ``/metrics`` and a ``/healthz`` probe."""
+page, Prometheus metrics on a listener of their own and a ``/healthz`` probe."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -12,18 +14,34 @@ from common.app_state import ServiceState
 from common.docs_page import install_docs
 from common.http import install_error_handlers
 from common.logging import configure_logging
-from common.metrics import install_http_metrics
+from common.metrics import install_http_metrics, metrics_listener
 from common.request_context import RequestContextMiddleware
 from common.security_headers import SecurityHeaders
 
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
-def service_app(*, service: str, state: ServiceState[Any], title: str,
-                description: str) -> FastAPI:
+
+def service_app(*, service: str, state: ServiceState[Any], title: str, description: str,
+                metrics_port: int = 0, lifespan: Lifespan | None = None) -> FastAPI:
+    """The app, serving its metrics on ``metrics_port`` (0: none; a mounted app's counts
+    are served by its host) while it runs; ``lifespan`` is the service's own startup and
+    shutdown. Under Lambda (no lifespan) there is no listener: CloudWatch has the
+    numbers."""
     settings = state.settings
     configure_logging(env=settings.env, level=settings.log_level)
+
+    @asynccontextmanager
+    async def run(app: FastAPI) -> AsyncIterator[None]:
+        with metrics_listener(metrics_port, service=service):
+            if lifespan is None:
+                yield
+            else:
+                async with lifespan(app):
+                    yield
+
     # Our own /docs (a CSP that fits it); no ReDoc: one docs page is enough.
     app = FastAPI(title=title, version="1.0.0", description=description, docs_url=None,
-                  redoc_url=None)
+                  redoc_url=None, lifespan=run)
     app.state.service = state
     install_error_handlers(app)
     install_http_metrics(app, service=service)

@@ -18,10 +18,12 @@ DESCRIPTION = ("Browse and search videos, manage their metadata, and upload new 
                "straight to S3 with presigned URLs.")
 
 
-def create_app(settings: GallerySettings | None = None, *,
-               broker: Broker | None = None) -> FastAPI:
+def create_app(settings: GallerySettings | None = None, *, broker: Broker | None = None,
+               mounted: bool = False) -> FastAPI:
+    """``mounted``: inside the gateway's process, whose metrics listener serves these."""
     state = GalleryState(settings or GallerySettings(), broker=broker)
-    app = service_app(service="gallery", state=state, title=TITLE, description=DESCRIPTION)
+    app = service_app(service="gallery", state=state, title=TITLE, description=DESCRIPTION,
+                      metrics_port=0 if mounted else state.settings.gallery_metrics_port)
     app.include_router(videos.router)
     app.include_router(uploads.router)
     return app

@@ -13,6 +13,8 @@ S3_MAX_OBJECT_BYTES = 5 * 1024**4
 
 
 class GallerySettings(CommonSettings):
+    # Prometheus metrics on a listener of their own, never the public port (0: none).
+    gallery_metrics_port: int = Field(default=9105, ge=0, le=65535)
     # The largest upload accepted, single PUT or multipart. Checked when a URL is asked
     # for, signed into single-PUT URLs, and checked again at confirm.
     max_upload_bytes: int = Field(default=S3_MAX_SINGLE_PUT_BYTES, gt=0, le=S3_MAX_OBJECT_BYTES)

@@ -36,11 +36,6 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
     ``mounts`` are the gallery and streaming apps for ``VF_GATEWAY_MODE=mount``."""
     settings = settings or GatewaySettings()
     state = GatewayState(settings, broker=broker)
-    app = service_app(
-        service="gateway", state=state, title="VideoForge gateway",
-        description="Sign-in, job submission and status, and one origin for the gallery "
-                    "and streaming APIs. Errors are `{\"error\": {\"code\", \"message\"}}`.",
-    )
     upstreams = proxy.upstreams(settings, mounts)
 
     @asynccontextmanager
@@ -48,7 +43,13 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
         async with proxy.running(upstreams):
             yield
 
-    app.router.lifespan_context = lifespan
+    # Mounted apps count into this process's registry: this listener serves theirs too.
+    app = service_app(
+        service="gateway", state=state, title="VideoForge gateway",
+        description="Sign-in, job submission and status, and one origin for the gallery "
+                    "and streaming APIs. Errors are `{\"error\": {\"code\", \"message\"}}`.",
+        metrics_port=settings.gateway_metrics_port, lifespan=lifespan,
+    )
     app.include_router(auth_routes.router)
     app.include_router(jobs.router)
     app.include_router(webhooks.router)

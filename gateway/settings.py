@@ -14,6 +14,8 @@ from gateway.rate_limit import Limit
 class GatewaySettings(CommonSettings, PriceSettings):
     host: str = "127.0.0.1"
     port: int = 8000
+    # Prometheus metrics on a listener of their own, never the public port (0: none).
+    gateway_metrics_port: int = Field(default=9104, ge=0, le=65535)
 
     # "mount": gallery and streaming run inside this process (local stack, tests);
     # "proxy": they run elsewhere and requests are forwarded to the URLs below;

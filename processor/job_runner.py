@@ -165,7 +165,9 @@ class JobRunner:
             interval_s=self.settings.heartbeat_interval_s,
             visibility_timeout_s=self.settings.visibility_timeout_s, stop=stop,
         )
-        spent = lambda: time.monotonic() - started  # noqa: E731
+        def spent() -> float:  # this attempt's instance time, recorded with its outcome
+            return time.monotonic() - started
+
         try:
             with tempfile.TemporaryDirectory(prefix=f"vf-{job.job_id[:8]}-",
                                              dir=self.settings.work_dir) as tmp, heartbeat:

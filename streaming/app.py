@@ -17,9 +17,11 @@ DESCRIPTION = ("Read-only playback: qualities, presigned URLs per quality, poste
                "preview images, and HLS playlists that play from a private bucket.")
 
 
-def create_app(settings: StreamingSettings | None = None) -> FastAPI:
+def create_app(settings: StreamingSettings | None = None, *, mounted: bool = False) -> FastAPI:
+    """``mounted``: inside the gateway's process, whose metrics listener serves these."""
     state = StreamingState(settings or StreamingSettings())
-    app = service_app(service="streaming", state=state, title=TITLE, description=DESCRIPTION)
+    app = service_app(service="streaming", state=state, title=TITLE, description=DESCRIPTION,
+                      metrics_port=0 if mounted else state.settings.streaming_metrics_port)
     app.include_router(routes.router)
     return app
 

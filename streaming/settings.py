@@ -13,6 +13,8 @@ MIN_SIGNING_KEY_CHARS = 32
 
 
 class StreamingSettings(CommonSettings):
+    # Prometheus metrics on a listener of their own, never the public port (0: none).
+    streaming_metrics_port: int = Field(default=9106, ge=0, le=65535)
     # Lifetime of a presigned URL for an MP4, thumbnail or preview.
     stream_url_expiry_s: int = Field(default=3600, gt=0, le=MAX_PRESIGN_EXPIRY_S)
     # Lifetime of an HLS playback grant and of the media URLs in its playlists. A URL

@@ -108,3 +108,7 @@ def settings_env(aws_resources: AwsResources, database_url: str) -> dict[str, st
 
 def pytest_configure(config: Any) -> None:
     os.environ.setdefault("VF_ENV", "test")
+    # No fixed metrics ports for apps built in tests (parallel sessions would collide);
+    # a test that scrapes one gives it a free port.
+    for service in ("GATEWAY", "GALLERY", "STREAMING"):
+        os.environ.setdefault(f"VF_{service}_METRICS_PORT", "0")

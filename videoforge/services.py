@@ -25,16 +25,16 @@ from gateway.settings import GatewaySettings
 from streaming.settings import StreamingSettings
 
 
-def _gallery(settings: GallerySettings, broker: Broker | None) -> FastAPI:
-    return gallery.app.create_app(settings, broker=broker)
+def _gallery(settings: GallerySettings, broker: Broker | None, mounted: bool) -> FastAPI:
+    return gallery.app.create_app(settings, broker=broker, mounted=mounted)
 
 
-def _streaming(settings: StreamingSettings, _: Broker | None) -> FastAPI:
-    return streaming.app.create_app(settings)
+def _streaming(settings: StreamingSettings, _: Broker | None, mounted: bool) -> FastAPI:
+    return streaming.app.create_app(settings, mounted=mounted)
 
 
-def _gateway(settings: GatewaySettings, broker: Broker | None) -> FastAPI:
-    mounts = ({name: build(name, settings, broker=broker) for name in MOUNTED}
+def _gateway(settings: GatewaySettings, broker: Broker | None, _: bool) -> FastAPI:
+    mounts = ({name: build(name, settings, broker=broker, mounted=True) for name in MOUNTED}
               if settings.gateway_mode == "mount" else None)
     return gateway.app.create_app(settings, broker=broker, mounts=mounts)
 
@@ -42,7 +42,8 @@ def _gateway(settings: GatewaySettings, broker: Broker | None) -> FastAPI:
 @dataclass(frozen=True)
 class Service:
     settings: type[CommonSettings]
-    factory: Callable[[Any, Broker | None], FastAPI]
+    # (its settings, the queue to use or None for SQS, mounted in another service's process)
+    factory: Callable[[Any, Broker | None, bool], FastAPI]
 
 
 SERVICES: dict[str, Service] = {
@@ -67,9 +68,9 @@ def settings_for(name: str, shared: CommonSettings | None = None) -> CommonSetti
 
 
 def build(name: str, settings: CommonSettings | None = None, *,
-          broker: Broker | None = None) -> FastAPI:
+          broker: Broker | None = None, mounted: bool = False) -> FastAPI:
     """Service ``name``'s app; ``settings`` None reads the environment."""
-    return SERVICES[name].factory(settings_for(name, settings), broker)
+    return SERVICES[name].factory(settings_for(name, settings), broker, mounted)
 
 
 # uvicorn factories: ``uvicorn --factory videoforge.services:gateway_app``.

@@ -159,3 +159,19 @@ def test_a_video_whose_job_a_worker_just_claimed_is_not_deleted(clean_database: 
     with sessions() as s:
         job = s.get(Job, job_id)
         assert job is not None and job.status == JobStatus.RUNNING
+
+
+def test_a_job_whose_workers_died_on_every_attempt_is_failed_not_run_again(sessions) -> None:
+    with transaction(sessions) as s:
+        poison, cancelled = _job(s, "a"), _job(s, "b")
+        for job_id in (poison, cancelled):
+            assert job_state.claim(s, job_id=job_id, worker_id="died", stale_after=STALE)
+        job_state.request_cancel(s, job_id=cancelled)  # then its worker died too
+        s.execute(update(Job).values(heartbeat_at=datetime.now(UTC) - 2 * STALE))
+        ended = job_state.end_abandoned(s, stale_after=STALE, max_attempts=1)
+        assert {job_id for job_id, _ in ended} == {poison, cancelled}
+        assert _claim(s) is None
+        failed, gone = s.get(Job, poison), s.get(Job, cancelled)
+        assert failed is not None and gone is not None
+        assert (failed.status, failed.error_code) == (JobStatus.FAILED, "dead_lettered")
+        assert gone.status == JobStatus.CANCELLED

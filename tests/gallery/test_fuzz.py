@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import httpx
 from fastapi.testclient import TestClient
 
 from gallery.app import create_app
 from tests.support.fuzzing import fuzz_app
 from tests.support.videos import insert_video
+from videoforge.stack.net import free_port
 
 
 def test_fuzz_finds_no_server_errors(gallery_settings, cognito) -> None:
@@ -18,10 +20,13 @@ def test_fuzz_finds_no_server_errors(gallery_settings, cognito) -> None:
 
 
 def test_openapi_documents_every_route_and_metrics(gallery_settings) -> None:
-    with TestClient(create_app(gallery_settings)) as client:
+    port = free_port()
+    settings = gallery_settings.model_copy(update={"gallery_metrics_port": port})
+    with TestClient(create_app(settings)) as client:
         paths = client.get("/openapi.json").json()["paths"]
         client.get("/api/gallery/videos")
-        metrics = client.get("/metrics")
+        assert client.get("/metrics").status_code == 404  # not on the public port
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics")
     assert {"/api/gallery/videos", "/api/gallery/videos/{video_id}", "/api/gallery/me/videos",
             "/api/gallery/videos/{video_id}/views", "/api/upload/url", "/api/upload/confirm",
             "/api/upload/multipart/init", "/api/upload/multipart/parts",

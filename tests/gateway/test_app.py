@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
@@ -33,7 +34,16 @@ def test_unexpected_errors_are_500_json_without_internals(gateway_settings) -> N
     assert "hunter2" not in r.text
 
 
-def test_request_ids_metrics_and_openapi(client) -> None:
+def test_request_ids_metrics_and_openapi(gateway_settings) -> None:
+    metrics_port = free_port()
+    with TestClient(create_app(gateway_settings.model_copy(
+            update={"gateway_metrics_port": metrics_port}))) as client:
+        _request_ids_metrics_and_openapi(client, metrics_port)
+    with pytest.raises(httpx.TransportError):  # the listener stops with the app
+        httpx.get(f"http://127.0.0.1:{metrics_port}/metrics")
+
+
+def _request_ids_metrics_and_openapi(client, metrics_port: int) -> None:
     r = client.get("/api/jobs/whatever", headers={"X-Request-ID": "bad id with spaces"})
     assert r.status_code == 401 and len(r.headers["x-request-id"]) == 32
     unknown = client.get("/api/nothing-here")
@@ -41,7 +51,9 @@ def test_request_ids_metrics_and_openapi(client) -> None:
     wrong_method = client.put("/api/jobs")
     assert wrong_method.status_code == 405
     assert wrong_method.json()["error"]["code"] == "method_not_allowed"
-    metrics = client.get("/metrics").text
+    # Metrics are on their own listener, not on the public port.
+    assert client.get("/metrics").status_code == 404
+    metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
     assert 'videoforge_http_requests_total{method="GET",route="/api/jobs/{job_id}",' \
            'service="gateway",status="401"}' in metrics
     spec = client.get("/openapi.json").json()

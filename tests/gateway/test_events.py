@@ -10,6 +10,7 @@ from datetime import timedelta
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import generate_latest
 from sqlalchemy import event as sa_event
 
 from common import job_state
@@ -120,7 +121,8 @@ def test_events_over_real_http(live_gateway, users, make_video, gateway_settings
         worker.join()
         other = http.get(f"/api/jobs/{job_id}/events", headers=users["other"].headers)
         assert other.status_code == 404
-        assert http.get("/metrics").text.count('service="gateway"') > 0
+        assert http.get("/metrics").status_code == 404  # not on the public port
+        assert generate_latest().decode().count('service="gateway"') > 0
 
 
 def test_stream_keeps_alive_and_ends_after_its_longest_duration(gateway_settings, users,

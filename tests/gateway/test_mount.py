@@ -17,6 +17,7 @@ from tests.support.aws_resources import queued_messages
 from tests.support.media import make_clip
 from tests.support.videos import publish
 from videoforge import services
+from videoforge.stack.net import free_port
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +29,9 @@ def clip(tmp_path_factory) -> bytes:
 
 @pytest.fixture
 def mounted(gateway_settings) -> Iterator[TestClient]:
-    with TestClient(services.build("gateway", gateway_settings.model_copy(
-            update={"gateway_mode": "mount"}))) as client:
+    client = TestClient(services.build("gateway", gateway_settings.model_copy(
+        update={"gateway_mode": "mount", "gateway_metrics_port": free_port()})))
+    with client:
         yield client
 
 
@@ -71,8 +73,10 @@ def test_streaming_through_the_gateway(mounted, users, make_video, gateway_setti
     # Variant URIs are relative to the master playlist, as an HLS player resolves them.
     variant = mounted.get(urljoin(str(master.url), variant_uri))
     assert variant.status_code == 200 and "#EXTINF" in variant.text
-    # Routed requests are measured by the gateway and by the service itself.
-    metrics = mounted.get("/metrics").text
+    # Routed requests are measured by the gateway and by the service itself, and the
+    # gateway's metrics listener serves both (one process, one registry).
+    port = mounted.app.state.service.settings.gateway_metrics_port
+    metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
     assert 'route="/api/stream/{path}",service="gateway"' in metrics
     assert 'service="streaming"' in metrics
 

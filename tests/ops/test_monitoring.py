@@ -65,10 +65,25 @@ def test_scrape_config_passes_promtool_check(monitoring_config: MonitoringConfig
 
 
 def test_scrape_config_covers_services_and_fleet(monitoring_config: MonitoringConfig) -> None:
+    from gallery.settings import GallerySettings
+    from gateway.settings import GatewaySettings
+    from processor.autoscaler.settings import AutoscalerSettings
+    from streaming.settings import StreamingSettings
+    from videoforge.commands.serve import DEFAULT_PORTS
+
     jobs = {job["job_name"]: job for job in monitoring_config.scrape_config()["scrape_configs"]}
     assert set(jobs) >= SERVICES
+    # Each service is scraped on its metrics listener's default port, never its public one.
+    listeners = {
+        "gateway": GatewaySettings.model_fields["gateway_metrics_port"].default,
+        "gallery": GallerySettings.model_fields["gallery_metrics_port"].default,
+        "streaming": StreamingSettings.model_fields["streaming_metrics_port"].default,
+        "autoscaler": AutoscalerSettings.model_fields["autoscaler_metrics_port"].default,
+    }
+    public = set(DEFAULT_PORTS.values())
     for service in SERVICES:
-        assert jobs[service]["static_configs"][0]["targets"], service
+        ports = {int(t.rsplit(":", 1)[1]) for t in jobs[service]["static_configs"][0]["targets"]}
+        assert ports == {listeners[service]} and not ports & public, service
     worker_sd = jobs["worker"]["ec2_sd_configs"][0]
     assert worker_sd["port"] == 9101  # processor.settings.ProcessorSettings.metrics_port
     group_tag = {"name": "tag:aws:autoscaling:groupName", "values": ["videoforge-workers"]}
@@ -110,6 +125,9 @@ def test_grafana_provisioning_points_at_dashboards_and_prometheus(
     source = yaml.safe_load((provisioning / "datasources" / "videoforge.yml").read_text())
     assert source["datasources"][0]["type"] == "prometheus"
     assert source["datasources"][0]["url"] == "http://127.0.0.1:9090"
+    # The Lambda functions' numbers (no metrics listener there) come from CloudWatch.
+    cloudwatch = source["datasources"][1]
+    assert cloudwatch["type"] == "cloudwatch" and cloudwatch["jsonData"]["authType"] == "default"
     provider = yaml.safe_load((provisioning / "dashboards" / "videoforge.yml").read_text())
     dashboards_dir = Path(provider["providers"][0]["options"]["path"])
     assert sorted(p.name for p in dashboards_dir.glob("*.json")) == [p.name for p in DASHBOARDS]

@@ -81,9 +81,11 @@ def _query(port: int, promql: str) -> list[dict[str, Any]]:
 def test_prometheus_scrapes_a_service_and_a_worker(
     tmp_path: Path, spawn: Callable[..., subprocess.Popen[bytes]]
 ) -> None:
-    service_port, worker_port, prometheus_port = free_port(), free_port(), free_port()
+    service_port, metrics_port = free_port(), free_port()
+    worker_port, prometheus_port = free_port(), free_port()
     videoforge = (sys.executable, "-m", "videoforge")
-    spawn(*videoforge, "serve", SERVICE, "--port", str(service_port))
+    spawn(*videoforge, "serve", SERVICE, "--port", str(service_port),
+          VF_STREAMING_METRICS_PORT=str(metrics_port))
     spawn(*videoforge, "worker", "--metrics-port", str(worker_port), **WORKER_ENV)
     # The role's own templates, pointed at the two processes.
     config = render(
@@ -91,7 +93,7 @@ def test_prometheus_scrapes_a_service_and_a_worker(
         monitoring_scrape_interval="1s",
         monitoring_evaluation_interval="1s",
         monitoring_prometheus_listen_address=f"127.0.0.1:{prometheus_port}",
-        monitoring_service_targets={SERVICE: [f"127.0.0.1:{service_port}"]},
+        monitoring_service_targets={SERVICE: [f"127.0.0.1:{metrics_port}"]},
         monitoring_worker_static_targets=[f"127.0.0.1:{worker_port}"],
         monitoring_node_static_targets=[],
         monitoring_ec2_sd_enabled=False,
@@ -114,6 +116,8 @@ def test_prometheus_scrapes_a_service_and_a_worker(
     )
     assert requests[0]["metric"]["service"] == SERVICE
     assert float(requests[0]["value"][1]) >= 1
+    # The public port serves no metrics.
+    assert httpx.get(f"http://127.0.0.1:{service_port}/metrics").status_code == 404
 
     in_flight = _eventually(
         lambda: _query(prometheus_port, 'videoforge_jobs_in_flight{job="worker"}'),

@@ -130,8 +130,10 @@ class LocalStack:
         requeued = self._wake_jobs(settings)
 
         env.update(self._service_env(settings, local_aws))
+        gateway_metrics = monitoring.gateway_port()
+        env["VF_GATEWAY_METRICS_PORT"] = str(gateway_metrics)
         self._start_gateway(env, page_url)
-        targets = {"gateway": [f"{host}:{o.port}"], **self._start_autoscaler(env),
+        targets = {"gateway": [f"127.0.0.1:{gateway_metrics}"], **self._start_autoscaler(env),
                    **self._start_notifier(env)}
         self.endpoints = Endpoints(
             page_url=page_url + "/",

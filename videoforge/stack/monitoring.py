@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from gateway.settings import GatewaySettings
 from notifier.settings import NotifierSettings
 from processor.autoscaler.settings import AutoscalerSettings
 from videoforge.stack.net import free_port, free_port_block, port_free
@@ -18,11 +19,16 @@ AUTOSCALER_PORT: int = _DEFAULTS["autoscaler_metrics_port"].default
 # Local worker N serves metrics on base+N.
 WORKERS_BASE_PORT: int = _DEFAULTS["autoscaler_worker_metrics_base_port"].default
 NOTIFIER_PORT: int = NotifierSettings.model_fields["notifier_metrics_port"].default
+GATEWAY_PORT: int = GatewaySettings.model_fields["gateway_metrics_port"].default
 SCRAPE_INTERVAL = "15s"
 
 
 def autoscaler_port() -> int:
     return AUTOSCALER_PORT if port_free(AUTOSCALER_PORT) else free_port()
+
+
+def gateway_port() -> int:
+    return GATEWAY_PORT if port_free(GATEWAY_PORT) else free_port()
 
 
 def notifier_port() -> int:
