@@ -10,7 +10,7 @@ dependencies read it back typed (:func:`state_of`).
 from __future__ import annotations
 
 import threading
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,6 +24,9 @@ from common.errors import Unavailable
 from common.logging import get_logger
 from common.messages import WakeUp
 from common.settings import CommonSettings
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
 
 SettingsT = TypeVar("SettingsT", bound=CommonSettings)
 StateT = TypeVar("StateT", bound="ServiceState[Any]")
@@ -72,7 +75,7 @@ class ServiceState(Generic[SettingsT]):
     def __init__(self, settings: SettingsT, *, broker: Broker | None = None) -> None:
         self.settings: SettingsT = settings
         self.sessions: sessionmaker[Session] = session_factory(settings.database_url)
-        self.s3: Any = aws.client("s3", settings)
+        self.s3: S3Client = aws.client("s3", settings)
         self.verifier: CognitoVerifier | None = verifier_from_settings(settings)
         self.broker = LazyBroker(settings, broker)
 

@@ -9,7 +9,7 @@ source. Later writes to the upload key are ignored.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
@@ -17,6 +17,10 @@ from botocore.exceptions import ClientError
 from common.errors import Conflict
 from common.models import GalleryVideo
 from common.storage import confirmed_key, is_confirmed_key
+from gallery.uploads import source_of
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
 
 # One CopyObject request up to S3's single-copy limit (5 GiB, Amazon S3 API reference,
 # CopyObject); past it the managed copy switches to UploadPartCopy, each part still
@@ -24,14 +28,14 @@ from common.storage import confirmed_key, is_confirmed_key
 _COPY = TransferConfig(multipart_threshold=5 * 1024**3, multipart_chunksize=512 * 1024**2)
 
 
-def pin(s3: Any, video: GalleryVideo, *, etag: str) -> str:
+def pin(s3: S3Client, video: GalleryVideo, *, etag: str) -> str:
     """The key of the pinned copy of ``video``'s upload (made now unless it exists)."""
-    source = str(video.source_key)
+    bucket, source = source_of(video)
     if is_confirmed_key(source):  # confirmed before: the pinned copy is the source already
         return source
     key = confirmed_key(user_id=video.owner_id, video_id=video.id, filename=video.filename or "")
     try:
-        s3.copy({"Bucket": video.source_bucket, "Key": source}, video.source_bucket, key,
+        s3.copy({"Bucket": bucket, "Key": source}, bucket, key,
                 ExtraArgs={"CopySourceIfMatch": etag}, Config=_COPY)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in {"PreconditionFailed", "412"}:
@@ -41,7 +45,8 @@ def pin(s3: Any, video: GalleryVideo, *, etag: str) -> str:
     return key
 
 
-def unpin(s3: Any, video: GalleryVideo, key: str) -> None:
+def unpin(s3: S3Client, video: GalleryVideo, key: str) -> None:
     """Drop a pinned copy that failed its checks (the upload itself stays for a retry)."""
-    if key != video.source_key:
-        s3.delete_object(Bucket=video.source_bucket, Key=key)
+    bucket, source = source_of(video)
+    if key != source:
+        s3.delete_object(Bucket=bucket, Key=key)
