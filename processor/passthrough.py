@@ -26,7 +26,14 @@ from pathlib import Path
 
 from processor.cmaf import MUXER_ARGS
 from processor.demuxers import input_args
-from processor.encode import EncodeSettings, Timeline, codec_args, ladder_graph, stream_maps
+from processor.encode import (
+    EncodeSettings,
+    Timeline,
+    codec_args,
+    ladder_graph,
+    output_rate,
+    stream_maps,
+)
 from processor.ffprobe import RunLimits, run_tool
 from processor.ladder import Rung
 from processor.normalize import audio_chain
@@ -76,6 +83,7 @@ def header_misfits(info: SourceInfo, top: Rung) -> list[str]:
     """Reasons the source's header facts rule it out (empty: scan the packets)."""
     v = info.video
     max_level = MAX_LEVEL.get(top.name, _SMALL_RUNG_LEVEL)
+    rate = output_rate(info)
     checks = [
         (v.codec == "h264", f"codec {v.codec}, not H.264"),
         (v.profile in PROFILES, f"profile {v.profile or 'unknown'}, not Main or High"),
@@ -93,6 +101,9 @@ def header_misfits(info: SourceInfo, top: Rung) -> list[str]:
         ((v.width, v.height) == (top.width, top.height),
          f"{v.width}x{v.height}, not the {top.name} rung's {top.width}x{top.height}"),
         (not v.is_vfr, "variable frame rate"),
+        # The lower rungs are made at the output rate: the copy must already be at it.
+        (abs(float(rate) - v.fps) <= v.fps * 1e-3,
+         f"{v.fps:.3f} fps, which the ladder would change to {float(rate):.3f}"),
     ]
     return [reason for ok, reason in checks if not ok]
 

@@ -137,12 +137,21 @@ def test_each_packet_rule(source: Maker, changes: dict, reason: str) -> None:
     assert not decision.taken and any(reason in r for r in decision.reasons), decision.reasons
 
 
-def test_a_level_above_the_rungs_is_refused(source: Maker) -> None:
+@pytest.mark.parametrize(("changes", "reason"), [
+    ({"level": 51}, "level 5.1 above 720p's 4"),
+    ({"fps": 24.3}, "24.300 fps, which the ladder would change to 24.000"),
+    ({"rotation": 90}, "rotated 90°"),
+    ({"sar_num": 4, "sar_den": 3}, "pixels 4:3, not square"),
+    ({"full_range": True}, "full range, not limited"),
+    ({"color_transfer": "smpte2084"}, "not SDR BT.709"),
+    ({"profile": "Constrained Baseline"}, "not Main or High"),
+])
+def test_each_header_rule(source: Maker, changes: dict, reason: str) -> None:
     info = intake(source("compliant"))
     rungs = choose_ladder(info.width, info.height)
-    high = replace(info, video=replace(info.video, level=51))
-    decision = decide(high, rungs, _packets())
-    assert not decision.taken and "level 5.1 above 720p's 4" in decision.reasons
+    changed = replace(info, video=replace(info.video, **changes))
+    decision = decide(changed, rungs, _packets())
+    assert not decision.taken and any(reason in r for r in decision.reasons), decision.reasons
 
 
 def test_vbv_model_counts_bursts_against_the_buffer() -> None:
