@@ -5,13 +5,31 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo web test lint typecheck bench bench-transcode bench-api bench-autoscale ami ami-gateway clean
+.PHONY: demo web test lint typecheck lock lock-upgrade bench bench-transcode bench-api bench-autoscale ami ami-gateway clean
 
-$(STAMP): pyproject.toml
+# Exactly the versions CI tested: every package pinned with its hashes in requirements.lock
+# (compiled from pyproject.toml by `make lock`), then the project itself without resolving.
+LOCK := requirements.lock
+WORKER_LOCK := requirements-worker.lock
+
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,local]'
+	$(BIN)/pip install -q --require-hashes -r $(LOCK)
+	$(BIN)/pip install -q --no-deps -e .
 	touch $(STAMP)
+
+# After changing dependencies in pyproject.toml: `make lock` re-resolves, keeping every
+# pin that still fits; `make lock-upgrade` moves everything to the newest allowed release.
+# The worker image's lock is the runtime subset, at the same versions.
+UV_COMPILE := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 \
+	--generate-hashes --quiet
+
+lock: $(STAMP)
+	$(UV_COMPILE) --extra dev --extra local $(UPGRADE) -o $(LOCK)
+	$(UV_COMPILE) --constraint $(LOCK) -o $(WORKER_LOCK)
+
+lock-upgrade:
+	$(MAKE) lock UPGRADE=--upgrade
 
 # The web page's npm packages (hls.js; eslint for its modules), pinned in
 # web/package-lock.json; `npm ci` runs again only when the lock file changes.

@@ -14,7 +14,7 @@ import threading
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,6 +28,9 @@ from common.errors import Unavailable
 from common.logging import get_logger
 from common.messages import WakeUp
 from common.settings import CommonSettings
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
 
 SettingsT = TypeVar("SettingsT", bound=CommonSettings)
 StateT = TypeVar("StateT", bound="ServiceState[Any]")
@@ -106,7 +109,7 @@ class ServiceState(Generic[SettingsT]):
         self.settings: SettingsT = settings
         self.sessions: sessionmaker[Session] = session_factory(settings.database_url)
         self.session_budget = SessionBudget(settings.db_session_budget)
-        self.s3: Any = aws.client("s3", settings)
+        self.s3: S3Client = aws.client("s3", settings)
         self.verifier: CognitoVerifier | None = verifier_from_settings(settings)
         self.broker = LazyBroker(settings, broker)
 

@@ -15,7 +15,7 @@ so a typo never silently downgrades someone to anonymous. Tokens are never logge
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -46,7 +46,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             session.close()
 
 
-async def get_s3(request: Request) -> Any:
+async def get_s3(request: Request) -> S3Client:
     return _state(request).s3
 
 
@@ -90,7 +90,12 @@ SessionDep = Annotated[Session, Depends(get_session)]
 # For a streamed response: the session (and its place in the budget) is given back when
 # the route function returns, not when the stream ends (which may be an hour later).
 RouteSessionDep = Annotated[Session, Depends(get_session, scope="function")]
-S3Dep = Annotated[Any, Depends(get_s3)]
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+
+    S3Dep = Annotated[S3Client, Depends(get_s3)]
+else:  # FastAPI reads the alias at run time, where the stubs (dev only) may be absent.
+    S3Dep = Annotated[Any, Depends(get_s3)]
 BrokerDep = Annotated[LazyBroker, Depends(get_broker)]
 OptionalUser = Annotated[Principal | None, Depends(optional_user)]
 CurrentUser = Annotated[Principal, Depends(current_user)]

@@ -7,7 +7,11 @@ duplicates.
 from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
 # Presigned URLs are valid up to 7 days with SigV4 (AWS S3 docs, "Sharing objects
 # with presigned URLs"); we hand out far shorter ones.
@@ -51,7 +55,7 @@ def content_type_for(path: str | Path) -> str:
     return CONTENT_TYPES.get(Path(path).suffix.lower(), "application/octet-stream")
 
 
-def upload_tree(s3: Any, *, root: Path, bucket: str, prefix: str) -> list[str]:
+def upload_tree(s3: S3Client, *, root: Path, bucket: str, prefix: str) -> list[str]:
     """Upload every file under ``root`` to ``prefix``; returns the keys written."""
     keys = []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
@@ -62,12 +66,13 @@ def upload_tree(s3: Any, *, root: Path, bucket: str, prefix: str) -> list[str]:
     return keys
 
 
-def delete_prefix(s3: Any, *, bucket: str, prefix: str) -> int:
+def delete_prefix(s3: S3Client, *, bucket: str, prefix: str) -> int:
     """Delete every object under ``prefix``; returns how many."""
     deleted = 0
     paginator = s3.get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-        objects = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+        objects: list[ObjectIdentifierTypeDef] = [{"Key": o["Key"]}
+                                                  for o in page.get("Contents", [])]
         if objects:
             # DeleteObjects takes at most 1000 keys (S3 API reference); a page is ≤ 1000.
             s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
@@ -75,7 +80,7 @@ def delete_prefix(s3: Any, *, bucket: str, prefix: str) -> int:
     return deleted
 
 
-def presign_get(s3: Any, *, bucket: str, key: str, expires_s: int = 3600) -> str:
+def presign_get(s3: S3Client, *, bucket: str, key: str, expires_s: int = 3600) -> str:
     return str(s3.generate_presigned_url(
         "get_object", Params={"Bucket": bucket, "Key": key},
         ExpiresIn=min(expires_s, MAX_PRESIGN_EXPIRY_S),

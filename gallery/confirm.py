@@ -6,7 +6,7 @@ A failed check changes nothing, so the client can upload again and re-confirm.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 from sqlalchemy import select
@@ -22,13 +22,18 @@ from common.video_state import CONFIRMABLE
 from common.video_state import confirm_upload as mark_confirmed
 from gallery.containers import SNIFF_BYTES, sniff_container
 from gallery.schemas import ConfirmRequest, ConfirmResult, VideoPublic
+from gallery.uploads import source_of
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
 
 log = get_logger(__name__)
 
 
-def _head(s3: Any, video: GalleryVideo) -> int:
+def _head(s3: S3Client, video: GalleryVideo) -> int:
+    bucket, key = source_of(video)
     try:
-        head = s3.head_object(Bucket=video.source_bucket, Key=video.source_key)
+        head = s3.head_object(Bucket=bucket, Key=key)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
             raise Conflict("nothing has been uploaded for this video yet; PUT the file "
@@ -37,14 +42,14 @@ def _head(s3: Any, video: GalleryVideo) -> int:
     return int(head["ContentLength"])
 
 
-def _first_bytes(s3: Any, video: GalleryVideo) -> bytes:
-    body = s3.get_object(Bucket=video.source_bucket, Key=video.source_key,
-                         Range=f"bytes=0-{SNIFF_BYTES - 1}")["Body"]
+def _first_bytes(s3: S3Client, video: GalleryVideo) -> bytes:
+    bucket, key = source_of(video)
+    body = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{SNIFF_BYTES - 1}")["Body"]
     with body:
         return bytes(body.read())
 
 
-def check_source(s3: Any, video: GalleryVideo, *, max_bytes: int) -> str:
+def check_source(s3: S3Client, video: GalleryVideo, *, max_bytes: int) -> str:
     """The container of the uploaded source, or the 4xx that says what is wrong."""
     size = _head(s3, video)
     if size != video.source_size:
@@ -75,7 +80,7 @@ def _confirmed_already(video: GalleryVideo) -> Conflict:
     return Conflict(f"video is {video.status.value.lower()}; it was confirmed already")
 
 
-def confirm_upload(session: Session, s3: Any, broker: JobSender, *,
+def confirm_upload(session: Session, s3: S3Client, broker: JobSender, *,
                    principal: Principal,
                    request: ConfirmRequest, max_bytes: int) -> ConfirmResult:
     video = managed_video(session, video_id=request.video_id, principal=principal)

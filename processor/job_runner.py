@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
@@ -69,6 +69,9 @@ from processor.publication import publish
 from processor.settings import ProcessorSettings
 from processor.transcode import transcode
 
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+
 log = get_logger(__name__)
 T = TypeVar("T")
 
@@ -100,7 +103,7 @@ class Outcome(enum.StrEnum):
 
 class JobRunner:
     def __init__(self, settings: ProcessorSettings, *, broker: Broker,
-                 sessions: sessionmaker[Session], s3: Any) -> None:
+                 sessions: sessionmaker[Session], s3: S3Client) -> None:
         self.settings = settings
         self.broker = broker
         self.sessions = sessions
