@@ -28,10 +28,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from common.assets import AssetKind
 from common.error_codes import ErrorCode
 from common.statuses import ACTIVE, JobStatus, VideoStatus
 
-__all__ = ["JobStatus", "VideoStatus"]  # re-exported: many callers name them from here
+# Re-exported: many callers name them from here; they are defined without the ORM.
+__all__ = ["AssetKind", "JobStatus", "VideoStatus"]
 
 
 def new_id() -> str:
@@ -63,17 +65,6 @@ class Base(DeclarativeBase):
 class Visibility(enum.StrEnum):
     PUBLIC = "public"
     PRIVATE = "private"
-
-
-class AssetKind(enum.StrEnum):
-    MP4 = "mp4"
-    HLS_MASTER = "hls_master"
-    HLS_PLAYLIST = "hls_playlist"
-    THUMBNAIL = "thumbnail"
-    PREVIEW = "preview"
-    STORYBOARD = "storyboard"  # the sprite sheet of scrubbing previews
-    STORYBOARD_VTT = "storyboard_vtt"  # WebVTT cues pointing at its tiles
-    MANIFEST = "manifest"
 
 
 def _enum(cls: type[enum.Enum], name: str, length: int = 16) -> Enum:

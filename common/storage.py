@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 # Presigned URLs are valid up to 7 days with SigV4 (AWS S3 docs, "Sharing objects
 # with presigned URLs"); we hand out far shorter ones.
 MAX_PRESIGN_EXPIRY_S = 7 * 24 * 60 * 60
+_CONFIRMED_FOLDER = "confirmed"
 
 CONTENT_TYPES = {
     ".mp4": "video/mp4",
@@ -34,8 +35,23 @@ def upload_prefix(*, user_id: str, video_id: str) -> str:
 
 
 def upload_key(*, user_id: str, video_id: str, filename: str) -> str:
-    safe = PurePosixPath(filename.replace("\\", "/")).name or "source"
-    return upload_prefix(user_id=user_id, video_id=video_id) + safe
+    return upload_prefix(user_id=user_id, video_id=video_id) + _safe_name(filename)
+
+
+def confirmed_key(*, user_id: str, video_id: str, filename: str) -> str:
+    """Where confirm pins the uploaded source: inside the video's upload folder (deleted
+    and expired with it), one level down, where no upload URL can point, since those are
+    only ever signed for :func:`upload_key` (a bare file name under the folder)."""
+    folder = upload_prefix(user_id=user_id, video_id=video_id) + _CONFIRMED_FOLDER
+    return f"{folder}/{_safe_name(filename)}"
+
+
+def is_confirmed_key(key: str) -> bool:
+    return PurePosixPath(key).parent.name == _CONFIRMED_FOLDER
+
+
+def _safe_name(filename: str) -> str:
+    return PurePosixPath(filename.replace("\\", "/")).name or "source"
 
 
 def video_media_prefix(*, video_id: str) -> str:

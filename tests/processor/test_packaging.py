@@ -11,9 +11,9 @@ import pytest
 
 from processor.cmaf import MUXER_ARGS, read_index
 from processor.hls import Misaligned
+from processor.intake import intake
 from processor.ladder import choose_ladder
 from processor.packaging import package
-from processor.probe import probe
 from tests.support.cmaf import byte_ranges, packet_counts
 from tests.support.media import make_clip
 
@@ -39,7 +39,7 @@ def _join(chunks: list[Path], out: Path) -> Path:
 
 def test_chunks_joined_by_stream_copy_package_like_one_run(tmp_path: Path) -> None:
     source = make_clip(tmp_path / "source.mp4", duration=6.0, size="1280x720", rate=10)
-    info = probe(source)
+    info = intake(source)
     rungs = choose_ladder(info.width, info.height)
     outdir = tmp_path / "out"
     outdir.mkdir()
@@ -64,7 +64,7 @@ def test_chunks_joined_by_stream_copy_package_like_one_run(tmp_path: Path) -> No
 
 def test_qualities_whose_fragments_do_not_line_up_are_refused(tmp_path: Path) -> None:
     source = make_clip(tmp_path / "source.mp4", duration=4.0, size="1280x720", rate=10)
-    info = probe(source)
+    info = intake(source)
     rungs = choose_ladder(info.width, info.height)
     outdir = tmp_path / "out"
     outdir.mkdir()
