@@ -160,7 +160,8 @@ def _on_gops(keys: Sequence[float], *, rate: Fraction, frames: int, gop: int,
             return _part_start(keys, origin_s + float(g * gop / rate), rate, lead=lead,
                                exact=False)[1]
 
-        nearest_first = sorted(range(low, high + 1), key=lambda g, ideal=ideal: abs(g - ideal))
+        distance = {g: abs(g - ideal) for g in range(low, high + 1)}
+        nearest_first = sorted(distance, key=distance.__getitem__)
         cheap = next((g for g in nearest_first if preroll(g) <= cheap_s), None)
         firsts.append((cheap if cheap is not None else min(nearest_first, key=preroll)) * gop)
     return firsts

@@ -169,7 +169,8 @@ def test_a_failing_chunk_fails_the_job_once_and_ends_its_other_tasks(sessions) -
         for claim, worker in ((one, "w2"), (two, "w3")):
             assert claim.task
             assert task_state.end_task(s, task_id=claim.task.task_id, worker_id=worker,
-                                       status=JobStatus.FAILED, reason="bad", code=ErrorCode.CORRUPT)
+                                       status=JobStatus.FAILED, reason="bad",
+                                       code=ErrorCode.CORRUPT)
         assert job_state.fail(s, job_id=job_id, worker_id="w2", reason="chunk 1 of 2: bad",
                               code=ErrorCode.CORRUPT, chunked=True)
         assert not job_state.fail(s, job_id=job_id, worker_id="w3", reason="chunk 2 of 2: bad",
