@@ -180,7 +180,8 @@ def test_a_failing_chunk_fails_the_job_once_and_ends_its_other_tasks(sessions) -
         assert job.error == "chunk 1 of 2: bad"
         statuses = _kinds(s, job_id)
         assert statuses[0] == JobStatus.CANCELLED and statuses[3] == JobStatus.CANCELLED
-        failed = s.execute(select(Event).where(Event.type == "job.failed")).scalars().all()
+        failed = s.execute(select(Event).where(Event.type == "job.failed",
+                                               Event.subject_id == job_id)).scalars().all()
         assert len(failed) == 1
 
 
