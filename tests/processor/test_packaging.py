@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from processor.cmaf import MUXER_ARGS, read_index
-from processor.hls import Misaligned
+from processor.cmaf import MUXER_ARGS, CmafIndex, Fragment, read_index
+from processor.hls import Misaligned, segment_starts, variant_playlist
 from processor.intake import intake
 from processor.ladder import choose_ladder
 from processor.packaging import package
@@ -72,3 +72,15 @@ def test_qualities_whose_fragments_do_not_line_up_are_refused(tmp_path: Path) ->
     _encode(source, outdir / "720p.mp4", start=0, length=4, size="1280x720", gop=15)
     with pytest.raises(Misaligned, match="not aligned"):
         package(outdir, rungs, info)
+
+
+def test_a_two_hour_variant_playlist_stays_small() -> None:
+    """1,200 segments of 6 s over one file: the URI appears once, so even with a long
+    presigned URL in its place the playlist is far under 100 KB."""
+    size = 700_000
+    index = CmafIndex(1300, tuple(Fragment(1500 + i * size, size, 2.0 * i, 2.0)
+                                  for i in range(3600)))
+    text = variant_playlist(index, segment_starts(index), "../720p.mp4")
+    assert text.count("#EXTINF:6.000,") == 1200
+    served = text.replace("../720p.mp4", "https://bucket.s3.amazonaws.com/" + "x" * 1500)
+    assert len(served.encode()) < 100_000, len(served.encode())
