@@ -15,7 +15,10 @@ For a 20 s 1080p and a 10 s 4K noisy source it runs, with the same x264 settings
 
 and prints wall and CPU seconds (children's rusage), total output bytes (and per source
 minute: what storage costs) and SSIM of each quality against the source scaled to that
-size. Sources are cached in bench/.cache/.
+size, and what intake alone costs beside (b) (its ffprobe runs and its parsing, run again
+on their own). For the 1080p clip it then runs bench/transcode_passthrough.py's rows: a
+compliant source transcoded in full (d) and with its video copied into the top rung (e).
+Sources are cached in bench/.cache/.
 Environment: VF_BENCH_CLIPS=1080p,2160p selects clips; VF_BENCH_SECONDS overrides the clip
 lengths (quick smoke runs); VF_BENCH_SSIM_EVERY=4 compares every 4th frame.
 """
@@ -30,12 +33,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from bench import transcode_passthrough
 from processor.cmaf import MUXER_ARGS
-from processor.encode import EncodeSettings, codec_args, ladder_graph, stream_maps
+from processor.demuxers import input_args
+from processor.encode import EncodeSettings, codec_args, ladder_graph, stream_maps, timeline
 from processor.ffmpeg import run_ffmpeg
+from processor.intake import intake
 from processor.ladder import Rung, choose_ladder
 from processor.packaging import package
 from processor.previews import (
@@ -46,10 +52,11 @@ from processor.previews import (
     gif_filter,
     preview_window,
 )
-from processor.probe import SourceInfo, probe
 from processor.settings import ProcessorSettings
+from processor.source_info import SourceInfo
 from processor.storyboard import make_storyboard
 from processor.transcode import transcode
+from processor.transcode_settings import TranscodeSettings
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 # name: (width, height, seconds)
@@ -65,6 +72,8 @@ MAX_SSIM_LOSS, MAX_SIZE_GROWTH, MAX_CPU_OVER_LIMIT = 0.005, 0.10, 0.10
 MAX_STORAGE_RATIO = 0.55
 # The storyboard's share of a job's CPU (issue 11).
 MAX_STORYBOARD_SHARE = 0.03
+# Intake's share of the transcode's CPU (issue 9).
+MAX_INTAKE_SHARE = 0.03
 # How the layout before CMAF stored each quality: a faststart MP4, then its HLS copy.
 LEGACY_MP4_ARGS = ("-movflags", "+faststart", "-f", "mp4")
 LEGACY_SEGMENT_S = 6
@@ -81,6 +90,7 @@ class Result:
     ssim: dict[str, float] = field(default_factory=dict)
     note: str = ""
     storyboard_cpu_s: float = 0.0  # of this method's run, measured again on its own (b only)
+    intake_cpu_s: float = 0.0  # intake of the source, measured again on its own (b only)
 
 
 def make_source(name: str) -> Path:
@@ -101,11 +111,12 @@ def make_source(name: str) -> Path:
 # --- (a) the naive way -------------------------------------------------------------------
 def naive(source: Path, outdir: Path, info: SourceInfo, rungs: list[Rung],
           settings: EncodeSettings) -> None:
+    timing = timeline(info)
     for rung in rungs:
-        graph, (label,) = ladder_graph(info, [rung])
-        run_ffmpeg(["-i", str(source), "-filter_complex", graph, *stream_maps(label, info),
-                    *codec_args(rung, info, settings), *LEGACY_MP4_ARGS,
-                    str(outdir / f"{rung.name}.mp4")])
+        graph = ladder_graph(info, [rung], timing)
+        run_ffmpeg([*input_args(source, info.container), "-filter_complex", graph.text,
+                    *stream_maps(graph, 0), *codec_args(rung, info, settings, timing),
+                    *LEGACY_MP4_ARGS, str(outdir / f"{rung.name}.mp4")])
     run_ffmpeg(legacy_hls_args(outdir, rungs))
     small = rungs[0]
     start, length = preview_window(info.duration_s)
@@ -135,24 +146,25 @@ def legacy_hls_args(outdir: Path, rungs: list[Rung]) -> list[str]:
 # --- (b) videoforge -------------------------------------------------------------------------
 def ladder(source: Path, outdir: Path, info: SourceInfo, rungs: list[Rung],
            settings: EncodeSettings) -> None:
-    transcode(source, outdir, preset=settings.preset)
+    transcode(source, outdir, settings=TranscodeSettings(encode=settings))
 
 
 # --- (c) one hand-written command -------------------------------------------------------
 def single(source: Path, outdir: Path, info: SourceInfo, rungs: list[Rung],
            settings: EncodeSettings) -> None:
-    graph, labels = ladder_graph(info, rungs)
-    small = labels[0]  # rungs are smallest first
+    timing = timeline(info)
+    base = ladder_graph(info, rungs, timing)
+    small = base.video[0]  # rungs are smallest first
     start, length = preview_window(info.duration_s)
-    graph += (f";[{small}]split=3[enc][poster_in][gif_in]"
+    text = base.text + (f";[{small}]split=3[enc][poster_in][gif_in]"
               f";[poster_in]trim=start={start:.3f},setpts=PTS-STARTPTS[poster]"
               f";[gif_in]trim=start={start:.3f}:duration={length:.3f},setpts=PTS-STARTPTS[gif_t]"
               f";{gif_filter(rungs[0].width, rungs[0].height, 'gif_t', 'gif')}")
-    labels[0] = "enc"
-    args = ["-i", str(source), "-filter_complex", graph]
-    for rung, label in zip(rungs, labels, strict=True):
-        args += [*stream_maps(label, info), *codec_args(rung, info, settings), *MUXER_ARGS,
-                 str(outdir / f"{rung.name}.mp4")]
+    graph = replace(base, text=text, video=["enc", *base.video[1:]])
+    args = [*input_args(source, info.container), "-filter_complex", graph.text]
+    for index, rung in enumerate(rungs):
+        args += [*stream_maps(graph, index), *codec_args(rung, info, settings, timing),
+                 *MUXER_ARGS, str(outdir / f"{rung.name}.mp4")]
     args += ["-map", "[poster]", *JPEG_ARGS, str(outdir / THUMBNAIL_NAME),
              "-map", "[gif]", *GIF_ARGS, str(outdir / PREVIEW_NAME)]
     run_ffmpeg(args)
@@ -200,7 +212,7 @@ def ssim(source: Path, outdir: Path, rungs: list[Rung], every: int) -> dict[str,
 
 def run_clip(name: str, settings: EncodeSettings, every: int, work: Path) -> list[Result]:
     source = make_source(name)
-    info = probe(source)
+    info = intake(source)
     rungs = choose_ladder(info.width, info.height)
     results = []
     for method, fn in METHODS.items():
@@ -215,6 +227,7 @@ def run_clip(name: str, settings: EncodeSettings, every: int, work: Path) -> lis
                               sum((outdir / f"{r.name}.mp4").stat().st_size for r in rungs),
                               info.duration_s / 60))
     results[1].storyboard_cpu_s = storyboard_cpu(work / name / "b", rungs, info)
+    results[1].intake_cpu_s = intake_cpu(source)
     # Quality afterwards, so it never competes with the timed runs. Byte-identical MP4s
     # (the same frames through the same encoder settings) share one SSIM measurement.
     measured: dict[str, dict[str, float]] = {}
@@ -240,6 +253,18 @@ def storyboard_cpu(outdir: Path, rungs: list[Rung], info: SourceInfo) -> float:
     cpu = children_cpu_s() - cpu0
     shutil.rmtree(again)
     return cpu
+
+
+def intake_cpu(source: Path) -> float:
+    """CPU seconds of intake alone: its ffprobe runs and its own parsing of their output."""
+    cpu0 = children_cpu_s() + self_cpu_s()
+    intake(source)
+    return children_cpu_s() + self_cpu_s() - cpu0
+
+
+def self_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def mp4_digest(outdir: Path, rungs: list[Rung]) -> str:
@@ -279,6 +304,9 @@ def report(name: str, results: list[Result]) -> list[str]:
          f"<= {MAX_STORAGE_RATIO}x"),
         (f"storyboard share of b's cpu {b.storyboard_cpu_s / b.cpu_s:.1%}",
          b.storyboard_cpu_s / b.cpu_s <= MAX_STORYBOARD_SHARE, f"<= {MAX_STORYBOARD_SHARE:.0%}"),
+        (f"intake share of b's cpu {b.intake_cpu_s / b.cpu_s:.1%} "
+         f"({b.intake_cpu_s:.2f} of {b.cpu_s:.1f} s)",
+         b.intake_cpu_s / b.cpu_s <= MAX_INTAKE_SHARE, f"<= {MAX_INTAKE_SHARE:.0%}"),
     ]
     lines = []
     for text, ok, target in checks:
@@ -298,6 +326,8 @@ def main() -> int:
     started = time.perf_counter()
     for name in names:
         report(name, run_clip(name.strip(), settings, every, work))
+        if name.strip() in transcode_passthrough.CLIPS:
+            transcode_passthrough.run(name.strip(), settings, work, CACHE, children_cpu_s)
     print(f"\nload average {os.getloadavg()[0]:.1f} at end; "
           f"bench took {time.perf_counter() - started:.0f} s", flush=True)
     return 0

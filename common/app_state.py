@@ -9,8 +9,12 @@ dependencies read it back typed (:func:`state_of`).
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from typing import Any, Generic, TypeVar
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,6 +28,9 @@ from common.errors import Unavailable
 from common.logging import get_logger
 from common.messages import WakeUp
 from common.settings import CommonSettings
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
 
 SettingsT = TypeVar("SettingsT", bound=CommonSettings)
 StateT = TypeVar("StateT", bound="ServiceState[Any]")
@@ -68,11 +75,41 @@ def verifier_from_settings(settings: CommonSettings) -> CognitoVerifier | None:
     )
 
 
+class SessionBudget:
+    """At most ``size`` database sessions open at once in this process, for requests and
+    event streams alike, held while waiting on the event loop (no thread).
+
+    A session keeps its connection until it closes. If every thread-pool thread waited for
+    a pooled connection, nothing could finish and give one back (a deadlock under load),
+    so sessions are rationed below the pool size. One semaphore per event loop: an
+    asyncio primitive belongs to the loop it is first used in.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._semaphores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop,
+                                                    asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary())
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        semaphore = self._semaphores.get(loop)
+        if semaphore is None:
+            semaphore = self._semaphores[loop] = asyncio.Semaphore(self.size)
+        return semaphore
+
+    @asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        async with self._semaphore():
+            yield
+
+
 class ServiceState(Generic[SettingsT]):
     def __init__(self, settings: SettingsT, *, broker: Broker | None = None) -> None:
         self.settings: SettingsT = settings
         self.sessions: sessionmaker[Session] = session_factory(settings.database_url)
-        self.s3: Any = aws.client("s3", settings)
+        self.session_budget = SessionBudget(settings.db_session_budget)
+        self.s3: S3Client = aws.client("s3", settings)
         self.verifier: CognitoVerifier | None = verifier_from_settings(settings)
         self.broker = LazyBroker(settings, broker)
 

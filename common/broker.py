@@ -13,10 +13,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from common.messages import MAX_VISIBILITY_TIMEOUT_S, MAX_WAIT_TIME_S, WakeUp
 from common.retry import transient_retry
+
+if TYPE_CHECKING:
+    from types_boto3_sqs import SQSClient
 
 
 @dataclass(frozen=True)
@@ -50,12 +53,12 @@ class Broker(Protocol):
 
 
 class SqsBroker:
-    def __init__(self, sqs: Any, *, queue_url: str) -> None:
+    def __init__(self, sqs: SQSClient, *, queue_url: str) -> None:
         self.sqs = sqs
         self.queue_url = queue_url
 
     @classmethod
-    def from_name(cls, sqs: Any, queue_name: str) -> SqsBroker:
+    def from_name(cls, sqs: SQSClient, queue_name: str) -> SqsBroker:
         return cls(sqs, queue_url=sqs.get_queue_url(QueueName=queue_name)["QueueUrl"])
 
     @transient_retry()

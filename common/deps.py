@@ -15,7 +15,7 @@ so a typo never silently downgrades someone to anonymous. Tokens are never logge
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -34,23 +34,19 @@ def _state(request: Request) -> ServiceState[Any]:
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """A session per request, closed on the event loop after the response.
-
-    A session keeps its connection until this cleanup, which comes after FastAPI has
-    validated the response, which for a sync endpoint needs a thread-pool thread. If
-    every thread waited for a pooled connection, nothing could finish and give one back
-    (a deadlock under load). So sessions are rationed below the pool size
-    (``SESSION_CONCURRENCY``): a request waits for its session on the event loop, holding
-    no thread, and every request that holds one can finish.
-    """
-    session = _state(request).sessions()
-    try:
-        yield session
-    finally:
-        session.close()
+    """A session per request, closed on the event loop after the response, within the
+    process's session budget (:class:`common.app_state.SessionBudget`): a request waits
+    for its session on the event loop, holding no thread."""
+    state = _state(request)
+    async with state.session_budget.held():
+        session = state.sessions()
+        try:
+            yield session
+        finally:
+            session.close()
 
 
-async def get_s3(request: Request) -> Any:
+async def get_s3(request: Request) -> S3Client:
     return _state(request).s3
 
 
@@ -90,11 +86,16 @@ async def current_user(principal: Annotated[Principal | None, Depends(optional_u
     return principal
 
 
-# Below the engine's pool (SQLAlchemy QueuePool default: 5 + 10 overflow) per process.
-SESSION_CONCURRENCY = 10
-# One Depends object, so the limit is shared by every route that uses the alias.
-SessionDep = Annotated[Session, Depends(get_session, max_concurrency=SESSION_CONCURRENCY)]
-S3Dep = Annotated[Any, Depends(get_s3)]
+SessionDep = Annotated[Session, Depends(get_session)]
+# For a streamed response: the session (and its place in the budget) is given back when
+# the route function returns, not when the stream ends (which may be an hour later).
+RouteSessionDep = Annotated[Session, Depends(get_session, scope="function")]
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+
+    S3Dep = Annotated[S3Client, Depends(get_s3)]
+else:  # FastAPI reads the alias at run time, where the stubs (dev only) may be absent.
+    S3Dep = Annotated[Any, Depends(get_s3)]
 BrokerDep = Annotated[LazyBroker, Depends(get_broker)]
 OptionalUser = Annotated[Principal | None, Depends(optional_user)]
 CurrentUser = Annotated[Principal, Depends(current_user)]

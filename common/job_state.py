@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from common import events, scheduler, video_state
+from common import events, scheduler, task_state, video_state
 from common.error_codes import ErrorCode
 from common.events import EventType
 from common.models import GalleryVideo, Job, MediaAsset
@@ -46,8 +46,16 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _owned_by(worker_id: str) -> list[ColumnElement[bool]]:
+def _owned_by(worker_id: str, *, chunked: bool = False) -> list[ColumnElement[bool]]:
+    """A running job this worker owns; or, ``chunked``, a running chunked job, which no
+    worker owns: the caller owns one of its tasks (``common.task_state`` checks that in
+    the same transaction)."""
+    if chunked:
+        return list(_CHUNKED_RUNNING)
     return [Job.status == JobStatus.RUNNING, Job.worker_id == worker_id]
+
+
+_CHUNKED_RUNNING = (Job.status == JobStatus.RUNNING, Job.chunked.is_(True))
 
 
 def _apply(session: Session, where: list[Any], values: dict[str, Any]) -> bool:
@@ -110,6 +118,8 @@ class Claimed:
     created_at: datetime
     source_bucket: str
     source_key: str
+    # A chunked job's task (its chunk, audio or stitch); None: the job as a whole.
+    task: task_state.TaskClaim | None = None
 
 
 # Two workers racing for the same best job: the loser picks again, this many times.
@@ -118,22 +128,32 @@ _CLAIM_TRIES = 5
 
 def claim_next(session: Session, *, worker_id: str, stale_after: timedelta,
                token_id: str | None = None) -> Claimed | None:
-    """The best runnable job (common/scheduler.py) -> RUNNING for ``worker_id``, claimed
-    under the wake-up token ``token_id``; None when nothing is runnable."""
+    """The best runnable unit (common/scheduler.py: a job, or a task of a chunked job) ->
+    RUNNING for ``worker_id``, claimed under the wake-up token ``token_id``; None when
+    nothing is runnable."""
     for _ in range(_CLAIM_TRIES):
-        job_id = scheduler.best_runnable(session, stale_after=stale_after)
-        if job_id is None:
+        unit = scheduler.best_unit(session, stale_after=stale_after)
+        if unit is None:
             return None
-        if _take(session, job_id=job_id, worker_id=worker_id, stale_after=stale_after,
-                 token_id=token_id):
-            row = session.execute(
-                select(Job.video_id, Job.owner_id, Job.qualities, Job.attempts, Job.created_at,
-                       GalleryVideo.source_bucket, GalleryVideo.source_key)
-                .join(GalleryVideo, GalleryVideo.id == Job.video_id).where(Job.id == job_id)
-            ).one()
-            return Claimed(job_id, row.video_id, row.owner_id, row.qualities, row.attempts,
-                           row.created_at, row.source_bucket or "", row.source_key or "")
+        if unit.kind == scheduler.TASK:
+            task = task_state.claim(session, task_id=unit.id, worker_id=worker_id,
+                                    stale_after=stale_after, token_id=token_id)
+            if task is not None:
+                return _claimed(session, unit.job_id, task)
+        elif _take(session, job_id=unit.id, worker_id=worker_id, stale_after=stale_after,
+                   token_id=token_id):
+            return _claimed(session, unit.job_id, None)
     return None
+
+
+def _claimed(session: Session, job_id: str, task: task_state.TaskClaim | None) -> Claimed:
+    row = session.execute(
+        select(Job.video_id, Job.owner_id, Job.qualities, Job.attempts, Job.created_at,
+               GalleryVideo.source_bucket, GalleryVideo.source_key)
+        .join(GalleryVideo, GalleryVideo.id == Job.video_id).where(Job.id == job_id)
+    ).one()
+    return Claimed(job_id, row.video_id, row.owner_id, row.qualities, row.attempts,
+                   row.created_at, row.source_bucket or "", row.source_key or "", task)
 
 
 @dataclass(frozen=True)
@@ -192,17 +212,19 @@ def succeed(
     source: SourceFacts = SourceFacts(),  # noqa: B008 (frozen: safe to share)
     instance_seconds: float | None = None,
     encode_speed: float | None = None,
+    chunked: bool = False,
 ) -> bool:
     """RUNNING -> SUCCEEDED, ``assets`` recorded (replacing an earlier attempt's rows) and
     the video READY with them, unless the job was cancelled or taken over meanwhile (False,
     nothing written). Raises VideoGone if the video row went away: the caller's
-    transaction must roll back."""
+    transaction must roll back. ``chunked``: published by the job's stitch task."""
     measured: dict[str, Any] = {"source_duration_s": source.duration_s} if source.duration_s \
         else {}
     if encode_speed:
         measured["encode_speed"] = encode_speed
     if not _apply(
-        session, [Job.id == job_id, *_owned_by(worker_id), Job.cancel_requested.is_(False)],
+        session, [Job.id == job_id, *_owned_by(worker_id, chunked=chunked),
+                  Job.cancel_requested.is_(False)],
         {"status": JobStatus.SUCCEEDED, "progress": 1.0, "finished_at": _now(), "error": None,
          "error_code": None, **_spent(instance_seconds),
          "stored_bytes": sum(asset.size_bytes or 0 for asset in assets), **measured},
@@ -212,6 +234,7 @@ def succeed(
     if video_id is None or not video_state.publish(session, video_id=video_id, job_id=job_id,
                                                    source=source):
         raise VideoGone(job_id)
+    task_state.close_job(session, job_id=job_id)
     # The video's rows are this job's now: an earlier attempt's (a re-run after a crash
     # overwrote the same keys) and a superseded job's go (the caller removes its objects).
     session.execute(delete(MediaAsset).where(MediaAsset.video_id == video_id))
@@ -229,6 +252,7 @@ def _fail(session: Session, where: list[Any], *, job_id: str, reason: str,
                   {"status": JobStatus.FAILED, "error": reason[:_MAX_REASON],
                    "error_code": code, "finished_at": _now(), **_spent(spent_s)}):
         return False
+    task_state.close_job(session, job_id=job_id)
     if video_id := _video_of(session, job_id):
         video_state.settle_unpublished(session, video_id=video_id, failed=True)
     events.record_job_event(session, EventType.JOB_FAILED, job_id=job_id)
@@ -236,11 +260,12 @@ def _fail(session: Session, where: list[Any], *, job_id: str, reason: str,
 
 
 def fail(session: Session, *, job_id: str, worker_id: str, reason: str,
-         code: ErrorCode, spent_s: float | None = None) -> bool:
-    """RUNNING -> FAILED by its owner; the video settles (READY if an earlier job's assets
-    are published, else FAILED). ``reason`` is one short sentence for people."""
-    return _fail(session, _owned_by(worker_id), job_id=job_id, reason=reason, code=code,
-                 spent_s=spent_s)
+         code: ErrorCode, spent_s: float | None = None, chunked: bool = False) -> bool:
+    """RUNNING -> FAILED by its owner (``chunked``: by one of its tasks, once however many
+    fail); the video settles (READY if an earlier job's assets are published, else
+    FAILED). ``reason`` is one short sentence for people."""
+    return _fail(session, _owned_by(worker_id, chunked=chunked), job_id=job_id, reason=reason,
+                 code=code, spent_s=spent_s)
 
 
 def fail_dead_lettered(session: Session, *, job_id: str, reason: str,
@@ -253,6 +278,24 @@ def fail_dead_lettered(session: Session, *, job_id: str, reason: str,
         leaving = or_(Job.status == JobStatus.QUEUED, leaving)
     return _fail(session, [leaving], job_id=job_id, reason=reason,
                  code=ErrorCode.DEAD_LETTERED)
+
+
+def fail_dead_lettered_task(session: Session, *, token_id: str, reason: str,
+                            stale_after: timedelta) -> tuple[str, str] | None:
+    """-> FAILED (DEAD_LETTERED) for the chunked job whose task was last claimed under the
+    dead-lettered token ``token_id``, if that task's worker is presumed dead; the reason
+    names the task. Returns (job id, video id) when it failed."""
+    found = task_state.of_token(session, token_id=token_id)
+    if found is None:
+        return None
+    task_id, job_id, name = found
+    if not task_state.is_abandoned(session, task_id=task_id, stale_after=stale_after):
+        return None
+    video_id = _video_of(session, job_id) or ""
+    if _fail(session, [*_CHUNKED_RUNNING], job_id=job_id, reason=f"{name}: {reason}",
+             code=ErrorCode.DEAD_LETTERED):
+        return job_id, video_id
+    return None
 
 
 WORN_OUT_REASON = "gave up: the worker stopped on every attempt"
@@ -286,6 +329,7 @@ def _cancelled(session: Session, where: list[Any], *, job_id: str,
                   {"status": JobStatus.CANCELLED, "cancel_requested": True,
                    "finished_at": _now(), **_spent(spent_s)}):
         return False
+    task_state.close_job(session, job_id=job_id)
     if video_id := _video_of(session, job_id):
         video_state.settle_unpublished(session, video_id=video_id, failed=False)
     events.record_job_event(session, EventType.JOB_CANCELLED, job_id=job_id)
@@ -308,36 +352,54 @@ def request_cancel(session: Session, *, job_id: str) -> CancelOutcome:
 
 
 def mark_cancelled(session: Session, *, job_id: str, worker_id: str,
-                   spent_s: float | None = None) -> bool:
-    """RUNNING -> CANCELLED by the worker that stopped the work; the video settles."""
-    return _cancelled(session, _owned_by(worker_id), job_id=job_id, spent_s=spent_s)
+                   spent_s: float | None = None, chunked: bool = False) -> bool:
+    """RUNNING -> CANCELLED by the worker that stopped the work (``chunked``: one of its
+    tasks' workers, the first to stop); the video settles."""
+    return _cancelled(session, _owned_by(worker_id, chunked=chunked), job_id=job_id,
+                      spent_s=spent_s)
+
+
+def _unfinishable(stale_after: timedelta) -> ColumnElement[bool]:
+    """SQL: a job flagged for cancel that nobody will finish: released back to the queue
+    (claims refuse it), running with a dead owner, or chunked with no task running."""
+    return and_(Job.cancel_requested.is_(True),
+                or_(Job.status == JobStatus.QUEUED, abandoned(stale_after),
+                    _idle_chunked(stale_after)))
 
 
 def cancel_abandoned(session: Session, *, job_id: str, stale_after: timedelta) -> bool:
-    """-> CANCELLED for a job flagged for cancel that nobody will finish: released back to
-    the queue (claims refuse it), or running with a dead owner."""
-    return _cancelled(
-        session,
-        [Job.cancel_requested.is_(True),
-         or_(Job.status == JobStatus.QUEUED, abandoned(stale_after))],
-        job_id=job_id,
-    )
+    """-> CANCELLED for a job flagged for cancel that nobody will finish."""
+    return _cancelled(session, [_unfinishable(stale_after)], job_id=job_id)
+
+
+def _idle_chunked(stale_after: timedelta) -> ColumnElement[bool]:
+    """SQL: a running chunked job none of whose tasks runs under a live worker (every
+    task's beat also beats the job, so the job's own beat is their latest)."""
+    cutoff = _now() - stale_after
+    return and_(Job.status == JobStatus.RUNNING, Job.chunked.is_(True),
+                or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < cutoff))
 
 
 def end_abandoned(session: Session, *, stale_after: timedelta,
                   max_attempts: int) -> list[tuple[str, str]]:
     """End what nobody else will, before a worker claims: jobs whose workers died on every
-    attempt (FAILED, dead-lettered) and cancelled jobs nobody will finish (CANCELLED).
-    Returns the (job id, video id) of each, whose outputs are the caller's to remove."""
+    attempt (FAILED, dead-lettered), chunked jobs with a task whose workers did (FAILED
+    once, with that task's name), and cancelled jobs nobody will finish (CANCELLED: queued,
+    abandoned, or chunked with no task running). Returns the (job id, video id) of each,
+    whose outputs are the caller's to remove."""
     flagged = session.execute(
-        select(Job.id, Job.video_id).where(
-            Job.cancel_requested.is_(True),
-            or_(Job.status == JobStatus.QUEUED, abandoned(stale_after)))
-    ).all()
+        select(Job.id, Job.video_id).where(_unfinishable(stale_after))).all()
     # A cancel the user asked for wins over giving up on the job.
     ended = [(job_id, video_id) for job_id, video_id in flagged
              if cancel_abandoned(session, job_id=job_id, stale_after=stale_after)]
-    return ended + fail_worn_out(session, stale_after=stale_after, max_attempts=max_attempts)
+    ended += fail_worn_out(session, stale_after=stale_after, max_attempts=max_attempts)
+    for _task_id, job_id, name in task_state.worn_out(
+            session, stale_after=stale_after, max_attempts=max_attempts):
+        video_id = _video_of(session, job_id) or ""
+        if _fail(session, [*_CHUNKED_RUNNING], job_id=job_id,
+                 reason=f"{name}: {WORN_OUT_REASON}", code=ErrorCode.DEAD_LETTERED):
+            ended.append((job_id, video_id))
+    return ended
 
 
 class VideoDeletion(enum.StrEnum):

@@ -28,10 +28,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from common.assets import AssetKind
 from common.error_codes import ErrorCode
 from common.statuses import ACTIVE, JobStatus, VideoStatus
 
-__all__ = ["JobStatus", "VideoStatus"]  # re-exported: many callers name them from here
+# Re-exported: many callers name them from here; they are defined without the ORM.
+__all__ = ["AssetKind", "JobStatus", "VideoStatus"]
 
 
 def new_id() -> str:
@@ -63,17 +65,6 @@ class Base(DeclarativeBase):
 class Visibility(enum.StrEnum):
     PUBLIC = "public"
     PRIVATE = "private"
-
-
-class AssetKind(enum.StrEnum):
-    MP4 = "mp4"
-    HLS_MASTER = "hls_master"
-    HLS_PLAYLIST = "hls_playlist"
-    THUMBNAIL = "thumbnail"
-    PREVIEW = "preview"
-    STORYBOARD = "storyboard"  # the sprite sheet of scrubbing previews
-    STORYBOARD_VTT = "storyboard_vtt"  # WebVTT cues pointing at its tiles
-    MANIFEST = "manifest"
 
 
 def _enum(cls: type[enum.Enum], name: str, length: int = 16) -> Enum:
@@ -174,6 +165,9 @@ class Job(Base):
     # The SQS message id of the wake-up token the job was last claimed under: how the
     # dead-letter sweep finds the job a dead-lettered token carried (migration 0005).
     claim_token: Mapped[str | None] = mapped_column(String(128), index=True)
+    # A long source's job runs as tasks (the Task rows below, issue 10): its row stays
+    # RUNNING while they do, is never claimed as a whole again, and ends with its stitch.
+    chunked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class MediaAsset(Base):
@@ -276,3 +270,46 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TaskKind(enum.StrEnum):
+    CHUNK = "chunk"    # the whole ladder for one time range of the source
+    AUDIO = "audio"    # the audio, once for the whole source
+    STITCH = "stitch"  # joins, packages, publishes: runnable once every other task is done
+
+
+class Task(Base):
+    """One unit of a chunked job (processor/chunking/, common/task_state.py). Priority,
+    owner and age are its job's: the scheduler joins them, nothing is copied."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        UniqueConstraint("job_id", "seq", name="uq_tasks_job_seq"),
+        Index("ix_tasks_status_job", "status", "job_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[TaskKind] = mapped_column(_enum(TaskKind, "task_kind"))
+    seq: Mapped[int] = mapped_column(Integer)  # order within the job: audio, chunks, stitch
+    status: Mapped[JobStatus] = mapped_column(_enum(JobStatus, "task_status"),
+                                              default=JobStatus.QUEUED)
+    # What the task does (a chunk's index and range, object keys), for its worker.
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker_id: Mapped[str | None] = mapped_column(String(128))
+    heartbeat_at: Mapped[datetime | None] = mapped_column()
+    not_before: Mapped[datetime | None] = mapped_column()
+    # The wake-up token it was last claimed under (dead-letter sweep), like jobs'.
+    claim_token: Mapped[str | None] = mapped_column(String(128), index=True)
+    # Seconds of 1080p encoding (the autoscaler's unit); the job's progress is its tasks'
+    # progress weighted by this.
+    estimated_work_s: Mapped[float | None] = mapped_column(Float)
+    instance_seconds: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[ErrorCode | None] = mapped_column(_enum(ErrorCode, "error_code", 32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -23,22 +23,28 @@ the same on PostgreSQL and on SQLite (one writer at a time). Picking reads only 
 runnable rows of the top priority, grouped by owner, and two index probes per owner
 (``ix_jobs_owner_started``).
 
-Chunk tasks (issue 10) plug in as a second kind of claimable row: a ``tasks`` table whose
-rows carry their job id, joined to ``jobs`` for the priority, owner and age that order them
-here. A chunked job's row stays RUNNING while any of its tasks runs, so ``_shares`` still
-counts it once however many of its tasks run: all tasks of one job are one share.
+A chunked job's tasks (issue 10, ``common/task_state.py``) are the second kind of
+claimable unit: each ``tasks`` row is joined to its job for the priority, owner and age
+that order it here (then its place in the job: audio, chunks in order, stitch). The job's
+row stays RUNNING while its tasks run and every task beats it, so ``_shares_of`` counts it
+once however many of its tasks run: all tasks of one job are one share. A task start
+serves its owner like a job start does (``_last_start_of``), so owners still take turns.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
-from common.models import Job
+from common.models import Job, Task
 from common.statuses import JobStatus
+from common.task_state import runnable_task
+
+JOB, TASK = "job", "task"
 
 
 def _now() -> datetime:
@@ -51,8 +57,9 @@ def abandoned(stale_after: timedelta, *, now: datetime | None = None) -> ColumnE
     The one staleness rule: a claim takes such a job over, the dead-letter sweep may fail
     it, and a cancelled one may be finished by whoever finds it."""
     cutoff = (now or _now()) - stale_after
-    return (Job.status == JobStatus.RUNNING) & or_(Job.heartbeat_at.is_(None),
-                                                   Job.heartbeat_at < cutoff)
+    # A chunked job is never taken over as a whole: its tasks are (common/task_state.py).
+    return (Job.status == JobStatus.RUNNING) & Job.chunked.is_(False) & or_(
+        Job.heartbeat_at.is_(None), Job.heartbeat_at < cutoff)
 
 
 def runnable(stale_after: timedelta, *, now: datetime | None = None) -> ColumnElement[bool]:
@@ -74,22 +81,49 @@ def _shares_of(owner: Any, stale_after: timedelta, now: datetime) -> Any:
 
 
 def _last_start_of(owner: Any) -> Any:
-    """SQL: when ``owner`` (a column) was last served: the latest start of its jobs."""
-    served = aliased(Job)
-    return (select(func.max(served.started_at)).where(served.owner_id == owner)
-            .scalar_subquery())
+    """SQL: when ``owner`` (a column) was last served: the latest start of its jobs or of
+    its jobs' tasks."""
+    served, parent, task = aliased(Job), aliased(Job), aliased(Task)
+    jobs = select(func.max(served.started_at)).where(served.owner_id == owner) \
+        .scalar_subquery()
+    tasks = (select(func.max(task.started_at)).join(parent, parent.id == task.job_id)
+             .where(parent.owner_id == owner).scalar_subquery())
+    return case((tasks.is_(None), jobs), (jobs.is_(None), tasks), (tasks > jobs, tasks),
+                else_=jobs)
 
 
-def best_runnable(session: Session, *, stale_after: timedelta,
-                  now: datetime | None = None) -> str | None:
-    """The id of the job the next free worker should run, or None."""
+@dataclass(frozen=True)
+class Unit:
+    """What one worker takes: a job (``kind`` JOB) or a chunked job's task (TASK)."""
+
+    kind: str
+    id: str
+    job_id: str
+
+
+def _units(stale_after: timedelta, now: datetime) -> Any:
+    """SQL: every claimable unit with what orders it: runnable jobs and runnable tasks."""
+    jobs = select(literal(JOB).label("kind"), Job.id.label("id"), Job.id.label("job_id"),
+                  Job.priority.label("priority"), Job.owner_id.label("owner_id"),
+                  Job.created_at.label("created_at"), literal(0).label("seq")) \
+        .where(runnable(stale_after, now=now))
+    tasks = select(literal(TASK), Task.id, Task.job_id, Job.priority, Job.owner_id,
+                   Job.created_at, Task.seq).join(Job, Job.id == Task.job_id) \
+        .where(runnable_task(stale_after, now=now))
+    return union_all(jobs, tasks).subquery("units")
+
+
+def best_unit(session: Session, *, stale_after: timedelta,
+              now: datetime | None = None) -> Unit | None:
+    """The unit the next free worker should run, or None."""
     now = now or _now()
-    can_run = runnable(stale_after, now=now)
-    top = session.execute(select(func.max(Job.priority)).where(can_run)).scalar()
+    units = _units(stale_after, now)
+    top = session.execute(select(func.max(units.c.priority))).scalar()
     if top is None:
         return None
-    owners = (select(Job.owner_id.label("owner_id"), func.min(Job.created_at).label("oldest"))
-              .where(can_run, Job.priority == top).group_by(Job.owner_id).subquery("owners"))
+    owners = (select(units.c.owner_id.label("owner_id"),
+                     func.min(units.c.created_at).label("oldest"))
+              .where(units.c.priority == top).group_by(units.c.owner_id).subquery("owners"))
     owner = session.execute(
         select(owners.c.owner_id).order_by(
             _shares_of(owners.c.owner_id, stale_after, now),
@@ -97,10 +131,12 @@ def best_runnable(session: Session, *, stale_after: timedelta,
             owners.c.oldest, owners.c.owner_id)
         .limit(1)
     ).scalar()
-    return session.execute(
-        select(Job.id).where(can_run, Job.priority == top, Job.owner_id == owner)
-        .order_by(Job.created_at, Job.id).limit(1)
-    ).scalar()
+    row = session.execute(
+        select(units.c.kind, units.c.id, units.c.job_id)
+        .where(units.c.priority == top, units.c.owner_id == owner)
+        .order_by(units.c.created_at, units.c.job_id, units.c.seq, units.c.id).limit(1)
+    ).first()
+    return Unit(row.kind, row.id, row.job_id) if row else None
 
 
 def worn_out(session: Session, *, stale_after: timedelta, max_attempts: int,

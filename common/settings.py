@@ -21,6 +21,9 @@ class CommonSettings(BaseSettings):
 
     # SQLite is the embedded default; tests and production give a PostgreSQL URL.
     database_url: str = "sqlite:///videoforge.db"
+    # Database sessions an HTTP service holds at once (requests and event streams
+    # together): below the engine's pool, SQLAlchemy's QueuePool default 5 + 10 overflow.
+    db_session_budget: int = Field(default=10, ge=1, le=15)
 
     # No endpoint means real AWS; the local stack and the tests point this at moto.
     aws_endpoint_url: str | None = None

@@ -7,11 +7,16 @@ duplicates.
 from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
 # Presigned URLs are valid up to 7 days with SigV4 (AWS S3 docs, "Sharing objects
 # with presigned URLs"); we hand out far shorter ones.
 MAX_PRESIGN_EXPIRY_S = 7 * 24 * 60 * 60
+_CONFIRMED_FOLDER = "confirmed"
 
 CONTENT_TYPES = {
     ".mp4": "video/mp4",
@@ -30,8 +35,23 @@ def upload_prefix(*, user_id: str, video_id: str) -> str:
 
 
 def upload_key(*, user_id: str, video_id: str, filename: str) -> str:
-    safe = PurePosixPath(filename.replace("\\", "/")).name or "source"
-    return upload_prefix(user_id=user_id, video_id=video_id) + safe
+    return upload_prefix(user_id=user_id, video_id=video_id) + _safe_name(filename)
+
+
+def confirmed_key(*, user_id: str, video_id: str, filename: str) -> str:
+    """Where confirm pins the uploaded source: inside the video's upload folder (deleted
+    and expired with it), one level down, where no upload URL can point, since those are
+    only ever signed for :func:`upload_key` (a bare file name under the folder)."""
+    folder = upload_prefix(user_id=user_id, video_id=video_id) + _CONFIRMED_FOLDER
+    return f"{folder}/{_safe_name(filename)}"
+
+
+def is_confirmed_key(key: str) -> bool:
+    return PurePosixPath(key).parent.name == _CONFIRMED_FOLDER
+
+
+def _safe_name(filename: str) -> str:
+    return PurePosixPath(filename.replace("\\", "/")).name or "source"
 
 
 def video_media_prefix(*, video_id: str) -> str:
@@ -51,7 +71,7 @@ def content_type_for(path: str | Path) -> str:
     return CONTENT_TYPES.get(Path(path).suffix.lower(), "application/octet-stream")
 
 
-def upload_tree(s3: Any, *, root: Path, bucket: str, prefix: str) -> list[str]:
+def upload_tree(s3: S3Client, *, root: Path, bucket: str, prefix: str) -> list[str]:
     """Upload every file under ``root`` to ``prefix``; returns the keys written."""
     keys = []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
@@ -62,12 +82,13 @@ def upload_tree(s3: Any, *, root: Path, bucket: str, prefix: str) -> list[str]:
     return keys
 
 
-def delete_prefix(s3: Any, *, bucket: str, prefix: str) -> int:
+def delete_prefix(s3: S3Client, *, bucket: str, prefix: str) -> int:
     """Delete every object under ``prefix``; returns how many."""
     deleted = 0
     paginator = s3.get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-        objects = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+        objects: list[ObjectIdentifierTypeDef] = [{"Key": o["Key"]}
+                                                  for o in page.get("Contents", [])]
         if objects:
             # DeleteObjects takes at most 1000 keys (S3 API reference); a page is ≤ 1000.
             s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
@@ -75,7 +96,7 @@ def delete_prefix(s3: Any, *, bucket: str, prefix: str) -> int:
     return deleted
 
 
-def presign_get(s3: Any, *, bucket: str, key: str, expires_s: int = 3600) -> str:
+def presign_get(s3: S3Client, *, bucket: str, key: str, expires_s: int = 3600) -> str:
     return str(s3.generate_presigned_url(
         "get_object", Params={"Bucket": bucket, "Key": key},
         ExpiresIn=min(expires_s, MAX_PRESIGN_EXPIRY_S),

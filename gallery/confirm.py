@@ -1,12 +1,14 @@
 """Upload confirm: the object must really be in S3, at the declared size, and look like
-media. Then the video is UPLOADED and, when asked, a transcoding job is submitted.
+media. It is pinned (gallery/source_pin.py): from then on the video's source is a copy
+no upload URL can overwrite. Then the video is UPLOADED and, when asked, a transcoding
+job is submitted.
 
 A failed check changes nothing, so the client can upload again and re-confirm.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 from sqlalchemy import select
@@ -20,42 +22,53 @@ from common.models import GalleryVideo, Job
 from common.submission import JobSender, submit_job
 from common.video_state import CONFIRMABLE
 from common.video_state import confirm_upload as mark_confirmed
+from gallery import source_pin
 from gallery.containers import SNIFF_BYTES, sniff_container
 from gallery.schemas import ConfirmRequest, ConfirmResult, VideoPublic
+from gallery.uploads import source_of
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_s3.type_defs import HeadObjectOutputTypeDef
 
 log = get_logger(__name__)
 
 
-def _head(s3: Any, video: GalleryVideo) -> int:
+def _head(s3: S3Client, video: GalleryVideo) -> HeadObjectOutputTypeDef:
+    bucket, key = source_of(video)
     try:
-        head = s3.head_object(Bucket=video.source_bucket, Key=video.source_key)
+        return s3.head_object(Bucket=bucket, Key=key)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
             raise Conflict("nothing has been uploaded for this video yet; PUT the file "
                                 "to the upload URL first", code="upload_missing") from None
         raise
-    return int(head["ContentLength"])
 
 
-def _first_bytes(s3: Any, video: GalleryVideo) -> bytes:
-    body = s3.get_object(Bucket=video.source_bucket, Key=video.source_key,
-                         Range=f"bytes=0-{SNIFF_BYTES - 1}")["Body"]
+def _first_bytes(s3: S3Client, video: GalleryVideo, key: str) -> bytes:
+    bucket, _ = source_of(video)
+    body = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{SNIFF_BYTES - 1}")["Body"]
     with body:
         return bytes(body.read())
 
 
-def check_source(s3: Any, video: GalleryVideo, *, max_bytes: int) -> str:
-    """The container of the uploaded source, or the 4xx that says what is wrong."""
-    size = _head(s3, video)
+def check_source(s3: S3Client, video: GalleryVideo, *, max_bytes: int) -> str:
+    """The container of the uploaded source, or the 4xx that says what is wrong. The
+    source is pinned on the way: ``video.source_key`` names the checked copy after."""
+    head = _head(s3, video)
+    size = int(head["ContentLength"])
     if size != video.source_size:
         raise Invalid(f"uploaded object is {size} bytes but {video.source_size} were "
                             "declared", code="size_mismatch")
     if size > max_bytes:
         raise Invalid(f"file is {size} bytes; the limit is {max_bytes}", code="too_large")
-    container = sniff_container(_first_bytes(s3, video))
+    pinned = source_pin.pin(s3, video, etag=head["ETag"])
+    container = sniff_container(_first_bytes(s3, video, pinned))
     if container is None:
+        source_pin.unpin(s3, video, pinned)
         raise Invalid("the uploaded file is not a recognised video container (MP4/MOV, "
                             "Matroska/WebM, AVI, MPEG-TS/PS, FLV, Ogg)", code="not_media")
+    video.source_key = pinned
     return container
 
 
@@ -75,7 +88,7 @@ def _confirmed_already(video: GalleryVideo) -> Conflict:
     return Conflict(f"video is {video.status.value.lower()}; it was confirmed already")
 
 
-def confirm_upload(session: Session, s3: Any, broker: JobSender, *,
+def confirm_upload(session: Session, s3: S3Client, broker: JobSender, *,
                    principal: Principal,
                    request: ConfirmRequest, max_bytes: int) -> ConfirmResult:
     video = managed_video(session, video_id=request.video_id, principal=principal)

@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 from sqlalchemy.orm import Session
@@ -26,7 +26,11 @@ from common.logging import get_logger
 from common.models import GalleryVideo, VideoStatus
 from gallery.schemas import CompletedPart, MultipartInit, PartUrl, PartUrls, VideoCreate
 from gallery.settings import GallerySettings
-from gallery.uploads import check_size, expiry, new_video
+from gallery.uploads import check_size, expiry, new_video, source_of
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_s3.type_defs import CompletedPartTypeDef, PartTypeDef
 
 log = get_logger(__name__)
 
@@ -73,12 +77,13 @@ def _plan(video: GalleryVideo, settings: GallerySettings) -> PartPlan:
     return PartPlan.for_size(video.source_size or 0, settings.multipart_part_bytes)
 
 
-def multipart_init(session: Session, s3: Any, *, principal: Principal, request: VideoCreate,
+def multipart_init(session: Session, s3: S3Client, *, principal: Principal, request: VideoCreate,
                    settings: GallerySettings) -> MultipartInit:
     check_size(request.size_bytes, settings.max_upload_bytes)
     video = new_video(session, principal=principal, request=request,
                       bucket=settings.uploads_bucket)
-    created = s3.create_multipart_upload(Bucket=settings.uploads_bucket, Key=video.source_key,
+    bucket, key = source_of(video)
+    created = s3.create_multipart_upload(Bucket=bucket, Key=key,
                                          ContentType=request.content_type)
     session.commit()
     plan = _plan(video, settings)
@@ -113,21 +118,22 @@ def _upload_of(video: GalleryVideo) -> Iterator[None]:
         raise
 
 
-def _held_parts(s3: Any, video: GalleryVideo, upload_id: str) -> dict[int, dict[str, Any]]:
+def _held_parts(s3: S3Client, video: GalleryVideo, upload_id: str) -> dict[int, PartTypeDef]:
     """Every part S3 holds for the upload (number -> ListParts entry)."""
     with _upload_of(video):
+        bucket, key = source_of(video)
         pages = s3.get_paginator("list_parts").paginate(
-            Bucket=video.source_bucket, Key=video.source_key, UploadId=upload_id)
+            Bucket=bucket, Key=key, UploadId=upload_id)
         return {p["PartNumber"]: p for page in pages for p in page.get("Parts", [])}
 
 
-def _check_upload_id(s3: Any, video: GalleryVideo, upload_id: str) -> None:
+def _check_upload_id(s3: S3Client, video: GalleryVideo, upload_id: str) -> None:
     with _upload_of(video):
-        s3.list_parts(Bucket=video.source_bucket, Key=video.source_key, UploadId=upload_id,
-                      MaxParts=1)
+        bucket, key = source_of(video)
+        s3.list_parts(Bucket=bucket, Key=key, UploadId=upload_id, MaxParts=1)
 
 
-def part_urls(session: Session, s3: Any, *, principal: Principal, video_id: str,
+def part_urls(session: Session, s3: S3Client, *, principal: Principal, video_id: str,
               upload_id: str, part_numbers: list[int], settings: GallerySettings) -> PartUrls:
     video = _uploading_video(session, video_id=video_id, principal=principal)
     plan = _plan(video, settings)
@@ -148,16 +154,16 @@ def part_urls(session: Session, s3: Any, *, principal: Principal, video_id: str,
     return PartUrls(parts=urls, expires_at=expiry(settings))
 
 
-def _refuse(s3: Any, video: GalleryVideo, upload_id: str, reason: str) -> Invalid:
-    s3.abort_multipart_upload(Bucket=video.source_bucket, Key=video.source_key,
-                              UploadId=upload_id)
+def _refuse(s3: S3Client, video: GalleryVideo, upload_id: str, reason: str) -> Invalid:
+    bucket, key = source_of(video)
+    s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
     log.info("multipart_refused", video_id=video.id, reason=reason)
     return Invalid(f"the uploaded parts do not make the declared {video.source_size} bytes "
                    f"({reason}); the upload was aborted: start a new one",
                    code="parts_mismatch")
 
 
-def multipart_complete(session: Session, s3: Any, *, principal: Principal, video_id: str,
+def multipart_complete(session: Session, s3: S3Client, *, principal: Principal, video_id: str,
                        upload_id: str, parts: list[CompletedPart] | None,
                        settings: GallerySettings) -> GalleryVideo:
     video = _uploading_video(session, video_id=video_id, principal=principal)
@@ -170,13 +176,14 @@ def multipart_complete(session: Session, s3: Any, *, principal: Principal, video
     if parts is not None and {p.part_number for p in parts} != set(held):
         raise Invalid("parts must name every uploaded part exactly once",
                       code="invalid_parts")
-    listed = ([{"PartNumber": n, "ETag": held[n]["ETag"]} for n in sorted(held)]
-              if parts is None else
-              [{"PartNumber": p.part_number, "ETag": p.etag}
-               for p in sorted(parts, key=lambda p: p.part_number)])
+    listed: list[CompletedPartTypeDef] = (
+        [{"PartNumber": n, "ETag": held[n]["ETag"]} for n in sorted(held)] if parts is None
+        else [{"PartNumber": p.part_number, "ETag": p.etag}
+              for p in sorted(parts, key=lambda p: p.part_number)])
     try:
-        s3.complete_multipart_upload(Bucket=video.source_bucket, Key=video.source_key,
-                                     UploadId=upload_id, MultipartUpload={"Parts": listed})
+        bucket, key = source_of(video)
+        s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id,
+                                     MultipartUpload={"Parts": listed})
     except ClientError as exc:
         code = _s3_code(exc)
         if code in {"InvalidPart", "InvalidPartOrder", "EntityTooSmall", "MalformedXML"}:
@@ -188,9 +195,9 @@ def multipart_complete(session: Session, s3: Any, *, principal: Principal, video
     return video
 
 
-def multipart_abort(session: Session, s3: Any, *, principal: Principal, video_id: str,
+def multipart_abort(session: Session, s3: S3Client, *, principal: Principal, video_id: str,
                     upload_id: str) -> None:
     video = _uploading_video(session, video_id=video_id, principal=principal)
     _check_upload_id(s3, video, upload_id)
-    s3.abort_multipart_upload(Bucket=video.source_bucket, Key=video.source_key,
-                              UploadId=upload_id)
+    bucket, key = source_of(video)
+    s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from common.models import Visibility
-from common.video_view import VideoPublic
+from common.video_view import VideoPublic as VideoPublic  # re-exported for the routes
 
 # PostgreSQL text cannot hold NUL; other control characters are refused in titles.
 Title = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200,

@@ -133,7 +133,7 @@ def _typed_key(sort: SortOrder, key: Any) -> Any:
 def _text_match(text: str, dialect: str) -> ColumnElement[bool]:
     if dialect == "postgresql":
         query = func.websearch_to_tsquery(literal_column("'english'"), text)
-        return SEARCH_VECTOR.op("@@")(query)  # type: ignore[no-any-return]
+        return SEARCH_VECTOR.op("@@")(query)
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     pattern = f"%{escaped}%"
     return or_(GalleryVideo.title.ilike(pattern, escape="\\"),

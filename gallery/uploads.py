@@ -8,12 +8,12 @@ upload; ``confirm`` (gallery/confirm.py) later checks what actually arrived.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from common.auth import Principal
-from common.errors import Invalid
+from common.errors import Conflict, Invalid
 from common.models import GalleryVideo, new_id
 from common.storage import upload_key
 from gallery.schemas import (
@@ -21,6 +21,9 @@ from gallery.schemas import (
     VideoCreate,
 )
 from gallery.settings import S3_MAX_SINGLE_PUT_BYTES, GallerySettings
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
 
 
 def expiry(settings: GallerySettings) -> datetime:
@@ -31,6 +34,13 @@ def check_size(size: int, limit: int, *, hint: str = "") -> None:
     if size > limit:
         raise Invalid(f"file is {size} bytes; the limit is {limit} bytes{hint}",
                        code="too_large")
+
+
+def source_of(video: GalleryVideo) -> tuple[str, str]:
+    """Bucket and key of the video's upload (``new_video`` sets both; older rows may not)."""
+    if not (video.source_bucket and video.source_key):
+        raise Conflict("this video has no upload", code="upload_missing")
+    return video.source_bucket, video.source_key
 
 
 def new_video(session: Session, *, principal: Principal, request: VideoCreate,
@@ -53,7 +63,7 @@ def new_video(session: Session, *, principal: Principal, request: VideoCreate,
     return video
 
 
-def single_put_url(session: Session, s3: Any, *, principal: Principal, request: VideoCreate,
+def single_put_url(session: Session, s3: S3Client, *, principal: Principal, request: VideoCreate,
                    settings: GallerySettings) -> UploadUrl:
     limit = min(settings.max_upload_bytes, S3_MAX_SINGLE_PUT_BYTES)
     check_size(request.size_bytes, limit, hint="; use multipart upload for big files"

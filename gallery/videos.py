@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -15,6 +15,9 @@ from common.logging import get_logger
 from common.models import GalleryVideo
 from common.storage import delete_prefix, upload_prefix, video_media_prefix
 from gallery.schemas import VideoUpdate
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
 
 log = get_logger(__name__)
 
@@ -33,7 +36,7 @@ def update_video(
     return video
 
 
-def _abort_multipart(s3: Any, *, bucket: str, key: str) -> None:
+def _abort_multipart(s3: S3Client, *, bucket: str, key: str) -> None:
     pages = s3.get_paginator("list_multipart_uploads").paginate(Bucket=bucket, Prefix=key)
     for page in pages:
         for upload in page.get("Uploads", []):
@@ -42,7 +45,7 @@ def _abort_multipart(s3: Any, *, bucket: str, key: str) -> None:
 
 
 def delete_video(
-    session: Session, s3: Any, *, video_id: str, principal: Principal, media_bucket: str
+    session: Session, s3: S3Client, *, video_id: str, principal: Principal, media_bucket: str
 ) -> int:
     """Delete the video, its source upload and every published asset; returns objects deleted.
 

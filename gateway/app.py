@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -31,7 +30,7 @@ _PLACEHOLDER = """<!doctype html><html><head><meta charset="utf-8"><title>VideoF
 
 
 def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None = None,
-               mounts: Mapping[str, ASGIApp] | None = None) -> Any:
+               mounts: Mapping[str, ASGIApp] | None = None) -> FastAPI:
     """The gateway app. ``broker`` replaces the SQS queue (e.g. an in-memory one);
     ``mounts`` are the gallery and streaming apps for ``VF_GATEWAY_MODE=mount``."""
     settings = settings or GatewaySettings()

@@ -10,12 +10,12 @@ from fastapi import Depends, Request
 
 from common.app_state import state_of
 from common.client_ip import client_ip
-from common.deps import BrokerDep, CurrentUser, OptionalUser, SessionDep
+from common.deps import BrokerDep, CurrentUser, OptionalUser, RouteSessionDep, SessionDep
 from gateway.settings import GatewaySettings
 from gateway.state import GatewayState
 
-__all__ = ["BrokerDep", "ClientIp", "CurrentUser", "OptionalUser", "SessionDep", "SettingsDep",
-           "StateDep"]
+__all__ = ["BrokerDep", "ClientIp", "CurrentUser", "OptionalUser", "RouteSessionDep",
+           "SessionDep", "SettingsDep", "StateDep"]
 
 
 async def get_state(request: Request) -> GatewayState:

@@ -25,6 +25,7 @@ from common.models import Job
 from common.scheduler import queue_positions
 from gateway.schemas import JobEvent
 from gateway.state import GatewayState
+from gateway.stream_slots import Slot
 
 # Tells an EventSource how long to wait before reconnecting after a dropped stream.
 _RETRY_MS = 3000
@@ -78,18 +79,30 @@ def _read(ctx: GatewayState, job_id: str, snapshot: Snapshot) -> dict[str, Any] 
 
 
 async def job_event_stream(
-    ctx: GatewayState, job_id: str, *, snapshot: Snapshot
+    ctx: GatewayState, job_id: str, *, snapshot: Snapshot, slot: Slot | None = None
 ) -> AsyncIterator[str]:
     """``progress`` events on every change, then one last event: ``done`` with the
     finished job, ``gone`` if the job was deleted with its video while we watched (a job
     has no DELETED status: it no longer exists), or ``timeout`` after the longest allowed
-    stream (the client reconnects)."""
+    stream (the client reconnects). ``slot`` (the stream's place under the caps) is given
+    back however the stream ends, a client that goes away included."""
+    try:
+        async for chunk in _events(ctx, job_id, snapshot=snapshot):
+            yield chunk
+    finally:
+        if slot is not None:
+            slot.release()
+
+
+async def _events(ctx: GatewayState, job_id: str, *, snapshot: Snapshot) -> AsyncIterator[str]:
     settings = ctx.settings
     started = last_sent = time.monotonic()
     last: Any = None
     yield f"retry: {_RETRY_MS}\n\n"
     while True:
-        state = await run_in_threadpool(_read, ctx, job_id, snapshot)
+        # Within the process's session budget, like any request's session.
+        async with ctx.session_budget.held():
+            state = await run_in_threadpool(_read, ctx, job_id, snapshot)
         now = time.monotonic()
         if state is None:
             yield sse(JobEvent.GONE, {"id": job_id})

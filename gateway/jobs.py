@@ -20,7 +20,7 @@ from common.job_state import CancelOutcome, JobStatus
 from common.logging import bound, get_logger
 from common.models import Job
 from common.submission import submit_job
-from gateway.deps import BrokerDep, CurrentUser, SessionDep, StateDep
+from gateway.deps import BrokerDep, CurrentUser, RouteSessionDep, SessionDep, StateDep
 from gateway.job_events import job_event_stream
 from gateway.job_queries import find_job, job_public, job_publics
 from gateway.pagination import Cursor
@@ -159,15 +159,15 @@ _SSE_EVENT = {
                **_JOB_ERRORS},
 )
 def job_events(
-    job_id: str, user: CurrentUser, session: SessionDep, ctx: StateDep,
+    job_id: str, user: CurrentUser, session: RouteSessionDep, ctx: StateDep,
 ) -> StreamingResponse:
     """Live progress of a job as server-sent events, until it finishes."""
     job = find_job(session, job_id, user)
-    # The stream reads with short sessions of its own; without this the request's session
-    # would hold a pooled connection for as long as the client listens.
-    session.close()
+    # The stream reads with short sessions of its own (in the same budget); the route's
+    # session is given back when this function returns (RouteSessionDep).
+    slot = ctx.streams.take(user.user_id)  # 429/503 past the caps
     return StreamingResponse(
-        job_event_stream(ctx, job.id, snapshot=job_public),
+        job_event_stream(ctx, job.id, snapshot=job_public, slot=slot),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -47,6 +47,10 @@ class GatewaySettings(CommonSettings, PriceSettings):
     sse_poll_interval_s: float = Field(default=1.0, gt=0)
     sse_max_duration_s: float = Field(default=3600.0, gt=0)
     sse_keepalive_s: float = Field(default=15.0, gt=0)
+    # Open event streams: per user (a page of jobs: the page polls any beyond), and per
+    # gateway process (each polls the database every interval).
+    sse_max_streams_per_user: int = Field(default=20, ge=1)
+    sse_max_streams: int = Field(default=500, ge=1)
 
     @field_validator(
         "rate_limit_read", "rate_limit_write", "rate_limit_upload", "rate_limit_submit",

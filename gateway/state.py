@@ -12,6 +12,7 @@ from common.broker import Broker
 from gateway.rate_limit import Limiter, make_limiter
 from gateway.settings import GatewaySettings
 from gateway.sign_in_throttle import make_throttle
+from gateway.stream_slots import StreamSlots
 
 
 class GatewayState(ServiceState[GatewaySettings]):
@@ -20,6 +21,8 @@ class GatewayState(ServiceState[GatewaySettings]):
         self.limiter: Limiter = make_limiter(settings.redis_url)
         self.sign_ins = make_throttle(settings.redis_url,
                                       prefix=f"{settings.rate_limit_prefix}signin:")
+        self.streams = StreamSlots(per_user=settings.sse_max_streams_per_user,
+                                   per_process=settings.sse_max_streams)
 
     # Built on first use so that the gateway starts even while Cognito is not up.
     @cached_property

@@ -4,7 +4,8 @@ SQS moves a token to the dead-letter queue after ``maxReceiveCount`` receives. R
 retries replace their token (processor/job_runner.py), so a token is received again only
 when its holder vanished without a word: a dead-lettered token is one whose workers kept
 dying. The token names no job; the job it last carried is the one claimed under its
-message id (``jobs.claim_token``), and it is failed if it is still abandoned (its worker
+message id (``jobs.claim_token``; for a chunked job's task ``tasks.claim_token``, and the
+job fails with that task's name), and it is failed if it is still abandoned (its worker
 presumed dead). Claims fail such jobs too once they have had every attempt
 (``job_state.end_abandoned``); the sweep catches the one no worker came back for. A
 version-1 letter (it named its job) maps by that name.
@@ -78,8 +79,14 @@ def _fail_jobs(delivery: Delivery, sessions: sessionmaker[Session],
     with transaction(sessions) as session:
         mapped = Job.id == legacy if legacy else Job.claim_token == delivery.message_id
         jobs = session.execute(select(Job.id, Job.video_id).where(mapped)).all()
-        return [(job_id, video_id) for job_id, video_id in jobs
-                if job_state.fail_dead_lettered(session, job_id=job_id,
-                                                reason=DEAD_LETTER_REASON,
-                                                stale_after=stale_after,
-                                                queued_too=legacy is not None)]
+        failed = [(job_id, video_id) for job_id, video_id in jobs
+                  if job_state.fail_dead_lettered(session, job_id=job_id,
+                                                  reason=DEAD_LETTER_REASON,
+                                                  stale_after=stale_after,
+                                                  queued_too=legacy is not None)]
+        if not legacy:  # the token may have carried a chunked job's task instead
+            task_job = job_state.fail_dead_lettered_task(
+                session, token_id=delivery.message_id, reason=DEAD_LETTER_REASON,
+                stale_after=stale_after)
+            failed += [task_job] if task_job else []
+        return failed

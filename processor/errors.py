@@ -1,18 +1,32 @@
-"""The three ways a transcode can end without a result.
+"""The ways a transcode can end without a result.
 
 Callers (the CLI, the worker) map them to outcomes: ``BadInput`` is permanent (exit 2, job
-FAILED without retry), ``Cancelled`` is a requested stop, ``TranscodeError`` is unexpected and
-may be retried.
+FAILED with its ``code``, no retry), ``Cancelled`` is a requested stop, ``TranscodeError``
+is unexpected and may be retried.
 """
 
 from __future__ import annotations
 
+from common.error_codes import ErrorCode
+
 
 class BadInput(Exception):
-    """The source can never be transcoded: not media, truncated, empty, audio only, too big.
+    """The source can never be transcoded: not media, truncated, audio only, over a limit…
 
-    The message is one line a user can act on.
+    The message is one short sentence a user can act on (no paths, no FFmpeg output);
+    ``code`` is the stable reason callers branch on.
     """
+
+    def __init__(self, message: str, *, code: ErrorCode) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class BudgetExceeded(BadInput):
+    """FFmpeg ran past the CPU or wall-clock budget the source's measured size allows."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code=ErrorCode.BUDGET_EXCEEDED)
 
 
 class Cancelled(Exception):

@@ -32,6 +32,10 @@ AAC_LC = "mp4a.40.2"
 _ALIGNMENT_TOLERANCE_S = 0.004
 
 
+class Misaligned(TranscodeError):
+    """The qualities' fragments do not start at the same instants."""
+
+
 @dataclass(frozen=True)
 class Variant:
     """One quality as the master playlist lists it."""
@@ -66,14 +70,14 @@ def segment_starts(index: CmafIndex) -> list[int]:
 
 
 def check_aligned(indexes: Sequence[tuple[str, CmafIndex]]) -> None:
-    """Raise TranscodeError unless every quality's fragments start at the same times."""
+    """Raise :class:`Misaligned` unless every quality's fragments start at the same times."""
     (first_name, first), *others = indexes
     for name, index in others:
         if len(index.fragments) != len(first.fragments) or any(
                 abs(a.start_s - b.start_s) > _ALIGNMENT_TOLERANCE_S
                 for a, b in zip(first.fragments, index.fragments, strict=True)):
-            raise TranscodeError(f"fragments of {name} and {first_name} are not aligned, "
-                                 "so HLS could not switch between them")
+            raise Misaligned(f"fragments of {name} and {first_name} are not aligned, "
+                             "so HLS could not switch between them")
 
 
 def segments(index: CmafIndex, starts: Sequence[int]) -> list[tuple[int, int, float]]:

@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
@@ -54,7 +54,6 @@ from common.retry import call_with_retry, transient_retry
 from common.storage import media_prefix, upload_tree
 from processor.errors import BadInput, Cancelled, TranscodeError
 from processor.heartbeat import HeartbeatThread, StopReason, StopSignal
-from processor.limits import Limits
 from processor.manifest import Manifest
 from processor.metrics import (
     JOB_DURATION,
@@ -68,6 +67,10 @@ from processor.outputs import Outputs
 from processor.publication import publish
 from processor.settings import ProcessorSettings
 from processor.transcode import transcode
+from processor.transcode_settings import TranscodeSettings
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
 
 log = get_logger(__name__)
 T = TypeVar("T")
@@ -100,7 +103,7 @@ class Outcome(enum.StrEnum):
 
 class JobRunner:
     def __init__(self, settings: ProcessorSettings, *, broker: Broker,
-                 sessions: sessionmaker[Session], s3: Any) -> None:
+                 sessions: sessionmaker[Session], s3: S3Client) -> None:
         self.settings = settings
         self.broker = broker
         self.sessions = sessions
@@ -174,8 +177,7 @@ class JobRunner:
                 manifest = self._produce(job, Path(tmp), heartbeat, stop)
             return self._finish(delivery, job, manifest, spent(), heartbeat.speed)
         except BadInput as exc:
-            code = getattr(exc, "code", ErrorCode.CORRUPT)  # BadInput carries its code
-            return self._fail(delivery, job, f"bad input: {exc}", code=code, spent_s=spent())
+            return self._fail(delivery, job, f"bad input: {exc}", code=exc.code, spent_s=spent())
         except Cancelled:
             return self._stopped(delivery, token, job, stop.reason or StopReason.SHUTDOWN,
                                  spent_s=spent())
@@ -195,9 +197,8 @@ class JobRunner:
         call_with_retry(self.s3.download_file, job.source_bucket, job.source_key, str(source))
         outdir = workdir / "out"
         manifest = transcode(
-            source, outdir, limits=Limits.from_settings(self.settings),
+            source, outdir, settings=TranscodeSettings.from_settings(self.settings),
             qualities=job.qualities, on_progress=heartbeat.on_progress, cancel=stop.event,
-            preset=self.settings.x264_preset,
         )
         if stop.event.is_set():
             raise Cancelled(f"stopped before upload ({stop.reason})")
@@ -219,7 +220,7 @@ class JobRunner:
             self.broker.delete(delivery)
             return Outcome.DROPPED
         if published:
-            count_published(source_seconds=manifest.source.get("duration_s"),
+            count_published(source_seconds=manifest.source.duration_s,
                             stored_bytes=sum(a.size for a in manifest.assets))
             self.broker.delete(delivery)
             self.outputs.remove_superseded(video_id=job.video_id, keep_job_id=job.job_id)

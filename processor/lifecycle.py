@@ -14,11 +14,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from common.logging import get_logger
+
+if TYPE_CHECKING:
+    from types_boto3_autoscaling import AutoScalingClient
 
 log = get_logger(__name__)
 
@@ -30,7 +33,7 @@ DEFAULT_HEARTBEAT_INTERVAL_S = 60.0
 class LifecycleHook:
     def __init__(
         self,
-        autoscaling: Any,
+        autoscaling: AutoScalingClient,
         *,
         group_name: str,
         hook_name: str,

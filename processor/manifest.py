@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
-from common.models import AssetKind
+from common.assets import AssetKind
+from processor.source_info import SourceInfo
 
 MANIFEST_NAME = "manifest.json"
 _SETTLE_ROUNDS = 8
@@ -30,17 +30,18 @@ class Asset:
 
 @dataclass(frozen=True)
 class Manifest:
-    source: dict[str, Any]
+    source: SourceInfo
     assets: list[Asset] = field(default_factory=list)
 
     def to_json(self) -> str:
-        return json.dumps({"source": self.source, "assets": [asdict(a) for a in self.assets]},
-                          indent=2) + "\n"
+        assets = [asdict(a) for a in self.assets]
+        return json.dumps({"source": self.source.to_dict(), "assets": assets}, indent=2) + "\n"
 
     @classmethod
     def from_json(cls, text: str) -> Manifest:
         data = json.loads(text)
-        return cls(source=data["source"], assets=[Asset(**a) for a in data["assets"]])
+        return cls(source=SourceInfo.from_dict(data["source"]),
+                   assets=[Asset(**a) for a in data["assets"]])
 
     @classmethod
     def read(cls, outdir: Path) -> Manifest:

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from common.models import AssetKind
+from common.assets import AssetKind
 from processor.cmaf import read_index
 from processor.errors import TranscodeError
+from processor.ffprobe import ffprobe_json
 from processor.hls import (
     AAC_LC,
     HLS_DIR,
@@ -30,7 +31,7 @@ from processor.hls import (
 )
 from processor.ladder import Rung
 from processor.manifest import Asset
-from processor.probe import SourceInfo, ffprobe_json
+from processor.source_info import SourceInfo
 
 # RFC 6381 object types of the AAC profiles FFmpeg reports.
 _AAC_CODECS = {"LC": AAC_LC, "HE-AAC": "mp4a.40.5", "HE-AACv2": "mp4a.40.29"}
@@ -76,7 +77,7 @@ def package(outdir: Path, rungs: Sequence[Rung], info: SourceInfo) -> list[Asset
 
 
 def _streams(path: Path) -> dict[str, dict[str, Any]]:
-    data, err = ffprobe_json(path)
+    data, err = ffprobe_json(path, container="mov")
     found: dict[str, dict[str, Any]] = {}
     for stream in data.get("streams", []):
         found.setdefault(stream.get("codec_type", ""), stream)

@@ -5,8 +5,10 @@ Working from the smallest MP4 (not the source) keeps this step cheap whatever th
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+from processor.demuxers import input_args
 from processor.ladder import fit
 
 THUMBNAIL_NAME = "thumbnail.jpg"
@@ -23,27 +25,36 @@ JPEG_ARGS = ("-frames:v", "1", "-q:v", "3", "-update", "1")
 GIF_ARGS = ("-loop", "0")
 
 
-def preview_window(duration_s: float) -> tuple[float, float]:
-    """Where the poster frame is and the GIF starts, and how long the GIF lasts (seconds)."""
+def preview_window(duration_s: float, rate: float = 0.0) -> tuple[float, float]:
+    """Where the poster frame is and the GIF starts, and how long the GIF lasts (seconds).
+
+    With the video's frame ``rate`` the start is a frame that exists (a one-frame clip's
+    poster is its only frame, not a seek past it), and the GIF lasts at least one frame.
+    """
     start = min(duration_s * _START_FRACTION, _MAX_START_S)
-    return start, max(0.1, min(GIF_SECONDS, duration_s - start))
+    frame = 1 / rate if rate > 0 else 0.0
+    if frame:
+        start = min(math.floor(start / frame) * frame, max(0.0, duration_s - frame))
+    return start, max(frame, 0.1, min(GIF_SECONDS, duration_s - start))
 
 
 def gif_filter(width: int, height: int, src: str, out: str) -> str:
     """Filter graph from ``[src]`` (a ``width``×``height`` video) to a palette GIF at ``[out]``:
     one palette for the whole loop, computed from the frames it will show."""
     gif_w, gif_h = fit(width, height, GIF_BOX, GIF_BOX)
-    return (f"[{src}]fps={GIF_FPS},scale={gif_w}:{gif_h}:flags=lanczos,split=2[g1][g2];"
+    # eof_action=pass: a clip shorter than one GIF frame still gives that one frame.
+    return (f"[{src}]fps={GIF_FPS}:eof_action=pass,scale={gif_w}:{gif_h}:flags=lanczos,"
+            "split=2[g1][g2];"
             f"[g1]palettegen=max_colors={_GIF_COLORS}:stats_mode=diff[pal];"
             f"[g2][pal]paletteuse=dither=bayer:bayer_scale=4[{out}]")
 
 
 def preview_args(smallest: Path, width: int, height: int, duration_s: float,
-                 outdir: Path) -> list[str]:
+                 outdir: Path, rate: float = 0.0) -> list[str]:
     """FFmpeg arguments writing ``thumbnail.jpg`` and ``preview.gif`` in one run."""
-    start, length = preview_window(duration_s)
+    start, length = preview_window(duration_s, rate)
     graph = f"[0:v]split=2[poster][g];{gif_filter(width, height, 'g', 'gif')}"
-    return ["-ss", f"{start:.3f}", "-t", f"{length:.3f}", "-i", str(smallest),
+    return ["-ss", f"{start:.6f}", "-t", f"{length:.6f}", *input_args(smallest, "mov"),
             "-filter_complex", graph,
             "-map", "[poster]", *JPEG_ARGS, str(outdir / THUMBNAIL_NAME),
             "-map", "[gif]", *GIF_ARGS, str(outdir / PREVIEW_NAME)]

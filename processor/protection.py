@@ -7,13 +7,16 @@ locally there is nothing to protect.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from common import aws
 from common.logging import get_logger
 from common.retry import transient_retry
 from processor.instance_metadata import InstanceMetadata
 from processor.settings import ProcessorSettings
+
+if TYPE_CHECKING:
+    from types_boto3_autoscaling import AutoScalingClient
 
 log = get_logger(__name__)
 
@@ -39,7 +42,8 @@ class AutoScalingProtection:
     protection risks one job's progress, stopping the worker would lose more.
     """
 
-    def __init__(self, autoscaling: Any, *, instance_id: str, group_name: str) -> None:
+    def __init__(self, autoscaling: AutoScalingClient, *, instance_id: str,
+                 group_name: str) -> None:
         self.autoscaling = autoscaling
         self.instance_id = instance_id
         self.group_name = group_name
@@ -80,7 +84,7 @@ class AutoScalingProtection:
         )
 
 
-def group_of(autoscaling: Any, instance_id: str) -> str:
+def group_of(autoscaling: AutoScalingClient, instance_id: str) -> str:
     found = autoscaling.describe_auto_scaling_instances(InstanceIds=[instance_id])
     instances = found.get("AutoScalingInstances") or []
     if not instances:

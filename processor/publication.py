@@ -32,8 +32,9 @@ def publish(
     job is no longer this worker's to finish (cancelled, or taken over). Raises
     ``job_state.VideoGone`` if the video was deleted meanwhile."""
     source = manifest.source
-    facts = SourceFacts(duration_s=source.get("duration_s"), width=source.get("width"),
-                        height=source.get("height"))
+    # 0 is "not measured" (a source intake never saw), as the catalogue's NULL.
+    facts = SourceFacts(duration_s=source.duration_s or None, width=source.width or None,
+                        height=source.height or None)
     assets = [
         MediaAsset(
             video_id=video_id,

@@ -12,9 +12,10 @@ from pydantic import Field, model_validator
 
 from common.costs import PriceSettings
 from common.settings import CommonSettings
-from processor.limits import Limits
+from processor.limits import BudgetPolicy, Limits
 
 _LIMITS = Limits()
+_BUDGET = BudgetPolicy()
 
 
 def _default_worker_id() -> str:
@@ -29,6 +30,14 @@ class ProcessorSettings(CommonSettings, PriceSettings):
 
     # Same x264 preset for every quality; slower presets trade CPU for smaller files.
     x264_preset: str = "veryfast"
+    # Copy the video of a source that already fits the top rung instead of encoding it.
+    passthrough: bool = True
+    # The encode's budget (see processor.limits.BudgetPolicy): CPU-seconds per second of
+    # source per megapixel of its coded frame (at least the minimum), and the wall clock
+    # as a multiple of that. A job past either fails with error code budget_exceeded.
+    cpu_budget_per_mpx_s: float = _BUDGET.cpu_s_per_mpx_s
+    cpu_budget_min_s: float = _BUDGET.min_cpu_s
+    wall_budget_factor: float = _BUDGET.wall_factor
 
     # --- worker -------------------------------------------------------------------
     worker_id: str = Field(default_factory=_default_worker_id)

@@ -17,8 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.models import AssetKind
+from common.assets import AssetKind
 from processor.cmaf import read_index
+from processor.demuxers import input_args
 from processor.ffmpeg import run_ffmpeg
 from processor.ladder import fit
 from processor.manifest import Asset
@@ -71,7 +72,7 @@ def sprite_args(source: Path, board: Storyboard, out: Path) -> list[str]:
     columns = min(COLUMNS, len(board.frames))
     graph = (f"select='{choose}',scale={board.tile_width}:{board.tile_height},"
              f"tile={columns}x{rows}")
-    return ["-skip_frame", "nokey", "-i", str(source), "-map", "0:v:0", "-an",
+    return ["-skip_frame", "nokey", *input_args(source, "mov"), "-map", "0:v:0", "-an",
             "-vf", graph, "-frames:v", "1", "-q:v", _JPEG_QUALITY, str(out)]
 
 

@@ -1,10 +1,12 @@
 """Transcode one source into the ladder: a CMAF file per quality, HLS playlists over them,
 thumbnail, GIF, storyboard, manifest.
 
-Three FFmpeg runs: (1) decode once and encode every quality into its fragmented MP4, (2)
-poster and GIF from the smallest quality, (3) the storyboard from its keyframes only.
-Packaging after (1) reads the files' boxes and writes the byte-range playlists; it encodes
-nothing.
+Intake first (what the source really is, or why it is rejected). Then three FFmpeg runs:
+(1) decode once and encode every quality into its fragmented MP4, within the budget the
+source's measured size allows, (2) poster and GIF from the smallest quality, (3) the
+storyboard from its keyframes only. Packaging after (1) reads the files' boxes and writes
+the byte-range playlists; it encodes nothing. Everything the run is told comes in
+``settings``: it reads no environment.
 """
 
 from __future__ import annotations
@@ -14,41 +16,51 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from common.models import AssetKind
-from processor.encode import EncodeSettings, encode_args
+from common.assets import AssetKind
+from common.logging import get_logger
+from processor import passthrough
+from processor.encode import Timeline, encode_args, timeline
 from processor.ffmpeg import run_ffmpeg
+from processor.hls import Misaligned
+from processor.intake import intake
 from processor.ladder import Rung, choose_ladder
-from processor.limits import DEFAULT_LIMITS, Limits
 from processor.manifest import Asset, Manifest
 from processor.packaging import cmaf_path, package
+from processor.passthrough import NOT_ASKED
 from processor.previews import PREVIEW_NAME, THUMBNAIL_NAME, preview_args
-from processor.probe import SourceInfo, probe
 from processor.progress import Progress
-from processor.settings import ProcessorSettings
+from processor.source_info import SourceInfo
 from processor.storyboard import make_storyboard
+from processor.transcode_settings import TranscodeSettings
 
+log = get_logger(__name__)
 # Share of the progress bar the encode gets (nearly all of the work).
 _ENCODE_SHARE = 0.95
+DEFAULT_SETTINGS = TranscodeSettings()
 
 
 def transcode(
     source: Path,
     outdir: Path,
     *,
-    limits: Limits = DEFAULT_LIMITS,
+    settings: TranscodeSettings = DEFAULT_SETTINGS,
     qualities: Sequence[str] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     cancel: threading.Event | None = None,
-    preset: str | None = None,
+    on_intake: Callable[[SourceInfo], None] | None = None,
 ) -> Manifest:
     """Transcode ``source`` into ``outdir`` and return the manifest written there.
 
-    Raises BadInput (the source can never work), Cancelled (``cancel`` was set) or
-    TranscodeError (FFmpeg failed). ``preset`` defaults to ``VF_X264_PRESET``.
+    ``on_intake`` hears what intake measured before the encode starts (the worker records
+    the duration and the work estimate). Raises BadInput (the source can never work, or
+    its encode ran past its budget), Cancelled (``cancel`` was set) or TranscodeError
+    (FFmpeg failed).
     """
-    info = probe(source, limits)
+    info = intake(source, settings.limits)
+    if on_intake is not None:
+        on_intake(info)
     rungs = choose_ladder(info.width, info.height, qualities)
-    settings = EncodeSettings(preset=preset or ProcessorSettings().x264_preset)
+    timing = timeline(info, settings.limits.max_duration_s)
     outdir.mkdir(parents=True, exist_ok=True)
     files = [cmaf_path(outdir, r.name) for r in rungs]
 
@@ -58,28 +70,43 @@ def transcode(
         report = on_progress
         return lambda p: report(replace(p, fraction=low + (high - low) * p.fraction))
 
-    run_ffmpeg(encode_args(source, files, info, rungs, settings), duration_s=info.duration_s,
-               on_progress=stage(0.0, _ENCODE_SHARE), cancel=cancel)
-    assets = package(outdir, rungs, info)
-    assets += previews(outdir, rungs, info, cancel=cancel)
+    def encode(args: list[str]) -> None:
+        run_ffmpeg(args, duration_s=timing.seconds, on_progress=stage(0.0, _ENCODE_SHARE),
+                   cancel=cancel, budget=settings.budget.for_source(info))
+
+    full = encode_args(source, files, info, rungs, settings.encode, timing)
+    decision = passthrough.plan(source, info, rungs) if settings.passthrough else NOT_ASKED
+    log.info("passthrough", taken=decision.taken, reasons=list(decision.reasons))
+    if not decision.taken:
+        encode(full)
+        assets = package(outdir, rungs, info)
+    else:
+        encode(passthrough.encode_args(source, files, info, rungs, decision, settings.encode,
+                                       timing))
+        try:
+            assets = package(outdir, rungs, info)
+        except Misaligned as exc:  # the copy's GOPs and the encoder's keyframes disagree
+            log.warning("passthrough_misaligned", error=str(exc))
+            encode(full)
+            assets = package(outdir, rungs, info)
+    assets += previews(outdir, rungs, timing, cancel=cancel)
     smallest = min(rungs, key=lambda r: r.pixels)
     assets += make_storyboard(cmaf_path(outdir, smallest.name), outdir, width=smallest.width,
-                              height=smallest.height, duration_s=info.duration_s, cancel=cancel)
-    manifest = Manifest(source={"name": source.name, **info.to_dict()}, assets=assets).write(outdir)
+                              height=smallest.height, duration_s=timing.seconds, cancel=cancel)
+    manifest = Manifest(source=info, assets=assets).write(outdir)
     if on_progress is not None:
-        on_progress(Progress(fraction=1.0, speed=None, out_time_s=info.duration_s))
+        on_progress(Progress(fraction=1.0, speed=None, out_time_s=timing.seconds))
     return manifest
 
 
-def previews(outdir: Path, rungs: Sequence[Rung], info: SourceInfo, *,
+def previews(outdir: Path, rungs: Sequence[Rung], timing: Timeline, *,
              cancel: threading.Event | None = None) -> list[Asset]:
     """Poster and GIF from the smallest quality, as manifest entries."""
     smallest = min(rungs, key=lambda r: r.pixels)
     run_ffmpeg(preview_args(cmaf_path(outdir, smallest.name), smallest.width, smallest.height,
-                            info.duration_s, outdir),
-               duration_s=info.duration_s, on_progress=None, cancel=cancel)
+                            timing.seconds, outdir, rate=float(timing.rate)),
+               duration_s=timing.seconds, on_progress=None, cancel=cancel)
     return [Asset(AssetKind.THUMBNAIL.value, THUMBNAIL_NAME, smallest.width, smallest.height,
                   None, (outdir / THUMBNAIL_NAME).stat().st_size),
             Asset(AssetKind.PREVIEW.value, PREVIEW_NAME, None, None, None,
                   (outdir / PREVIEW_NAME).stat().st_size)]
-

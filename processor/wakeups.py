@@ -5,11 +5,11 @@ Every runnable job should have a token in the queue, and every running job holds
 message after its retention period, a dead-lettered token leaves its queue, a token
 deleted as surplus may have raced a commit. The job would then wait until some other
 token happened to wake a worker, and an idle fleet would wait for ever. So idle workers
-count now and then: the jobs that need a token (QUEUED and not flagged for cancel, plus
-RUNNING) against the tokens SQS holds (visible, in flight, delayed), and send the
-difference. SQS's counts are approximate and a count can race a finishing job: a token
-too many is harmless (it finds nothing to claim and is deleted), one too few is sent on
-the next round.
+count now and then: the units that need a token (jobs QUEUED and not flagged for cancel,
+plus RUNNING; a chunked job's tasks likewise) against the tokens SQS holds (visible, in
+flight, delayed), and send the difference. SQS's counts are approximate and a count can
+race a finishing job: a token too many is harmless (it finds nothing to claim and is
+deleted), one too few is sent on the next round.
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from __future__ import annotations
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from common import task_state
 from common.broker import Broker
 from common.logging import get_logger
 from common.messages import WakeUp
-from common.models import Job
+from common.models import Job, Task
 from common.statuses import JobStatus
 
 log = get_logger(__name__)
@@ -30,12 +31,16 @@ _MAX_PER_ROUND = 500
 
 
 def tokens_needed(session: Session) -> int:
-    """Jobs that need a token: runnable or backing off (QUEUED), and running."""
+    """Units that need a token: jobs runnable or backing off (QUEUED) and running, and
+    chunked jobs' tasks likewise (a chunked job itself holds none: its tasks do)."""
     waiting = (Job.status == JobStatus.QUEUED) & Job.cancel_requested.is_(False)
-    return int(session.execute(
-        select(func.count()).select_from(Job)
-        .where(or_(waiting, Job.status == JobStatus.RUNNING))
-    ).scalar_one())
+    running = (Job.status == JobStatus.RUNNING) & Job.chunked.is_(False)
+    jobs = session.execute(
+        select(func.count()).select_from(Job).where(or_(waiting, running))).scalar_one()
+    tasks = session.execute(
+        select(func.count()).select_from(Task).join(Job, Job.id == Task.job_id)
+        .where(task_state.needs_token())).scalar_one()
+    return int(jobs) + int(tasks)
 
 
 def reconcile(broker: Broker, sessions: sessionmaker[Session]) -> int:

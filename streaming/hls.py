@@ -16,11 +16,14 @@ import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from common.models import MediaAsset
 from common.storage import presign_get
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
 
 PLAYLIST_CONTENT_TYPE = "application/vnd.apple.mpegurl"
 MEDIA_VARIABLE = "media"  # what processor/hls.py names the CMAF file's URI
@@ -127,7 +130,7 @@ def legacy_variant(text: str, *, playlist_key: str, sign: Callable[[str], str]) 
     return rewrite_uris(text, rewrite)
 
 
-def presigner(s3: Any, *, bucket: str, expires_s: int) -> Callable[[str], str]:
+def presigner(s3: S3Client, *, bucket: str, expires_s: int) -> Callable[[str], str]:
     def sign(key: str) -> str:
         return presign_get(s3, bucket=bucket, key=key, expires_s=expires_s)
 

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
@@ -22,6 +22,9 @@ from common.auth import Principal
 from common.http import ApiError, not_found
 from common.models import AssetKind, GalleryVideo, MediaAsset
 from common.storage import presign_get
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,7 @@ class PresignCache:
     left). Signing costs far more CPU than the rest of a stream-URL request, and a
     stable URL lets browsers cache the bytes across page views. Bounded LRU."""
 
-    def __init__(self, s3: Any, *, max_entries: int = 10_000,
+    def __init__(self, s3: S3Client, *, max_entries: int = 10_000,
                  reuse_fraction: float = 0.1) -> None:
         self.s3 = s3
         self._urls: OrderedDict[tuple[str, str, int], SignedUrl] = OrderedDict()

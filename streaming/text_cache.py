@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING
 
 from common.models import MediaAsset
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
 
 # 2-hour variants are ~60 kB: this holds several hundred long videos' playlists per process.
 DEFAULT_MAX_CHARS = 32 * 1024 * 1024
 
 
 class TextCache:
-    def __init__(self, s3: Any, *, max_chars: int = DEFAULT_MAX_CHARS) -> None:
+    def __init__(self, s3: S3Client, *, max_chars: int = DEFAULT_MAX_CHARS) -> None:
         self.s3 = s3
         self._texts: OrderedDict[tuple[str, str, int], str] = OrderedDict()
         self._chars = 0

@@ -67,7 +67,7 @@ class PageQuery:
 
     def run(self, session: SessionDep, *, principal: Principal | None, owner_id: str | None,
             default_limit: int) -> VideoPage:
-        filters = SearchFilters(text=self.text, owner_id=owner_id, **self.filters)  # type: ignore[arg-type]
+        filters = SearchFilters(text=self.text, owner_id=owner_id, **self.filters)
         page = search(session, filters=filters, principal=principal,
                       limit=self.limit or default_limit, cursor=self.cursor)
         return VideoPage(items=[VideoPublic.model_validate(v) for v in page.items],

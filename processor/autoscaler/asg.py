@@ -7,10 +7,13 @@ instances with ``ProtectedFromScaleIn`` are the busy ones.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from common.retry import transient_retry
 from processor.autoscaler.backends import FleetState
+
+if TYPE_CHECKING:
+    from types_boto3_autoscaling import AutoScalingClient
 
 # Lifecycle states an instance passes through on its way into service
 # (Auto Scaling User Guide, "Amazon EC2 Auto Scaling instance lifecycle").
@@ -21,7 +24,7 @@ _IN_SERVICE = "InService"
 class AsgBackend:
     name = "asg"
 
-    def __init__(self, autoscaling: Any, group_name: str) -> None:
+    def __init__(self, autoscaling: AutoScalingClient, group_name: str) -> None:
         self.autoscaling = autoscaling
         self.group_name = group_name
 

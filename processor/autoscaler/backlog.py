@@ -29,7 +29,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from common.job_state import JobStatus
-from common.models import Job
+from common.models import Job, Task
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,8 @@ def job_items(session: Session) -> list[WorkItem]:
     rows = session.execute(
         select(Job.status, Job.estimated_work_s, Job.progress, Job.cancel_requested,
                Job.created_at, Job.started_at)
-        .where(or_(Job.status == JobStatus.RUNNING,
+        .where(Job.chunked.is_(False),  # counted through its tasks (task_items)
+               or_(Job.status == JobStatus.RUNNING,
                    (Job.status == JobStatus.QUEUED) & Job.cancel_requested.is_(False)))
     ).all()
     return [WorkItem(running=status == JobStatus.RUNNING, estimate=estimate,
@@ -75,8 +76,27 @@ def job_items(session: Session) -> list[WorkItem]:
             for status, estimate, progress, cancelled, created, started in rows]
 
 
+def task_items(session: Session) -> list[WorkItem]:
+    """Chunked jobs' tasks (issue 10), each a unit one worker takes: running ones, and
+    waiting ones a worker could claim or will once their turn comes (a stitch counts
+    while its chunks run: the fleet will need it). A task of a job flagged for cancel
+    holds its worker with nothing left, like a job."""
+    rows = session.execute(
+        select(Task.status, Task.estimated_work_s, Task.progress, Job.cancel_requested,
+               Job.created_at, Task.started_at)
+        .join(Job, Job.id == Task.job_id)
+        .where(Job.status == JobStatus.RUNNING,
+               or_(Task.status == JobStatus.RUNNING,
+                   (Task.status == JobStatus.QUEUED) & Job.cancel_requested.is_(False)))
+    ).all()
+    return [WorkItem(running=status == JobStatus.RUNNING, estimate=estimate,
+                     progress=1.0 if cancelled else min(max(progress or 0.0, 0.0), 1.0),
+                     queued_since=created, started_at=started)
+            for status, estimate, progress, cancelled, created, started in rows]
+
+
 Reader = Callable[[Session], list[WorkItem]]
-READERS: tuple[Reader, ...] = (job_items,)
+READERS: tuple[Reader, ...] = (job_items, task_items)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from common.costs import Prices, cost_of
 from common.logging import bound, get_logger
@@ -18,6 +18,11 @@ from processor import metrics
 from processor.autoscaler.backends import FleetBackend, FleetState
 from processor.autoscaler.policy import Autoscaler, Decision
 from processor.autoscaler.signals import Observation, SignalReader, describe
+
+if TYPE_CHECKING:
+    from types_boto3_cloudwatch import CloudWatchClient
+    from types_boto3_cloudwatch.literals import StandardUnitType
+    from types_boto3_cloudwatch.type_defs import DimensionTypeDef
 
 log = get_logger(__name__)
 
@@ -39,14 +44,15 @@ def backlog_per_instance(observation: Observation) -> float:
 class CloudWatchPublisher:
     """Puts BacklogPerInstance (and the inputs behind it) once per tick."""
 
-    def __init__(self, cloudwatch: Any, *, namespace: str, dimension: tuple[str, str]) -> None:
+    def __init__(self, cloudwatch: CloudWatchClient, *, namespace: str,
+                 dimension: tuple[str, str]) -> None:
         self.cloudwatch = cloudwatch
         self.namespace = namespace
-        self.dimensions = [{"Name": dimension[0], "Value": dimension[1]}]
+        self.dimensions: list[DimensionTypeDef] = [{"Name": dimension[0], "Value": dimension[1]}]
         self._failed = False
 
     def publish(self, observation: Observation, desired: int) -> None:
-        values = {
+        values: dict[str, tuple[float, StandardUnitType]] = {
             "BacklogPerInstance": (backlog_per_instance(observation), "Count"),
             "QueuedWorkSeconds": (observation.signals.queued_work_s, "Seconds"),
             "DesiredWorkers": (float(desired), "Count"),

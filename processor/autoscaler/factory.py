@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from botocore.exceptions import ClientError
 
 from common import aws
@@ -16,6 +18,9 @@ from processor.autoscaler.policy import Autoscaler, ScalingConfig
 from processor.autoscaler.settings import AutoscalerSettings
 from processor.autoscaler.signals import SignalReader
 
+if TYPE_CHECKING:
+    from types_boto3_sqs import SQSClient
+
 
 def make_backend(settings: AutoscalerSettings) -> FleetBackend:
     if settings.autoscaler_backend == "asg":
@@ -28,7 +33,7 @@ def make_backend(settings: AutoscalerSettings) -> FleetBackend:
     )
 
 
-def _dead_letter_broker(sqs: object, settings: AutoscalerSettings) -> SqsBroker | None:
+def _dead_letter_broker(sqs: SQSClient, settings: AutoscalerSettings) -> SqsBroker | None:
     try:
         return SqsBroker.from_name(sqs, settings.dead_letter_queue_name)
     except ClientError:

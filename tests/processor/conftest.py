@@ -14,6 +14,7 @@ import pytest
 
 from tests.support.aws_resources import AwsResources
 from tests.support.clips import RECIPES
+from tests.support.source_kinds import KINDS
 from tests.support.worker import FAST_ENV, Stack, make_long_clip, worker_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,7 +31,7 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
 
     def get(name: str) -> Path:
         if name not in made:
-            filename, maker = RECIPES[name]
+            filename, maker = (RECIPES | KINDS)[name]
             made[name] = maker(root / filename)
         return made[name]
 

@@ -13,6 +13,7 @@ from processor.errors import Cancelled, TranscodeError
 from processor.ffmpeg import run_ffmpeg
 from processor.progress import Progress
 from processor.transcode import transcode
+from tests.support.transcoding import FAST
 
 Clip = Callable[[str], Path]
 
@@ -51,7 +52,8 @@ def test_cancel_stops_an_ffmpeg_that_would_run_forever() -> None:
 def test_cancel_during_a_transcode_raises_cancelled(clip: Clip, tmp_path: Path) -> None:
     cancel = threading.Event()
     with pytest.raises(Cancelled):
-        transcode(clip("ladder"), tmp_path, on_progress=lambda _: cancel.set(), cancel=cancel)
+        transcode(clip("ladder"), tmp_path, settings=FAST, on_progress=lambda _: cancel.set(),
+                  cancel=cancel)
     assert not (tmp_path / "manifest.json").exists()
     assert ffmpeg_children() == []
 
@@ -60,7 +62,7 @@ def test_a_cancel_set_before_the_start_runs_nothing(clip: Clip, tmp_path: Path) 
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(Cancelled):
-        transcode(clip("small"), tmp_path, cancel=cancel)
+        transcode(clip("small"), tmp_path, settings=FAST, cancel=cancel)
     assert not list(tmp_path.glob("*.mp4"))
 
 

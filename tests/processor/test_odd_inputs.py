@@ -13,6 +13,7 @@ from common.models import AssetKind
 from processor.transcode import transcode
 from tests.support.cmaf import packet_counts
 from tests.support.media import probe_streams, video_stream
+from tests.support.transcoding import FAST
 
 Clip = Callable[[str], Path]
 
@@ -31,7 +32,7 @@ EXPECTED = {
 @pytest.mark.parametrize("name", EXPECTED)
 def test_odd_source_transcodes(clip: Clip, tmp_path: Path, name: str) -> None:
     quality, width, height = EXPECTED[name]
-    manifest = transcode(clip(name), tmp_path)
+    manifest = transcode(clip(name), tmp_path, settings=FAST)
     assert [(a.quality, a.width, a.height) for a in manifest.of_type(AssetKind.MP4)] == [
         (quality, width, height)]
     info = probe_streams(tmp_path / f"{quality}.mp4")

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,14 +14,9 @@ from processor.simulation.bound import clairvoyant
 from processor.simulation.engine import SimSettings, simulate, simulate_policies
 from processor.simulation.report import percentile, summarize
 from processor.simulation.traces import Job, Trace, TraceError
+from tests.support.simulation import simulate_cli
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "videoforge", "simulate", *args], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=60)
 
 
 def test_same_seed_same_result() -> None:
@@ -109,7 +101,7 @@ def test_percentile_interpolates() -> None:
 
 def test_cli_json_for_one_policy(tmp_path: Path) -> None:
     plot = tmp_path / "fleet.png"
-    done = _cli("--trace", "burst", "--policy", "work", "--max-size", "20", "--seed", "3",
+    done = simulate_cli("--trace", "burst", "--policy", "work", "--max-size", "20", "--seed", "3",
                 "--json", "--plot", str(plot))
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
@@ -122,7 +114,7 @@ def test_cli_json_for_one_policy(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("trace", ["no-such-trace", "missing.csv"])
 def test_cli_bad_trace_exits_2(trace: str) -> None:
-    done = _cli("--trace", trace, "--policy", "messages", "--json")
+    done = simulate_cli("--trace", trace, "--policy", "messages", "--json")
     assert done.returncode == 2
     assert done.stderr.startswith("error: ")
     assert done.stdout == ""
@@ -163,5 +155,5 @@ def test_simulated_cost_is_the_cost_model_on_fleet_instance_hours() -> None:
 
 
 def test_cli_refuses_a_negative_price() -> None:
-    done = _cli("--trace", "steady", "--policy", "work", "--price", "-1", "--json")
+    done = simulate_cli("--trace", "steady", "--policy", "work", "--price", "-1", "--json")
     assert done.returncode == 2 and done.stderr.startswith("error: ")

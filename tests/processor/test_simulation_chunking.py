@@ -12,7 +12,7 @@ from processor.simulation.chunking import Chunking
 from processor.simulation.engine import SimSettings, simulate
 from processor.simulation.queue import FairQueue, Unit
 from processor.simulation.traces import Job, Trace
-from tests.processor.test_simulation import _cli
+from tests.support.simulation import simulate_cli
 
 CHUNKING = Chunking()  # 60 s chunks above 240 s; +1 s a chunk; stitch 5 + 0.5/min; audio 0.3/min
 
@@ -116,8 +116,8 @@ def test_chunking_cuts_long_turnaround_and_the_floor_is_positive() -> None:
 
 
 def test_cli_compares_with_and_without_chunking() -> None:
-    done = _cli("--trace", "heavy-tail", "--policy", "work", "--chunking", "both")
+    done = simulate_cli("--trace", "heavy-tail", "--policy", "work", "--chunking", "both")
     assert done.returncode == 0, done.stderr
     assert "work      chunked" in done.stdout and "long p95 turnaround" in done.stdout
-    bad = _cli("--trace", "heavy-tail", "--chunking", "on", "--chunk-s", "0")
+    bad = simulate_cli("--trace", "heavy-tail", "--chunking", "on", "--chunk-s", "0")
     assert bad.returncode == 2 and bad.stderr.startswith("error: ")

@@ -20,6 +20,7 @@ from processor.storyboard import (
 from processor.transcode import transcode
 from tests.support.cmaf import parse_cues
 from tests.support.media import make_clip, probe_streams, video_stream
+from tests.support.transcoding import FAST
 
 
 def test_one_tile_every_few_seconds_or_a_hundredth_of_the_duration() -> None:
@@ -53,7 +54,7 @@ def test_sprite_is_made_from_keyframes_only() -> None:
 def test_a_real_storyboard(tmp_path: Path) -> None:
     source = make_clip(tmp_path / "clip.mp4", duration=25.0, size="320x240", rate=10)
     outdir = tmp_path / "out"
-    manifest = transcode(source, outdir, preset="ultrafast")
+    manifest = transcode(source, outdir, settings=FAST)
     kinds = {a.type: a for a in manifest.assets}
     assert {"storyboard", "storyboard_vtt"} <= set(kinds)
     cues = parse_cues((outdir / "storyboard.vtt").read_text())

@@ -18,6 +18,7 @@ from processor.progress import Progress
 from processor.transcode import transcode
 from tests.support.cmaf import byte_ranges, packet_counts
 from tests.support.media import keyframe_times, probe_streams, video_stream
+from tests.support.transcoding import FAST
 
 Clip = Callable[[str], Path]
 
@@ -27,7 +28,7 @@ def result(clip: Clip, tmp_path_factory: pytest.TempPathFactory
            ) -> tuple[Path, Manifest, list[Progress]]:
     outdir = tmp_path_factory.mktemp("ladder_out")
     events: list[Progress] = []
-    manifest = transcode(clip("ladder"), outdir, on_progress=events.append)
+    manifest = transcode(clip("ladder"), outdir, settings=FAST, on_progress=events.append)
     return outdir, manifest, events
 
 
@@ -159,3 +160,12 @@ def test_progress_goes_up_to_one(result: tuple[Path, Manifest, list[Progress]]) 
     fractions = [e.fraction for e in events]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert any(e.speed for e in events)
+
+
+def test_the_caller_hears_what_intake_measured_before_the_encode(clip: Clip, tmp_path: Path
+                                                                 ) -> None:
+    heard: list[tuple[float, bool]] = []
+    transcode(clip("small"), tmp_path, settings=FAST,
+              on_intake=lambda info: heard.append((info.duration_s, (tmp_path / "manifest.json")
+                                                   .exists())))
+    assert heard == [(pytest.approx(1.0, abs=0.1), False)]

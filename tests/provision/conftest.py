@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -10,7 +9,6 @@ import pytest
 
 from common import aws
 from common.settings import CommonSettings
-from videoforge.cli import main
 
 
 @pytest.fixture
@@ -34,12 +32,3 @@ def names(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]
 def client(moto_endpoint: str) -> Any:
     settings = CommonSettings(aws_endpoint_url=moto_endpoint)
     return lambda service: aws.client(service, settings)
-
-
-def provision_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
-    code = main(["provision", "--json", *args])
-    out = capsys.readouterr().out
-    assert code == 0, out
-    return dict(json.loads(out))
-
-

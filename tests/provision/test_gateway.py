@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.provision.conftest import provision_json
+from tests.support.provisioning import provision_json
 
 
 def _args(names: dict[str, str], *extra: str) -> list[str]:

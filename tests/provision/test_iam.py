@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.provision.conftest import provision_json
+from tests.support.provisioning import provision_json
 
 ACCOUNT = "123456789012"  # moto's
 

@@ -16,7 +16,7 @@ import pytest
 
 from common.db import migrate
 from gateway.proxy import ROUTES
-from tests.provision.conftest import provision_json
+from tests.support.provisioning import provision_json
 from videoforge.cli import main
 from videoforge.provision.package import Package, build, runtime
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.provision.conftest import provision_json as _provision
+from tests.support.provisioning import provision_json as _provision
 from videoforge.cli import main
 
 

@@ -10,8 +10,13 @@ from pathlib import Path
 
 import httpx
 
-from tests.stack.conftest import launch_stack, needs_the_platform
-from tests.support.local_stack import DEMO_PASSWORD, ROOT, processes_with, subprocess_env
+from tests.support.local_stack import (
+    DEMO_PASSWORD,
+    ROOT,
+    launch_stack,
+    processes_with,
+    subprocess_env,
+)
 from tests.support.media import make_clip
 from videoforge.client import VideoForgeClient
 from videoforge.stack.net import free_port
@@ -38,7 +43,6 @@ def _play(base_url: str, video_id: str, token: str) -> bytes:
 
 
 def test_a_restart_keeps_videos_users_and_jobs(tmp_path: Path) -> None:
-    needs_the_platform()
     data_dir, port = tmp_path / "data", free_port()
     clip = make_clip(tmp_path / "before.mp4", duration=1.0, size="320x240", rate=15)
     first = launch_stack(data_dir, port=port, extra=())

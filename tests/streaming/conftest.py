@@ -16,6 +16,7 @@ from streaming.settings import StreamingSettings
 from tests.support.cognito import CognitoPool
 from tests.support.media import make_clip
 from tests.support.service_settings import service_settings
+from tests.support.transcoding import FAST
 from tests.support.videos import insert_video, publish
 
 
@@ -45,7 +46,7 @@ def cmaf_outputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Manife
     root = tmp_path_factory.mktemp("cmaf")
     source = make_clip(root / "source.mp4", duration=5.0, size="1280x720", rate=10)
     outdir = root / "out"
-    return outdir, transcode(source, outdir, preset="ultrafast")
+    return outdir, transcode(source, outdir, settings=FAST)
 
 
 @pytest.fixture

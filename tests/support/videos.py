@@ -16,6 +16,7 @@ from common.models import AssetKind, GalleryVideo, Job, VideoStatus, Visibility
 from common.storage import media_prefix, upload_tree
 from processor.manifest import Asset, Manifest
 from processor.publication import publish as processor_publish
+from processor.source_info import SourceInfo, VideoStream
 
 
 def insert_video(database_url: str, *, owner_id: str, **fields: Any) -> GalleryVideo:
@@ -56,8 +57,7 @@ def publish(database_url: str, s3: Any, *, video: GalleryVideo, bucket: str,
         upload_tree(s3, root=root, bucket=bucket,
                     prefix=media_prefix(video_id=video.id, job_id=job_id))
     # The video keeps the duration and size it has: the manifest's source repeats them.
-    manifest = Manifest(source={"duration_s": video.duration_s, "width": video.width,
-                                "height": video.height}, assets=assets)
+    manifest = Manifest(source=source_info(video), assets=assets)
     with session_factory(database_url)() as session:
         session.add(Job(id=job_id, video_id=video.id, owner_id=video.owner_id,
                         status=JobStatus.QUEUED))
@@ -68,6 +68,21 @@ def publish(database_url: str, s3: Any, *, video: GalleryVideo, bucket: str,
                                  worker_id=worker_id, bucket=bucket, instance_seconds=1.0)
         session.commit()
     return job_id
+
+
+def source_info(video: GalleryVideo) -> SourceInfo:
+    """What intake would have said of ``video``'s source (0 where the row knows nothing)."""
+    width, height = video.width or 0, video.height or 0
+    stream = VideoStream(
+        index=0, codec="h264", width=width, height=height, sar_num=1, sar_den=1, rotation=0,
+        fps=25.0, is_vfr=False, frame_count=round((video.duration_s or 0) * 25), start_s=0.0,
+        pix_fmt="yuv420p", bit_depth=8, has_alpha=False, full_range=False, color_space="",
+        color_transfer="", color_primaries="", field_order="progressive", field_order_from="")
+    return SourceInfo(name=video.filename or "source.mp4", container="mov",
+                      format_name="mov,mp4,m4a,3gp,3g2,mj2", size_bytes=video.source_size or 0,
+                      duration_s=video.duration_s or 0.0,
+                      claimed_duration_s=video.duration_s, width=width, height=height,
+                      video=stream, audio=None)
 
 
 def fake_files() -> Published:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from common.qualities import QUALITY_NAMES, normalize
 from processor.errors import BadInput, TranscodeError
-from processor.limits import Limits
 from processor.manifest import Manifest
 from processor.progress import Progress
 from processor.settings import ProcessorSettings
+from processor.transcode_settings import TranscodeSettings
 from videoforge.cli import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK
 
 
@@ -34,15 +34,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from processor.transcode import transcode
 
-    settings = ProcessorSettings()
-    limits = Limits.from_settings(settings)
+    settings = TranscodeSettings.from_settings(ProcessorSettings())
     overrides = {"max_duration_s": args.max_duration, "max_size_bytes": args.max_size,
                  "max_pixels": args.max_pixels}
-    limits = replace(limits, **{k: v for k, v in overrides.items() if v is not None})
+    limits = replace(settings.limits, **{k: v for k, v in overrides.items() if v is not None})
+    encode = replace(settings.encode, preset=args.preset or settings.encode.preset)
+    settings = replace(settings, limits=limits, encode=encode)
     try:
         qualities = _qualities(args.quality)
-        manifest = transcode(args.source, args.outdir, limits=limits, qualities=qualities,
-                             on_progress=_ProgressLine(), preset=args.preset)
+        manifest = transcode(args.source, args.outdir, settings=settings, qualities=qualities,
+                             on_progress=_ProgressLine())
     except (BadInput, ValueError) as exc:
         _end_progress_line()
         print(f"error: {exc}", file=sys.stderr)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,6 +23,9 @@ from processor.settings import ProcessorSettings
 from processor.termination import TerminationWatch
 from processor.wakeups import reconcile
 from processor.worker import Worker
+
+if TYPE_CHECKING:
+    from types_boto3_sqs import SQSClient
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -101,7 +104,7 @@ def _termination_watch(settings: ProcessorSettings,
                             interval_s=settings.termination_check_interval_s)
 
 
-def _dead_letter_queue(sqs: Any, settings: ProcessorSettings) -> SqsBroker | None:
+def _dead_letter_queue(sqs: SQSClient, settings: ProcessorSettings) -> SqsBroker | None:
     """The dead-letter queue, if there is one (a queue without redrive has none)."""
     try:
         return SqsBroker.from_name(sqs, settings.dead_letter_queue_name)
