@@ -98,12 +98,11 @@ def test_scrape_config_covers_services_and_fleet(monitoring_config: MonitoringCo
 
 def test_aws_instances_are_found_in_the_groups_provision_makes(
         monitoring_config: MonitoringConfig) -> None:
-    from videoforge.provision.control import ControlSpec
-
     from gateway.settings import GatewaySettings
     from notifier.settings import NotifierSettings
     from processor.autoscaler.settings import AutoscalerSettings
     from processor.settings import ProcessorSettings
+    from videoforge.provision.control import ControlSpec
     from videoforge.provision.gateway import GatewaySpec
     from videoforge.provision.network import METRICS_PORTS, NODE_EXPORTER_PORT
 

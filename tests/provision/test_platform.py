@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.provision.conftest import provision_json
+from tests.support.provisioning import provision_json
 from videoforge.cli import main
 from videoforge.provision import runtime_config
 
