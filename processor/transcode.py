@@ -43,6 +43,7 @@ def transcode(
     on_progress: Callable[[Progress], None] | None = None,
     cancel: threading.Event | None = None,
     on_intake: Callable[[SourceInfo], None] | None = None,
+    info: SourceInfo | None = None,
 ) -> Manifest:
     """Transcode ``source`` into ``outdir`` and return the manifest written there.
 
@@ -51,7 +52,7 @@ def transcode(
     its encode ran past its budget), Cancelled (``cancel`` was set) or TranscodeError
     (FFmpeg failed).
     """
-    info = intake(source, settings.limits)
+    info = info or intake(source, settings.limits)
     if on_intake is not None:
         on_intake(info)
     rungs = choose_ladder(info.width, info.height, qualities)
@@ -68,15 +69,23 @@ def transcode(
     run_ffmpeg(encode_args(source, files, info, rungs, settings.encode, timing),
                duration_s=timing.seconds, on_progress=stage(0.0, _ENCODE_SHARE), cancel=cancel,
                budget=settings.budget.for_source(info))
+    manifest = finish(outdir, rungs, info, timing, cancel=cancel)
+    if on_progress is not None:
+        on_progress(Progress(fraction=1.0, speed=None, out_time_s=timing.seconds))
+    return manifest
+
+
+def finish(outdir: Path, rungs: Sequence[Rung], info: SourceInfo, timing: Timeline, *,
+           cancel: threading.Event | None = None) -> Manifest:
+    """Everything after the encode, for CMAF files of ``rungs`` in ``outdir`` however they
+    were made (one run, or a chunked job's stitch): playlists, poster and GIF,
+    storyboard, manifest."""
     assets = package(outdir, rungs, info)
     assets += previews(outdir, rungs, timing, cancel=cancel)
     smallest = min(rungs, key=lambda r: r.pixels)
     assets += make_storyboard(cmaf_path(outdir, smallest.name), outdir, width=smallest.width,
                               height=smallest.height, duration_s=timing.seconds, cancel=cancel)
-    manifest = Manifest(source=info, assets=assets).write(outdir)
-    if on_progress is not None:
-        on_progress(Progress(fraction=1.0, speed=None, out_time_s=timing.seconds))
-    return manifest
+    return Manifest(source=info, assets=assets).write(outdir)
 
 
 def previews(outdir: Path, rungs: Sequence[Rung], timing: Timeline, *,
