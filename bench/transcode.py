@@ -16,7 +16,9 @@ For a 20 s 1080p and a 10 s 4K noisy source it runs, with the same x264 settings
 and prints wall and CPU seconds (children's rusage), total output bytes (and per source
 minute: what storage costs) and SSIM of each quality against the source scaled to that
 size, and what intake alone costs beside (b) (its ffprobe runs and its parsing, run again
-on their own). Sources are cached in bench/.cache/.
+on their own). For the 1080p clip it then runs bench/transcode_passthrough.py's rows: a
+compliant source transcoded in full (d) and with its video copied into the top rung (e).
+Sources are cached in bench/.cache/.
 Environment: VF_BENCH_CLIPS=1080p,2160p selects clips; VF_BENCH_SECONDS overrides the clip
 lengths (quick smoke runs); VF_BENCH_SSIM_EVERY=4 compares every 4th frame.
 """
@@ -34,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from bench import transcode_passthrough
 from processor.cmaf import MUXER_ARGS
 from processor.demuxers import input_args
 from processor.encode import EncodeSettings, codec_args, ladder_graph, stream_maps, timeline
@@ -323,6 +326,8 @@ def main() -> int:
     started = time.perf_counter()
     for name in names:
         report(name, run_clip(name.strip(), settings, every, work))
+        if name.strip() in transcode_passthrough.CLIPS:
+            transcode_passthrough.run(name.strip(), settings, work, CACHE, children_cpu_s)
     print(f"\nload average {os.getloadavg()[0]:.1f} at end; "
           f"bench took {time.perf_counter() - started:.0f} s", flush=True)
     return 0

@@ -30,6 +30,8 @@ class ProcessorSettings(CommonSettings, PriceSettings):
 
     # Same x264 preset for every quality; slower presets trade CPU for smaller files.
     x264_preset: str = "veryfast"
+    # Copy the video of a source that already fits the top rung instead of encoding it.
+    passthrough: bool = True
     # The encode's budget (see processor.limits.BudgetPolicy): CPU-seconds per second of
     # source per megapixel of its coded frame (at least the minimum), and the wall clock
     # as a multiple of that. A job past either fails with error code budget_exceeded.

@@ -17,18 +17,23 @@ from dataclasses import replace
 from pathlib import Path
 
 from common.assets import AssetKind
+from common.logging import get_logger
+from processor import passthrough
 from processor.encode import Timeline, encode_args, timeline
 from processor.ffmpeg import run_ffmpeg
+from processor.hls import Misaligned
 from processor.intake import intake
 from processor.ladder import Rung, choose_ladder
 from processor.manifest import Asset, Manifest
 from processor.packaging import cmaf_path, package
+from processor.passthrough import NOT_ASKED
 from processor.previews import PREVIEW_NAME, THUMBNAIL_NAME, preview_args
 from processor.progress import Progress
 from processor.source_info import SourceInfo
 from processor.storyboard import make_storyboard
 from processor.transcode_settings import TranscodeSettings
 
+log = get_logger(__name__)
 # Share of the progress bar the encode gets (nearly all of the work).
 _ENCODE_SHARE = 0.95
 DEFAULT_SETTINGS = TranscodeSettings()
@@ -66,22 +71,37 @@ def transcode(
         report = on_progress
         return lambda p: report(replace(p, fraction=low + (high - low) * p.fraction))
 
-    run_ffmpeg(encode_args(source, files, info, rungs, settings.encode, timing),
-               duration_s=timing.seconds, on_progress=stage(0.0, _ENCODE_SHARE), cancel=cancel,
-               budget=settings.budget.for_source(info))
-    manifest = finish(outdir, rungs, info, timing, cancel=cancel)
+    def encode(args: list[str]) -> None:
+        run_ffmpeg(args, duration_s=timing.seconds, on_progress=stage(0.0, _ENCODE_SHARE),
+                   cancel=cancel, budget=settings.budget.for_source(info))
+
+    full = encode_args(source, files, info, rungs, settings.encode, timing)
+    decision = passthrough.plan(source, info, rungs) if settings.passthrough else NOT_ASKED
+    log.info("passthrough", taken=decision.taken, reasons=list(decision.reasons))
+    if not decision.taken:
+        encode(full)
+        assets = package(outdir, rungs, info)
+    else:
+        encode(passthrough.encode_args(source, files, info, rungs, decision, settings.encode,
+                                       timing))
+        try:
+            assets = package(outdir, rungs, info)
+        except Misaligned as exc:  # the copy's GOPs and the encoder's keyframes disagree
+            log.warning("passthrough_misaligned", error=str(exc))
+            encode(full)
+            assets = package(outdir, rungs, info)
+    manifest = finish(outdir, rungs, info, timing, assets, cancel=cancel)
     if on_progress is not None:
         on_progress(Progress(fraction=1.0, speed=None, out_time_s=timing.seconds))
     return manifest
 
 
-def finish(outdir: Path, rungs: Sequence[Rung], info: SourceInfo, timing: Timeline, *,
-           cancel: threading.Event | None = None) -> Manifest:
-    """Everything after the encode, for CMAF files of ``rungs`` in ``outdir`` however they
-    were made (one run, or a chunked job's stitch): playlists, poster and GIF,
-    storyboard, manifest."""
-    assets = package(outdir, rungs, info)
-    assets += previews(outdir, rungs, timing, cancel=cancel)
+def finish(outdir: Path, rungs: Sequence[Rung], info: SourceInfo, timing: Timeline,
+           assets: list[Asset], *, cancel: threading.Event | None = None) -> Manifest:
+    """Everything after packaging, for CMAF files of ``rungs`` in ``outdir`` however they
+    were made (one run, or a chunked job's stitch) and their packaged ``assets``: poster
+    and GIF, storyboard, manifest."""
+    assets = [*assets, *previews(outdir, rungs, timing, cancel=cancel)]
     smallest = min(rungs, key=lambda r: r.pixels)
     assets += make_storyboard(cmaf_path(outdir, smallest.name), outdir, width=smallest.width,
                               height=smallest.height, duration_s=timing.seconds, cancel=cancel)

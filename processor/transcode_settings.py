@@ -18,9 +18,12 @@ class TranscodeSettings:
     limits: Limits = DEFAULT_LIMITS
     budget: BudgetPolicy = DEFAULT_BUDGET
     encode: EncodeSettings = field(default_factory=EncodeSettings)
+    # Copy a source that already fits the top rung into it (processor/passthrough.py).
+    passthrough: bool = True
 
     @classmethod
     def from_settings(cls, settings: ProcessorSettings) -> TranscodeSettings:
         return cls(limits=Limits.from_settings(settings),
                    budget=BudgetPolicy.from_settings(settings),
-                   encode=EncodeSettings(preset=settings.x264_preset))
+                   encode=EncodeSettings(preset=settings.x264_preset),
+                   passthrough=settings.passthrough)

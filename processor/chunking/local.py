@@ -45,7 +45,8 @@ def transcode_chunked(source: Path, outdir: Path, *, settings: TranscodeSettings
     info = intake(source, settings.limits)
     rungs = choose_ladder(info.width, info.height, qualities)
     timing = timeline(info, settings.limits.max_duration_s)
-    scan = plan_source(source, info, timing, policy)
+    scan = plan_source(source, info, rungs, timing, policy,
+                       passthrough_on=settings.passthrough)
     decision, plan = scan.decision, scan.decision.plan
     if plan is None:
         manifest = transcode(source, outdir, settings=settings, qualities=qualities,
