@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         targets = seed_catalogue(database_url, videos=args.videos)
         print(f"seeded {args.videos:,} videos in {time.perf_counter() - started:.1f} s")
         # One grant key for every streaming worker process, as in production.
-        env = {**aws_env, "VF_DATABASE_URL": database_url, "VF_ENV": "bench",
+        env = {**aws_env, "VF_DATABASE_URL": database_url, "VF_ENV": "production",
                "VF_STREAM_SIGNING_KEY": secrets.token_urlsafe(32),
                "VF_LOG_LEVEL": "WARNING"}
         rows = []

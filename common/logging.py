@@ -14,6 +14,8 @@ from typing import Any
 
 import structlog
 
+from common.settings import Mode
+
 _SECRET_KEYS = {"password", "token", "access_token", "id_token", "refresh_token",
                 "authorization", "secret", "aws_secret_access_key"}
 _configured: tuple[str, str] | None = None
@@ -40,13 +42,14 @@ class _StderrLogger:
     log = debug = info = warning = warn = error = critical = exception = fatal = msg
 
 
-def configure_logging(*, env: str = "development", level: str = "INFO") -> None:
+def configure_logging(*, env: str = Mode.PRODUCTION, level: str = "INFO") -> None:
+    """``env`` is the mode (``VF_ENV``): readable lines locally, JSON elsewhere."""
     global _configured
     if _configured == (env, level):
         return
     renderer: Any = (
         structlog.dev.ConsoleRenderer(colors=False)
-        if env == "development"
+        if Mode(env).readable_logs
         else structlog.processors.JSONRenderer()
     )
     structlog.configure(

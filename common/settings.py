@@ -7,17 +7,45 @@ object per service holds everything that service reads.
 from __future__ import annotations
 
 import ipaddress
+from enum import StrEnum
+from typing import Any
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+class Mode(StrEnum):
+    """Where a process runs (``VF_ENV``): the one switch between the safe default and
+    the conveniences of one machine. Everything that differs by mode asks this."""
+
+    PRODUCTION = "production"  # the default: every safeguard on, JSON logs
+    LOCAL = "local"            # `videoforge up` on one machine: readable log lines
+    TEST = "test"              # the test suite
+
+    @property
+    def relaxed(self) -> bool:
+        """One process on one machine: per-process secrets (e.g. a random grant key)
+        are acceptable."""
+        return self is not Mode.PRODUCTION
+
+    @property
+    def readable_logs(self) -> bool:
+        return self is Mode.LOCAL
+
+
 class CommonSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VF_", extra="ignore")
 
-    # "development" logs human-readable lines; anything else logs JSON.
-    env: str = "development"
+    # Secure unless told otherwise: only `videoforge up` (local) and the tests relax it.
+    env: Mode = Mode.PRODUCTION
     log_level: str = "INFO"
+
+    @field_validator("env", mode="before")
+    @classmethod
+    def _mode(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() not in set(Mode):
+            raise ValueError(f"VF_ENV must be one of {', '.join(Mode)}, not {value!r}")
+        return value.strip().lower() if isinstance(value, str) else value
 
     # SQLite is the embedded default; tests and production give a PostgreSQL URL.
     database_url: str = "sqlite:///videoforge.db"

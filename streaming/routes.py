@@ -24,12 +24,13 @@ from streaming.deps import (
     base_url,
 )
 from streaming.grants import GrantSigner
+from streaming.quality import quality_name
 from streaming.schemas import AssetUrl, QualityList, StreamUrl
 from streaming.storyboard import VTT_CONTENT_TYPE, render_cues
 
 router = APIRouter(prefix="/api/stream", tags=["streaming"])
 
-QUALITY_PATTERN = r"^[0-9]{3,4}p$"
+QUALITY_PATTERN = r"^[0-9]{2,4}p$"  # as this service writes them into master playlists
 VideoId = Annotated[str, Path(description="video id")]
 Grant = Annotated[str | None, Query(max_length=64,
                                     description="playback grant from a master playlist URL")]
@@ -56,11 +57,14 @@ def list_qualities(video_id: VideoId, session: SessionDep,
 def stream_url(
     video_id: VideoId, request: Request, session: SessionDep, presigner: PresignerDep,
     principal: OptionalUser, settings: SettingsDep, grants: GrantsDep,
-    quality: Annotated[str, Query(pattern=r"^(auto|[0-9]{3,4}p)$",
-                                  description="a quality such as 720p, or auto for the "
+    quality: Annotated[str, Query(max_length=16,
+                                  description="a quality (720p, or an alias as POST /api/jobs "
+                                              "takes them: 4k, hd, 1080…), or auto for the "
                                               "adaptive HLS master")] = "auto",
 ) -> StreamUrl:
-    """A presigned URL for one quality (MP4), or the HLS master URL for ``auto``."""
+    """A presigned URL for one quality (its CMAF file, played progressively), or the HLS
+    master URL for ``auto``."""
+    quality = "auto" if quality.strip().lower() == "auto" else quality_name(quality)
     if quality == "auto":
         video, assets = playback.published_assets(
             session, video_id=video_id, principal=principal, kinds=(AssetKind.HLS_MASTER,))

@@ -7,8 +7,6 @@ from pydantic import Field, SecretStr, model_validator
 from common.settings import CommonSettings
 from common.storage import MAX_PRESIGN_EXPIRY_S
 
-# Where a random signing key per process is acceptable: one process on one machine.
-RELAXED_ENVS = frozenset({"development", "test"})
 MIN_SIGNING_KEY_CHARS = 32
 
 
@@ -23,8 +21,8 @@ class StreamingSettings(CommonSettings):
     # (the page does).
     hls_url_expiry_s: int = Field(default=2 * 3600, gt=0, le=MAX_PRESIGN_EXPIRY_S)
     # Key that signs HLS playback grants, the same in every process serving streaming
-    # (gateways, Lambdas). Required outside development and test: a random key per
-    # process would make one process refuse the grants of another.
+    # (gateways, Lambdas). Required unless the mode is relaxed (VF_ENV local or test: one
+    # machine): a random key per process would make one process refuse another's grants.
     stream_signing_key: SecretStr | None = None
     # Absolute base for URLs this service hands out (e.g. https://videos.example.com);
     # unset: taken from the request.
@@ -34,9 +32,9 @@ class StreamingSettings(CommonSettings):
     def _signing_key(self) -> StreamingSettings:
         key = self.stream_signing_key
         if key is None:
-            if self.env not in RELAXED_ENVS:
+            if not self.env.relaxed:
                 raise ValueError(
-                    f"VF_STREAM_SIGNING_KEY must be set when VF_ENV={self.env!r}: every "
+                    f"VF_STREAM_SIGNING_KEY must be set when VF_ENV={self.env.value}: every "
                     "streaming process must sign HLS grants with the same key (e.g. "
                     "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)")
         elif len(key.get_secret_value()) < MIN_SIGNING_KEY_CHARS:

@@ -4,12 +4,13 @@
 import { api, events } from "./api.js";
 import { el, onLeave, say } from "./dom.js";
 
-// Which statuses are final comes from the API (GET /api/jobs/lifecycle), read once.
+// Which statuses are final comes from the API (GET /api/jobs/lifecycle), read once; while
+// it cannot be read, none is known final and a job's stream ending with "done" says so.
 let lifecycle = null;
 
 export function terminalStatuses() {
   lifecycle ??= api("/api/jobs/lifecycle").then((body) => new Set(body.terminal))
-    .catch(() => { lifecycle = null; return new Set(["SUCCEEDED", "FAILED", "CANCELLED"]); });
+    .catch(() => { lifecycle = null; return new Set(); });
   return lifecycle;
 }
 
@@ -23,7 +24,8 @@ function updateJob(li, job, terminal) {
   const error = li.querySelector(".error");
   error.textContent = job.status === "FAILED" ? `Failed: ${job.error || "no reason given"}` : "";
   if (job.error_code) error.title = `error code: ${job.error_code}`;
-  li.querySelector(".cancel").hidden = terminal.has(job.status) || job.cancel_requested;
+  const final = terminal.has(job.status) || li.dataset.final === "yes";
+  li.querySelector(".cancel").hidden = final || job.cancel_requested;
   if (job.status === "SUCCEEDED" && !li.querySelector("a")) {
     const name = li.querySelector(".job-label").textContent;
     li.insertBefore(el("a", { href: `#/watch/${job.video_id}`, "aria-label": `Watch ${name}` },
@@ -70,16 +72,18 @@ function follow(li, job, terminal) {
   if (terminal.has(job.status)) return;
   const stop = new AbortController();
   onLeave(() => stop.abort());
-  const finished = () => terminal.has(li.dataset.status) || li.dataset.status === "GONE";
+  const finished = () => li.dataset.final === "yes" || terminal.has(li.dataset.status)
+    || li.dataset.status === "GONE";
   const onEvent = (data, type) => {
     if (type === "gone") {
       gone(li);
       return;
     }
+    if (type === "done") li.dataset.final = "yes"; // the stream's last word: the job is final
     const next = data.job || data;
     if (next.status) {
       updateJob(li, { ...job, ...next }, terminal);
-      if (terminal.has(next.status)) {
+      if (finished()) {
         say(`${li.querySelector(".job-label").textContent}: ${next.status.toLowerCase()}.`);
       }
     }

@@ -13,11 +13,14 @@ from pathlib import Path
 import pytest
 
 from common.error_codes import ErrorCode
+from common.statuses import JobStatus
 from processor.errors import BudgetExceeded
 from processor.ffmpeg import run_ffmpeg
 from processor.ffprobe import RunLimits, run_tool
 from processor.intake import intake
+from processor.job_runner import Outcome
 from processor.limits import Budget, BudgetPolicy
+from tests.support.worker import Stack
 
 Clip = Callable[[str], Path]
 REPO = Path(__file__).resolve().parents[2]
@@ -76,3 +79,14 @@ def test_a_source_past_its_budget_exits_2_with_the_reason(clip: Clip, tmp_path: 
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().splitlines()[-1] == (
         "error: the encode used more than its 1 CPU-second budget")
+
+
+def test_a_job_past_its_budget_fails_with_budget_exceeded(stack: Stack, clip: Clip) -> None:
+    job = stack.submit(clip("ladder"))
+    worker = stack.worker(x264_preset="veryslow", cpu_budget_min_s=1.0,
+                          cpu_budget_per_mpx_s=0.001, wall_budget_factor=200.0)
+    assert worker.step() == Outcome.FAILED
+    done = stack.job(job.id)
+    assert (done.status, done.error_code) == (JobStatus.FAILED, ErrorCode.BUDGET_EXCEEDED)
+    assert done.error == "bad input: the encode used more than its 1 CPU-second budget"
+    assert stack.queue_empty()  # not retried: the same source would run away again

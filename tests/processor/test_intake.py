@@ -213,18 +213,24 @@ class FifoWatch:
         os.close(fd)
 
 
-@pytest.mark.parametrize("maker", [hls_playlist, concat_list])
-def test_a_list_naming_local_files_is_rejected_unread(tmp_path: Path, maker: Callable[
-        [Path, Path], Path]) -> None:
+@pytest.mark.parametrize(("maker", "name"), [(hls_playlist, "upload.m3u8"),
+                                           (hls_playlist, "upload.mp4"),
+                                           (concat_list, "upload.mp4")])
+def test_a_list_naming_local_files_is_rejected_unread(
+        tmp_path: Path, maker: Callable[[Path, Path], Path], name: str) -> None:
     watch = FifoWatch(tmp_path / "secret.ts")
     try:
-        with pytest.raises(BadInput, match="refers to other files") as caught:
-            intake(maker(tmp_path / "upload.mp4", watch.path))
+        with pytest.raises(BadInput) as caught:
+            intake(maker(tmp_path / name, watch.path))
         assert caught.value.code == ErrorCode.NOT_MEDIA
         assert not watch.opened.is_set()
     finally:
         watch.close()
     assert watch.opened.is_set()  # the watch itself works
+    # Named as what it is, it is named in the reason (FFmpeg 7.1 no longer even probes a
+    # playlist as HLS under a media file's name: then it is just not media).
+    if name.endswith(".m3u8") or maker is concat_list:
+        assert "refers to other files" in str(caught.value)
 
 
 def test_without_the_whitelist_ffprobe_would_follow_the_playlist(tmp_path: Path) -> None:
@@ -233,7 +239,9 @@ def test_without_the_whitelist_ffprobe_would_follow_the_playlist(tmp_path: Path)
     playlist = hls_playlist(tmp_path / "upload.mp4", watch.path)
     probe = subprocess.Popen(["ffprobe", "-v", "quiet", str(playlist)])
     try:
-        assert watch.opened.wait(20)
+        while not watch.opened.wait(0.2):
+            if probe.poll() is not None:
+                pytest.skip("this FFmpeg does not probe a playlist named .mp4 as HLS")
     finally:
         probe.kill()
         probe.wait()

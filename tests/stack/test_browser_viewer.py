@@ -130,6 +130,30 @@ def _progressive_seeks_to_80_percent(page: Any, media: Media) -> dict[str, list[
     return media.take()
 
 
+def _recovers_when_storage_refuses_the_url(page: Any) -> None:
+    """As when a presigned URL has expired mid-viewing: the player fetches a fresh one and
+    plays on from where it was."""
+    refused: list[str] = []
+    asked: list[str] = []
+
+    def refuse_once(route: Any) -> None:
+        if not refused:
+            refused.append(route.request.url)
+            route.fulfill(status=403, body="<Error><Code>AccessDenied</Code></Error>")
+        else:
+            route.continue_()
+
+    page.evaluate("() => { document.getElementById('player').currentTime = 2; }")
+    page.route("**/480p.mp4?*", refuse_once)
+    page.on("request", lambda r: asked.append(r.url) if "quality=480p" in r.url else None)
+    page.get_by_label("Quality").select_option("480p")
+    _plays_past(page, page.evaluate("() => document.getElementById('player').currentTime")
+                + 0.4)
+    assert len(refused) == 1 and len(asked) == 2  # a second URL was asked for
+    assert page.locator("#watch-error").inner_text() == ""
+    page.unroute("**/480p.mp4?*")
+
+
 def _storyboard_tiles_follow_the_pointer(page: Any, video_id: str) -> None:
     text = page.evaluate("id => fetch(`/api/stream/${id}/storyboard.vtt`).then(r => r.text())",
                          video_id)
@@ -152,6 +176,7 @@ def _storyboard_tiles_follow_the_pointer(page: Any, video_id: str) -> None:
 
 
 def _hls_plays_and_switches_level(page: Any, media: Media) -> dict[str, list[str]]:
+    page.evaluate("() => { document.getElementById('player').currentTime = 1; }")
     page.get_by_label("Quality").select_option("auto")
     page.wait_for_function("() => document.getElementById('player').dataset.level",
                            timeout=WAIT_MS)
@@ -189,6 +214,7 @@ def test_anonymous_visitor_browses_searches_and_watches(
         page.wait_for_function("url => document.getElementById('share-url').value === url",
                                arg=page.url, timeout=WAIT_MS)
         progressive = _progressive_seeks_to_80_percent(page, media)
+        _recovers_when_storage_refuses_the_url(page)
         _storyboard_tiles_follow_the_pointer(page, videos.public_id)
         adaptive = _hls_plays_and_switches_level(page, media)
         ARTIFACTS.mkdir(exist_ok=True)

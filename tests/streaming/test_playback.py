@@ -46,9 +46,15 @@ def test_quality_errors(client, published) -> None:
     video = published()
     r = client.get(f"/api/stream/{video.id}", params={"quality": "2160p"})
     assert r.status_code == 404 and "2160p" in r.json()["error"]["message"]
-    for bad in ("720", "hd", "99999p", ""):
+    for bad in ("99999p", "", "best", "720px", "0p"):
         r = client.get(f"/api/stream/{video.id}", params={"quality": bad})
         assert r.status_code == 422, bad
+    # Aliases work as POST /api/jobs takes them.
+    for alias in ("hd", "720", "HD", "720P"):
+        r = client.get(f"/api/stream/{video.id}", params={"quality": alias})
+        assert r.status_code == 200 and r.json()["quality"] == "720p", alias
+    r = client.get(f"/api/stream/{video.id}", params={"quality": "4k"})
+    assert r.status_code == 404 and "2160p" in r.json()["error"]["message"]
     assert client.get("/api/stream/nope", params={"quality": "720p"}).status_code == 404
 
 

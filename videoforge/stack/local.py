@@ -27,7 +27,7 @@ from botocore.exceptions import ClientError
 from common import aws
 from common.broker import SqsBroker
 from common.db import migrate, session_factory
-from common.settings import CommonSettings
+from common.settings import CommonSettings, Mode
 from gallery.multipart import S3_MIN_PART_BYTES
 from videoforge.provision import ProvisionConfig, provision
 from videoforge.stack import accounts, monitoring
@@ -115,6 +115,8 @@ class LocalStack:
         database_url = o.database_url or f"sqlite:///{self.paths.database}"
         # This process talks to the local AWS too (provisioning): fake credentials here.
         env = dict(use_local_aws(os.environ))
+        # One machine: the relaxed mode (readable logs, a per-process grant key is fine).
+        env.setdefault("VF_ENV", Mode.LOCAL.value)
         local_aws = start_local_aws(self.supervisor, self.paths, env=env,
                                     region=CommonSettings().aws_region)
         migrate(database_url)
