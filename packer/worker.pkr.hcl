@@ -135,7 +135,7 @@ build {
     user          = "ubuntu"
     use_proxy     = false
     extra_arguments = [
-      "--extra-vars", "processor_wheel_dir=${abspath(var.wheel_dir)}",
+      "--extra-vars", "app_wheel_dir=${abspath(var.wheel_dir)}",
       "--extra-vars", "ffmpeg_expected_version=${var.ffmpeg_version}",
     ]
     ansible_env_vars = [

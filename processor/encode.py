@@ -45,14 +45,27 @@ _BT709_TAGS = ("-color_range", "tv", "-colorspace", "bt709", "-color_primaries",
 class EncodeSettings:
     preset: str = "veryfast"
     crf: int = CRF
+    # x264's initial VBV fullness (fraction of bufsize); None: x264's own 0.9. A chunk after
+    # the first starts lower (processor/chunking/chunk_encode.py).
+    vbv_init: float | None = None
 
 
 @dataclass(frozen=True)
 class Timeline:
-    """Every output's frame rate and length: ``frames`` frames at ``rate``, from time 0."""
+    """Every output's frame rate and length: ``frames`` frames at ``rate``, from time 0.
+
+    A chunk of a long source encodes a window of the whole timeline: frames ``first`` ..
+    ``first + frames - 1``, decoded from a part that keeps the source's clock, on which
+    output frame 0 is at ``origin_s``; the part's first frame falls in slot
+    ``decoded_from`` or later. ``origin_s`` None: the whole timeline, frame 0 being the
+    first frame decoded.
+    """
 
     rate: Fraction
     frames: int
+    first: int = 0
+    origin_s: float | None = None
+    decoded_from: int = 0
 
     @property
     def seconds(self) -> float:
@@ -98,7 +111,7 @@ def ladder_graph(info: SourceInfo, rungs: Sequence[Rung], timing: Timeline) -> L
     by_size = sorted(range(len(rungs)), key=lambda i: rungs[i].pixels, reverse=True)
     top = rungs[by_size[0]]
     tone_map = _tone_map(info)
-    chain = [*video_chain(info, timing.rate, timing.frames), *tone_map,
+    chain = [*video_chain(info, timing), *tone_map,
              top_scale(info, top.width, top.height, converted=bool(tone_map)),
              "format=yuv420p", "setsar=1", _BT709_FRAMES]
     source = f"[0:{info.video.index}]"
@@ -143,9 +156,16 @@ def codec_args(rung: Rung, info: SourceInfo, settings: EncodeSettings,
             "-crf", str(settings.crf), "-maxrate", str(rung.maxrate),
             "-bufsize", str(rung.bufsize), "-g", gop, "-keyint_min", gop,
             "-sc_threshold", "0", "-pix_fmt", "yuv420p", "-fps_mode", "cfr", *_BT709_TAGS]
+    if settings.vbv_init is not None:
+        args += ["-rc_init_occupancy", str(round(settings.vbv_init * rung.bufsize))]
     if info.has_audio:
-        args += ["-c:a", "aac", "-b:a", str(rung.audio_bitrate), "-ac", "2"]
+        args += audio_codec_args(rung)
     return args
+
+
+def audio_codec_args(rung: Rung) -> list[str]:
+    """Audio encoder options of one quality: AAC stereo at the rung's bitrate."""
+    return ["-c:a", "aac", "-b:a", str(rung.audio_bitrate), "-ac", "2"]
 
 
 def stream_maps(graph: LadderGraph, index: int) -> list[str]:

@@ -11,9 +11,12 @@ when earlier), gaps filled, stereo at 48 kHz, padded or cut to end with the vide
 
 from __future__ import annotations
 
-from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from processor.source_info import SourceInfo
+
+if TYPE_CHECKING:
+    from processor.encode import Timeline
 
 AUDIO_RATE = 48_000
 SCALE_FLAGS = "bicubic"
@@ -23,8 +26,10 @@ _MATRICES = {"bt709": "bt709", "smpte170m": "bt601", "bt470bg": "bt601", "bt2020
 _YUV_PREFIXES = ("yuv", "nv", "p01", "p21", "p41", "y210", "uyvy", "yuyv", "ayuv", "vuya")
 
 
-def video_chain(info: SourceInfo, rate: Fraction, frames: int) -> list[str]:
-    """From decoded source frames to ``frames`` opaque progressive frames at ``rate``."""
+def video_chain(info: SourceInfo, timing: Timeline) -> list[str]:
+    """From decoded source frames to ``timing.frames`` opaque progressive frames at
+    ``timing.rate`` (those of its window, for a chunk)."""
+    rate, frames = timing.rate, timing.frames
     video = info.video
     chain: list[str] = []
     if video.has_alpha:
@@ -38,9 +43,16 @@ def video_chain(info: SourceInfo, rate: Fraction, frames: int) -> list[str]:
     seconds = float(frames / rate)
     # The last frame is held if the source runs short of the measured length, so every
     # output has exactly ``frames`` frames and the audio can be cut to the same length.
-    chain += ["setpts=PTS-STARTPTS", f"fps={rate}:start_time=0",
-              f"tpad=stop_mode=clone:stop_duration={seconds:.6f}", f"trim=end_frame={frames}"]
-    return chain
+    hold = f"tpad=stop_mode=clone:stop_duration={seconds:.6f}"
+    if timing.origin_s is None:
+        return [*chain, "setpts=PTS-STARTPTS", f"fps={rate}:start_time=0", hold,
+                f"trim=end_frame={frames}"]
+    # A window: frames keep their place on the whole timeline (the fps filter picks the
+    # same source frame for each slot as the whole run), those before it are dropped.
+    skip = timing.first - timing.decoded_from
+    return [*chain, f"setpts=PTS-{timing.origin_s:.6f}/TB",
+            f"fps={rate}:start_time={float(timing.decoded_from / rate):.6f}", hold,
+            f"trim=start_frame={skip}:end_frame={skip + frames}", "setpts=PTS-STARTPTS"]
 
 
 def top_scale(info: SourceInfo, width: int, height: int, *, converted: bool) -> str:

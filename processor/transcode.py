@@ -48,6 +48,7 @@ def transcode(
     on_progress: Callable[[Progress], None] | None = None,
     cancel: threading.Event | None = None,
     on_intake: Callable[[SourceInfo], None] | None = None,
+    info: SourceInfo | None = None,
 ) -> Manifest:
     """Transcode ``source`` into ``outdir`` and return the manifest written there.
 
@@ -56,7 +57,7 @@ def transcode(
     its encode ran past its budget), Cancelled (``cancel`` was set) or TranscodeError
     (FFmpeg failed).
     """
-    info = intake(source, settings.limits)
+    info = info or intake(source, settings.limits)
     if on_intake is not None:
         on_intake(info)
     rungs = choose_ladder(info.width, info.height, qualities)
@@ -89,14 +90,22 @@ def transcode(
             log.warning("passthrough_misaligned", error=str(exc))
             encode(full)
             assets = package(outdir, rungs, info)
-    assets += previews(outdir, rungs, timing, cancel=cancel)
-    smallest = min(rungs, key=lambda r: r.pixels)
-    assets += make_storyboard(cmaf_path(outdir, smallest.name), outdir, width=smallest.width,
-                              height=smallest.height, duration_s=timing.seconds, cancel=cancel)
-    manifest = Manifest(source=info, assets=assets).write(outdir)
+    manifest = finish(outdir, rungs, info, timing, assets, cancel=cancel)
     if on_progress is not None:
         on_progress(Progress(fraction=1.0, speed=None, out_time_s=timing.seconds))
     return manifest
+
+
+def finish(outdir: Path, rungs: Sequence[Rung], info: SourceInfo, timing: Timeline,
+           assets: list[Asset], *, cancel: threading.Event | None = None) -> Manifest:
+    """Everything after packaging, for CMAF files of ``rungs`` in ``outdir`` however they
+    were made (one run, or a chunked job's stitch) and their packaged ``assets``: poster
+    and GIF, storyboard, manifest."""
+    assets = [*assets, *previews(outdir, rungs, timing, cancel=cancel)]
+    smallest = min(rungs, key=lambda r: r.pixels)
+    assets += make_storyboard(cmaf_path(outdir, smallest.name), outdir, width=smallest.width,
+                              height=smallest.height, duration_s=timing.seconds, cancel=cancel)
+    return Manifest(source=info, assets=assets).write(outdir)
 
 
 def previews(outdir: Path, rungs: Sequence[Rung], timing: Timeline, *,

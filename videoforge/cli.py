@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "up": ("up", "start the whole platform on this machine"),
     "submit": ("submit", "upload a file, transcode it and print its URLs"),
     "migrate": ("migrate", "bring the database schema up to date"),
+    "singleton": ("singleton", "run a command while holding a lock no other machine holds"),
+    "runtime-env": ("runtime_env", "write the provisioned settings to an environment file"),
 }
 
 EXIT_OK = 0

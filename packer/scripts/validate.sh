@@ -20,6 +20,8 @@ version="$(ffmpeg -hide_banner -version | head -n 1)"
 command -v ffprobe >/dev/null || fail "ffprobe missing"
 
 "${VENV}/bin/videoforge" --help >/dev/null || fail "videoforge does not run from ${VENV}"
-systemctl is-enabled --quiet "${WORKER_SERVICE}" || fail "${WORKER_SERVICE} is not enabled"
+for unit in "${WORKER_SERVICE}" videoforge-runtime-env; do
+  systemctl is-enabled --quiet "${unit}" || fail "${unit} is not enabled"
+done
 
 echo "validate: ok (${version})"

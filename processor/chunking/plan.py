@@ -144,7 +144,7 @@ def _on_gops(keys: Sequence[float], *, rate: Fraction, frames: int, gop: int,
              origin_s: float, count: int, lead: int, cheap_s: float) -> list[int]:
     """First frames of ``count`` chunks (fewer if the source has too few GOPs), each a
     multiple of ``gop``: the one nearest its ideal place whose preroll is at most
-    ``cheap_s``, else the cheapest one near it."""
+    ``cheap_s``, else the one at its ideal place."""
     gops = math.ceil(frames / gop)
     count = min(count, gops)
     window = max(1, int(gops / count * _WINDOW))
@@ -162,8 +162,9 @@ def _on_gops(keys: Sequence[float], *, rate: Fraction, frames: int, gop: int,
 
         distance = {g: abs(g - ideal) for g in range(low, high + 1)}
         nearest_first = sorted(distance, key=distance.__getitem__)
-        cheap = next((g for g in nearest_first if preroll(g) <= cheap_s), None)
-        firsts.append((cheap if cheap is not None else min(nearest_first, key=preroll)) * gop)
+        # With no cheap cut near, every cut decodes a lot first: keep the chunks even.
+        cheap = next((g for g in nearest_first if preroll(g) <= cheap_s), nearest_first[0])
+        firsts.append(cheap * gop)
     return firsts
 
 

@@ -1,16 +1,28 @@
 """A playbook applied for real to a throwaway Debian 12 chroot, the way an image bake
-applies it to a build instance (shared by the worker and gateway image tests)."""
+applies it to a build instance (shared by the worker, gateway and control image tests)."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.ops.ansible_run import REPO, run_playbook, tool
 from tests.ops.chroot_target import apt_archives, chroot_target, exclusive, mounted, wheelhouse
+
+# An image test's marks: slow, a bake's time, and what a chroot needs.
+IMAGE_TEST_MARKS = [
+    pytest.mark.slow,
+    pytest.mark.timeout(900),
+    pytest.mark.skipif(os.geteuid() != 0, reason="chroot and mount need root"),
+    pytest.mark.skipif(shutil.which("debootstrap") is None, reason="debootstrap not installed"),
+]
 
 
 @contextmanager
@@ -34,10 +46,10 @@ def baked_image(playbook: Path, tmp: Path, *, extra_vars: dict[str, Any] | None 
                     f"target ansible_connection=community.general.chroot ansible_host={root} "
                     "ansible_python_interpreter=/usr/bin/python3 ansible_become=false\n"),
                 extra_vars={
-                    "processor_wheel_dir": str(dist),
-                    "processor_pip_extra_args": "--no-index --find-links /mnt/wheelhouse",
+                    "app_wheel_dir": str(dist),
+                    "app_pip_extra_args": "--no-index --find-links /mnt/wheelhouse",
                     # Bytecode compilation is most of pip's time, and not under test here.
-                    "processor_pip_compile": False,
+                    "app_pip_compile": False,
                     **(extra_vars or {}),
                 },
                 timeout=800,

@@ -4,7 +4,6 @@ API), and the gateway app itself starting from the installed virtualenv."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -13,17 +12,12 @@ from pathlib import Path
 import pytest
 
 from tests.ops.ansible_run import ANSIBLE_DIR
-from tests.ops.baked_image import baked_image, in_root, unit_settings
+from tests.ops.baked_image import IMAGE_TEST_MARKS, baked_image, in_root, unit_settings
 
 UNIT = "etc/systemd/system/videoforge-gateway.service"
 VENV_BIN = "/opt/videoforge/venv/bin"
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.timeout(900),
-    pytest.mark.skipif(os.geteuid() != 0, reason="chroot and mount need root"),
-    pytest.mark.skipif(shutil.which("debootstrap") is None, reason="debootstrap not installed"),
-]
+pytestmark = IMAGE_TEST_MARKS
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +35,11 @@ def test_unit_runs_uvicorn_workers_and_stops_gracefully(image: Path) -> None:
     assert unit["KillSignal"] == ["SIGTERM"] and unit["KillMode"] == ["mixed"]
     # Longer than the load balancer's deregistration delay (30 s): requests finish first.
     assert int(unit["TimeoutStopSec"][0]) > 30
+    # Baked defaults, then the provisioned settings (fetched at boot), then local overrides.
     assert unit["EnvironmentFile"] == ["/etc/videoforge/gateway.env",
+                                       "-/run/videoforge/runtime.env",
                                        "-/etc/videoforge/gateway.local.env"]
+    assert "videoforge-runtime-env.service" in unit["After"][0]
     enabled = image / "etc/systemd/system/multi-user.target.wants/videoforge-gateway.service"
     assert enabled.is_symlink(), "the gateway is not enabled at boot"
     assert not (image / "etc/systemd/system/videoforge-worker.service").exists()
@@ -62,6 +59,9 @@ def test_environment_proxies_to_the_http_api(image: Path) -> None:
     env = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
     assert env["VF_GATEWAY_MODE"] == '"proxy"'
     assert env["VF_TRUSTED_PROXIES"] == '"1"' and env["VF_ENV"] == '"production"'
+    # Metrics on their own listener, the port the gateway's security group opens to the
+    # monitoring host (videoforge/provision/network.py).
+    assert env["VF_GATEWAY_METRICS_PORT"] == '"9104"'
 
 
 def test_the_gateway_app_builds_from_the_virtualenv_in_proxy_mode(image: Path) -> None:

@@ -13,7 +13,7 @@ import yaml
 from tests.ops.monitoring_config import DASHBOARDS, HERE, MonitoringConfig, alert_rules
 
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
-SERVICES = {"gateway", "gallery", "streaming", "autoscaler"}
+SERVICES = {"gateway", "gallery", "streaming", "autoscaler", "notifier"}
 FLEET_PANELS = {
     "Queue depth",
     "In flight",
@@ -45,6 +45,9 @@ def test_alert_rules_cover_the_issue(monitoring_config: MonitoringConfig) -> Non
         "JobFailureRateHigh",
         "JobDurationP95AboveTarget",
         "ApiErrorRateHigh",
+        "AutoscalerNotRunning",
+        "NotifierNotRunning",
+        "WebhookOutboxLagging",
     }
 
 
@@ -67,6 +70,7 @@ def test_scrape_config_passes_promtool_check(monitoring_config: MonitoringConfig
 def test_scrape_config_covers_services_and_fleet(monitoring_config: MonitoringConfig) -> None:
     from gallery.settings import GallerySettings
     from gateway.settings import GatewaySettings
+    from notifier.settings import NotifierSettings
     from processor.autoscaler.settings import AutoscalerSettings
     from streaming.settings import StreamingSettings
     from videoforge.commands.serve import DEFAULT_PORTS
@@ -79,6 +83,7 @@ def test_scrape_config_covers_services_and_fleet(monitoring_config: MonitoringCo
         "gallery": GallerySettings.model_fields["gallery_metrics_port"].default,
         "streaming": StreamingSettings.model_fields["streaming_metrics_port"].default,
         "autoscaler": AutoscalerSettings.model_fields["autoscaler_metrics_port"].default,
+        "notifier": NotifierSettings.model_fields["notifier_metrics_port"].default,
     }
     public = set(DEFAULT_PORTS.values())
     for service in SERVICES:
@@ -89,6 +94,39 @@ def test_scrape_config_covers_services_and_fleet(monitoring_config: MonitoringCo
     group_tag = {"name": "tag:aws:autoscaling:groupName", "values": ["videoforge-workers"]}
     assert group_tag in worker_sd["filters"]
     assert "ec2_sd_configs" in jobs["node"]
+
+
+def test_aws_instances_are_found_in_the_groups_provision_makes(
+        monitoring_config: MonitoringConfig) -> None:
+    from gateway.settings import GatewaySettings
+    from notifier.settings import NotifierSettings
+    from processor.autoscaler.settings import AutoscalerSettings
+    from processor.settings import ProcessorSettings
+    from videoforge.provision.control import ControlSpec
+    from videoforge.provision.gateway import GatewaySpec
+    from videoforge.provision.network import METRICS_PORTS, NODE_EXPORTER_PORT
+
+    workers = AutoscalerSettings.model_fields["autoscaler_asg_name"].default
+    gateway, control = GatewaySpec().fleet.group_name, ControlSpec().fleet.group_name
+    expected = {
+        "worker": (ProcessorSettings.model_fields["metrics_port"].default, [workers]),
+        "gateway": (GatewaySettings.model_fields["gateway_metrics_port"].default, [gateway]),
+        "autoscaler": (AutoscalerSettings.model_fields["autoscaler_metrics_port"].default,
+                       [control]),
+        "notifier": (NotifierSettings.model_fields["notifier_metrics_port"].default, [control]),
+        "node": (NODE_EXPORTER_PORT, [workers, gateway, control]),
+    }
+    # Each port is one its instances' security group opens to the monitoring host.
+    opened = {"worker": METRICS_PORTS["workers"], "gateway": METRICS_PORTS["gateway"],
+              "autoscaler": METRICS_PORTS["control"], "notifier": METRICS_PORTS["control"],
+              "node": (NODE_EXPORTER_PORT,)}
+    jobs = {job["job_name"]: job for job in monitoring_config.scrape_config()["scrape_configs"]}
+    for job, (port, groups) in expected.items():
+        (sd,) = jobs[job]["ec2_sd_configs"]
+        assert sd["port"] == port and port in opened[job], job
+        assert {"name": "tag:aws:autoscaling:groupName", "values": groups} in sd["filters"], job
+        labels = {r["target_label"] for r in jobs[job]["relabel_configs"]}
+        assert {"instance", "group"} <= labels, job
 
 
 def test_rules_and_config_use_the_rendered_rules_dir(monitoring_config: MonitoringConfig) -> None:

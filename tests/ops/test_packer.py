@@ -10,13 +10,14 @@ from typing import Any
 
 import hcl2
 import pytest
+import yaml
 
-from tests.ops.ansible_run import REPO
+from tests.ops.ansible_run import ANSIBLE_DIR, REPO
 
 PACKER_DIR = REPO / "packer"
 TEMPLATE = PACKER_DIR / "worker.pkr.hcl"
-GATEWAY_TEMPLATE = PACKER_DIR / "gateway.pkr.hcl"
-TEMPLATES = [TEMPLATE, GATEWAY_TEMPLATE]
+SERVICE_TEMPLATE = PACKER_DIR / "service.pkr.hcl"
+TEMPLATES = [TEMPLATE, SERVICE_TEMPLATE]
 PACKER = shutil.which("packer")
 needs_packer = pytest.mark.skipif(PACKER is None, reason="packer not installed")
 
@@ -63,26 +64,36 @@ def test_template_is_formatted(path: Path) -> None:
     assert result.returncode == 0, result.stdout
 
 
-def test_gateway_image_is_the_gateway_playbook_hardened_like_the_worker(
+def test_service_images_are_their_playbooks_hardened_like_the_worker(
         template: dict[str, Any]) -> None:
-    with GATEWAY_TEMPLATE.open() as f:
-        gateway = dict(_plain(hcl2.load(f)))
-    source = dict(gateway["source"][0]["amazon-ebs"]["gateway"])
+    with SERVICE_TEMPLATE.open() as f:
+        service = dict(_plain(hcl2.load(f)))
+    source = dict(service["source"][0]["amazon-ebs"]["service"])
     worker = _source(template)
-    assert source["ami_name"].startswith("videoforge-gateway-")  # what provision looks for
+    # What provision looks for: videoforge-gateway-*, videoforge-control-*.
+    assert source["ami_name"] == "videoforge-${var.service}-${local.timestamp}"
     for same in ("source_ami_filter", "metadata_options", "imds_support", "encrypt_boot"):
         assert source[same] == worker[same], same
     assert source["launch_block_device_mappings"][0]["encrypted"] is True
     assert source["tags"]["git_revision"] == "${var.git_revision}"
-    provisioners = _provisioners(gateway)
+    provisioners = _provisioners(service)
     kinds = [kind for kind, _ in provisioners]
     ansible = provisioners[kinds.index("ansible")][1]
-    assert ansible["playbook_file"].endswith("/../ansible/gateway.yml")
+    assert ansible["playbook_file"].endswith("/../ansible/${var.service}.yml")
     after = [Path(body.get("script", "")).name
              for _, body in provisioners[kinds.index("ansible") + 1:]]
-    assert after == ["cleanup.sh", "validate-gateway.sh"]
-    variables = {name for block in gateway["variable"] for name in block}
+    assert after == ["cleanup.sh", "validate-service.sh"]
+    variables = {name: body for block in service["variable"] for name, body in block.items()}
     assert "ffmpeg_version" not in variables and "wheel_dir" in variables
+    choices = variables["service"]["validation"][0]["condition"]
+    locals_ = service["locals"][0]
+    for name in ("gateway", "control"):
+        assert f'"{name}"' in choices and (ANSIBLE_DIR / f"{name}.yml").exists()
+        assert set(locals_["units"]) == set(locals_["imports"]) == {"gateway", "control"}
+    # Validation checks exactly the units the control role enables.
+    control = yaml.safe_load((ANSIBLE_DIR / "roles/control/defaults/main.yml").read_text())
+    assert locals_["units"]["control"].split() == [
+        control[f"control_{unit}_service_name"] for unit in ("migrate", "autoscaler", "notifier")]
 
 
 def test_plugins_are_declared(template: dict[str, Any]) -> None:

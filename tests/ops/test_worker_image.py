@@ -7,7 +7,6 @@ systemd at runtime (nothing runs as PID 1 in it): services are enabled, never st
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -16,17 +15,12 @@ from pathlib import Path
 import pytest
 
 from tests.ops.ansible_run import ANSIBLE_DIR, REPO
-from tests.ops.baked_image import baked_image, in_root, unit_settings
+from tests.ops.baked_image import IMAGE_TEST_MARKS, baked_image, in_root, unit_settings
 
 UNIT = "etc/systemd/system/videoforge-worker.service"
 VENV_BIN = "/opt/videoforge/venv/bin"
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.timeout(900),
-    pytest.mark.skipif(os.geteuid() != 0, reason="chroot and mount need root"),
-    pytest.mark.skipif(shutil.which("debootstrap") is None, reason="debootstrap not installed"),
-]
+pytestmark = IMAGE_TEST_MARKS
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +53,9 @@ def test_worker_unit_runs_the_worker_as_the_service_user(image: Path) -> None:
     assert unit["KillSignal"] == ["SIGTERM"]
     assert int(unit["TimeoutStopSec"][0]) >= 600, "too short for a job to drain"
     assert unit["WantedBy"] == ["multi-user.target"]
-    assert "/etc/videoforge/worker.env" in unit["EnvironmentFile"]
+    assert unit["EnvironmentFile"] == ["/etc/videoforge/worker.env",
+                                       "-/run/videoforge/runtime.env",
+                                       "-/etc/videoforge/worker.local.env"]
     enabled = image / "etc/systemd/system/multi-user.target.wants/videoforge-worker.service"
     assert enabled.is_symlink(), "the worker is not enabled at boot"
 

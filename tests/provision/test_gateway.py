@@ -53,8 +53,11 @@ def test_gateway_behind_its_load_balancer(names: dict[str, str], client: Any,
     (instances_group,) = template["SecurityGroupIds"]
     rules = ec2.describe_security_groups(GroupIds=[instances_group])["SecurityGroups"][0][
         "IpPermissions"]
-    assert [(r["FromPort"], [p["GroupId"] for p in r["UserIdGroupPairs"]]) for r in rules] == [
-        (8000, balancer["SecurityGroups"])]  # only the balancer reaches the gateway
+    sources = {r["FromPort"]: [p["GroupId"] for p in r["UserIdGroupPairs"]] for r in rules}
+    # Only the balancer reaches the gateway's port; only the monitoring host its metrics.
+    monitoring = first["outputs"]["monitoring_security_group"]
+    assert sources == {8000: balancer["SecurityGroups"], 9104: [monitoring], 9100: [monitoring]}
+    assert all(not r.get("IpRanges") for r in rules)
 
     # The worker group is still the worker's, with its own template and image.
     workers = autoscaling.describe_auto_scaling_groups(

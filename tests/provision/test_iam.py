@@ -27,14 +27,15 @@ def test_roles_profiles_and_the_launch_template(names: dict[str, str], client: A
     first = provision_json(capsys, *_args(names))
     prefix, iam = names["prefix"], client("iam")
     roles = {r["name"]: r["outcome"] for r in first["resources"] if r["kind"] == "iam role"}
-    assert roles == {f"{prefix}-{k}": "created"
-                     for k in ("worker", "controller", "gateway", "gallery", "streaming")}
+    assert roles == {f"{prefix}-{k}": "created" for k in (
+        "worker", "controller", "gateway", "gallery", "streaming", "monitoring")}
     for key, principal in (("worker", "ec2"), ("controller", "ec2"), ("gateway", "ec2"),
-                           ("gallery", "lambda"), ("streaming", "lambda")):
+                           ("gallery", "lambda"), ("streaming", "lambda"),
+                           ("monitoring", "ec2")):
         trust = iam.get_role(RoleName=f"{prefix}-{key}")["Role"]["AssumeRolePolicyDocument"]
         assert trust["Statement"] == [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                        "Principal": {"Service": f"{principal}.amazonaws.com"}}]
-    for key in ("worker", "controller", "gateway"):
+    for key in ("worker", "controller", "gateway", "monitoring"):
         profile = iam.get_instance_profile(InstanceProfileName=f"{prefix}-{key}")
         assert [r["RoleName"] for r in profile["InstanceProfile"]["Roles"]] == [f"{prefix}-{key}"]
     with pytest.raises(iam.exceptions.NoSuchEntityException):
@@ -81,7 +82,7 @@ def test_each_role_touches_only_its_own_things(names: dict[str, str], client: An
     provision_json(capsys, *_args(names))
     iam, prefix = client("iam"), names["prefix"]
     streaming = _policy(iam, f"{prefix}-streaming")
-    assert set(streaming) == {"ReadOutputs", "WriteLogs"}
+    assert set(streaming) == {"ReadOutputs", "WriteLogs", "NetworkInterfaces"}
     assert streaming["ReadOutputs"]["Action"] == ["s3:GetObject"]
     assert streaming["WriteLogs"]["Resource"] == (
         f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/{prefix}-streaming:*")
@@ -93,7 +94,31 @@ def test_each_role_touches_only_its_own_things(names: dict[str, str], client: An
     controller = _policy(iam, f"{prefix}-controller")
     assert controller["SizeFleet"]["Action"] == ["autoscaling:SetDesiredCapacity"]
     assert "sqs:ReceiveMessage" not in controller["QueueCounts"]["Action"]
-    assert set(_policy(iam, f"{prefix}-gateway")) == {"SendJobs"}
+    assert set(_policy(iam, f"{prefix}-gateway")) == {"SendJobs", "ReadSettings"}
+
+
+def test_settings_functions_networks_and_monitoring(names: dict[str, str], client: Any,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    provision_json(capsys, *_args(names))
+    iam, prefix = client("iam"), names["prefix"]
+    # The instances read the one settings secret, nothing else of Secrets Manager.
+    secret = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:{prefix}/runtime-??????"
+    for role in ("worker", "controller", "gateway"):
+        assert _policy(iam, f"{prefix}-{role}")["ReadSettings"] == {
+            "Sid": "ReadSettings", "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue"], "Resource": secret}, role
+    for role in ("gallery", "streaming", "monitoring"):
+        assert "ReadSettings" not in _policy(iam, f"{prefix}-{role}"), role
+    # A function in a VPC: Lambda attaches it through its role (no more than that).
+    for role in ("gallery", "streaming"):
+        assert _policy(iam, f"{prefix}-{role}")["NetworkInterfaces"]["Action"] == [
+            "ec2:AssignPrivateIpAddresses", "ec2:CreateNetworkInterface",
+            "ec2:DeleteNetworkInterface", "ec2:DescribeNetworkInterfaces",
+            "ec2:DescribeSubnets", "ec2:UnassignPrivateIpAddresses"]
+    monitoring = _policy(iam, f"{prefix}-monitoring")
+    assert set(monitoring) == {"DiscoverTargets", "ReadMetrics"}
+    everything = [a for s in monitoring.values() for a in s["Action"]]
+    assert all(a.split(":")[1].startswith(("Describe", "Get", "List")) for a in everything)
 
 
 def test_a_changed_policy_is_put_back(names: dict[str, str], client: Any,
@@ -106,7 +131,7 @@ def test_a_changed_policy_is_put_back(names: dict[str, str], client: Any,
     report = provision_json(capsys, *_args(names))
     updated = {r["name"]: r["changes"] for r in report["resources"] if r["outcome"] == "updated"}
     assert updated == {role: ["policy"]}
-    assert set(_policy(iam, role)) == {"SendJobs"}
+    assert set(_policy(iam, role)) == {"SendJobs", "ReadSettings"}
 
 
 def test_kms_key_access_follows_the_bucket_key(names: dict[str, str], client: Any,

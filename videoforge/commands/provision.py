@@ -17,6 +17,10 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from processor.autoscaler.settings import AutoscalerSettings
 from videoforge.provision import FleetSpec, ProvisionConfig, ProvisionError, Report, provision
+from videoforge.provision.cache import CacheSpec
+from videoforge.provision.control import AMI_NAME_PATTERN as CONTROL_AMI_PATTERN
+from videoforge.provision.control import ControlSpec
+from videoforge.provision.database import DatabaseSpec
 from videoforge.provision.fleet import HOOK_HEARTBEAT_TIMEOUT_S
 from videoforge.provision.gateway import AMI_NAME_PATTERN as GATEWAY_AMI_PATTERN
 from videoforge.provision.gateway import GatewaySpec
@@ -24,6 +28,9 @@ from videoforge.provision.gateway import GatewaySpec
 _DEFAULTS = ProvisionConfig()
 _FLEET = FleetSpec()
 _GATEWAY = GatewaySpec()
+_CONTROL = ControlSpec()
+_DATABASE = DatabaseSpec()
+_CACHE = CacheSpec()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,11 +63,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fleet.add_argument("--ami-id", help="worker AMI (default: newest videoforge-worker-* "
                                         "image of this account)")
     fleet.add_argument("--instance-type", default=_FLEET.instance_type)
-    fleet.add_argument("--subnet-ids", help="comma-separated (default: the default VPC's)")
+    fleet.add_argument("--subnet-ids", help="the instances' and load balancer's subnets, "
+                                            "comma-separated (default: the default VPC's)")
     fleet.add_argument("--instance-profile",
                        help="IAM instance profile for the workers (default: PREFIX-worker, "
                             "made by this run)")
-    fleet.add_argument("--user-data-file", type=Path, help="cloud-init user data")
+    fleet.add_argument("--user-data-file", type=Path,
+                       help="cloud-init user data (default: point the instance at the "
+                            "provisioned settings)")
     fleet.add_argument("--min", type=int, default=_FLEET.min_size)
     fleet.add_argument("--max", type=int, default=_FLEET.max_size)
     fleet.add_argument("--desired", type=int, default=_FLEET.desired,
@@ -68,7 +78,46 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fleet.add_argument("--lifecycle-hook", metavar="NAME",
                        help="add a termination lifecycle hook of this name (heartbeat "
                             f"timeout {HOOK_HEARTBEAT_TIMEOUT_S} s) so workers can drain")
+    _data_arguments(parser)
     _gateway_arguments(parser)
+    _control_arguments(parser)
+
+
+def _data_arguments(parser: argparse.ArgumentParser) -> None:
+    data = parser.add_argument_group(
+        "database and Redis (in private subnets with a NAT gateway, made unless given)")
+    data.add_argument("--with-database", action="store_true",
+                      help="an RDS PostgreSQL instance, named PREFIX (its URL, password "
+                           "inside, goes to the provisioned settings only)")
+    data.add_argument("--database-url", metavar="URL",
+                      help="or: a PostgreSQL database of your own, stored in the settings")
+    data.add_argument("--database-instance-class", default=_DATABASE.instance_class)
+    data.add_argument("--database-storage-gb", type=int, default=_DATABASE.storage_gb)
+    data.add_argument("--database-max-storage-gb", type=int, default=_DATABASE.max_storage_gb)
+    data.add_argument("--database-multi-az", action="store_true",
+                      help="a standby in a second zone")
+    data.add_argument("--with-redis", action="store_true",
+                      help="an ElastiCache Redis replication group, named PREFIX (TLS, AUTH)")
+    data.add_argument("--redis-url", metavar="URL", help="or: a Redis of your own")
+    data.add_argument("--redis-node-type", default=_CACHE.node_type)
+    data.add_argument("--redis-replicas", type=int, default=_CACHE.replicas)
+    data.add_argument("--private-subnet-ids",
+                      help="private subnets (with a route out through NAT) for the database, "
+                           "Redis and the functions (default: two made here)")
+
+
+def _control_arguments(parser: argparse.ArgumentParser) -> None:
+    control = parser.add_argument_group("control group (with --with-control)")
+    control.add_argument("--with-control", action="store_true",
+                         help="the control instances: migrations, the autoscaler, the "
+                              "webhook notifier")
+    control.add_argument("--control-ami-id", help="control AMI (default: newest "
+                                                  f"{CONTROL_AMI_PATTERN} image of this "
+                                                  "account)")
+    control.add_argument("--control-instance-type", default=_CONTROL.fleet.instance_type)
+    control.add_argument("--control-size", type=int, default=_CONTROL.fleet.max_size,
+                         help="instances (one autoscaler runs; the others wait to take over)")
+    control.add_argument("--control-user-data-file", type=Path, help="cloud-init user data")
 
 
 def _gateway_arguments(parser: argparse.ArgumentParser) -> None:
@@ -85,6 +134,10 @@ def _gateway_arguments(parser: argparse.ArgumentParser) -> None:
                          help="cloud-init user data (writes /etc/videoforge/gateway.local.env)")
     gateway.add_argument("--certificate-arn", help="ACM certificate: HTTPS on 443, HTTP "
                                                    "redirected (default: HTTP on 80 only)")
+    gateway.add_argument("--domain-name", help="the site's name: the default CORS origin, and "
+                                               "with --hosted-zone-id an alias record to the "
+                                               "load balancer")
+    gateway.add_argument("--hosted-zone-id", help="the Route 53 hosted zone of --domain-name")
 
 
 def _read(path: Path | None) -> str | None:
@@ -103,12 +156,38 @@ def _gateway(args: argparse.Namespace, subnets: tuple[str, ...]) -> GatewaySpec 
                     subnet_ids=subnets, user_data=_read(args.gateway_user_data_file),
                     min_size=args.gateway_min, max_size=args.gateway_max,
                     desired=max(args.gateway_min, min(_GATEWAY.fleet.desired, args.gateway_max)))
-    return GatewaySpec(name=name, fleet=fleet, certificate_arn=args.certificate_arn)
+    return GatewaySpec(name=name, fleet=fleet, certificate_arn=args.certificate_arn,
+                       domain_name=args.domain_name, hosted_zone_id=args.hosted_zone_id)
+
+
+def _control(args: argparse.Namespace, subnets: tuple[str, ...]) -> ControlSpec | None:
+    if not args.with_control:
+        return None
+    name = f"{args.name_prefix}-control"
+    size = args.control_size
+    return ControlSpec(fleet=replace(
+        _CONTROL.fleet, group_name=name, template_name=name, ami_id=args.control_ami_id,
+        instance_type=args.control_instance_type, subnet_ids=subnets,
+        user_data=_read(args.control_user_data_file), min_size=size, max_size=size,
+        desired=size))
+
+
+def _origins(args: argparse.Namespace) -> tuple[str, ...]:
+    if args.cors_origins:
+        return tuple(args.cors_origins)
+    if args.domain_name:
+        scheme = "https" if args.certificate_arn else "http"
+        return (f"{scheme}://{args.domain_name.rstrip('.')}",)
+    return _DEFAULTS.cors_origins
+
+
+def _ids(text: str | None) -> tuple[str, ...]:
+    return tuple(s.strip() for s in (text or "").split(",") if s.strip())
 
 
 def _config(args: argparse.Namespace, settings: AutoscalerSettings) -> ProvisionConfig:
     fleet = None
-    subnets = tuple(s.strip() for s in (args.subnet_ids or "").split(",") if s.strip())
+    subnets = _ids(args.subnet_ids)
     if args.with_fleet:
         user_data = _read(args.user_data_file)
         fleet = FleetSpec(
@@ -120,17 +199,30 @@ def _config(args: argparse.Namespace, settings: AutoscalerSettings) -> Provision
             min_size=args.min, max_size=args.max, desired=args.desired,
             lifecycle_hook=args.lifecycle_hook,
         )
+    if args.hosted_zone_id and not (args.domain_name and args.with_gateway):
+        raise ProvisionError("--hosted-zone-id goes with --domain-name and --with-gateway",
+                             exit_code=2)
+    name = args.name_prefix
     return ProvisionConfig(
         kms_key_id=args.kms_key_id,
-        cors_origins=tuple(args.cors_origins or _DEFAULTS.cors_origins),
+        cors_origins=_origins(args),
         upload_expiry_days=args.upload_expiry_days,
         max_receive_count=args.max_receive_count,
         visibility_timeout_s=args.visibility_timeout,
         user_pool_name=args.user_pool_name, app_client_name=args.app_client_name,
         oldest_age_alarm_s=args.oldest_age_alarm, alarm_topic_arn=args.alarm_topic_arn,
-        fleet=fleet, gateway=_gateway(args, subnets), iam=args.iam,
-        name_prefix=args.name_prefix,
-        worker_group=settings.autoscaler_asg_name,
+        fleet=fleet, gateway=_gateway(args, subnets), control=_control(args, subnets),
+        iam=args.iam, name_prefix=name, worker_group=settings.autoscaler_asg_name,
+        database=DatabaseSpec(
+            identifier=name, instance_class=args.database_instance_class,
+            storage_gb=args.database_storage_gb, max_storage_gb=args.database_max_storage_gb,
+            multi_az=args.database_multi_az, kms_key_id=args.kms_key_id,
+        ) if args.with_database else None,
+        database_url=args.database_url,
+        cache=CacheSpec(identifier=name, node_type=args.redis_node_type,
+                        replicas=args.redis_replicas) if args.with_redis else None,
+        redis_url=args.redis_url,
+        subnet_ids=subnets, private_subnet_ids=_ids(args.private_subnet_ids),
     )
 
 
@@ -146,7 +238,8 @@ def print_table(report: Report) -> None:
     print()
     for key, value in report.env().items():
         print(f"{key}={value}")
-    for key in ("queue_url", "dead_letter_queue_url", "launch_template_id", "load_balancer_url"):
+    for key in ("queue_url", "dead_letter_queue_url", "launch_template_id", "load_balancer_url",
+                "site_url", "database_endpoint", "redis_endpoint"):
         if key in report.outputs:
             print(f"# {key}: {report.outputs[key]}")
 

@@ -12,7 +12,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from videoforge.provision.fleet import FleetSpec, ensure_fleet, find_subnets
-from videoforge.provision.results import Changes, ProvisionError, Result, error_code
+from videoforge.provision.network import ensure_security_group, tcp, vpc_of
+from videoforge.provision.results import Changes, Result, error_code
 
 GATEWAY_PORT = 8000
 HEALTH_CHECK_PATH = "/healthz"
@@ -34,52 +35,9 @@ class GatewaySpec:
                                  ami_pattern=AMI_NAME_PATTERN, min_size=2, max_size=4,
                                  desired=2, health_check_grace_s=120)
     certificate_arn: str | None = None      # None: plain HTTP on port 80
-
-
-def _vpc(ec2: Any, subnets: list[str]) -> str:
-    found = ec2.describe_subnets(SubnetIds=subnets)["Subnets"]
-    vpcs = {s["VpcId"] for s in found}
-    if len(vpcs) != 1:
-        raise ProvisionError(f"the subnets are in {len(vpcs)} VPCs; give subnets of one",
-                             exit_code=2)
-    return vpcs.pop()
-
-
-def ensure_security_group(ec2: Any, *, name: str, vpc: str, description: str,
-                          ingress: list[dict[str, Any]]) -> tuple[Result, str]:
-    changes = Changes("security group", name)
-    found = ec2.describe_security_groups(Filters=[
-        {"Name": "group-name", "Values": [name]}, {"Name": "vpc-id", "Values": [vpc]}]
-    )["SecurityGroups"]
-    if found:
-        group = found[0]
-    else:
-        group = {"GroupId": ec2.create_security_group(GroupName=name, VpcId=vpc,
-                                                      Description=description)["GroupId"],
-                 "IpPermissions": []}
-        changes.created = True
-    group_id = str(group["GroupId"])
-
-    def key(rule: dict[str, Any]) -> tuple[Any, ...]:
-        return (rule.get("IpProtocol"), rule.get("FromPort"), rule.get("ToPort"),
-                tuple(sorted(r["CidrIp"] for r in rule.get("IpRanges", []))),
-                tuple(sorted(p["GroupId"] for p in rule.get("UserIdGroupPairs", []))))
-
-    have = {key(r) for r in group.get("IpPermissions", [])}
-    missing = [rule for rule in ingress if key(rule) not in have]
-    if missing:
-        ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=missing)
-        changes.note("ingress")
-    return changes.result(id=group_id), group_id
-
-
-def _tcp(port: int, *, cidr: str | None = None, group: str | None = None) -> dict[str, Any]:
-    rule: dict[str, Any] = {"IpProtocol": "tcp", "FromPort": port, "ToPort": port}
-    if cidr:
-        rule["IpRanges"] = [{"CidrIp": cidr}]
-    if group:
-        rule["UserIdGroupPairs"] = [{"GroupId": group}]
-    return rule
+    # The site's name, an alias of the load balancer in this Route 53 hosted zone.
+    domain_name: str | None = None
+    hosted_zone_id: str | None = None
 
 
 def ensure_target_group(elb: Any, *, name: str, vpc: str) -> tuple[Result, str]:
@@ -163,18 +121,43 @@ def ensure_listeners(elb: Any, balancer_arn: str, target_group: str,
     return results
 
 
-def ensure_gateway(ec2: Any, elb: Any, autoscaling: Any, spec: GatewaySpec
-                   ) -> tuple[list[Result], dict[str, str]]:
+def ensure_alias_record(route53: Any, *, zone: str, name: str, balancer: dict[str, Any]
+                        ) -> Result:
+    """``name`` → the load balancer, an alias A record (it follows the balancer's addresses,
+    and Route 53 answers it without a charge per query)."""
+    fqdn = name.rstrip(".") + "."
+    changes = Changes("dns record", fqdn)
+    target = {"HostedZoneId": balancer["CanonicalHostedZoneId"],
+              "DNSName": balancer["DNSName"].rstrip(".") + ".", "EvaluateTargetHealth": True}
+    found = route53.list_resource_record_sets(HostedZoneId=zone, StartRecordName=fqdn,
+                                              StartRecordType="A", MaxItems="1")
+    current = next((r.get("AliasTarget") for r in found["ResourceRecordSets"]
+                    if r["Name"] == fqdn and r["Type"] == "A"), None)
+    changes.created = current is None
+
+    def norm(alias: dict[str, Any] | None) -> tuple[Any, ...] | None:
+        return None if alias is None else (alias["HostedZoneId"], alias["DNSName"].lower(),
+                                           alias.get("EvaluateTargetHealth"))
+
+    changes.converge("target", norm(current), norm(target), lambda: (
+        route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={
+            "Comment": "VideoForge gateway", "Changes": [{"Action": "UPSERT",
+                "ResourceRecordSet": {"Name": fqdn, "Type": "A", "AliasTarget": target}}]})))
+    return changes.result()
+
+
+def ensure_gateway(ec2: Any, elb: Any, autoscaling: Any, spec: GatewaySpec, *,
+                   route53: Any = None) -> tuple[list[Result], dict[str, str]]:
     subnets = find_subnets(ec2, spec.fleet.subnet_ids)
-    vpc = _vpc(ec2, subnets)
+    vpc = vpc_of(ec2, subnets)
     results = []
     lb_result, lb_group = ensure_security_group(
         ec2, name=f"{spec.name}-lb", vpc=vpc, description="VideoForge gateway load balancer",
-        ingress=[_tcp(80, cidr="0.0.0.0/0")] + (
-            [_tcp(443, cidr="0.0.0.0/0")] if spec.certificate_arn else []))
+        ingress=[tcp(80, cidr="0.0.0.0/0")] + (
+            [tcp(443, cidr="0.0.0.0/0")] if spec.certificate_arn else []))
     instance_result, instance_group = ensure_security_group(
         ec2, name=spec.name, vpc=vpc, description="VideoForge gateway instances",
-        ingress=[_tcp(GATEWAY_PORT, group=lb_group)])
+        ingress=[tcp(GATEWAY_PORT, group=lb_group)])
     target_result, target_group = ensure_target_group(elb, name=spec.name, vpc=vpc)
     balancer_result, balancer = ensure_load_balancer(elb, name=spec.name, subnets=subnets,
                                                      security_group=lb_group)
@@ -186,9 +169,14 @@ def ensure_gateway(ec2: Any, elb: Any, autoscaling: Any, spec: GatewaySpec
     fleet_results, fleet_outputs = ensure_fleet(ec2, autoscaling, fleet)
     results += fleet_results
     scheme = "https" if spec.certificate_arn else "http"
+    if spec.domain_name and spec.hosted_zone_id and route53 is not None:
+        results.append(ensure_alias_record(route53, zone=spec.hosted_zone_id,
+                                           name=spec.domain_name, balancer=balancer))
     outputs = {"load_balancer_url": f"{scheme}://{balancer['DNSName']}",
                "gateway_target_group": target_group,
                "gateway_auto_scaling_group": fleet.group_name,
                "gateway_launch_template_id": fleet_outputs["launch_template_id"],
                "gateway_ami_id": fleet_outputs["ami_id"]}
+    if spec.domain_name:
+        outputs["site_url"] = f"{scheme}://{spec.domain_name.rstrip('.')}"
     return results, outputs

@@ -24,7 +24,7 @@ def route_keys(prefixes: tuple[str, ...]) -> list[str]:
     return [key for prefix in prefixes for key in (f"ANY {prefix}", f"ANY {prefix}/{{proxy+}}")]
 
 
-def _find_api(apis: Any, name: str) -> dict[str, Any] | None:
+def find_api(apis: Any, name: str) -> dict[str, Any] | None:
     kwargs: dict[str, Any] = {"MaxResults": _PAGE}
     found = []
     while True:
@@ -40,7 +40,7 @@ def _find_api(apis: Any, name: str) -> dict[str, Any] | None:
 
 def ensure_api(apis: Any, name: str) -> tuple[Result, dict[str, Any]]:
     changes = Changes("http api", name)
-    api = _find_api(apis, name)
+    api = find_api(apis, name)
     if api is None:
         api = apis.create_api(Name=name, ProtocolType="HTTP",
                               Tags={"Application": "videoforge"})

@@ -37,6 +37,7 @@ ROLES = (
     RoleSpec("gallery", policies.LAMBDA_PRINCIPAL, policies.gallery, instance_profile=False),
     RoleSpec("streaming", policies.LAMBDA_PRINCIPAL, policies.streaming,
              instance_profile=False),
+    RoleSpec("monitoring", policies.EC2_PRINCIPAL, policies.monitoring, instance_profile=True),
 )
 
 

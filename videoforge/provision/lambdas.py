@@ -40,6 +40,23 @@ class LambdaSettings(BaseSettings):
 
 
 @dataclass(frozen=True)
+class VpcPlacement:
+    """Where a function's network interfaces go: the subnets it runs in (private, routed
+    out through NAT) and its security group (the one the database and Redis let in)."""
+
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+
+    def config(self) -> dict[str, list[str]]:
+        return {"SubnetIds": sorted(self.subnet_ids),
+                "SecurityGroupIds": sorted(self.security_group_ids)}
+
+
+# Empty lists take a function out of its VPC (Lambda API, UpdateFunctionConfiguration).
+NO_VPC: dict[str, list[str]] = {"SubnetIds": [], "SecurityGroupIds": []}
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     name: str
     service: str
@@ -47,6 +64,7 @@ class FunctionSpec:
     memory_mb: int
     timeout_s: int
     environment: dict[str, str]
+    vpc: VpcPlacement | None = None
 
     @property
     def handler(self) -> str:
@@ -55,7 +73,8 @@ class FunctionSpec:
     def configuration(self) -> dict[str, Any]:
         return {"Role": self.role_arn, "Runtime": runtime(), "Handler": self.handler,
                 "MemorySize": self.memory_mb, "Timeout": self.timeout_s,
-                "Environment": {"Variables": dict(sorted(self.environment.items()))}}
+                "Environment": {"Variables": dict(sorted(self.environment.items()))},
+                "VpcConfig": self.vpc.config() if self.vpc else NO_VPC}
 
 
 def _as_env(value: Any) -> str:
@@ -96,7 +115,9 @@ def _norm(config: Mapping[str, Any]) -> dict[str, Any]:
             "Handler": config.get("Handler"), "MemorySize": config.get("MemorySize"),
             "Timeout": config.get("Timeout"),
             "Environment": {"Variables": dict(sorted(
-                ((config.get("Environment") or {}).get("Variables") or {}).items()))}}
+                ((config.get("Environment") or {}).get("Variables") or {}).items()))},
+            "VpcConfig": {key: sorted((config.get("VpcConfig") or {}).get(key) or [])
+                          for key in NO_VPC}}
 
 
 def _wait(lam: Any, name: str) -> None:
@@ -113,6 +134,8 @@ def ensure_function(lam: Any, spec: FunctionSpec, package: Package) -> tuple[Res
     wanted = spec.configuration()
     current = _current(lam, spec.name)
     if current is None:
+        if not spec.vpc:
+            wanted.pop("VpcConfig")
         current = lam.create_function(FunctionName=spec.name, Code={"ZipFile": package.data},
                                       PackageType="Zip", Publish=False,
                                       Tags={"Application": "videoforge"}, **wanted)

@@ -11,12 +11,21 @@ may do what its code calls, on its own resources and key prefixes, and nothing e
 - gallery (a Lambda function): presign uploads (single and multipart) under ``uploads/``, check
   them, delete a video's objects; send job messages; write its logs.
 - streaming (a Lambda function): presign reads under ``videos/``; write its logs.
+- monitoring (the Prometheus + Grafana host): find the instances to scrape; read CloudWatch
+  metrics (the Lambda functions' and the HTTP API's numbers).
+
+The EC2 roles also read the provisioned settings (one secret, runtime_config); the Lambda
+roles manage the network interfaces a function in a VPC needs. The notifier has no role:
+it runs on the control instances with no way to their credentials (ansible/roles/control:
+it needs only the database and outbound HTTPS).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from videoforge.provision import runtime_config
 
 # Where the code puts objects (common/storage.py): sources and outputs.
 UPLOADS_PREFIX = "uploads/"
@@ -71,6 +80,11 @@ class Names:
     def function_name(self, service: str) -> str:
         return f"{self.prefix}-{service}"
 
+    @property
+    def settings_secret_arn(self) -> str:
+        return runtime_config.secret_arn_pattern(part=self.part, region=self.region,
+                                                 account=self.account, prefix=self.prefix)
+
 
 def trust(service: str) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": [{
@@ -107,6 +121,20 @@ def _logs(n: Names, service: str) -> dict[str, Any]:
                                     "logs:PutLogEvents"], n.log_group_arn(n.function_name(service)))
 
 
+def _read_settings(n: Names) -> dict[str, Any]:
+    return _statement("ReadSettings", ["secretsmanager:GetSecretValue"], n.settings_secret_arn)
+
+
+def _vpc_access() -> dict[str, Any]:
+    # What Lambda does with the function's role to attach it to its subnets (the actions of
+    # AWSLambdaVPCAccessExecutionRole); EC2 takes no resource ARN for the Describe calls
+    # and Lambda names no interface before it creates it.
+    return _statement("NetworkInterfaces", [
+        "ec2:AssignPrivateIpAddresses", "ec2:CreateNetworkInterface",
+        "ec2:DeleteNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+        "ec2:UnassignPrivateIpAddresses"], "*")
+
+
 def _send_jobs(n: Names) -> dict[str, Any]:
     return _statement("SendJobs", ["sqs:GetQueueAttributes", "sqs:GetQueueUrl",
                                    "sqs:SendMessage"], n.queue_arn(n.queue))
@@ -131,6 +159,7 @@ def worker(n: Names) -> dict[str, Any]:
         # Describe calls take no resource ARN (Service Authorization Reference, Auto Scaling).
         _statement("FindOwnGroup", ["autoscaling:DescribeAutoScalingInstances"], "*"),
         _metrics(),
+        _read_settings(n),
         *_kms(n),
     )
 
@@ -143,11 +172,12 @@ def controller(n: Names) -> dict[str, Any]:
         _statement("ReadFleet", ["autoscaling:DescribeAutoScalingGroups",
                                  "autoscaling:DescribeAutoScalingInstances"], "*"),
         _metrics(),
+        _read_settings(n),
     )
 
 
 def gateway(n: Names) -> dict[str, Any]:
-    return _document(_send_jobs(n))
+    return _document(_send_jobs(n), _read_settings(n))
 
 
 def gallery(n: Names) -> dict[str, Any]:
@@ -166,6 +196,7 @@ def gallery(n: Names) -> dict[str, Any]:
                    {"StringLike": {"s3:prefix": [f"{MEDIA_PREFIX}*"]}}),
         _send_jobs(n),
         _logs(n, "gallery"),
+        _vpc_access(),
         *_kms(n),
     )
 
@@ -175,5 +206,17 @@ def streaming(n: Names) -> dict[str, Any]:
         _statement("ReadOutputs", ["s3:GetObject"],
                    n.bucket_arn(n.media_bucket, f"/{MEDIA_PREFIX}*")),
         _logs(n, "streaming"),
+        _vpc_access(),
         *_kms(n),
+    )
+
+
+def monitoring(n: Names) -> dict[str, Any]:
+    # Read-only calls that take no resource ARN (Service Authorization Reference, EC2 and
+    # CloudWatch): Prometheus' EC2 discovery and Grafana's CloudWatch data source.
+    return _document(
+        _statement("DiscoverTargets", ["ec2:DescribeAvailabilityZones",
+                                       "ec2:DescribeInstances"], "*"),
+        _statement("ReadMetrics", ["cloudwatch:GetMetricData", "cloudwatch:GetMetricStatistics",
+                                   "cloudwatch:ListMetrics"], "*"),
     )

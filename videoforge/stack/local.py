@@ -156,7 +156,8 @@ class LocalStack:
                    ) -> CommonSettings:
         """Buckets and queues, and the demo user in the local identity provider."""
         # The page uploads and plays straight from the object store: CORS for its origins.
-        provision(settings, ProvisionConfig(cors_origins=origins, cognito=False, iam=False))
+        provision(settings, ProvisionConfig(cors_origins=origins, cognito=False, iam=False,
+                                           settings_secret=False))
         o = self.options
         try:
             accounts.ensure_user(settings, username=o.demo_user, password=o.demo_password)

@@ -1,8 +1,10 @@
-# The VideoForge gateway image: Ubuntu 24.04 LTS + ansible/gateway.yml (uvicorn behind the
-# load balancer `videoforge provision --with-gateway` makes). A template of its own, not a
-# second source in worker.pkr.hcl: no FFmpeg, a smaller disk and build instance, its own
-# validation, and a gateway change does not rebuild the worker image.
-# Build with `make ami-gateway` (needs AWS credentials and network access for `packer init`).
+# The VideoForge service images, one per run: `-var service=gateway` is Ubuntu 24.04 LTS +
+# ansible/gateway.yml (uvicorn behind the load balancer `videoforge provision --with-gateway`
+# makes); `-var service=control` is ansible/control.yml (migrations, the autoscaler and the
+# notifier, run by `provision --with-control`). Not sources in worker.pkr.hcl: no FFmpeg, a
+# smaller disk and build instance, their own validation, and a gateway change does not
+# rebuild the worker image. Build with `make ami-gateway` / `make ami-control` (needs AWS
+# credentials and network access for `packer init`).
 
 packer {
   required_version = ">= 1.10.0"
@@ -15,6 +17,16 @@ packer {
       source  = "github.com/hashicorp/ansible"
       version = ">= 1.1.0"
     }
+  }
+}
+
+variable "service" {
+  type        = string
+  description = "Which image: gateway or control (the playbook ansible/<service>.yml)."
+
+  validation {
+    condition     = contains(["gateway", "control"], var.service)
+    error_message = "The service variable must be gateway or control."
   }
 }
 
@@ -68,13 +80,22 @@ locals {
   timestamp = formatdate("YYYYMMDD-hhmmss", timestamp())
   # Canonical's AWS account: the only owner whose Ubuntu images we accept.
   canonical_owner_id = "099720109477"
+  # The systemd units each image must have enabled, and what its code must import.
+  units = {
+    gateway = "videoforge-gateway"
+    control = "videoforge-migrate videoforge-autoscaler videoforge-notifier"
+  }
+  imports = {
+    gateway = "gateway.app videoforge.services"
+    control = "notifier.service processor.autoscaler.factory videoforge.singleton"
+  }
 }
 
-source "amazon-ebs" "gateway" {
+source "amazon-ebs" "service" {
   region        = var.region
   instance_type = var.instance_type
   subnet_id     = var.subnet_id
-  ami_name      = "videoforge-gateway-${local.timestamp}"
+  ami_name      = "videoforge-${var.service}-${local.timestamp}"
   ssh_username  = "ubuntu"
 
   source_ami_filter {
@@ -108,30 +129,30 @@ source "amazon-ebs" "gateway" {
   kms_key_id   = var.kms_key_id
 
   tags = {
-    Name            = "videoforge-gateway"
+    Name            = "videoforge-${var.service}"
     Application     = "videoforge"
     git_revision    = var.git_revision
     source_ami      = "{{ .SourceAMI }}"
     source_ami_name = "{{ .SourceAMIName }}"
   }
   run_tags = {
-    Name = "videoforge-gateway-packer-build"
+    Name = "videoforge-${var.service}-packer-build"
   }
 }
 
 build {
-  sources = ["source.amazon-ebs.gateway"]
+  sources = ["source.amazon-ebs.service"]
 
   provisioner "shell" {
     script = "${path.root}/scripts/wait-for-cloud-init.sh"
   }
 
   provisioner "ansible" {
-    playbook_file = "${path.root}/../ansible/gateway.yml"
+    playbook_file = "${path.root}/../ansible/${var.service}.yml"
     user          = "ubuntu"
     use_proxy     = false
     extra_arguments = [
-      "--extra-vars", "processor_wheel_dir=${abspath(var.wheel_dir)}",
+      "--extra-vars", "app_wheel_dir=${abspath(var.wheel_dir)}",
     ]
     ansible_env_vars = [
       "ANSIBLE_ROLES_PATH=${path.root}/../ansible/roles",
@@ -145,11 +166,12 @@ build {
   }
 
   provisioner "shell" {
-    script          = "${path.root}/scripts/validate-gateway.sh"
+    script          = "${path.root}/scripts/validate-service.sh"
     execute_command = "sudo env {{ .Vars }} bash '{{ .Path }}'"
     environment_vars = [
       "VENV=/opt/videoforge/venv",
-      "GATEWAY_SERVICE=videoforge-gateway",
+      "SERVICES=${local.units[var.service]}",
+      "IMPORTS=${local.imports[var.service]}",
     ]
   }
 }

@@ -1,0 +1,46 @@
+"""The audio of a chunked job, encoded once for the whole source.
+
+Chunks are video only; this one run decodes the source's audio, normalises it exactly as
+the unchunked graph does (``processor.normalize.audio_chain``: aligned with the first
+video frame, stereo 48 kHz, padded or cut to the video's length) and encodes it once per
+audio bitrate the ladder uses, with the rungs' own codec options. The stitch muxes each
+quality's file in; the AAC packets are the ones an unchunked run would have written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from processor.demuxers import input_args
+from processor.encode import Timeline, audio_codec_args
+from processor.ladder import Rung
+from processor.normalize import audio_chain
+from processor.source_info import SourceInfo
+
+
+def audio_file(workdir: Path, rung: Rung) -> Path:
+    return workdir / f"audio_{rung.audio_bitrate // 1000}k.m4a"
+
+
+def audio_rungs(rungs: Sequence[Rung]) -> list[Rung]:
+    """One rung per distinct audio bitrate (the file a quality's audio comes from)."""
+    seen: dict[int, Rung] = {}
+    for rung in rungs:
+        seen.setdefault(rung.audio_bitrate, rung)
+    return list(seen.values())
+
+
+def audio_args(source: Path, info: SourceInfo, rungs: Sequence[Rung], timing: Timeline,
+               workdir: Path) -> list[str]:
+    """FFmpeg arguments writing one AAC file per audio bitrate of ``rungs``."""
+    assert info.audio is not None
+    wanted = audio_rungs(rungs)
+    labels = "".join(f"[a{i}]" for i in range(len(wanted)))
+    chain = ",".join(audio_chain(info, timing.seconds))
+    args = [*input_args(source, info.container), "-filter_complex",
+            f"[0:{info.audio.index}]{chain},asplit={len(wanted)}{labels}"]
+    for i, rung in enumerate(wanted):
+        args += ["-map", f"[a{i}]", "-map_metadata", "-1", *audio_codec_args(rung),
+                 "-f", "mp4", str(audio_file(workdir, rung))]
+    return args

@@ -1,0 +1,68 @@
+"""Deciding whether a source is chunked, and where: the plan from its packet scan.
+
+The scan reads every video packet's timestamp and flags (nothing is decoded), which the
+split then uses to cut the parts. A source is not chunked when cutting it by timestamp
+is unsafe: timestamps that do not increase, or jump (a broadcast stream's discontinuity:
+the packets span a different time than intake measured).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from processor import passthrough
+from processor.chunking.plan import LEAD_FRAMES, ChunkPolicy, Decision, decide
+from processor.chunking.source import Packet, first_frame_time, probe_packets
+from processor.chunking.split import keyframes_of
+from processor.encode import Timeline, gop_frames, output_rate
+from processor.errors import TranscodeError
+from processor.ladder import Rung
+from processor.source_info import SourceInfo
+
+# Packets spanning more or less time than intake measured, by more than this: a jump.
+_SPAN_TOLERANCE_S = 1.0
+
+
+@dataclass(frozen=True)
+class Scan:
+    decision: Decision
+    packets: list[Packet]
+
+
+def plan_source(source: Path, info: SourceInfo, rungs: Sequence[Rung], timing: Timeline,
+                policy: ChunkPolicy, *, passthrough_on: bool = True) -> Scan:
+    """The chunk plan for ``source`` (or why it runs whole) and its video packets."""
+    seconds = timing.seconds
+    if seconds <= policy.threshold_s:
+        return Scan(Decision(None, f"{seconds:.0f} s is not over the {policy.threshold_s:g} s "
+                                   "chunking threshold"), [])
+    # A copied top rung would make the chunks' GOPs the source's: not built yet, so such a
+    # source runs whole (the copy already saves most of the encode).
+    if passthrough_on and passthrough.plan(source, info, rungs).taken:
+        return Scan(Decision(None, "its top rung is copied (passthrough): run whole"), [])
+    try:
+        packets = probe_packets(source, info.container, index=info.video.index)
+        keys = keyframes_of(packets)
+        origin = first_frame_time(source, info.container, index=info.video.index)
+    except TranscodeError as exc:
+        return Scan(Decision(None, f"not cut: {exc}"), [])
+    span = max(p.pts_s for p in packets) - min(p.pts_s for p in packets)
+    if abs(span - info.duration_s) > _SPAN_TOLERANCE_S + 2 / max(info.video.fps, 1):
+        return Scan(Decision(None, f"not cut: the timestamps jump ({span:.1f} s of them "
+                                   f"for {info.duration_s:.1f} s of video)"), packets)
+    decision = decide(rate=timing.rate, frames=timing.frames, gop=gop_frames(timing.rate),
+                      origin_s=origin, keyframes_s=keys, policy=policy,
+                      lead_frames=lead_frames(info, timing))
+    return Scan(decision, packets)
+
+
+def lead_frames(info: SourceInfo, timing: Timeline) -> int:
+    """Frames a part needs before its chunk: none for a progressive constant-rate source
+    at the output rate (its keyframe on the cut decodes to exactly the first frame)."""
+    video = info.video
+    same_rate = abs(video.fps - float(output_rate(info))) < 1e-3
+    if video.interlaced or video.is_vfr or not same_rate or timing.rate != output_rate(info):
+        return LEAD_FRAMES
+    return 0
