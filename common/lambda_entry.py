@@ -6,12 +6,14 @@ lambdas`, `videoforge provision`). Two things cannot cross that hop as they are:
 
 - the caller's ``Authorization`` (their Cognito token): the signature takes that header,
   so the gateway sends the token as ``X-Forwarded-Authorization``;
-- the caller's ``X-Forwarded-For`` chain: API Gateway writes that header itself for its
-  integration, so the gateway sends the chain as ``X-Videoforge-Forwarded-For``.
+- the caller's ``X-Forwarded-For`` and ``X-Forwarded-Proto`` chains: API Gateway writes
+  those headers itself for its integration, so the gateway sends them as
+  ``X-Videoforge-Forwarded-For`` and ``-Proto``.
 
-:func:`restore` puts both back, only for an event API Gateway verified as IAM-signed
-(``requestContext.authorizer.iam``): then the headers are the gateway's word. The chain
-gets the address API Gateway saw (the gateway's), as any proxy appends its peer, so a
+:func:`restore` puts them back, only for an event API Gateway verified as IAM-signed
+(``requestContext.authorizer.iam``): then the headers are the gateway's word. The chains
+get what API Gateway saw (the gateway's address; https, all it serves), as any proxy
+appends its hop, so a
 function behind the load balancer, the gateway and API Gateway trusts three hops
 (``VF_TRUSTED_PROXIES=3``, see common/client_ip.py). The token is still verified as
 always; this only moves it to where the app reads it. On any other event both headers
@@ -25,7 +27,8 @@ from typing import Any
 
 FORWARDED_AUTHORIZATION = "x-forwarded-authorization"
 FORWARDED_FOR = "x-videoforge-forwarded-for"
-_MOVED = (FORWARDED_AUTHORIZATION, FORWARDED_FOR)
+FORWARDED_PROTO = "x-videoforge-forwarded-proto"
+_MOVED = (FORWARDED_AUTHORIZATION, FORWARDED_FOR, FORWARDED_PROTO)
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -47,6 +50,8 @@ def restore(event: dict[str, Any]) -> dict[str, Any]:
         chain = [hop for hop in (moved[FORWARDED_FOR], peer) if hop]
         if chain:
             headers["x-forwarded-for"] = ", ".join(chain)
+        headers["x-forwarded-proto"] = ", ".join(
+            hop for hop in (moved[FORWARDED_PROTO], "https") if hop)
     return {**event, "headers": headers}
 
 

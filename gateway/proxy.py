@@ -100,11 +100,16 @@ class UpstreamProxy:
         request = Request(scope, receive)
         headers = [(k, v) for k, v in scope["headers"] if k not in _HOP_BY_HOP and k != b"host"]
         peer = request.client.host if request.client else ""
+        # Both chains are appended to, one entry per hop, so that the service reads the
+        # scheme from the same hop as the client IP (common/client_ip.py).
         forwarded = ", ".join(forwarded_hops(request))  # every copy of the header
-        headers = [(k, v) for k, v in headers if k not in (b"x-forwarded-for",)]
+        protos = ", ".join(request.headers.getlist("x-forwarded-proto"))
+        scheme = scope.get("scheme", "http")
+        headers = [(k, v) for k, v in headers
+                   if k not in (b"x-forwarded-for", b"x-forwarded-proto")]
         headers += [
             (b"x-forwarded-for", (f"{forwarded}, {peer}" if forwarded else peer).encode()),
-            (b"x-forwarded-proto", scope.get("scheme", "http").encode()),
+            (b"x-forwarded-proto", (f"{protos}, {scheme}" if protos else scheme).encode()),
             (b"x-forwarded-host", request.headers.get("host", "").encode()),
         ]
         url = httpx.URL(self.base_url + scope.get("root_path", "") + scope["path"],

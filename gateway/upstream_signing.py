@@ -5,7 +5,8 @@ requests (the AWS_IAM authorizer), and the gateway's instance role may invoke th
 The signature covers the method, path, query, host, date and the body's SHA-256, so the
 body is read whole first: bodies to gallery and streaming are small JSON (uploads go
 straight to S3), and a Lambda integration takes at most 6 MB anyway. The caller's own
-``Authorization`` and ``X-Forwarded-For`` travel under other names (common/lambda_entry.py).
+``Authorization`` and ``X-Forwarded-For``/``-Proto`` travel under other names
+(common/lambda_entry.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import botocore.session
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
-from common.lambda_entry import FORWARDED_AUTHORIZATION, FORWARDED_FOR
+from common.lambda_entry import FORWARDED_AUTHORIZATION, FORWARDED_FOR, FORWARDED_PROTO
 
 SERVICE = "execute-api"
 # Lambda quotas: a synchronous invocation's request payload is at most 6 MB.
@@ -63,6 +64,8 @@ class Signer:
                 out.append((FORWARDED_AUTHORIZATION.encode(), value))
             elif name == b"x-forwarded-for":
                 out.append((FORWARDED_FOR.encode(), value))
+            elif name == b"x-forwarded-proto":
+                out.append((FORWARDED_PROTO.encode(), value))
             elif not name.startswith(b"x-amz-") and name not in _LENGTH:
                 out.append((name, value))
         return out

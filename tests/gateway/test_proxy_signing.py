@@ -66,7 +66,8 @@ def test_forwarded_requests_are_signed_and_reach_the_app_as_the_callers(
         signed: TestClient, users: Any) -> None:
     token = users["owner"].headers["Authorization"]
     r = signed.get("/api/gallery/videos?q=cats&limit=2",
-                   headers={"Authorization": token, "X-Forwarded-For": "203.0.113.9"})
+                   headers={"Authorization": token, "X-Forwarded-For": "203.0.113.9",
+                            "X-Forwarded-Proto": "https"})
     assert r.status_code == 200, r.text
     received, app_sees = r.json()["received"], r.json()["app_sees"]
     assert received["authorization"].startswith(f"AWS4-HMAC-SHA256 Credential={KEY}/")
@@ -76,6 +77,7 @@ def test_forwarded_requests_are_signed_and_reach_the_app_as_the_callers(
     # What gallery reads: the caller's token, and the chain with every hop's peer added.
     assert app_sees["authorization"] == token
     assert app_sees["x-forwarded-for"] == f"203.0.113.9, testclient, {API_GATEWAY_PEER}"
+    assert app_sees["x-forwarded-proto"] == "https, http, https"
     assert FORWARDED_FOR not in app_sees and FORWARDED_AUTHORIZATION not in app_sees
 
 
