@@ -55,15 +55,22 @@ def forwarded_hops(conn: HTTPConnection) -> list[str]:
             for hop in value.split(",") if hop.strip()]
 
 
+def _outermost_trusted(entries: list[str], trusted_proxies: int) -> str | None:
+    """The entry the outermost trusted proxy wrote (N-th from the right), or None when
+    the chain is shorter than the proxies trusted: then none is known to be theirs."""
+    return entries[-trusted_proxies] if len(entries) >= trusted_proxies else None
+
+
 def client_ip(conn: HTTPConnection, trusted_proxies: int) -> str:
     peer = conn.client.host if conn.client else UNKNOWN
     if trusted_proxies <= 0:
         return peer
     hops = forwarded_hops(conn)
-    if len(hops) < trusted_proxies:
+    entry = _outermost_trusted(hops, trusted_proxies)
+    if entry is None:
         _warn("forwarded_for_too_short", hops=len(hops), trusted_proxies=trusted_proxies)
         return peer
-    address = _address(hops[-trusted_proxies])
+    address = _address(entry)
     if address is None:  # a trusted proxy wrote something that is not an address
         _warn("forwarded_for_not_an_address")
         return peer
@@ -72,14 +79,15 @@ def client_ip(conn: HTTPConnection, trusted_proxies: int) -> str:
 
 def client_scheme(conn: HTTPConnection, trusted_proxies: int) -> str:
     """``https`` or ``http`` as the caller connected: the scheme of this connection, or
-    behind trusted proxies the X-Forwarded-Proto entry the outermost one wrote (a proxy
-    that overwrites the header leaves one entry: the nearest proxy's word, also trusted)."""
+    behind trusted proxies the X-Forwarded-Proto entry of the same hop that names the
+    client IP, the outermost trusted proxy's (N-th from the right). When either header
+    is shorter than N (a bypass, or a proxy that overwrites instead of appending), no
+    entry is known to be that proxy's, and the connection's own scheme is used, as
+    :func:`client_ip` then uses the peer: a caller never chooses its scheme."""
     scheme = str(conn.scope.get("scheme", "http"))
-    if trusted_proxies <= 0:
+    if trusted_proxies <= 0 or _outermost_trusted(forwarded_hops(conn), trusted_proxies) is None:
         return scheme
     entries = [entry.strip().lower() for value in conn.headers.getlist("x-forwarded-proto")
                for entry in value.split(",") if entry.strip()]
-    if not entries:
-        return scheme
-    chosen = entries[-trusted_proxies] if len(entries) >= trusted_proxies else entries[-1]
+    chosen = _outermost_trusted(entries, trusted_proxies)
     return chosen if chosen in ("http", "https") else scheme

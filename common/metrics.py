@@ -2,16 +2,26 @@
 
 Metric names are a contract with ansible/ (alert rules, dashboards): a test checks that
 everything those reference is exported here or in processor/metrics.py.
+
+Several worker processes of one service (``videoforge serve --workers N``) count in
+prometheus_client's multiprocess mode: each process keeps its values in files in the
+service's own ``PROMETHEUS_MULTIPROC_DIR`` (:func:`use_multiprocess_dir`, emptied at
+start), and whichever worker holds the metrics port serves the sum over all of them.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-from prometheus_client import Counter, Histogram, start_http_server
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from common.logging import get_logger
 
@@ -81,20 +91,48 @@ def serve_metrics(port: int, addr: str = "0.0.0.0") -> None:
         start_http_server(port, addr=addr)
 
 
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def use_multiprocess_dir(service: str, port: int) -> Path:
+    """Put this process, and the workers it starts after, in multiprocess mode with a
+    directory of their own (one per service and port: two services on one machine must
+    not sum each other), emptied first: a previous run's files would count again."""
+    path = Path(tempfile.gettempdir()) / "videoforge-metrics" / f"{service}-{port}"
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    os.environ[MULTIPROC_ENV] = str(path)
+    return path
+
+
+def _registry() -> CollectorRegistry:
+    """What the listener serves: this process's metrics, or in multiprocess mode the sum
+    over every worker's files (those of workers that have exited included: counters do
+    not go back)."""
+    if not os.environ.get(MULTIPROC_ENV):
+        return REGISTRY
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return registry
+
+
 @contextmanager
 def metrics_listener(port: int, *, service: str, addr: str = "0.0.0.0") -> Iterator[None]:
-    """The process's metrics on ``port`` (0: none) while the context lasts.
+    """The metrics on ``port`` (0: none) while the context lasts.
 
-    A port already taken (a second uvicorn worker of the same service) is logged and
-    skipped: that process's counts are then not scraped, the service runs on."""
+    A port already taken is logged and skipped, and the service runs on. In multiprocess
+    mode that is the usual case (another worker serves everyone's sum); otherwise this
+    process's counts are then not scraped."""
     if port <= 0:
         yield
         return
+    multiprocess = bool(os.environ.get(MULTIPROC_ENV))
     try:
-        server, thread = start_http_server(port, addr=addr)
+        server, thread = start_http_server(port, addr=addr, registry=_registry())
     except OSError as exc:
-        log.warning("metrics_port_unavailable", service=service, port=port,
-                    error=exc.strerror or type(exc).__name__)
+        (log.info if multiprocess else log.warning)(
+            "metrics_port_unavailable", service=service, port=port, multiprocess=multiprocess,
+            error=exc.strerror or type(exc).__name__)
         yield
         return
     log.info("metrics_serving", service=service, port=port)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -59,16 +60,26 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
     app.router.routes.extend(proxy.routes(upstreams))
     install_merged_openapi(app, upstreams)
 
-    # Outermost first: request context -> metrics (service_app) -> CORS -> path
-    # normalisation -> rate limit.
-    # Appending puts a middleware inside the ones already there, so 429s are measured too.
-    if settings.cors_origins:
-        app.user_middleware.append(Middleware(
-            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
-            allow_headers=["*"], expose_headers=["Retry-After", "X-Request-ID", "Location"]))
+    # Outermost first: request context -> metrics (service_app) -> path normalisation ->
+    # rate limit -> CORS. Appending puts a middleware inside the ones already there, so
+    # 429s are measured too. The limiter is outside CORS, which answers preflights itself,
+    # so that preflights are counted; its 429s carry the CORS headers of their own.
+    cors = _cors_options(settings)
     app.user_middleware.append(Middleware(PathNormalizer))
-    app.user_middleware.append(Middleware(RateLimitMiddleware, state=state))
+    app.user_middleware.append(Middleware(RateLimitMiddleware, state=state, cors=cors))
+    if cors is not None:
+        app.user_middleware.append(Middleware(CORSMiddleware, **cors))
     return app
+
+
+def _cors_options(settings: GatewaySettings) -> dict[str, Any] | None:
+    """CORSMiddleware's options; None when no origin is configured (one origin: none
+    are needed)."""
+    if not settings.cors_origins:
+        return None
+    return {"allow_origins": settings.cors_origins, "allow_methods": ["*"],
+            "allow_headers": ["*"],
+            "expose_headers": ["Retry-After", "X-Request-ID", "Location"]}
 
 
 def _install_index(app: FastAPI, *, csp: str) -> None:

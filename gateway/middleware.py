@@ -7,8 +7,11 @@ events, proxied bodies) pass through untouched.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import quote
 
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -59,9 +62,14 @@ class PathNormalizer:
 
 
 class RateLimitMiddleware:
-    def __init__(self, app: ASGIApp, *, state: GatewayState) -> None:
+    """``cors``: CORSMiddleware's options, for the 429s this layer answers itself (it sits
+    outside CORS so that preflights are counted too)."""
+
+    def __init__(self, app: ASGIApp, *, state: GatewayState,
+                 cors: Mapping[str, Any] | None = None) -> None:
         self.app = app
         self.state = state
+        self.cors = cors
 
     def _user_id(self, request: Request) -> str | None:
         """The signed-in caller; None for anonymous callers, bad tokens and tokens that
@@ -97,6 +105,10 @@ class RateLimitMiddleware:
             return
         log.info("rate_limited", route_class=klass)
         message = f"too many {klass} requests; retry after {decision.retry_after_header} s"
-        response = JSONResponse(error_body("rate_limited", message), 429,
-                                headers={"Retry-After": decision.retry_after_header})
-        await response(scope, receive, send)
+        refusal: ASGIApp = JSONResponse(error_body("rate_limited", message), 429,
+                                        headers={"Retry-After": decision.retry_after_header})
+        # With CORS headers, so the page can read Retry-After; but not on a preflight,
+        # which CORSMiddleware would answer 200: a bare 429 fails it in the browser.
+        if self.cors is not None and klass != "preflight":
+            refusal = CORSMiddleware(refusal, **self.cors)
+        await refusal(scope, receive, send)

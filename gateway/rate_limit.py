@@ -18,7 +18,7 @@ from common.logging import get_logger
 
 log = get_logger(__name__)
 
-ROUTE_CLASSES = ("read", "write", "upload", "submit", "auth")
+ROUTE_CLASSES = ("read", "write", "upload", "submit", "auth", "preflight")
 
 
 @dataclass(frozen=True)
@@ -62,9 +62,14 @@ class Limiter(Protocol):
 
 
 def route_class(method: str, path: str) -> str | None:
-    """The rate-limit class of a request; None for routes that are not limited."""
-    if not path.startswith("/api/") or method == "OPTIONS":
+    """The rate-limit class of a request; None for routes that are not limited.
+
+    OPTIONS (CORS preflights) have a class of their own: counted per IP, so a flood of
+    them is bounded, without spending the budget of the requests they precede."""
+    if not path.startswith("/api/"):
         return None
+    if method == "OPTIONS":
+        return "preflight"
     if path.startswith("/api/auth/"):
         return "auth"
     if path.startswith("/api/upload/"):

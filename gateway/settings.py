@@ -24,6 +24,9 @@ class GatewaySettings(CommonSettings, PriceSettings):
     gallery_url: str | None = None
     streaming_url: str | None = None
     proxy_timeout_s: float = 30.0
+    # "sigv4": sign what is forwarded as the instance role (the HTTP API is IAM-authorised;
+    # gateway/upstream_signing.py); "none": plain requests (a local or private upstream).
+    proxy_signing: Literal["none", "sigv4"] = "none"
 
     cognito_client_secret: SecretStr | None = None
 
@@ -35,6 +38,8 @@ class GatewaySettings(CommonSettings, PriceSettings):
     rate_limit_upload: str = "20/60"
     rate_limit_submit: str = "20/60"
     rate_limit_auth: str = "10/60"
+    # CORS preflights per IP (a browser caches each for 10 minutes).
+    rate_limit_preflight: str = "300/60"
     rate_limit_prefix: str = "vf:rl:"
 
     # Empty: no CORS headers (the browser sees one origin, so none are needed).
@@ -54,7 +59,7 @@ class GatewaySettings(CommonSettings, PriceSettings):
 
     @field_validator(
         "rate_limit_read", "rate_limit_write", "rate_limit_upload", "rate_limit_submit",
-        "rate_limit_auth",
+        "rate_limit_auth", "rate_limit_preflight",
     )
     @classmethod
     def _valid_limit(cls, value: str) -> str:

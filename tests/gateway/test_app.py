@@ -120,3 +120,21 @@ def test_cors_is_off_unless_configured(gateway_settings) -> None:
         # Even a 429 carries the CORS headers, so the page can read Retry-After.
         assert limited.status_code == 429
         assert limited.headers["access-control-allow-origin"] == "https://app.example"
+
+
+def test_cors_preflights_are_rate_limited(gateway_settings) -> None:
+    """CORSMiddleware answers preflights itself, before any route: the limiter sits
+    outside it, so a flood of preflights is bounded per IP, and a refused one is a bare
+    429 (which fails the preflight in the browser) rather than CORS's 200."""
+    preflight = {"Origin": "https://app.example", "Access-Control-Request-Method": "POST"}
+    settings = gateway_settings.model_copy(update={
+        "cors_origins": ["https://app.example"], "rate_limit_preflight": "2/60"})
+    with TestClient(create_app(settings)) as client:
+        answers = [client.options("/api/jobs", headers=preflight) for _ in range(3)]
+        assert [r.status_code for r in answers] == [200, 200, 429]
+        assert answers[0].headers["access-control-allow-origin"] == "https://app.example"
+        assert "access-control-allow-origin" not in answers[2].headers
+        assert answers[2].headers["retry-after"]
+        # Preflights have their own budget: the requests they precede still pass.
+        assert client.get("/api/jobs", headers={"Origin": "https://app.example"}
+                          ).status_code != 429

@@ -53,12 +53,15 @@ def proxied(gateway_settings, upstream) -> Iterator[TestClient]:
 
 def test_requests_pass_through_whole(proxied, users) -> None:
     r = proxied.get("/api/gallery/videos?q=cats&limit=2", headers={
-        **users["owner"].headers, "X-Forwarded-For": "203.0.113.9"})
+        **users["owner"].headers, "X-Forwarded-For": "203.0.113.9",
+        "X-Forwarded-Proto": "https"})
     assert r.status_code == 200
     seen = r.json()
     assert seen["path"] == "/api/gallery/videos" and seen["query"] == "q=cats&limit=2"
     assert seen["headers"]["authorization"] == users["owner"].headers["Authorization"]
     assert seen["headers"]["x-forwarded-for"] == "203.0.113.9, testclient"
+    # One entry per hop in both chains: the service reads its scheme from the client's hop.
+    assert seen["headers"]["x-forwarded-proto"] == "https, http"
     assert seen["headers"]["host"].startswith("127.0.0.1:")
     assert r.headers["x-upstream"] == "echo" and r.headers["x-request-id"]
     assert r.headers.get_list("set-cookie") == ["a=1", "b=2"]
@@ -108,7 +111,8 @@ def test_route_classes_follow_the_normalised_path(gateway_settings, upstream) ->
 
     settings = gateway_settings.model_copy(update={
         "gateway_mode": "proxy", "gallery_url": upstream, "streaming_url": upstream,
-        "rate_limit_upload": "1/60", "rate_limit_write": "100000/1"})
+        "rate_limit_upload": "1/60", "rate_limit_write": "100000/1",
+        "rate_limit_preflight": "1/60"})
     with serve_in_thread(create_app(settings)) as base:
         connection = http.client.HTTPConnection(base.removeprefix("http://"), timeout=10)
 
@@ -122,6 +126,11 @@ def test_route_classes_follow_the_normalised_path(gateway_settings, upstream) ->
         assert status == 200 and seen["path"] == "/api/upload/url"
         assert post("/api/gallery/./../upload/url")[0] == 429
         assert post("/api/upload/url")[0] == 429
-        # OPTIONS (CORS preflights) is never limited.
+        # OPTIONS (CORS preflights) is limited too, in a class of its own, by the same
+        # normalised path.
         connection.request("OPTIONS", "/api/upload/url")
-        assert connection.getresponse().status != 429
+        first = connection.getresponse()
+        first.read()
+        assert first.status != 429
+        connection.request("OPTIONS", "/api/gallery/../upload/url")
+        assert connection.getresponse().status == 429

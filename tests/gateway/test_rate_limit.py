@@ -100,7 +100,8 @@ def test_route_classes_and_default_limits() -> None:
     assert route_class("POST", "/api/upload/url") == "upload"
     assert route_class("POST", "/api/auth/login") == "auth"
     assert route_class("GET", "/metrics") is None
-    assert route_class("OPTIONS", "/api/jobs") is None
+    assert route_class("OPTIONS", "/api/jobs") == "preflight"
+    assert route_class("OPTIONS", "/") is None
     defaults = GatewaySettings()
     read = defaults.limit("read")
     for tight in ("upload", "submit"):

@@ -56,8 +56,12 @@ def test_the_docs_page_admits_its_own_inline_script_by_hash(client) -> None:
 def test_hsts_only_when_the_caller_came_over_https(gateway_settings) -> None:
     settings = gateway_settings.model_copy(update={"trusted_proxies": 1})
     with TestClient(create_app(settings)) as behind_tls:
-        r = behind_tls.get("/healthz", headers={"X-Forwarded-Proto": "https"})
+        via_proxy = {"X-Forwarded-For": "198.51.100.7", "X-Forwarded-Proto": "https"}
+        r = behind_tls.get("/healthz", headers=via_proxy)
         assert r.headers["strict-transport-security"] == "max-age=31536000"
+        # The scheme is the word of the hop that names the client: none here.
+        r = behind_tls.get("/healthz", headers={"X-Forwarded-Proto": "https"})
+        assert "strict-transport-security" not in r.headers
         assert "strict-transport-security" not in behind_tls.get("/healthz").headers
     with TestClient(create_app(gateway_settings)) as direct:  # no trusted proxy: ignored
         r = direct.get("/healthz", headers={"X-Forwarded-Proto": "https"})

@@ -41,6 +41,12 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print("error: --workers must be at least 1")
         return 2
+    if args.workers > 1:
+        from common.metrics import use_multiprocess_dir
+
+        # Set before uvicorn starts the workers, which inherit it: they count in files
+        # there, and whichever holds the metrics port serves their sum.
+        use_multiprocess_dir(args.service, port)
     # Our structlog access lines replace uvicorn's (which would log query strings).
     uvicorn.run(target, factory=True, host=host, port=port, workers=args.workers,
                 access_log=False, proxy_headers=False, log_level="warning")
