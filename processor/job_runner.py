@@ -65,7 +65,7 @@ from processor.metrics import (
     count_attempt,
     count_published,
 )
-from processor.outcome import Outcome
+from processor.outcome import Outcome as Outcome  # re-exported: callers read it here
 from processor.outputs import Outputs
 from processor.publication import publish
 from processor.settings import ProcessorSettings
