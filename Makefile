@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo web test lint typecheck lock lock-upgrade bench bench-transcode bench-api bench-autoscale ami ami-worker ami-gateway ami-control clean
+.PHONY: demo web test lint typecheck lock lock-upgrade bench bench-transcode bench-api bench-autoscale bench-chunked ami ami-worker ami-gateway ami-control clean
 
 # Exactly the versions CI tested: every package pinned with its hashes in requirements.lock
 # (compiled from pyproject.toml by `make lock`), then the project itself without resolving.
@@ -61,7 +61,7 @@ lint: $(STAMP) $(WEB_STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy common processor gallery streaming gateway notifier videoforge
 
-bench: bench-transcode bench-api bench-autoscale
+bench: bench-transcode bench-api bench-autoscale bench-chunked
 
 bench-transcode: $(STAMP)
 	scripts/install-system-deps.sh demo
@@ -72,6 +72,13 @@ bench-api: $(STAMP)
 
 bench-autoscale: $(STAMP)
 	$(BIN)/python -m bench.autoscale
+
+# One long source whole on one pinned core, then chunked on two (QUICK=1: a 12 s smoke
+# run), then the fleet simulator with and without chunking, from the figures just measured.
+bench-chunked: $(STAMP)
+	scripts/install-system-deps.sh demo
+	$(BIN)/python -m bench.chunked $(if $(QUICK),--quick); status=$$?; \
+	  $(BIN)/python -m bench.chunk_fleet && exit $$status
 
 # The images (packer/images.pkr.hcl, one per run): the wheel of this checkout and
 # ansible/<image>.yml, tagged with the commit. `make ami` is the worker's.
