@@ -1,0 +1,43 @@
+"""Readers the chunked worker tests share: a job's tasks, its work prefix, its events,
+its FFmpeg processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from common.models import Event, Task
+from processor.chunking.work import work_prefix
+from tests.support.worker import Stack
+
+
+def tasks_of(stack: Stack, job_id: str) -> list[Task]:
+    with stack.sessions() as session:
+        return list(session.scalars(select(Task).where(Task.job_id == job_id)
+                                    .order_by(Task.seq)))
+
+
+def work_keys(stack: Stack, job_id: str) -> list[str]:
+    found = stack.s3.list_objects_v2(Bucket=stack.resources.media_bucket,
+                                     Prefix=work_prefix(job_id))
+    return [o["Key"] for o in found.get("Contents", [])]
+
+
+def events_of(stack: Stack, job_id: str, kind: str) -> int:
+    with stack.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(Event).where(
+            Event.subject_id == job_id, Event.type == kind)) or 0)
+
+
+def ffmpeg_of(job_id: str) -> list[int]:
+    """FFmpeg processes working in this job's temporary directory."""
+    marker = f"vf-{job_id[:8]}-".encode()
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if marker in cmdline.read_bytes():
+                pids.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return pids
