@@ -62,16 +62,21 @@ def _download(stack: Stack, prefix: str, into: Path) -> Path:
 
 def _nothing_left(stack: Stack, job_id: str) -> None:
     job = stack.job(job_id)
-    assert stack.assets(job_id) == [] and stack.media_keys(job) == []
-    assert work_keys(stack, job_id) == []
     wait_for(lambda: not ffmpeg_of(job_id), timeout=10)
+    assert stack.assets(job_id) == []
+    # Removed by whoever ended the job, and again by any task that ends after it.
+    wait_for(lambda: stack.media_keys(job) == [] and work_keys(stack, job_id) == [],
+             timeout=10)
 
 
 def test_workers_share_a_long_source_and_match_an_unchunked_transcode(
         stack: Stack, long_source: Path, spawn: Spawn, tmp_path: Path) -> None:
     job = stack.submit(long_source)
+    # veryfast, as production encodes: rate control (VBV, lookahead) is what chunk starts
+    # disturb, and ultrafast has too little of it to compare (tests/processor/chunking/
+    # test_equivalence.py, the same source and chunk plan in one process).
     for name in ("worker-a", "worker-b"):
-        spawn(name, **CHUNKING)
+        spawn(name, VF_X264_PRESET="veryfast", **CHUNKING)
     wait_for(lambda: _finished(stack, job.id), timeout=240, interval=0.5)
 
     done = stack.job(job.id)
@@ -80,25 +85,24 @@ def test_workers_share_a_long_source_and_match_an_unchunked_transcode(
     assert len([t for t in tasks if t.kind == TaskKind.CHUNK]) == 3
     assert all(t.status == JobStatus.SUCCEEDED and t.attempts == 1 for t in tasks)
     assert events_of(stack, job.id, EventType.JOB_SUCCEEDED) == 1
-    assert work_keys(stack, job.id) == []
+    wait_for(lambda: work_keys(stack, job.id) == [], timeout=10)  # after the publish
     wait_for(stack.queue_empty, timeout=30)
 
     chunked = _download(stack, media_prefix(video_id=job.video_id, job_id=job.id),
                         tmp_path / "chunked")
     whole = tmp_path / "whole"
     transcode(long_source, whole,
-              settings=TranscodeSettings(encode=EncodeSettings(preset="ultrafast")))
+              settings=TranscodeSettings(encode=EncodeSettings(preset="veryfast")))
     # Frame counts, durations, continuous timestamps, keyframes and fragments aligned
-    # across qualities, SSIM, the same AAC packets, A/V ends within a frame. Sizes are
-    # reported, not held to 3 %: ultrafast in 5 s chunks is far from production's case.
-    figures = check_indistinguishable(whole, chunked, long_source, sizes=False)
+    # across qualities, SSIM, size, the same AAC packets, A/V ends within a frame.
+    figures = check_indistinguishable(whole, chunked, long_source)
     print(figures)
     # The published rows are those of the files compared.
     assert {a.key for a in stack.assets(job.id)} <= set(stack.media_keys(done))
 
-    # A duplicate delivery after the end changes nothing.
+    # A duplicate delivery after the end changes nothing: the workers find nothing to claim.
     stack.broker.send(WakeUp(reason="duplicate", issued_at="2000-01-01T00:00:00+00:00"))
-    assert stack.worker().step(wait_s=2) == Outcome.IDLE
+    wait_for(stack.queue_empty, timeout=30)
     again = stack.job(job.id)
     assert (again.status, again.finished_at) == (done.status, done.finished_at)
     assert len(tasks_of(stack, job.id)) == len(tasks)
@@ -125,7 +129,7 @@ def test_a_worker_killed_mid_chunk_costs_that_chunk_only(
     assert all(t.attempts == 1 for t in by_id.values() if t.id != killed.id)
     assets = stack.assets(job.id)
     assert len(assets) == len({(a.kind, a.quality) for a in assets}) > 0
-    assert work_keys(stack, job.id) == []
+    wait_for(lambda: work_keys(stack, job.id) == [], timeout=10)  # after the publish
     wait_for(stack.queue_empty, timeout=30)
 
 
