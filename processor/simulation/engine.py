@@ -14,9 +14,10 @@ come into service, and scale-in removes pending or idle instances only (workers 
 job are protected from scale-in); a surplus busy worker leaves when it next finds the queue
 empty.
 
-Billing is EC2's for Linux: per second from launch to termination, at least
-``MIN_BILLED_S`` per instance. The instance-hours split into busy (encoding), booting and
-idle, so a policy's overhead shows where it comes from.
+Billing is EC2's for Linux, as the cost model has it (``common/costs.billed_seconds``): per
+second from launch to termination, at least a minute per instance. The instance-hours
+split into busy (encoding), booting and idle, so a policy's overhead shows where it comes
+from.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from common.costs import billed_seconds
 from processor.autoscaler.policy import Autoscaler, ScalingConfig, Signals
 from processor.simulation.chunking import Chunking
 from processor.simulation.queue import FairQueue, Unit
@@ -36,9 +38,6 @@ from processor.simulation.traces import Trace
 _FINISH, _READY, _ARRIVAL, _OBSERVE, _DECIDE = range(5)
 # A policy that never drains its queue must not loop forever.
 _MAX_OVERRUN_S = 30 * 24 * 3600.0
-# EC2 bills Linux On-Demand and Spot instances per second with a 60-second minimum
-# (EC2 pricing page, "Per Second Billing").
-MIN_BILLED_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -311,7 +310,7 @@ class Simulation:
         seconds = boot = 0.0
         for inst in self._instances:
             stop = min(inst.terminated_at if inst.terminated_at is not None else end, end)
-            seconds += max(stop - inst.launched_at, MIN_BILLED_S)
+            seconds += billed_seconds(stop - inst.launched_at)
             ready = inst.ready_at if inst.ready_at is not None else stop
             boot += max(0.0, min(ready, stop) - inst.launched_at)
         work = self._work
