@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 
 from common.costs import PriceSettings
 from common.settings import CommonSettings
+from processor.chunking.settings import ChunkingSettings
 from processor.limits import BudgetPolicy, Limits
 
 _LIMITS = Limits()
@@ -22,7 +23,7 @@ def _default_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-class ProcessorSettings(CommonSettings, PriceSettings):
+class ProcessorSettings(CommonSettings, PriceSettings, ChunkingSettings):
     # Source limits (see processor.limits): anything above is rejected as bad input.
     max_duration_s: float = _LIMITS.max_duration_s
     max_size_bytes: int = _LIMITS.max_size_bytes
