@@ -26,7 +26,7 @@ from common.client_ip import forwarded_hops
 from common.http import error_body
 from common.logging import get_logger
 from gateway.settings import GatewaySettings
-from gateway.upstream_signing import BodyTooLarge, Signer, read_body
+from gateway.upstream_signing import BodyTooLarge, Signer, canonical_query, read_body
 
 log = get_logger(__name__)
 
@@ -123,7 +123,8 @@ class UpstreamProxy:
     async def _signed(self, request: httpx.Request) -> httpx.Request:
         assert self.signer is not None
         body = await read_body(request.stream)  # type: ignore[arg-type]
-        signed = self._http().build_request(request.method, request.url, content=body or None,
+        url = request.url.copy_with(query=canonical_query(request.url.query.decode()).encode())
+        signed = self._http().build_request(request.method, url, content=body or None,
                                             headers=self.signer.forwarded(request.headers.raw))
         signed.headers.update(self.signer.sign(signed.method, str(signed.url), body))
         return signed

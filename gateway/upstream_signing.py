@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote, unquote_plus
 
 import botocore.session
 from botocore.auth import SigV4Auth
@@ -39,6 +40,16 @@ async def read_body(chunks: AsyncIterator[bytes], limit: int = MAX_BODY_BYTES) -
         if len(body) > limit:
             raise BodyTooLarge
     return bytes(body)
+
+
+def canonical_query(raw: str) -> str:
+    """``raw`` as SigV4 encodes a query (each name and value percent-encoded, only
+    unreserved characters left, a space as %20): botocore signs the query as given, API
+    Gateway checks it re-encoded, so a ``+`` or a bare ``,`` would fail the signature.
+    ``+`` is a space, as the services' query parsing reads it."""
+    pairs = (part.partition("=") for part in raw.split("&") if part)
+    return "&".join(f"{quote(unquote_plus(k), safe='-_.~')}={quote(unquote_plus(v), safe='-_.~')}"
+                    for k, _, v in pairs)
 
 
 class Signer:

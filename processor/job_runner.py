@@ -227,13 +227,23 @@ class JobRunner:
         if published:
             count_published(source_seconds=manifest.source.duration_s,
                             stored_bytes=sum(a.size for a in manifest.assets))
-            self.broker.delete(delivery)
-            self.outputs.remove_superseded(video_id=job.video_id, keep_job_id=job.job_id)
+            self._after_publish(delivery, job)
             return Outcome.SUCCEEDED
         row = self._in_transaction(lambda s: s.get(Job, job.job_id))
         if row is not None and row.cancel_requested and row.worker_id == me:
             return self._cancelled(delivery, job, spent_s=spent_s)
         return self._lost(delivery)
+
+    def _after_publish(self, delivery: Delivery, job: Claimed) -> None:
+        """The tidying once the job is committed SUCCEEDED. A fault here is logged and
+        left, never retried: the job is done (a token left behind finds nothing to claim;
+        a superseded job's objects go with the next publish, or with the video)."""
+        try:
+            self.broker.delete(delivery)
+            self.outputs.remove_superseded(video_id=job.video_id, keep_job_id=job.job_id)
+        except Exception as exc:
+            log.error("after_publish_failed", error=f"{type(exc).__name__}: {exc}",
+                      exc_info=not isinstance(exc, _KNOWN_FAULTS))
 
     def _stopped(self, delivery: Delivery, token: WakeUp, job: Claimed, reason: StopReason,
                  *, spent_s: float) -> Outcome:

@@ -1,17 +1,18 @@
 """A discrete-event simulation of the worker fleet under a job trace.
 
-Jobs arrive into the scheduler's queue (``queue.py``: first come, first served while
-every job is one unit); each in-service worker takes one unit at a time. With
-``SimSettings.chunking`` a long job becomes chunk and audio tasks, then a stitch task
-(``chunking.py``), and the queue shares the workers between jobs. Every
-``interval_s`` the controller runs the real :class:`~processor.autoscaler.Autoscaler` on
-what the real controller reads, each as fresh as its source: SQS approximate message counts
-``staleness_s`` old (they lag by about a minute), and current database figures (queued jobs,
-their estimated work, each running job's remaining work: the jobs table is transactional)
-and fleet counts (the Auto Scaling API). It then applies the desired size like the backend
-does: launches take ``boot_s`` to come into service, and scale-in removes pending or idle
-instances only (workers holding a job are protected from scale-in); a surplus busy worker
-leaves when it next finds the queue empty.
+Jobs arrive into the scheduler's queue (``queue.py``: first come, first served while every
+job is one unit); each in-service worker takes one unit at a time. With
+``SimSettings.chunking`` a long job becomes a split task, then chunk tasks (an audio task
+beside them), then a stitch task (``chunking.py``), and the queue shares the workers
+between jobs. Every ``interval_s`` the controller runs the real
+:class:`~processor.autoscaler.Autoscaler` on what the real controller reads, each as fresh
+as its source: SQS approximate message counts ``staleness_s`` old (they lag by about a
+minute), and current database figures (queued jobs, their estimated work, each running
+job's remaining work: the jobs table is transactional) and fleet counts (the Auto Scaling
+API). It then applies the desired size like the backend does: launches take ``boot_s`` to
+come into service, and scale-in removes pending or idle instances only (workers holding a
+job are protected from scale-in); a surplus busy worker leaves when it next finds the queue
+empty.
 
 Billing is EC2's for Linux, as the cost model has it (``common/costs.billed_seconds``): per
 second from launch to termination, at least a minute per instance. The instance-hours
@@ -125,8 +126,9 @@ class Simulation:
         self._queue = FairQueue()
         self._starts: list[float | None] = [None] * len(trace.jobs)
         self._finished: list[float | None] = [None] * len(trace.jobs)
-        self._tasks_left: dict[int, int] = {}  # chunked job -> chunk/audio tasks not done
+        self._tasks_left: dict[int, int] = {}  # chunked job -> split/chunk/audio tasks not done
         self._stitches: dict[int, float] = {}  # chunked job -> its stitch's work
+        self._after_split: dict[int, list[Unit]] = {}  # chunked job -> chunks to queue
         self._work = 0.0
         self._done = 0
         self._last_finish = 0.0
@@ -191,9 +193,16 @@ class Simulation:
         if tasks is None:
             self._add(t, [Unit(index, work)])
             return
-        self._tasks_left[index] = len(tasks.parallel)
+        chunks = [Unit(index, w) for w in tasks.chunks]
+        audio = [Unit(index, tasks.audio)] if tasks.audio > 0 else []
         self._stitches[index] = tasks.stitch
-        self._add(t, [Unit(index, w) for w in tasks.parallel])
+        if tasks.split > 0:  # the chunks wait for their parts; the audio needs only the plan
+            self._after_split[index] = chunks
+            self._tasks_left[index] = 1 + len(chunks) + len(audio)
+            self._add(t, [Unit(index, tasks.split, split=True), *audio])
+        else:
+            self._tasks_left[index] = len(chunks) + len(audio)
+            self._add(t, [*chunks, *audio])
 
     def _add(self, t: float, units: list[Unit]) -> None:
         for unit in units:
@@ -208,7 +217,9 @@ class Simulation:
         left = self._tasks_left.get(unit.job)
         if left is not None and not unit.stitch:
             self._tasks_left[unit.job] = left - 1
-            if left == 1:  # the last chunk or the audio: the stitch can run
+            if unit.split:
+                self._add(t, self._after_split.pop(unit.job))
+            elif left == 1:  # the last chunk or the audio: the stitch can run
                 self._add(t, [Unit(unit.job, self._stitches.pop(unit.job), stitch=True)])
             return
         self._tasks_left.pop(unit.job, None)

@@ -39,7 +39,7 @@ async def api_gateway(request: Request) -> Response:
     event = {"headers": headers, "requestContext": {
         "authorizer": {"iam": {"accessKey": KEY}}, "http": {"sourceIp": API_GATEWAY_PEER}}}
     return JSONResponse({"received": headers, "app_sees": restore(event)["headers"],
-                         "body": body.decode()})
+                         "query": request.url.query, "body": body.decode()})
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,8 @@ def signed(gateway_settings: Any, upstream: str,
 def test_forwarded_requests_are_signed_and_reach_the_app_as_the_callers(
         signed: TestClient, users: Any) -> None:
     token = users["owner"].headers["Authorization"]
-    r = signed.get("/api/gallery/videos?q=cats&limit=2",
+    # A form-encoded query (+ for a space, a bare comma) still matches its signature.
+    r = signed.get("/api/gallery/videos?q=big+cats&tags=a,b&limit=2",
                    headers={"Authorization": token, "X-Forwarded-For": "203.0.113.9",
                             "X-Forwarded-Proto": "https"})
     assert r.status_code == 200, r.text
@@ -76,6 +77,7 @@ def test_forwarded_requests_are_signed_and_reach_the_app_as_the_callers(
     assert received[FORWARDED_AUTHORIZATION] == token and "x-forwarded-for" not in received
     # What gallery reads: the caller's token, and the chain with every hop's peer added.
     assert app_sees["authorization"] == token
+    assert r.json()["query"] == "q=big%20cats&tags=a%2Cb&limit=2"
     assert app_sees["x-forwarded-for"] == f"203.0.113.9, testclient, {API_GATEWAY_PEER}"
     assert app_sees["x-forwarded-proto"] == "https, http, https"
     assert FORWARDED_FOR not in app_sees and FORWARDED_AUTHORIZATION not in app_sees
