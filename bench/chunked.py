@@ -9,7 +9,7 @@ runs one thread:
 - (a) one pinned worker transcodes it whole (``processor.transcode.transcode``);
 - (b) two pinned workers, on cores 0 and 1, share it as the fleet would: whichever is
   first takes the split (intake, plan, parts by stream copy), the audio is queued as soon
-  as the plan exists, each chunk as soon as the parts are cut, and the worker that
+  as the plan exists, each chunk as soon as its part is cut, and the worker that
   finishes the last of them runs the stitch (joins by stream copy, then packaging, poster,
   GIF, storyboard and manifest). The steps are processor/chunking's own functions; the
   queue is a directory where a task is claimed by an atomic rename (the fleet's queue and

@@ -81,9 +81,9 @@ def split_video(source: Path, container: str | None, plan: ChunkPlan, *, video_i
                 on_part: Callable[[Chunk, Path], None] | None = None) -> list[Path]:
     """One part per chunk of ``plan`` in ``workdir``, each checked to start where planned.
 
-    ``packets``: the video's packets in file order (``source.probe_packets``). ``on_part``
-    hears of each part as soon as it is cut (the worker uploads it, then deletes it, so
-    its disk holds the source and one part, not the source twice)."""
+    ``packets``: the video's packets in file order (``source.probe_packets``);
+    ``on_part`` hears of each part as soon as it is cut (its chunk can start; the worker
+    uploads it, then deletes it, so its disk holds the source and one part)."""
     workdir.mkdir(parents=True, exist_ok=True)
     parts = []
     for chunk in plan.chunks:
@@ -94,9 +94,9 @@ def split_video(source: Path, container: str | None, plan: ChunkPlan, *, video_i
                    cancel=cancel)
         if chunk.part_start_s is not None:
             check_part_start(out, chunk.part_start_s)
+        parts.append(out)
         if on_part is not None:
             on_part(chunk, out)
-        parts.append(out)
     return parts
 
 
