@@ -25,9 +25,9 @@ from processor.encode import EncodeSettings
 from processor.outcome import Outcome
 from processor.transcode import transcode
 from processor.transcode_settings import TranscodeSettings
-from tests.processor.chunking.worker_checks import events_of, ffmpeg_of, tasks_of, work_keys
+from tests.processor.chunking.worker_checks import events_of, tasks_of, work_keys
 from tests.support.chunking import check_indistinguishable, make_long_source
-from tests.support.worker import Stack, wait_for
+from tests.support.worker import Stack, ffmpeg_of, wait_for
 
 Spawn = Callable[..., subprocess.Popen[bytes]]
 # 16 s in chunks of ~6 s: three chunks (and the audio, and the stitch).

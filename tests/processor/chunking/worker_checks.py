@@ -1,9 +1,6 @@
-"""Readers the chunked worker tests share: a job's tasks, its work prefix, its events,
-its FFmpeg processes."""
+"""Readers the chunked worker tests share: a job's tasks, its work prefix, its events."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -28,16 +25,3 @@ def events_of(stack: Stack, job_id: str, kind: str) -> int:
     with stack.sessions() as session:
         return int(session.scalar(select(func.count()).select_from(Event).where(
             Event.subject_id == job_id, Event.type == kind)) or 0)
-
-
-def ffmpeg_of(job_id: str) -> list[int]:
-    """FFmpeg processes working in this job's temporary directory."""
-    marker = f"vf-{job_id[:8]}-".encode()
-    pids = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if marker in cmdline.read_bytes():
-                pids.append(int(cmdline.parent.name))
-        except OSError:
-            continue
-    return pids
