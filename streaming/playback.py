@@ -7,6 +7,7 @@ URL costs one indexed query.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, select
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from common.access import can_view
@@ -75,6 +76,19 @@ def _check_visible(video: GalleryVideo | None, principal: Principal | None,
     return video
 
 
+@functools.cache
+def _assets_query(kinds: tuple[AssetKind, ...], by_quality: bool
+                  ) -> Select[GalleryVideo, MediaAsset]:
+    """The video and its published assets of ``kinds`` (of the bound quality): built once
+    per shape with bound parameters, as building the expression costs more than running
+    it."""
+    join = and_(MediaAsset.job_id == GalleryVideo.current_job_id, MediaAsset.kind.in_(kinds))
+    if by_quality:
+        join = and_(join, MediaAsset.quality == bindparam("quality"))
+    return (select(GalleryVideo, MediaAsset).outerjoin(MediaAsset, join)
+            .where(GalleryVideo.id == bindparam("video_id")))
+
+
 def published_assets(session: Session, *, video_id: str, principal: Principal | None,
                      kinds: tuple[AssetKind, ...], quality: str | None = None,
                      granted: Callable[[GalleryVideo], bool] | None = None,
@@ -83,13 +97,8 @@ def published_assets(session: Session, *, video_id: str, principal: Principal | 
     playback grant for the video as it is now) and its published assets of ``kinds``."""
     if len(video_id) > 36:
         raise not_found()
-    join = and_(MediaAsset.job_id == GalleryVideo.current_job_id, MediaAsset.kind.in_(kinds))
-    if quality is not None:
-        join = and_(join, MediaAsset.quality == quality)
-    rows = session.execute(
-        select(GalleryVideo, MediaAsset).outerjoin(MediaAsset, join)
-        .where(GalleryVideo.id == video_id)
-    ).all()
+    rows = session.execute(_assets_query(kinds, quality is not None),
+                           {"video_id": video_id, "quality": quality}).all()
     video = _check_visible(rows[0][0] if rows else None, principal, granted)
     return video, [asset for _, asset in rows if asset is not None]
 
