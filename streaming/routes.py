@@ -14,7 +14,7 @@ from common.app_state import state_of
 from common.auth import Principal
 from common.deps import run_read
 from common.http import error_responses
-from common.models import AssetKind, GalleryVideo
+from common.models import AssetKind
 from common.video_view import quality_public
 from streaming import hls, playback
 from streaming.deps import (
@@ -139,7 +139,7 @@ _PLAYLIST_RESPONSE: dict[int | str, dict[str, Any]] = {200: {
     "description": "an HLS playlist"}}
 
 
-def _holds(grants: GrantSigner, grant: str | None) -> Callable[[GalleryVideo], bool]:
+def _holds(grants: GrantSigner, grant: str | None) -> Callable[[playback.PlaybackVideo], bool]:
     """Whether ``grant`` opens the video as it is now (its current grant epoch)."""
     return lambda video: grants.allows(video.id, video.grant_epoch, grant)
 
@@ -172,26 +172,36 @@ def master_playlist(video_id: VideoId, session: SessionDep, s3: S3Dep, texts: Te
 
 @router.get("/{video_id}/hls/{quality}/index.m3u8", response_class=Response,
             responses={**_PLAYLIST_RESPONSE, **error_responses(401, 404, 409, 422)})
-def variant_playlist(video_id: VideoId, session: SessionDep, s3: S3Dep, texts: TextsDep,
-                     presigner: PresignerDep, principal: OptionalUser, settings: SettingsDep,
-                     grants: GrantsDep, quality: Annotated[str, Path(pattern=QUALITY_PATTERN)],
-                     grant: Grant = None, expand: Expand = False) -> Response:
+async def variant_playlist(video_id: VideoId, request: Request, principal: OptionalUser,
+                           quality: Annotated[str, Path(pattern=QUALITY_PATTERN)],
+                           grant: Grant = None, expand: Expand = False) -> Response:
     """One variant playlist: byte ranges of the quality's CMAF file, whose one presigned URL
     appears once (EXT-X-DEFINE), so its cost does not grow with the video's length."""
+    # Fetched by players every few seconds: one thread hop, as stream_url.
+    state = state_of(request, StreamingState)
+    text = await run_read(request, lambda session: _variant_text(
+        session, state, video_id=video_id, principal=principal, quality=quality, grant=grant,
+        expand=expand))
+    return Response(text, media_type=hls.PLAYLIST_CONTENT_TYPE, headers=_PLAYLIST_HEADERS)
+
+
+def _variant_text(session: Session, state: StreamingState, *, video_id: str,
+                  principal: Principal | None, quality: str, grant: str | None,
+                  expand: bool) -> str:
+    settings = state.settings
     video, assets = playback.published_assets(
-        session, video_id=video_id, principal=principal, granted=_holds(grants, grant),
+        session, video_id=video_id, principal=principal, granted=_holds(state.grants, grant),
         kinds=(AssetKind.HLS_PLAYLIST,), quality=quality)
     variant = playback.one_asset(video, assets, AssetKind.HLS_PLAYLIST, quality)
-    template = hls.VariantTemplate.parse(texts.text(variant), playlist_key=variant.key)
+    template = hls.VariantTemplate.parse(state.texts.text(variant), playlist_key=variant.key)
     if template.media_key is None:  # stored before CMAF: one object per segment
-        text = hls.legacy_variant(
+        return hls.legacy_variant(
             template.text, playlist_key=variant.key,
-            sign=hls.presigner(s3, bucket=variant.bucket, expires_s=settings.hls_url_expiry_s))
-    else:
-        url = presigner.sign_key(variant.bucket, template.media_key,
-                                 expires_s=settings.hls_url_expiry_s).url
-        text = template.render(url, expand=expand)
-    return Response(text, media_type=hls.PLAYLIST_CONTENT_TYPE, headers=_PLAYLIST_HEADERS)
+            sign=hls.presigner(state.s3, bucket=variant.bucket,
+                               expires_s=settings.hls_url_expiry_s))
+    url = state.presigner.sign_key(variant.bucket, template.media_key,
+                                   expires_s=settings.hls_url_expiry_s).url
+    return template.render(url, expand=expand)
 
 
 @router.get("/{video_id}/storyboard.vtt", response_class=Response,
