@@ -30,7 +30,8 @@ class JobTimings(BaseModel):
 
 class JobPublic(BaseModel):
     id: str
-    video_id: str
+    video_id: str | None = Field(description="Null once the video is deleted: the job stays, "
+                                             "as what it cost does in usage.")
     owner_id: str
     status: JobStatus
     progress: float = Field(ge=0, le=1)

@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session, aliased
 from common.models import Job, Task
 from common.statuses import JobStatus
 from common.task_state import runnable_task
+from common.waiting import waiting_job
 
 JOB, TASK = "job", "task"
 
@@ -165,7 +166,7 @@ def queue_positions(session: Session, job_ids: list[str] | None, *,
     if job_ids is not None and not job_ids:
         return {}
     now = _now()
-    waiting = and_(Job.status == JobStatus.QUEUED, Job.cancel_requested.is_(False))
+    waiting = waiting_job()
     # Each waiting owner's shares and last start, looked up once per owner, not per job:
     # MATERIALIZED keeps the planner from folding the lookups back into every row (both
     # PostgreSQL 12+ and SQLite 3.35+ read it).

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from common.db import engine_for, migrate, normalize_url
 from tests.support.aws_resources import AwsResources, create_aws_resources
 from tests.support.cognito import CognitoPool, create_pool
-from tests.support.services import ADMIN_DATABASE_URL
+from tests.support.services import ADMIN_DATABASE_URL, truncate_all
 from videoforge.stack.net import free_port
 
 
@@ -82,10 +82,9 @@ def db_session(database_url: str) -> Iterator[Session]:
 
 @pytest.fixture
 def clean_database(database_url: str) -> Iterator[str]:
-    """For tests whose processes commit for real: the tables are emptied afterwards."""
+    """For tests whose processes commit for real: every table is emptied afterwards."""
     yield database_url
-    with engine_for(database_url).begin() as conn:
-        conn.execute(text("TRUNCATE media_assets, jobs, gallery_videos CASCADE"))
+    truncate_all(database_url)
 
 
 @pytest.fixture

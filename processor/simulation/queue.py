@@ -28,6 +28,7 @@ class Unit:
     job: int          # index of the job in the trace
     work_s: float
     stitch: bool = False  # the last task of a chunked job
+    split: bool = False  # the first: its chunks are queued when it is done
 
 
 class FairQueue:

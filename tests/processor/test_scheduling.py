@@ -3,13 +3,15 @@ queue: the order jobs start in is the scheduler's, whatever token woke each work
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 from common.job_state import JobStatus
 from common.models import Job
-from tests.support.worker import Stack
+from tests.support.worker import HeldWakeUps, Stack, wait_for
 
 Spawn = Callable[..., subprocess.Popen[bytes]]
 Clip = Callable[[str], Path]
@@ -42,14 +44,27 @@ def test_one_worker_runs_priority_first_then_users_in_turn(
 
 
 def test_a_backlog_does_not_block_another_user_and_uses_every_worker(
-        stack: Stack, long_clip: Path, spawn: Spawn) -> None:
-    # Jobs of a few seconds each: long next to the workers' start-up, so both are working
-    # while Alice's backlog lasts.
-    backlog = [stack.submit(long_clip, owner="alice") for _ in range(4)]
-    single = stack.submit(long_clip, owner="bob")  # submitted after all of Alice's
+        stack: Stack, long_clip: Path, spawn: Spawn, tmp_path: Path) -> None:
+    # Both workers wait on the queue before any wake-up is sent, and every job is in the
+    # database by then: the second claim is the scheduler's choice, however slowly
+    # either worker started on a loaded machine.
+    workers = [spawn(f"worker-{i}") for i in range(2)]
+    for i, worker in enumerate(workers):
+        wait_for(lambda i=i, w=worker: w.poll() is not None
+                 or "worker_started" in (tmp_path / f"worker-{i}.log").read_text(),
+                 timeout=60, interval=0.05)
+        assert worker.poll() is None, (tmp_path / f"worker-{i}.log").read_text()
+    held = HeldWakeUps()
+    backlog = [stack.submit(long_clip, owner="alice", broker=held) for _ in range(4)]
+    single = stack.submit(long_clip, owner="bob", broker=held)  # after all of Alice's
+    held.release(stack.broker)
 
-    workers = [spawn(f"worker-{i}", "--burst") for i in range(2)]
-    assert [w.wait(timeout=180) for w in workers] == [0, 0]
+    ids = [j.id for j in [*backlog, single]]
+    wait_for(lambda: all(JobStatus(stack.job(i).status).is_terminal for i in ids),
+             timeout=180, interval=0.2)
+    for worker in workers:
+        os.killpg(worker.pid, signal.SIGTERM)
+    assert [w.wait(timeout=60) for w in workers] == [0, 0]
 
     done = _finished(stack, [*backlog, single])
     order = _start_order(done)

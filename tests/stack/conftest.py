@@ -1,12 +1,18 @@
-"""``videoforge up`` as a subprocess, shared by the tests of this folder (one start)."""
+"""``videoforge up`` as a subprocess, shared by the tests of this folder (one start).
+
+No test stops the shared stack (test_restart.py checks Ctrl-C on one of its own), so the
+files here run in any order."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 from collections.abc import Iterator
 
 import pytest
 
-from tests.support.local_stack import RunningStack, launch_stack
+from tests.support.local_stack import RunningStack, launch_stack, processes_with
 
 
 @pytest.fixture(scope="package")
@@ -14,3 +20,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     running = launch_stack(tmp_path_factory.mktemp("stack"))
     yield running
     running.stop()
+    for pid in processes_with(running.marker):  # nothing may outlive the folder's tests
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)

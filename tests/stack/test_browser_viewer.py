@@ -2,8 +2,7 @@
 plays a public video while private ones stay hidden; progressive playback seeks to 80 %
 and plays on; hls.js plays and switches level; both read the same CMAF files (HLS through
 byte ranges); hovering the seek bar shows the storyboard tile of that moment.
-Screenshot: artifacts/viewer-watch.png (viewer-failure.png when the test fails). Runs on the
-shared stack before test_up.py stops it (file order)."""
+Screenshot: artifacts/viewer-watch.png (viewer-failure.png when the test fails)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """``videoforge up --data-dir DIR`` keeps everything across a restart: the video uploaded
 before it still plays after it, its owner is still its owner, and a second ``up`` on a
-directory in use refuses. The restart comes at once, on the same port."""
+directory in use refuses. Ctrl-C stops every process it started; the restart comes at
+once, on the same port."""
 
 from __future__ import annotations
 
@@ -60,8 +61,12 @@ def test_a_restart_keeps_videos_users_and_jobs(tmp_path: Path) -> None:
             assert job.status == "SUCCEEDED", job
             before = client.video(video_id)
             played_before = _play(first.url, video_id, client.tokens.access_token)
+        started = processes_with(first.marker)
     finally:
-        assert first.stop() == 0
+        assert first.stop() == 0  # Ctrl-C, as a terminal sends it
+    # The stores, moto, the gateway, the autoscaler and the notifier at least: all gone.
+    assert len(started) >= 4, started
+    assert "stopped." in first.text()
     assert processes_with(first.marker) == []
 
     second = launch_stack(data_dir, port=port, extra=())  # at once, on the same port

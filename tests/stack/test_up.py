@@ -1,8 +1,6 @@
 """``videoforge up`` as a user runs it: the page answers, ``videoforge submit`` completes,
-bad input fails with one clear line, and Ctrl-C leaves no process behind.
-
-The last test stops the shared stack, so it stays last in this file (and this file runs
-after test_browser.py).
+and bad input fails with one clear line. (Ctrl-C leaving no process behind: test_restart.py,
+on a stack of its own, so that no test here stops the shared one.)
 """
 
 from __future__ import annotations
@@ -16,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.local_stack import ROOT, RunningStack, processes_with
+from tests.support.local_stack import ROOT, RunningStack
 from tests.support.media import big_clip, make_clip
 from videoforge.client import MULTIPART_THRESHOLD_BYTES, VideoForgeClient
 
@@ -133,11 +131,3 @@ def test_the_sample_is_transcoded(stack: RunningStack) -> None:
     assert "submitting a generated sample" in banner
     assert "ready: " in banner and "720p" in banner, banner
 
-
-def test_ctrl_c_stops_every_process_it_started(stack: RunningStack) -> None:
-    before = processes_with(stack.marker)
-    # moto, the gateway, the autoscaler and its worker at least.
-    assert len(before) >= 4, before
-    assert stack.stop() == 0
-    assert "stopped." in stack.text()
-    assert processes_with(stack.marker) == []

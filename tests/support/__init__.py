@@ -1,6 +1,6 @@
 """Helpers the tests import; the fixtures built on them live in the conftest files.
 
-- ``services``: where the test PostgreSQL and Redis are.
+- ``services``: where the test PostgreSQL and Redis are; emptying the test database.
 - ``aws_resources``: fresh buckets and queues on the moto server, and reading a queue back.
 - ``autoscaling``: an Auto Scaling group in moto.
 - ``cognito``: a moto user pool with the users owner, other and admin.

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from common import aws
 from common.broker import SqsBroker
 from common.db import session_factory
+from common.messages import WakeUp
 from common.models import GalleryVideo, Job, MediaAsset, VideoStatus
 from common.storage import media_prefix, upload_key
 from common.submission import submit_job
@@ -71,8 +72,9 @@ class Stack:
         return Worker(settings, runner=runner, broker=self.broker)
 
     def submit(self, clip: Path, *, qualities: list[str] | None = None, owner: str = "u1",
-               priority: int = 0) -> Job:
-        """Upload ``clip`` as a confirmed source and submit a job for it (as the gateway does)."""
+               priority: int = 0, broker: Any = None) -> Job:
+        """Upload ``clip`` as a confirmed source and submit a job for it (as the gateway
+        does); ``broker`` takes its wake-up instead of the queue (see :class:`HeldWakeUps`)."""
         video_id = str(uuid.uuid4())
         key = upload_key(user_id=owner, video_id=video_id, filename=clip.name)
         self.s3.upload_file(str(clip), self.resources.uploads_bucket, key)
@@ -83,7 +85,7 @@ class Stack:
                                  source_size=clip.stat().st_size)
             session.add(video)
             session.flush()
-            return submit_job(session, self.broker, video=video, owner_id=owner,
+            return submit_job(session, broker or self.broker, video=video, owner_id=owner,
                               qualities=qualities, priority=priority).job
 
     def job(self, job_id: str) -> Job:
@@ -114,6 +116,23 @@ class Stack:
     def queue_empty(self) -> bool:
         counts = self.broker.counts()
         return counts.visible == 0 and counts.in_flight == 0 and counts.delayed == 0
+
+
+class HeldWakeUps:
+    """A broker for :meth:`Stack.submit` that keeps the wake-ups back: released at once,
+    they reach workers that are already waiting only when every job is in the database."""
+
+    def __init__(self) -> None:
+        self.held: list[WakeUp] = []
+
+    def send(self, message: WakeUp, *, delay_s: int = 0) -> str:
+        self.held.append(message)
+        return f"held-{len(self.held)}"
+
+    def release(self, broker: SqsBroker) -> None:
+        for message in self.held:
+            broker.send(message)
+        self.held.clear()
 
 
 def wait_for(condition: Callable[[], Any], *, timeout: float = 30.0,
