@@ -184,6 +184,7 @@ def test_a_poisoned_chunk_fails_the_job_once_with_its_reason(
         poisoned = session.scalars(select(Task).where(Task.id == chunk.id)).one()
     assert poisoned.status == JobStatus.FAILED and poisoned.attempts == 3
     assert poisoned.error  # the fault itself, for ops
+    assert (done.instance_seconds or 0) >= poisoned.instance_seconds > 0  # what it cost
     stitch = next(t for t in tasks_of(stack, job.id) if t.kind == TaskKind.STITCH)
     assert stitch.status == JobStatus.CANCELLED and stitch.attempts == 0
     _nothing_left(stack, job.id)
