@@ -39,6 +39,13 @@ def long_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_long_source(tmp_path_factory.mktemp("chunked") / "long.mp4", seconds=16)
 
 
+@pytest.fixture(scope="module")
+def small_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same at 360p: one quality, so the slow presets below cost little."""
+    return make_long_source(tmp_path_factory.mktemp("chunked") / "small.mp4", seconds=16,
+                            size="640x360")
+
+
 def _finished(stack: Stack, job_id: str) -> bool:
     return stack.job(job_id).status not in (JobStatus.QUEUED, JobStatus.RUNNING)
 
@@ -109,10 +116,10 @@ def test_workers_share_a_long_source_and_match_an_unchunked_transcode(
 
 
 def test_a_worker_killed_mid_chunk_costs_that_chunk_only(
-        stack: Stack, long_source: Path, spawn: Spawn) -> None:
-    job = stack.submit(long_source)
+        stack: Stack, small_source: Path, spawn: Spawn) -> None:
+    job = stack.submit(small_source)
     # A slower preset (the split's, which every chunk then uses): time to kill mid-chunk.
-    first = spawn("worker-a", VF_X264_PRESET="medium", **CHUNKING)
+    first = spawn("worker-a", VF_X264_PRESET="slow", **CHUNKING)
     killed = wait_for(lambda: _running_chunk(stack, job.id, "worker-a"), timeout=120)
     os.killpg(first.pid, signal.SIGKILL)  # the machine dies: worker and FFmpeg
     first.wait()
@@ -134,10 +141,10 @@ def test_a_worker_killed_mid_chunk_costs_that_chunk_only(
 
 
 def test_cancel_during_chunking_stops_every_chunk(
-        stack: Stack, long_source: Path, spawn: Spawn) -> None:
-    job = stack.submit(long_source)
+        stack: Stack, small_source: Path, spawn: Spawn) -> None:
+    job = stack.submit(small_source)
     for name in ("worker-a", "worker-b"):
-        spawn(name, VF_X264_PRESET="medium", **CHUNKING)
+        spawn(name, VF_X264_PRESET="slow", **CHUNKING)
     wait_for(lambda: _running_chunk(stack, job.id), timeout=120)
     with transaction(stack.sessions) as session:
         assert request_cancel(session, job_id=job.id) == CancelOutcome.FLAGGED
@@ -156,8 +163,8 @@ def test_cancel_during_chunking_stops_every_chunk(
 
 
 def test_a_poisoned_chunk_fails_the_job_once_with_its_reason(
-        stack: Stack, long_source: Path, spawn: Spawn) -> None:
-    job = stack.submit(long_source)
+        stack: Stack, small_source: Path, spawn: Spawn) -> None:
+    job = stack.submit(small_source)
     # The split (and the audio) in this process; then chunk 2's part is corrupted.
     assert stack.worker(chunk_threshold_s=10, chunk_length_s=6).step(wait_s=2) \
         == Outcome.SUCCEEDED
@@ -177,6 +184,7 @@ def test_a_poisoned_chunk_fails_the_job_once_with_its_reason(
         poisoned = session.scalars(select(Task).where(Task.id == chunk.id)).one()
     assert poisoned.status == JobStatus.FAILED and poisoned.attempts == 3
     assert poisoned.error  # the fault itself, for ops
+    assert (done.instance_seconds or 0) >= poisoned.instance_seconds > 0  # what it cost
     stitch = next(t for t in tasks_of(stack, job.id) if t.kind == TaskKind.STITCH)
     assert stitch.status == JobStatus.CANCELLED and stitch.attempts == 0
     _nothing_left(stack, job.id)

@@ -21,7 +21,8 @@ CHUNKING = {"chunk_threshold_s": 10, "chunk_length_s": 6}
 
 @pytest.fixture(scope="module")
 def long_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_long_source(tmp_path_factory.mktemp("chunked") / "long.mp4", seconds=16)
+    return make_long_source(tmp_path_factory.mktemp("chunked") / "long.mp4", seconds=16,
+                            size="640x360")
 
 
 def test_a_long_source_runs_as_tasks_to_ready(stack: Stack, long_source: Path) -> None:
