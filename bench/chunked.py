@@ -9,7 +9,7 @@ runs one thread:
 - (a) one pinned worker transcodes it whole (``processor.transcode.transcode``);
 - (b) two pinned workers, on cores 0 and 1, share it as the fleet would: whichever is
   first takes the split (intake, plan, parts by stream copy), the audio is queued as soon
-  as the plan exists, each chunk as soon as the parts are cut, and the worker that
+  as the plan exists, each chunk as soon as its part is cut, and the worker that
   finishes the last of them runs the stitch (joins by stream copy, then packaging, poster,
   GIF, storyboard and manifest). The steps are processor/chunking's own functions; the
   queue is a directory where a task is claimed by an atomic rename (the fleet's queue and
@@ -39,8 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import chunked_worker as worker
-from bench.transcode import SOURCE_ENCODE, SOURCE_FILTER, SOURCE_FPS
-from processor.ffmpeg import run_ffmpeg
+from bench.transcode import SOURCE_FPS, cached_source
 
 BENCH = Path(__file__).resolve().parent
 CACHE = BENCH / ".cache"
@@ -73,17 +72,8 @@ class Process:
 
 
 def make_source(shape: Shape) -> Path:
-    path = CACHE / f"chunked_source_{shape.seconds}s.mp4"
-    if not path.exists():
-        CACHE.mkdir(parents=True, exist_ok=True)
-        print(f"generating {path.name} (cached for later runs)…", file=sys.stderr, flush=True)
-        partial = path.with_suffix(".part.mp4")
-        run_ffmpeg(["-f", "lavfi", "-i", f"testsrc2=size=1920x1080:rate={SOURCE_FPS}",
-                    "-f", "lavfi", "-i", "sine=frequency=330:sample_rate=48000",
-                    "-t", str(shape.seconds), "-vf", SOURCE_FILTER, *SOURCE_ENCODE,
-                    "-g", str(SOURCE_GOP), str(partial)])
-        partial.rename(path)
-    return path
+    return cached_source(CACHE / f"chunked_source_{shape.seconds}s.mp4", 1920, 1080,
+                         shape.seconds, "-g", str(SOURCE_GOP))
 
 
 def spawn(core: int, *args: str) -> subprocess.Popen[bytes]:

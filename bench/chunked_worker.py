@@ -172,9 +172,8 @@ class Pool:
             self._enqueue("10-audio")  # reads the source, not the parts: runs meanwhile
         with step(self.work, "split: parts by stream copy"):
             split_video(self.source, info.container, job.plan, video_index=info.video.index,
-                        packets=scan.packets, workdir=self.work / "parts")
-        for chunk in job.plan.chunks:
-            self._enqueue(f"20-chunk-{chunk.index:04d}")
+                        packets=scan.packets, workdir=self.work / "parts",
+                        on_part=lambda chunk, _: self._enqueue(f"20-chunk-{chunk.index:04d}"))
 
     def audio(self) -> None:
         job = self.job

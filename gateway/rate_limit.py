@@ -18,9 +18,6 @@ from common.logging import get_logger
 
 log = get_logger(__name__)
 
-ROUTE_CLASSES = ("read", "write", "upload", "submit", "auth", "preflight")
-
-
 @dataclass(frozen=True)
 class Limit:
     """A token bucket: ``capacity`` requests at once, refilled at ``refill_per_s``."""

@@ -75,6 +75,9 @@ class ProcessorSettings(CommonSettings, PriceSettings, ChunkingSettings):
     # processor/termination.py). Before a spot interruption the job in hand is released
     # this long ahead, so the release is done while the instance still runs.
     termination_check_interval_s: float = Field(default=5.0, ge=0)
+    # The release needs: stop FFmpeg (a kill), one conditional UPDATE and one
+    # ChangeMessageVisibility, each retried on transient faults (common/retry.py: 5
+    # attempts, ~8 s of backoff at most); 30 s leaves room to spare.
     termination_release_margin_s: float = Field(default=30.0, ge=0)
     imds_endpoint: str = "http://169.254.169.254"
 

@@ -3,6 +3,7 @@ runs, and the with/without comparison (issue 10)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +18,7 @@ from processor.simulation.engine import SimSettings, simulate
 from processor.simulation.queue import FairQueue, Unit
 from processor.simulation.traces import Job, Trace
 from tests.support.simulation import simulate_cli
+from videoforge.commands.simulate import add_chunking_arguments, chunking_from
 
 CHUNKING = Chunking()  # 60 s chunks above 240 s; +1 s a chunk; split 0.3/min; stitch 5 + 0.5/min
 
@@ -178,6 +180,28 @@ def test_chunking_cuts_long_turnaround_and_the_floor_is_positive() -> None:
     assert len(result.whole.long_turnarounds) == len(result.chunked.long_turnarounds) > 0
     assert result.speedup > 2 and result.hours_ratio > 1
     assert 0 < floor_hours(runs, CHUNKING, boot_s=120.0) < result.chunked.instance_hours
+
+
+def test_options_override_the_bench_figures(tmp_path: Path) -> None:
+    figures = tmp_path / "chunked.json"
+    figures.write_text(json.dumps(FIGURES))
+    parser = argparse.ArgumentParser()
+    add_chunking_arguments(parser, figures=figures)
+    measured = chunking_from(parser.parse_args([]))
+    assert measured == bench_figures.measured(FIGURES)
+    assert chunking_from(parser.parse_args(["--chunk-s", "30"])) == replace(measured, chunk_s=30)
+    plain = argparse.ArgumentParser()
+    add_chunking_arguments(plain)
+    assert chunking_from(plain.parse_args([])) == Chunking()
+
+
+def test_cli_takes_the_overheads_from_bench_figures(tmp_path: Path) -> None:
+    figures = tmp_path / "chunked.json"
+    figures.write_text(json.dumps(FIGURES))
+    done = simulate_cli("--trace", "heavy-tail", "--policy", "work", "--chunking", "both",
+                        "--bench-figures", str(figures), "--chunk-overhead-s", "0")
+    assert done.returncode == 0, done.stderr
+    assert "work      chunked" in done.stdout
 
 
 def test_cli_compares_with_and_without_chunking() -> None:
