@@ -18,6 +18,8 @@ decides what happens to the job and to the token:
 | idle       | nothing runnable: a surplus token         | deleted                         |
 | deferred   | nothing runnable yet, the token is young  | visible again shortly (a job    |
 |            | (its job's commit may be on its way)      | may be committing)              |
+|            | or no surplus: it stands in for a running | a fresh one once that job's     |
+|            | job's (whose worker may be gone)          | heartbeat would be stale        |
 | dropped    | malformed body, or the video was deleted  | deleted (and the outputs)       |
 |            | before the publish                        |                                 |
 
@@ -50,6 +52,7 @@ from common.messages import MAX_DELAY_S, MalformedMessage, WakeUp
 from common.models import Job
 from common.retry import call_with_retry, transient_retry
 from common.storage import media_prefix, upload_tree
+from processor import wakeups
 from processor.chunking.job_split import Split, prepare_split
 from processor.chunking.tasks import TaskRunner
 from processor.chunking.work import WorkStore, local_source
@@ -315,9 +318,25 @@ class JobRunner:
         if age < _COMMIT_GRACE_S:
             self.broker.extend(delivery, visibility_timeout_s=_ROW_WAIT_S)
             return Outcome.DEFERRED
+        if not self._surplus():
+            # E.g. after a restart: a RUNNING job's worker died with the old queue. Back
+            # once the job is stale, for a claim to take it over.
+            wait_s = int(self.settings.stale_after().total_seconds()) + 1
+            self._pass_on(delivery, token.resent("held"), delay_s=min(wait_s, MAX_DELAY_S))
+            return Outcome.DEFERRED
         log.info("surplus_token", age_s=round(age, 1), reason=token.reason)
         self.broker.delete(delivery)
         return Outcome.IDLE
+
+    def _surplus(self) -> bool:
+        """More tokens than units that need one (``wakeups.missing``); True when the
+        counts cannot be read (a lost token is resent by reconciliation)."""
+        try:
+            with self.sessions() as session:
+                return wakeups.missing(self.broker, session) < 0
+        except Exception as exc:
+            log.warning("token_count_failed", error=f"{type(exc).__name__}: {exc}")
+            return True
 
     # --- helpers ----------------------------------------------------------------------
 

@@ -43,18 +43,24 @@ def tokens_needed(session: Session) -> int:
     return int(jobs) + int(tasks)
 
 
+def missing(broker: Broker, session: Session) -> int:
+    """How many tokens the queue lacks for the units that need one; negative: a surplus.
+    A token that found nothing to claim is surplus only when this is negative (counting
+    itself, in flight): otherwise it stands in for a running job's lost one."""
+    counts = broker.counts()  # first: a token sent meanwhile is one too many, not too few
+    return tokens_needed(session) - (counts.visible + counts.in_flight + counts.delayed)
+
+
 def reconcile(broker: Broker, sessions: sessionmaker[Session], *,
               limit: int | None = _MAX_PER_ROUND) -> int:
     """Send the tokens the queue is missing (at most ``limit``; None: all of them);
     returns how many were sent. After a restart of the local stack, whose queue starts
     empty, that is one per job still waiting or running (videoforge/stack/local.py)."""
-    counts = broker.counts()
     with sessions() as session:
-        needed = tokens_needed(session)
-    missing = needed - (counts.visible + counts.in_flight + counts.delayed)
-    sent = max(0, missing if limit is None else min(missing, limit))
+        lacking = missing(broker, session)
+    sent = max(0, lacking if limit is None else min(lacking, limit))
     for _ in range(sent):
         broker.send(WakeUp(reason="reconciled"))
     if sent:
-        log.warning("wake_up_tokens_resent", count=sent, jobs=needed)
+        log.warning("wake_up_tokens_resent", count=sent, missing=lacking)
     return sent

@@ -3,9 +3,10 @@
 With the source downloaded and measured, it decides whether the job is chunked
 (``prepare.plan_source``: over the threshold, keyframes dense enough, no copied top
 rung). If so it cuts every chunk's part by stream copy (disk speed, nothing decoded),
-uploads the parts and ``plan.json`` to the job's work prefix (``work.py``) and returns the
-tasks to insert: the audio (when the source has any), one per chunk, the stitch. The
-caller inserts them (``task_state.split``) once the job's heartbeat has stopped.
+uploads each part as it is cut (then deletes it) and ``plan.json`` to the job's work
+prefix (``work.py``), and returns the tasks to insert: the audio (when the source has
+any), one per chunk, the stitch. The caller inserts them (``task_state.split``) once the
+job's heartbeat has stopped.
 
 Each task's estimated work is its share of the job's: a chunk's decoded seconds (its
 preroll counted) over the source's; the audio and the stitch a small fixed share (they
@@ -21,6 +22,7 @@ from pathlib import Path
 from common.logging import get_logger
 from common.models import TaskKind
 from common.task_state import NewTask
+from processor.chunking.plan import Chunk
 from processor.chunking.prepare import plan_source
 from processor.chunking.settings import ChunkingSettings
 from processor.chunking.split import split_video
@@ -65,10 +67,14 @@ def prepare_split(source: Path, info: SourceInfo, *, qualities: list[str] | None
     log.info("chunking_decision", chunked=plan is not None, reason=scan.decision.reason)
     if plan is None:
         return None
-    parts = split_video(source, info.container, plan, video_index=info.video.index,
-                        packets=scan.packets, workdir=workdir / "parts", cancel=cancel)
-    for chunk, part in zip(plan.chunks, parts, strict=True):
+
+    def upload(chunk: Chunk, part: Path) -> None:
         store.put(part, part_key(chunk))
+        part.unlink()  # the disk holds the source and one part at a time
+
+    split_video(source, info.container, plan, video_index=info.video.index,
+                packets=scan.packets, workdir=workdir / "parts", cancel=cancel,
+                on_part=upload)
     job_plan = JobPlan(info, plan, qualities, timing.frames, transcode.encode.preset,
                        chunking.chunk_vbv_init)
     store.put_plan(job_plan)

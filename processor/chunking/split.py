@@ -82,7 +82,8 @@ def split_video(source: Path, container: str | None, plan: ChunkPlan, *, video_i
     """One part per chunk of ``plan`` in ``workdir``, each checked to start where planned.
 
     ``packets``: the video's packets in file order (``source.probe_packets``);
-    ``on_part`` hears of each part as soon as it is cut (its chunk can start)."""
+    ``on_part`` hears of each part as soon as it is cut (its chunk can start; the worker
+    uploads it, then deletes it, so its disk holds the source and one part)."""
     workdir.mkdir(parents=True, exist_ok=True)
     parts = []
     for chunk in plan.chunks:

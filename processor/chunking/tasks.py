@@ -243,8 +243,9 @@ class TaskRunner:
         def cancel(session: Session) -> bool:
             task_state.end_task(session, task_id=task_id, worker_id=me,
                                 status=JobStatus.CANCELLED, spent_s=spent_s)
-            return job_state.mark_cancelled(session, job_id=job.job_id, worker_id=me,
-                                            chunked=True)
+            return job_state.mark_cancelled(
+                session, job_id=job.job_id, worker_id=me, chunked=True,
+                spent_s=task_state.instance_seconds(session, job_id=job.job_id))
 
         ended = self._in_transaction(cancel)
         self._remove(job)
@@ -263,8 +264,11 @@ class TaskRunner:
                                        status=JobStatus.FAILED, reason=error[:500],
                                        code=code, spent_s=spent_s):
                 return False
+            # The job's cost: the split's (on its row) and every task's so far.
             return job_state.fail(session, job_id=job.job_id, worker_id=me,
-                                  reason=f"{name}: {reason}", code=code, chunked=True)
+                                  reason=f"{name}: {reason}", code=code, chunked=True,
+                                  spent_s=task_state.instance_seconds(session,
+                                                                      job_id=job.job_id))
 
         if not self._in_transaction(fail):
             return self._not_settled(delivery, job)

@@ -323,6 +323,30 @@ def test_a_queued_job_whose_token_was_lost_gets_a_new_one(stack: Stack, clip: Cl
     assert stack.job(job.id).status == JobStatus.SUCCEEDED and stack.queue_empty()
 
 
+def test_a_running_jobs_stand_in_token_is_kept_until_it_can_be_taken_over(
+        stack: Stack, clip: Clip) -> None:
+    """After a restart (``videoforge up``) the queue is empty and a RUNNING job's worker
+    is gone; reconciliation sends its token at once, while the job's heartbeat is still
+    fresh. That token found nothing to claim and was deleted as surplus: nothing would
+    ever wake a worker for the job again. It now comes back once the job is stale."""
+    stack = Stack(stack.settings.model_copy(update={"stale_after_s": 6.0}), stack.resources)
+    job = stack.submit(clip("small"))
+    with transaction(stack.sessions) as session:  # its worker dies with the last run
+        assert job_state.claim(session, job_id=job.id, worker_id="gone",
+                               stale_after=stack.settings.stale_after())
+    old = stack.broker.receive(wait_s=1)
+    assert old is not None
+    stack.broker.delete(old)  # the queue starts empty
+    issued = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()  # past its grace
+    stack.broker.send(WakeUp(reason="reconciled", issued_at=issued))
+    worker = stack.worker()
+
+    assert worker.step(wait_s=1) == Outcome.DEFERRED  # not surplus: the job needs it
+    assert stack.job(job.id).status == JobStatus.RUNNING and not stack.queue_empty()
+    assert wait_for(lambda: worker.step(wait_s=1), timeout=30) == Outcome.SUCCEEDED
+    assert stack.job(job.id).attempts == 2 and stack.queue_empty()
+
+
 def test_a_failed_job_leaves_no_partial_upload(stack: Stack, clip: Clip) -> None:
     job = stack.submit(clip("small"))
     video = stack.video(job.video_id)

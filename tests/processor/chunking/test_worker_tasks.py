@@ -7,12 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from common.job_state import JobStatus
-from common.models import Task, TaskKind
-from processor.chunking.work import work_prefix
+from common.models import TaskKind
 from processor.outcome import Outcome
+from tests.processor.chunking.worker_checks import tasks_of, work_keys
 from tests.support.chunking import make_long_source
 from tests.support.worker import Stack
 
@@ -22,19 +21,8 @@ CHUNKING = {"chunk_threshold_s": 10, "chunk_length_s": 6}
 
 @pytest.fixture(scope="module")
 def long_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_long_source(tmp_path_factory.mktemp("chunked") / "long.mp4", seconds=16)
-
-
-def _tasks(stack: Stack, job_id: str) -> list[Task]:
-    with stack.sessions() as session:
-        return list(session.scalars(select(Task).where(Task.job_id == job_id)
-                                    .order_by(Task.seq)))
-
-
-def work_keys(stack: Stack, job_id: str) -> list[str]:
-    found = stack.s3.list_objects_v2(Bucket=stack.resources.media_bucket,
-                                     Prefix=work_prefix(job_id))
-    return [o["Key"] for o in found.get("Contents", [])]
+    return make_long_source(tmp_path_factory.mktemp("chunked") / "long.mp4", seconds=16,
+                            size="640x360")
 
 
 def test_a_long_source_runs_as_tasks_to_ready(stack: Stack, long_source: Path) -> None:
@@ -50,7 +38,7 @@ def test_a_long_source_runs_as_tasks_to_ready(stack: Stack, long_source: Path) -
     assert outcomes == [Outcome.SUCCEEDED] * 5
     done = stack.job(job.id)
     assert done.status == JobStatus.SUCCEEDED and done.chunked and done.progress == 1.0
-    tasks = _tasks(stack, job.id)
+    tasks = tasks_of(stack, job.id)
     assert [t.kind for t in tasks] == [TaskKind.AUDIO, *[TaskKind.CHUNK] * 3, TaskKind.STITCH]
     assert all(t.status == JobStatus.SUCCEEDED and t.attempts == 1 for t in tasks)
     assert done.instance_seconds and done.instance_seconds >= sum(
@@ -67,4 +55,4 @@ def test_below_the_threshold_a_job_runs_whole(stack: Stack, long_source: Path) -
     assert stack.worker(chunk_threshold_s=60).step(wait_s=1) == Outcome.SUCCEEDED
     done = stack.job(job.id)
     assert done.status == JobStatus.SUCCEEDED and not done.chunked
-    assert _tasks(stack, job.id) == [] and work_keys(stack, job.id) == []
+    assert tasks_of(stack, job.id) == [] and work_keys(stack, job.id) == []
