@@ -53,6 +53,9 @@ class SimSettings:
     db_job_counts: bool = True
     # Split long jobs into tasks (issue 10); None: every job runs whole on one worker.
     chunking: Chunking | None = None
+    # The scheduler's fair share, every upload its own user (DESIGN.md); False: the oldest
+    # job first, a what-if (queue.py). The same while every job is one unit.
+    fair_share: bool = True
 
     def __post_init__(self) -> None:
         if self.boot_s < 0 or self.interval_s <= 0 or self.staleness_s < 0:
@@ -123,7 +126,7 @@ class Simulation:
         # Insertion-ordered sets (dicts), so runs are repeatable and lookups O(1).
         self._live: dict[_Instance, None] = {}  # not terminated
         self._idle: dict[_Instance, None] = {}  # in service, no job
-        self._queue = FairQueue()
+        self._queue = FairQueue(fair_share=sim.fair_share)
         self._starts: list[float | None] = [None] * len(trace.jobs)
         self._finished: list[float | None] = [None] * len(trace.jobs)
         self._tasks_left: dict[int, int] = {}  # chunked job -> split/chunk/audio tasks not done

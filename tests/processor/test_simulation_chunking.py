@@ -128,6 +128,29 @@ def test_among_equals_the_job_served_longest_ago_goes_first() -> None:
     assert queue.pop().job == 1  # type: ignore[union-attr]
 
 
+def test_without_shares_the_oldest_job_goes_first_its_tasks_in_order() -> None:
+    # The what-if (SimSettings.fair_share=False): a started chunked job keeps its place.
+    queue = FairQueue(fair_share=False)
+    for _ in range(3):
+        queue.push(Unit(0, 10.0))
+    first = queue.pop()
+    assert first is not None and first.job == 0
+    queue.push(Unit(1, 10.0))
+    assert [queue.pop().job for _ in range(3)] == [0, 0, 1]  # type: ignore[union-attr]
+    assert queue.pop() is None and len(queue) == 0
+    queue.done(first)
+
+
+def test_without_shares_a_short_job_waits_behind_a_long_ones_chunks() -> None:
+    # The same two jobs as below without the shares: the 30 s upload starts only after
+    # the long job's ten chunks and its stitch (t = 3 + 10 x 91 + 10 = 923).
+    trace = Trace("two", (Job(0.0, 900.0), Job(5.0, 30.0)), duration_s=6.0)
+    result = simulate(trace, _fixed(1), SimSettings(chunking=CHUNKING, fair_share=False))
+    assert result.waits[1] == pytest.approx(918.0)
+    unchunked = [simulate(trace, _fixed(1), SimSettings(fair_share=fair)) for fair in (True, False)]
+    assert unchunked[0].waits == unchunked[1].waits  # one unit per job: the same order
+
+
 def _fixed(size: int) -> ScalingConfig:
     return ScalingConfig(min_size=size, max_size=size)
 
