@@ -22,6 +22,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from common.db import engine_for, migrate, normalize_url
+from tests.support import xdist_groups
 from tests.support.aws_resources import AwsResources, create_aws_resources
 from tests.support.cognito import CognitoPool, create_pool
 from tests.support.services import ADMIN_DATABASE_URL, truncate_all
@@ -105,26 +106,14 @@ def settings_env(aws_resources: AwsResources, database_url: str) -> dict[str, st
             "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
-# The suite's own groups under `pytest -n 2 --dist loadgroup` (`make test`): a test runs in
-# the process that runs the rest of its file (module fixtures are made once), the stack's
-# tests in one process (they share one `videoforge up`), and a test with a group of its
-# own (the image bakes, which take one cache lock in turn) keeps it.
-_LONG_GROUPS = ("stack", "images")  # started first, so that neither is what the run waits for
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: Any, log: Any) -> Any:
+    return xdist_groups.scheduler(config, log)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist adds the group to the node id
 def pytest_collection_modifyitems(config: Any, items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            path = item.nodeid.split("::", 1)[0]
-            group = "stack" if path.startswith("tests/stack/") else path
-            item.add_marker(pytest.mark.xdist_group(group))
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        def rank(item: pytest.Item) -> int:
-            group = item.get_closest_marker("xdist_group")
-            name = group.args[0] if group and group.args else ""
-            return _LONG_GROUPS.index(name) if name in _LONG_GROUPS else len(_LONG_GROUPS)
-        items.sort(key=rank)
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # the order work is handed out in
+        items.sort(key=lambda item: xdist_groups.rank(item.nodeid))
 
 
 def pytest_configure(config: Any) -> None:

@@ -27,7 +27,6 @@ from tests.ops.chroot_target import (
 IMAGE_TEST_MARKS = [
     pytest.mark.slow,
     pytest.mark.timeout(900),
-    pytest.mark.xdist_group("images"),  # under -n 2, one process bakes them all in turn
     pytest.mark.skipif(os.geteuid() != 0, reason="chroot and mount need root"),
     pytest.mark.skipif(shutil.which("debootstrap") is None, reason="debootstrap not installed"),
 ]

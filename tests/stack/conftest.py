@@ -19,7 +19,9 @@ from tests.support.local_stack import RunningStack, launch_stack, processes_with
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     running = launch_stack(tmp_path_factory.mktemp("stack"))
     yield running
-    running.stop()
-    for pid in processes_with(running.marker):  # nothing may outlive the folder's tests
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+    try:
+        running.stop()
+    finally:
+        for pid in processes_with(running.marker):  # nothing may outlive the folder's tests
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
