@@ -13,6 +13,7 @@ Helpers live in ``tests.support``; this file and the folders' conftest files hol
 from __future__ import annotations
 
 import os
+import signal
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -118,6 +119,11 @@ def pytest_collection_modifyitems(config: Any, items: list[pytest.Item]) -> None
 
 def pytest_configure(config: Any) -> None:
     os.environ.setdefault("VF_ENV", "test")
+    # Started in the background by a shell (`make test &`, some CI runners), we inherit an
+    # ignored SIGINT, and so would every process a test starts: `videoforge up` would not
+    # hear the Ctrl-C the stack tests send it. Python's own handler is not inherited.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     # No fixed metrics ports for apps built in tests (parallel sessions would collide);
     # a test that scrapes one gives it a free port.
     for service in ("GATEWAY", "GALLERY", "STREAMING"):

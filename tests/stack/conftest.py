@@ -5,9 +5,6 @@ files here run in any order."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 from collections.abc import Iterator
 
 import pytest
@@ -19,9 +16,6 @@ from tests.support.local_stack import RunningStack, launch_stack, processes_with
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     running = launch_stack(tmp_path_factory.mktemp("stack"))
     yield running
-    try:
-        running.stop()
-    finally:
-        for pid in processes_with(running.marker):  # nothing may outlive the folder's tests
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+    running.stop()
+    if processes_with(running.marker):  # nothing may outlive the folder's tests
+        running.kill()
