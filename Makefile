@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo web test lint typecheck lock lock-upgrade bench bench-transcode bench-api bench-autoscale ami ami-gateway ami-control clean
+.PHONY: demo web test lint typecheck lock lock-upgrade bench bench-transcode bench-api bench-autoscale bench-chunked ami ami-worker ami-gateway ami-control clean
 
 # Exactly the versions CI tested: every package pinned with its hashes in requirements.lock
 # (compiled from pyproject.toml by `make lock`), then the project itself without resolving.
@@ -61,7 +61,7 @@ lint: $(STAMP) $(WEB_STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy common processor gallery streaming gateway notifier videoforge
 
-bench: bench-transcode bench-api bench-autoscale
+bench: bench-transcode bench-api bench-autoscale bench-chunked
 
 bench-transcode: $(STAMP)
 	scripts/install-system-deps.sh demo
@@ -73,19 +73,21 @@ bench-api: $(STAMP)
 bench-autoscale: $(STAMP)
 	$(BIN)/python -m bench.autoscale
 
-# The worker image: the wheel of this checkout, ansible/worker.yml, tagged with the commit.
-ami: $(STAMP)
-	rm -rf dist && $(BIN)/pip wheel --quiet --no-deps -w dist .
-	cd packer && packer init worker.pkr.hcl && \
-	  PATH="$(CURDIR)/$(BIN):$$PATH" packer build -var "git_revision=$$(git rev-parse HEAD)" worker.pkr.hcl
+# One long source whole on one pinned core, then chunked on two (QUICK=1: a 12 s smoke
+# run), then the fleet simulator with and without chunking, from the figures just measured.
+bench-chunked: $(STAMP)
+	scripts/install-system-deps.sh demo
+	$(BIN)/python -m bench.chunked $(if $(QUICK),--quick); status=$$?; \
+	  $(BIN)/python -m bench.chunk_fleet && exit $$status
 
-# The gateway image: the same wheel, ansible/gateway.yml (uvicorn, proxy mode).
-# The gateway and control images: one template (packer/service.pkr.hcl), one image per run.
-ami-gateway ami-control: ami-%: $(STAMP)
+# The images (packer/images.pkr.hcl, one per run): the wheel of this checkout and
+# ansible/<image>.yml, tagged with the commit. `make ami` is the worker's.
+ami: ami-worker
+ami-worker ami-gateway ami-control: ami-%: $(STAMP)
 	rm -rf dist && $(BIN)/pip wheel --quiet --no-deps -w dist .
-	cd packer && packer init service.pkr.hcl && \
-	  PATH="$(CURDIR)/$(BIN):$$PATH" packer build -var "service=$*" \
-	    -var "git_revision=$$(git rev-parse HEAD)" service.pkr.hcl
+	cd packer && packer init images.pkr.hcl && \
+	  PATH="$(CURDIR)/$(BIN):$$PATH" packer build -var "image=$*" \
+	    -var "git_revision=$$(git rev-parse HEAD)" images.pkr.hcl
 
 clean:
 	rm -rf $(VENV) web/node_modules .pytest_cache .ruff_cache .mypy_cache

@@ -5,7 +5,7 @@
 Fleet 1..60 for every trace. Why 60: at 20 (the diurnal peak with headroom) the
 200-upload burst caps both policies at the same 20 instances on the same tick, so they
 cannot differ where it matters; the classic policy asks for 200 / 5 = 40 there, and 60
-(120 vCPUs, a runaway capped at 60 x $0.0416 = $2.50/h) leaves room above that without
+(120 vCPUs, a runaway capped at 60 x the on-demand price, ~$2.50/h) leaves room above that without
 being unbounded. The steady, diurnal and heavy-tail traces never reach 25.
 
 One configuration for every trace; the two policies differ only in the policy name; the

@@ -27,7 +27,7 @@ class LoadResult:
     errors: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
     elapsed_s: float = 0.0
-    server_cpu_ms: float = float("nan")  # filled in by the caller, who knows the server
+    client_cpu_ms: float = float("nan")  # the generator's own CPU per request
 
 
 class _Connection:
@@ -118,8 +118,12 @@ async def _run(base_url: str, paths: Sequence[str], *, rate: float, duration_s: 
 def run_load(base_url: str, paths: Sequence[str], *, rate: float, duration_s: float,
              warmup_s: float = 2.0, headers: dict[str, str] | None = None) -> LoadResult:
     """Send ``rate`` GETs per second cycling through ``paths``; measure after the warm-up."""
-    return asyncio.run(_run(base_url, paths, rate=rate, duration_s=duration_s,
-                            warmup_s=warmup_s, headers=headers or {}))
+    started = time.process_time()
+    result = asyncio.run(_run(base_url, paths, rate=rate, duration_s=duration_s,
+                              warmup_s=warmup_s, headers=headers or {}))
+    sent = int((warmup_s + duration_s) * rate)
+    result.client_cpu_ms = (time.process_time() - started) * 1000 / max(1, sent)
+    return result
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -96,14 +96,20 @@ class Result:
 def make_source(name: str) -> Path:
     width, height, seconds = CLIPS[name]
     seconds = int(os.environ.get("VF_BENCH_SECONDS", seconds))
-    path = CACHE / f"source_{name}_{seconds}s.mp4"
+    return cached_source(CACHE / f"source_{name}_{seconds}s.mp4", width, height, seconds)
+
+
+def cached_source(path: Path, width: int, height: int, seconds: int, *extra: str) -> Path:
+    """``path``, generated once (test pattern with film-like grain and a tone; ``extra``:
+    more encoder options) and kept for later runs."""
     if not path.exists():
-        CACHE.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         print(f"generating {path.name} (cached for later runs)…", file=sys.stderr, flush=True)
         partial = path.with_suffix(".part.mp4")
         run_ffmpeg(["-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate={SOURCE_FPS}",
                     "-f", "lavfi", "-i", "sine=frequency=330:sample_rate=48000",
-                    "-t", str(seconds), "-vf", SOURCE_FILTER, *SOURCE_ENCODE, str(partial)])
+                    "-t", str(seconds), "-vf", SOURCE_FILTER, *SOURCE_ENCODE, *extra,
+                    str(partial)])
         partial.rename(path)
     return path
 

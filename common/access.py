@@ -7,6 +7,8 @@ not found, so its existence does not leak.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from sqlalchemy.orm import Session
 
 from common.auth import Principal
@@ -14,7 +16,16 @@ from common.errors import Forbidden, NotFound
 from common.models import GalleryVideo, Visibility
 
 
-def can_view(video: GalleryVideo, principal: Principal | None) -> bool:
+class Owned(Protocol):
+    """What the rules read of a video (an ORM row, or a plain one read as columns)."""
+
+    @property
+    def visibility(self) -> Visibility: ...
+    @property
+    def owner_id(self) -> str: ...
+
+
+def can_view(video: Owned, principal: Principal | None) -> bool:
     if video.visibility == Visibility.PUBLIC:
         return True
     return principal is not None and (principal.is_admin or principal.user_id == video.owner_id)

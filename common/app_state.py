@@ -23,7 +23,7 @@ from starlette.requests import HTTPConnection
 from common import aws
 from common.auth import CognitoVerifier
 from common.broker import Broker, SqsBroker
-from common.db import session_factory
+from common.db import read_session_factory, session_factory
 from common.errors import Unavailable
 from common.logging import get_logger
 from common.messages import WakeUp
@@ -108,6 +108,7 @@ class ServiceState(Generic[SettingsT]):
     def __init__(self, settings: SettingsT, *, broker: Broker | None = None) -> None:
         self.settings: SettingsT = settings
         self.sessions: sessionmaker[Session] = session_factory(settings.database_url)
+        self.read_sessions: sessionmaker[Session] = read_session_factory(settings.database_url)
         self.session_budget = SessionBudget(settings.db_session_budget)
         self.s3: S3Client = aws.client("s3", settings)
         self.verifier: CognitoVerifier | None = verifier_from_settings(settings)

@@ -37,6 +37,9 @@ STORAGE_USD_PER_GB_MONTH = 0.023
 # S3 measures storage in binary gigabytes (S3 pricing page: "1 GB = 2^30 bytes").
 BYTES_PER_GB = 2**30
 SECONDS_PER_HOUR = 3600.0
+# EC2 bills Linux On-Demand and Spot instances per second with a 60-second minimum
+# (EC2 pricing page, "Per Second Billing").
+MIN_BILLED_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,11 @@ def cost_of(*, instance_seconds: float, stored_bytes: int = 0, source_seconds: f
         compute_spot_usd=hours * prices.spot_usd_per_hour,
         storage_usd_per_month=stored_bytes / BYTES_PER_GB * prices.storage_usd_per_gb_month,
     )
+
+
+def billed_seconds(lifetime_s: float) -> float:
+    """The instance-seconds EC2 bills for an instance that ran ``lifetime_s``."""
+    return max(lifetime_s, MIN_BILLED_S)
 
 
 def _price(default: float) -> Any:

@@ -25,13 +25,3 @@ class ErrorCode(enum.StrEnum):
     RETRIES_EXHAUSTED = "retries_exhausted"
     DEAD_LETTERED = "dead_lettered"
     INTERNAL = "internal"
-
-    @property
-    def is_input_fault(self) -> bool:
-        """True when the upload itself is at fault, so resubmitting it cannot help."""
-        return self not in _PLATFORM_FAULTS
-
-
-_PLATFORM_FAULTS = frozenset(
-    {ErrorCode.RETRIES_EXHAUSTED, ErrorCode.DEAD_LETTERED, ErrorCode.INTERNAL}
-)

@@ -390,7 +390,7 @@ def end_abandoned(session: Session, *, stale_after: timedelta,
     flagged = session.execute(
         select(Job.id, Job.video_id).where(_unfinishable(stale_after))).all()
     # A cancel the user asked for wins over giving up on the job.
-    ended = [(job_id, video_id) for job_id, video_id in flagged
+    ended = [(job_id, video_id or "") for job_id, video_id in flagged
              if cancel_abandoned(session, job_id=job_id, stale_after=stale_after)]
     ended += fail_worn_out(session, stale_after=stale_after, max_attempts=max_attempts)
     for _task_id, job_id, name in task_state.worn_out(
@@ -409,9 +409,9 @@ class VideoDeletion(enum.StrEnum):
 
 
 def delete_video(session: Session, *, video_id: str) -> VideoDeletion:
-    """Delete a video and what hangs off it (jobs, assets: the foreign keys cascade),
-    recording video.deleted; refused while a job runs on it, which would otherwise
-    publish into a deleted video.
+    """Delete a video and its assets (the foreign key cascades; its jobs stay, with no
+    video, so what they cost still counts in usage), recording video.deleted; refused
+    while a job runs on it, which would otherwise publish into a deleted video.
 
     Its queued job is cancelled first, with a conditional UPDATE: a claim racing the
     delete either ran first (then the job is running and the delete is refused) or finds

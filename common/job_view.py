@@ -16,6 +16,7 @@ from common.cost_view import CostPublic, job_cost
 from common.costs import Prices, configured_prices
 from common.error_codes import ErrorCode
 from common.models import Job
+from common.scheduler import queue_position as scheduler_position
 from common.scheduler import queue_positions
 from common.statuses import JobStatus
 
@@ -30,7 +31,8 @@ class JobTimings(BaseModel):
 
 class JobPublic(BaseModel):
     id: str
-    video_id: str
+    video_id: str | None = Field(description="Null once the video is deleted: the job stays, "
+                                             "as what it cost does in usage.")
     owner_id: str
     status: JobStatus
     progress: float = Field(ge=0, le=1)
@@ -62,7 +64,7 @@ def queue_position(session: Session, job: Job) -> int | None:
     """Where ``job`` stands in the scheduler's order while QUEUED (0: next), else None."""
     if job.status != JobStatus.QUEUED:
         return None
-    return queue_positions(session, [job.id]).get(job.id)
+    return scheduler_position(session, job.id)
 
 
 _UNSET: Any = object()

@@ -130,8 +130,10 @@ class Job(Base):
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    video_id: Mapped[str] = mapped_column(
-        ForeignKey("gallery_videos.id", ondelete="CASCADE"), index=True
+    # None once its video is deleted: the job row stays, so what it cost still counts in
+    # its owner's usage (migration 0009).
+    video_id: Mapped[str | None] = mapped_column(
+        ForeignKey("gallery_videos.id", ondelete="SET NULL"), index=True
     )
     owner_id: Mapped[str] = mapped_column(String(128), index=True)
     status: Mapped[JobStatus] = mapped_column(

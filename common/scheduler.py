@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session, aliased
 from common.models import Job, Task
 from common.statuses import JobStatus
 from common.task_state import runnable_task
+from common.waiting import waiting_job
 
 JOB, TASK = "job", "task"
 
@@ -165,7 +166,7 @@ def queue_positions(session: Session, job_ids: list[str] | None, *,
     if job_ids is not None and not job_ids:
         return {}
     now = _now()
-    waiting = and_(Job.status == JobStatus.QUEUED, Job.cancel_requested.is_(False))
+    waiting = waiting_job()
     # Each waiting owner's shares and last start, looked up once per owner, not per job:
     # MATERIALIZED keeps the planner from folding the lookups back into every row (both
     # PostgreSQL 12+ and SQLite 3.35+ read it).
@@ -200,3 +201,58 @@ def queue_positions(session: Session, job_ids: list[str] | None, *,
         query = query.where(ordered.c.id.in_(job_ids))
     rows: Any = session.execute(query)
     return {job_id: int(position) for job_id, position in rows}
+
+
+def queue_position(session: Session, job_id: str, *,
+                   stale_after: timedelta = timedelta(minutes=5)) -> int | None:
+    """Where one QUEUED job stands in ``queue_positions``' order (0: next), counted rather
+    than ranked: the jobs ahead of it, from one row per owner waiting at its priority or
+    above, not a window over the whole queue. None unless it waits.
+
+    Higher priorities are all ahead. At its priority an owner's jobs rank shares + (their
+    jobs above it) + 1, + 2, … so those below the job's rank are ahead, and the one at its
+    rank is ahead when the tie-break (more shares, then served earlier, then older) says."""
+    me = session.execute(select(Job.owner_id, Job.priority, Job.created_at)
+                         .where(Job.id == job_id, waiting_job())).first()
+    if me is None:
+        return None
+    owner, priority, created = me
+    now = _now()
+    level = Job.priority == priority
+    older = and_(level, or_(Job.created_at < created,
+                            and_(Job.created_at == created, Job.id < job_id)))
+    owners = select(
+        Job.owner_id.label("owner_id"),
+        func.sum(case((Job.priority > priority, 1), else_=0)).label("above"),
+        func.sum(case((level, 1), else_=0)).label("level"),
+        func.sum(case((older, 1), else_=0)).label("older"),
+    ).where(waiting_job(), Job.priority >= priority).group_by(Job.owner_id).subquery("owners")
+    stats = select(
+        owners, _shares_of(owners.c.owner_id, stale_after, now).label("shares"),
+        _last_start_of(owners.c.owner_id).label("last_start"),
+    ).cte("stats").prefix_with("MATERIALIZED")
+    mine = stats.alias("mine")
+    served_first = or_(stats.c.last_start < mine.c.last_start,
+                       and_(stats.c.last_start.is_(None), mine.c.last_start.is_not(None)))
+    served_alike = or_(stats.c.last_start == mine.c.last_start,
+                       and_(stats.c.last_start.is_(None), mine.c.last_start.is_(None)))
+    rows = session.execute(select(
+        stats.c.owner_id, stats.c.above, stats.c.level, stats.c.older, stats.c.shares,
+        or_(stats.c.shares > mine.c.shares,
+            and_(stats.c.shares == mine.c.shares, served_first)).label("wins_tie"),
+        and_(stats.c.shares == mine.c.shares, served_alike).label("ties_even"),
+    ).join(mine, mine.c.owner_id == literal(owner))).all()
+    higher = session.execute(select(func.count()).select_from(Job)
+                             .where(waiting_job(), Job.priority > priority)).scalar_one()
+    own = next(r for r in rows if r.owner_id == owner)
+    rank = own.shares + own.above + own.older + 1
+    ahead = int(higher) + int(own.older)
+    for r in rows:
+        if r.owner_id == owner:
+            continue
+        base = int(r.shares) + int(r.above)
+        ahead += min(max(rank - 1 - base, 0), int(r.level))
+        tied = rank - base  # which of its jobs at this priority has the job's rank
+        if 1 <= tied <= r.level and (r.wins_tie or (r.ties_even and r.older >= tied)):
+            ahead += 1
+    return ahead

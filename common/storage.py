@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 # with presigned URLs"); we hand out far shorter ones.
 MAX_PRESIGN_EXPIRY_S = 7 * 24 * 60 * 60
 _CONFIRMED_FOLDER = "confirmed"
+# The two top-level folders: sources in the uploads bucket, outputs in the media bucket.
+# IAM policies and bucket lifecycle rules (videoforge/provision) are built from these.
+UPLOADS_PREFIX = "uploads/"
+MEDIA_PREFIX = "videos/"
 
 CONTENT_TYPES = {
     ".mp4": "video/mp4",
@@ -31,7 +35,7 @@ CONTENT_TYPES = {
 
 def upload_prefix(*, user_id: str, video_id: str) -> str:
     """Everything uploaded for one video (its source, any multipart leftovers)."""
-    return f"uploads/{user_id}/{video_id}/"
+    return f"{UPLOADS_PREFIX}{user_id}/{video_id}/"
 
 
 def upload_key(*, user_id: str, video_id: str, filename: str) -> str:
@@ -56,7 +60,7 @@ def _safe_name(filename: str) -> str:
 
 def video_media_prefix(*, video_id: str) -> str:
     """Every job's outputs for one video."""
-    return f"videos/{video_id}/"
+    return f"{MEDIA_PREFIX}{video_id}/"
 
 
 def media_prefix(*, video_id: str, job_id: str) -> str:

@@ -95,18 +95,23 @@ def _of_open_job() -> ColumnElement[bool]:
 
 # --- the split and the claim ----------------------------------------------------------
 
-def split(session: Session, *, job_id: str, worker_id: str, tasks: Sequence[NewTask]) -> bool:
+def split(session: Session, *, job_id: str, worker_id: str, tasks: Sequence[NewTask],
+          spent_s: float | None = None) -> bool:
     """The running, unchunked job this worker owns becomes chunked: its ``tasks`` are
-    inserted QUEUED and nobody owns the job any more. False (nothing written) when the job
-    is no longer this worker's or was flagged for cancel."""
+    inserted QUEUED and nobody owns the job any more (``spent_s``: what the split cost,
+    added to the job's instance time). False (nothing written) when the job is no longer
+    this worker's or was flagged for cancel."""
     now = _now()
+    spent = {} if spent_s is None else {
+        "instance_seconds": func.coalesce(Job.instance_seconds, 0.0) + spent_s}
     moved = session.execute(
         update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING,
                           Job.worker_id == worker_id, Job.chunked.is_(False),
                           Job.cancel_requested.is_(False))
         # No beat until a task runs: the job holds a share only while one does.
         .values(chunked=True, worker_id=None, heartbeat_at=None, progress=0.0, updated_at=now,
-                estimated_work_s=sum(t.estimated_work_s or 0.0 for t in tasks) or None)
+                estimated_work_s=sum(t.estimated_work_s or 0.0 for t in tasks) or None,
+                **spent)
         .execution_options(synchronize_session=False))
     if not moved.rowcount:  # type: ignore[attr-defined]
         return False

@@ -57,10 +57,10 @@ def confirm_upload(session: Session, *, video_id: str) -> bool:
                   {"status": VideoStatus.UPLOADED})
 
 
-def start_processing(session: Session, *, video_id: str) -> bool:
+def start_processing(session: Session, *, video_id: str | None) -> bool:
     """-> PROCESSING for a video whose source is confirmed; False if it is not (or gone).
     On PostgreSQL the row stays locked until commit, so concurrent submits queue here."""
-    return _apply(
+    return video_id is not None and _apply(
         session,
         [GalleryVideo.id == video_id, GalleryVideo.status.in_(SUBMITTABLE),
          GalleryVideo.source_bucket.is_not(None), GalleryVideo.source_key.is_not(None)],

@@ -8,10 +8,11 @@ publish writes them into the events outbox; no service may import another.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from common.models import MediaAsset, VideoStatus, Visibility
+from common.models import VideoStatus, Visibility
 
 
 class VideoPublic(BaseModel):
@@ -44,7 +45,24 @@ class QualityPublic(BaseModel):
     content_type: str
 
 
-def quality_public(asset: MediaAsset) -> QualityPublic:
+class Rendition(Protocol):
+    """What a quality's description reads of an asset (ORM row or plain)."""
+
+    @property
+    def quality(self) -> str: ...
+    @property
+    def width(self) -> int | None: ...
+    @property
+    def height(self) -> int | None: ...
+    @property
+    def bitrate(self) -> int | None: ...
+    @property
+    def size_bytes(self) -> int: ...
+    @property
+    def content_type(self) -> str: ...
+
+
+def quality_public(asset: Rendition) -> QualityPublic:
     return QualityPublic(quality=asset.quality, width=asset.width, height=asset.height,
                          bitrate=asset.bitrate, size_bytes=asset.size_bytes,
                          content_type=asset.content_type)

@@ -72,7 +72,7 @@ def sse(event: JobEvent, data: Any) -> str:
 def _read(ctx: GatewayState, job_id: str, snapshot: Snapshot) -> dict[str, Any] | None:
     with ctx.sessions() as session:
         job = session.get(Job, job_id)
-        if job is None:
+        if job is None or job.video_id is None:  # its video was deleted: nothing to follow
             return None
         position = _board(ctx).position(session, job)
         return snapshot(session, job, position=position).model_dump(mode="json")
@@ -82,8 +82,8 @@ async def job_event_stream(
     ctx: GatewayState, job_id: str, *, snapshot: Snapshot, slot: Slot | None = None
 ) -> AsyncIterator[str]:
     """``progress`` events on every change, then one last event: ``done`` with the
-    finished job, ``gone`` if the job was deleted with its video while we watched (a job
-    has no DELETED status: it no longer exists), or ``timeout`` after the longest allowed
+    finished job, ``gone`` if the job's video was deleted while we watched (a job has no
+    DELETED status: it stays, with no video, for usage), or ``timeout`` after the longest allowed
     stream (the client reconnects). ``slot`` (the stream's place under the caps) is given
     back however the stream ends, a client that goes away included."""
     try:

@@ -154,7 +154,7 @@ _SSE_EVENT = {
     responses={200: {"content": {"text/event-stream": {"schema": _SSE_EVENT}},
                      "description": "Server-sent events: `progress` on every change, then "
                                     "one last event: `done` with the finished job, `gone` "
-                                    "when the job was deleted with its video, or `timeout` "
+                                    "when the job's video was deleted, or `timeout` "
                                     "(reconnect to go on watching)."},
                **_JOB_ERRORS},
 )

@@ -26,6 +26,7 @@ from common.client_ip import forwarded_hops
 from common.http import error_body
 from common.logging import get_logger
 from gateway.settings import GatewaySettings
+from gateway.upstream_signing import BodyTooLarge, Signer, canonical_query, read_body
 
 log = get_logger(__name__)
 
@@ -69,9 +70,10 @@ class PrefixRoute(BaseRoute):
 class UpstreamProxy:
     """An ASGI app that forwards each request to ``base_url`` and streams the answer back."""
 
-    def __init__(self, base_url: str, *, timeout_s: float) -> None:
+    def __init__(self, base_url: str, *, timeout_s: float, signer: Signer | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
+        self.signer = signer  # set: every request is SigV4-signed (an IAM-authorised API)
         self._client: httpx.AsyncClient | None = None
 
     def _http(self) -> httpx.AsyncClient:
@@ -82,7 +84,9 @@ class UpstreamProxy:
 
     async def openapi_document(self) -> dict[str, Any]:
         """The upstream service's own OpenAPI document."""
-        response = await self._http().get(self.base_url + "/openapi.json")
+        url = self.base_url + "/openapi.json"
+        headers = self.signer.sign("GET", url, b"") if self.signer else None
+        response = await self._http().get(url, headers=headers)
         response.raise_for_status()
         document: dict[str, Any] = response.json()
         return document
@@ -116,9 +120,26 @@ class UpstreamProxy:
             content=request.stream() if has_body else None,
         )
 
+    async def _signed(self, request: httpx.Request) -> httpx.Request:
+        assert self.signer is not None
+        body = await read_body(request.stream)  # type: ignore[arg-type]
+        url = request.url.copy_with(query=canonical_query(request.url.query.decode()).encode())
+        signed = self._http().build_request(request.method, url, content=body or None,
+                                            headers=self.signer.forwarded(request.headers.raw))
+        signed.headers.update(self.signer.sign(signed.method, str(signed.url), body))
+        return signed
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            upstream = await self._http().send(self._request(scope, receive), stream=True)
+            request = self._request(scope, receive)
+            if self.signer is not None:
+                request = await self._signed(request)
+            upstream = await self._http().send(request, stream=True)
+        except BodyTooLarge:
+            response = JSONResponse(error_body("too_large",
+                                               "the request body is too large"), 413)
+            await response(scope, receive, send)
+            return
         except httpx.TimeoutException:
             response = JSONResponse(error_body("gateway_timeout", "the upstream service timed out"),
                                     504)
@@ -156,7 +177,8 @@ def upstreams(settings: GatewaySettings, mounts: Mapping[str, ASGIApp] | None) -
     missing = [f"VF_{s.upper()}_URL" for s, url in urls.items() if not url]
     if missing:
         raise RuntimeError(f"VF_GATEWAY_MODE=proxy needs {', '.join(missing)}")
-    return {s: UpstreamProxy(str(url), timeout_s=settings.proxy_timeout_s)
+    signer = Signer(settings.aws_region) if settings.proxy_signing == "sigv4" else None
+    return {s: UpstreamProxy(str(url), timeout_s=settings.proxy_timeout_s, signer=signer)
             for s, url in urls.items()}
 
 

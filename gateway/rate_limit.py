@@ -8,6 +8,7 @@ and only when all of them have one; otherwise it gets 429 with ``Retry-After``.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 import time
@@ -17,9 +18,6 @@ from typing import Any, Protocol
 from common.logging import get_logger
 
 log = get_logger(__name__)
-
-ROUTE_CLASSES = ("read", "write", "upload", "submit", "auth", "preflight")
-
 
 @dataclass(frozen=True)
 class Limit:
@@ -150,24 +148,54 @@ return {spend, tostring(wait)}
 
 class RedisLimiter:
     """Buckets in Redis, shared by every gateway replica. If Redis is unreachable the
-    request is let through (logged): an outage of the limiter must not stop the API."""
+    request is let through (logged): an outage of the limiter must not stop the API.
 
-    def __init__(self, redis: Any) -> None:
-        self._script = redis.register_script(_TOKEN_BUCKET_LUA)
+    Every request pays for this call, so it skips redis-py's command machinery (pool
+    checkout with its health probe, retries, the script wrapper): one connection per
+    thread, EVALSHA sent and read directly, EVAL once when Redis lacks the script."""
+
+    def __init__(self, connection_kwargs: dict[str, Any]) -> None:
+        self._kwargs = connection_kwargs
+        self._sha = hashlib.sha1(_TOKEN_BUCKET_LUA.encode()).hexdigest()
+        self._local = threading.local()
 
     @classmethod
     def from_url(cls, url: str) -> RedisLimiter:
         import redis
 
         # Short timeouts: a slow Redis should cost a request milliseconds, not seconds.
-        return cls(redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5))
+        pool = redis.ConnectionPool.from_url(url, socket_timeout=0.5,
+                                             socket_connect_timeout=0.5)
+        return cls(pool.connection_kwargs)
+
+    def _connection(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            from redis.connection import Connection
+
+            conn = self._local.conn = Connection(**self._kwargs)  # type: ignore[no-untyped-call]
+        return conn
+
+    def _run(self, keys: list[str], args: list[float]) -> Any:
+        from redis.exceptions import NoScriptError
+
+        conn = self._connection()
+        try:
+            conn.send_command("EVALSHA", self._sha, len(keys), *keys, *args)
+            return conn.read_response()
+        except NoScriptError:  # a new or flushed Redis: EVAL also caches the script
+            conn.send_command("EVAL", _TOKEN_BUCKET_LUA, len(keys), *keys, *args)
+            return conn.read_response()
+        except Exception:
+            conn.disconnect()  # reconnects on the next request
+            raise
 
     def acquire(self, buckets: list[Bucket]) -> Decision:
         args: list[float] = []
         for b in buckets:
             args += [b.limit.capacity, b.limit.refill_per_s]
         try:
-            spent, wait = self._script(keys=[b.key for b in buckets], args=args)
+            spent, wait = self._run([b.key for b in buckets], args)
         except Exception as exc:  # any Redis failure: fail open
             log.warning("rate_limit_unavailable", error_type=type(exc).__name__)
             return Decision(allowed=True)

@@ -33,7 +33,7 @@ class JobEvent(enum.StrEnum):
 
     PROGRESS = "progress"  # the job changed; data: JobPublic
     DONE = "done"          # the job finished; data: JobPublic (status is terminal)
-    GONE = "gone"          # the job was deleted with its video; data: {"id"}
+    GONE = "gone"          # the job's video was deleted; data: {"id"}
     TIMEOUT = "timeout"    # the stream hit its time limit, reconnect; data: {"id"}
 
 

@@ -24,6 +24,9 @@ class GatewaySettings(CommonSettings, PriceSettings):
     gallery_url: str | None = None
     streaming_url: str | None = None
     proxy_timeout_s: float = 30.0
+    # "sigv4": sign what is forwarded as the instance role (the HTTP API is IAM-authorised;
+    # gateway/upstream_signing.py); "none": plain requests (a local or private upstream).
+    proxy_signing: Literal["none", "sigv4"] = "none"
 
     cognito_client_secret: SecretStr | None = None
 

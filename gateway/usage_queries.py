@@ -23,6 +23,7 @@ from common.errors import Invalid
 from common.http import ApiError
 from common.job_state import JobStatus
 from common.models import Job
+from common.statuses import TERMINAL
 from gateway.usage_schemas import JobCounts, UsagePublic
 
 
@@ -67,7 +68,7 @@ _TOTALS = (
 
 def _in(window: Period) -> list[Any]:
     return [Job.finished_at >= window.start, Job.finished_at < window.end,
-            Job.status.in_([JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED])]
+            Job.status.in_(TERMINAL)]
 
 
 def _usage(owner_id: str | None, row: Any, window: Period, prices: Prices) -> UsagePublic:

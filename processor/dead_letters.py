@@ -79,7 +79,7 @@ def _fail_jobs(delivery: Delivery, sessions: sessionmaker[Session],
     with transaction(sessions) as session:
         mapped = Job.id == legacy if legacy else Job.claim_token == delivery.message_id
         jobs = session.execute(select(Job.id, Job.video_id).where(mapped)).all()
-        failed = [(job_id, video_id) for job_id, video_id in jobs
+        failed = [(job_id, video_id or "") for job_id, video_id in jobs
                   if job_state.fail_dead_lettered(session, job_id=job_id,
                                                   reason=DEAD_LETTER_REASON,
                                                   stale_after=stale_after,

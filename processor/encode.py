@@ -48,6 +48,9 @@ class EncodeSettings:
     # x264's initial VBV fullness (fraction of bufsize); None: x264's own 0.9. A chunk after
     # the first starts lower (processor/chunking/chunk_encode.py).
     vbv_init: float | None = None
+    # x264 threads per quality; None: FFmpeg's own choice (from the cores it may use).
+    # bench-chunked emulates one-core instances with 1.
+    threads: int | None = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,8 @@ def codec_args(rung: Rung, info: SourceInfo, settings: EncodeSettings,
             "-sc_threshold", "0", "-pix_fmt", "yuv420p", "-fps_mode", "cfr", *_BT709_TAGS]
     if settings.vbv_init is not None:
         args += ["-rc_init_occupancy", str(round(settings.vbv_init * rung.bufsize))]
+    if settings.threads is not None:
+        args += ["-threads", str(settings.threads)]
     if info.has_audio:
         args += audio_codec_args(rung)
     return args

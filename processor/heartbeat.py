@@ -4,6 +4,9 @@ A background thread wakes every ``interval_s``: it extends the SQS message's vis
 (so a long job is never delivered twice) and writes liveness plus the latest progress to
 the job row (so the row is written at a bounded rate, however often FFmpeg reports). The
 row's answer tells the worker to stop: the job was cancelled, or another worker owns it.
+For a chunked job's task (``task_id``) the task's row is beaten, which beats its job
+(``common.task_state.heartbeat``); a job that was cancelled or ended meanwhile stops it
+as a cancel, whoever owns the task.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from common import job_state
+from common import job_state, task_state
 from common.broker import Broker, Delivery
 from common.db import transaction
 from common.logging import get_logger
@@ -64,8 +67,10 @@ class HeartbeatThread:
         interval_s: float,
         visibility_timeout_s: int,
         stop: StopSignal,
+        task_id: str | None = None,
     ) -> None:
         self.broker = broker
+        self.task_id = task_id
         self.delivery = delivery
         self.sessions = sessions
         self.job_id = job_id
@@ -117,17 +122,26 @@ class HeartbeatThread:
         progress = self.progress
         try:
             with transaction(self.sessions) as session:
-                beat = job_state.heartbeat(
-                    session, job_id=self.job_id, worker_id=self.worker_id,
-                    progress=progress.fraction if progress else None,
-                    encode_speed=self.speed,
-                )
+                if self.task_id is not None:
+                    beat: job_state.Heartbeat | task_state.Beat = task_state.heartbeat(
+                        session, task_id=self.task_id, worker_id=self.worker_id,
+                        progress=progress.fraction if progress else None)
+                else:
+                    beat = job_state.heartbeat(
+                        session, job_id=self.job_id, worker_id=self.worker_id,
+                        progress=progress.fraction if progress else None,
+                        encode_speed=self.speed,
+                    )
         except Exception as exc:
             log.warning("heartbeat_write_failed", error=str(exc))
             return
         if self.stop.reason is not None:
             return  # already stopping; FFmpeg may take a moment to exit
-        if not beat.owned:
+        if self.task_id is not None and beat.cancel_requested:
+            # The job is over or cancelled: whoever finds it first ends it, owner or not.
+            log.info("cancel_requested")
+            self.stop.request(StopReason.CANCEL_REQUESTED)
+        elif not beat.owned:
             log.warning("job_lost", reason="the job row is no longer ours")
             self.stop.request(StopReason.LOST)
         elif beat.cancel_requested:

@@ -18,6 +18,8 @@ decides what happens to the job and to the token:
 | idle       | nothing runnable: a surplus token         | deleted                         |
 | deferred   | nothing runnable yet, the token is young  | visible again shortly (a job    |
 |            | (its job's commit may be on its way)      | may be committing)              |
+|            | or no surplus: it stands in for a running | a fresh one once that job's     |
+|            | job's (whose worker may be gone)          | heartbeat would be stale        |
 | dropped    | malformed body, or the video was deleted  | deleted (and the outputs)       |
 |            | before the publish                        |                                 |
 
@@ -28,13 +30,11 @@ or a dead worker (CANCELLED).
 
 from __future__ import annotations
 
-import enum
-import re
 import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from boto3.exceptions import Boto3Error
@@ -52,8 +52,13 @@ from common.messages import MAX_DELAY_S, MalformedMessage, WakeUp
 from common.models import Job
 from common.retry import call_with_retry, transient_retry
 from common.storage import media_prefix, upload_tree
+from processor import wakeups
+from processor.chunking.job_split import Split, prepare_split
+from processor.chunking.tasks import TaskRunner
+from processor.chunking.work import WorkStore, local_source
 from processor.errors import BadInput, Cancelled, TranscodeError
 from processor.heartbeat import HeartbeatThread, StopReason, StopSignal
+from processor.intake import intake
 from processor.manifest import Manifest
 from processor.metrics import (
     JOB_DURATION,
@@ -63,6 +68,7 @@ from processor.metrics import (
     count_attempt,
     count_published,
 )
+from processor.outcome import Outcome as Outcome  # re-exported: callers read it here
 from processor.outputs import Outputs
 from processor.publication import publish
 from processor.settings import ProcessorSettings
@@ -81,24 +87,7 @@ _COMMIT_GRACE_S = 10
 _ROW_WAIT_S = 5
 # Backoff between attempts is capped at what SQS can delay a token by (15 minutes).
 _MAX_BACKOFF_S = MAX_DELAY_S
-_SAFE_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
 _KNOWN_FAULTS = (TranscodeError, BotoCoreError, ClientError, Boto3Error, SQLAlchemyError)
-
-
-class Outcome(enum.StrEnum):
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    RELEASED = "released"
-    RETRYING = "retrying"
-    LOST = "lost"
-    IDLE = "idle"
-    DEFERRED = "deferred"
-    DROPPED = "dropped"
-
-    @property
-    def ran_a_job(self) -> bool:
-        return self not in {Outcome.IDLE, Outcome.DEFERRED, Outcome.DROPPED}
 
 
 class JobRunner:
@@ -109,6 +98,7 @@ class JobRunner:
         self.sessions = sessions
         self.s3 = s3
         self.outputs = Outputs(s3, bucket=settings.media_bucket)
+        self.tasks = TaskRunner(self)
         self._max_receives: int | None = None
         self._max_receives_known = False
 
@@ -124,6 +114,8 @@ class JobRunner:
         if claimed is None:
             return self._idle(delivery, token)
         with bound(job_id=claimed.job_id, video_id=claimed.video_id):
+            if claimed.task is not None:  # a chunked job's task
+                return self.tasks.run(delivery, token, claimed, stop or StopSignal())
             return self._run(delivery, token, claimed, stop or StopSignal())
 
     def _claim(self, delivery: Delivery) -> Claimed | None:
@@ -173,8 +165,12 @@ class JobRunner:
 
         try:
             with tempfile.TemporaryDirectory(prefix=f"vf-{job.job_id[:8]}-",
-                                             dir=self.settings.work_dir) as tmp, heartbeat:
-                manifest = self._produce(job, Path(tmp), heartbeat, stop)
+                                             dir=self.settings.work_dir) as tmp:
+                with heartbeat:
+                    manifest = self._produce(job, Path(tmp), heartbeat, stop)
+                if isinstance(manifest, Split):  # the job's beat has stopped: hand over
+                    return self.tasks.start(delivery, token, job, manifest, Path(tmp), stop,
+                                            spent_s=spent())
             return self._finish(delivery, job, manifest, spent(), heartbeat.speed)
         except BadInput as exc:
             return self._fail(delivery, job, f"bad input: {exc}", code=exc.code, spent_s=spent())
@@ -190,15 +186,27 @@ class JobRunner:
             return self._retry_or_fail(delivery, token, job, spent_s=spent())
 
     def _produce(self, job: Claimed, workdir: Path, heartbeat: HeartbeatThread,
-                 stop: StopSignal) -> Manifest:
-        """Download, transcode and upload; returns the manifest of what was uploaded."""
-        suffix = PurePosixPath(job.source_key).suffix
-        source = workdir / ("source" + (suffix if _SAFE_SUFFIX.match(suffix) else ""))
+                 stop: StopSignal) -> Manifest | Split:
+        """Download, transcode and upload; returns the manifest of what was uploaded (or,
+        for a long source, the tasks it was split into)."""
+        source = local_source(workdir, job.source_key)
         call_with_retry(self.s3.download_file, job.source_bucket, job.source_key, str(source))
+        settings = TranscodeSettings.from_settings(self.settings)
+        info = intake(source, settings.limits)
+        # A long source becomes a chunked job's tasks (processor/chunking/job_split.py).
+        split = prepare_split(source, info, qualities=job.qualities, transcode=settings,
+                              chunking=self.settings, store=WorkStore(
+                                  self.s3, bucket=self.settings.media_bucket,
+                                  job_id=job.job_id),
+                              workdir=workdir, cancel=stop.event)
+        if split is not None:
+            if stop.event.is_set():
+                raise Cancelled(f"stopped after the split ({stop.reason})")
+            return split
         outdir = workdir / "out"
         manifest = transcode(
-            source, outdir, settings=TranscodeSettings.from_settings(self.settings),
-            qualities=job.qualities, on_progress=heartbeat.on_progress, cancel=stop.event,
+            source, outdir, settings=settings, qualities=job.qualities,
+            on_progress=heartbeat.on_progress, cancel=stop.event, info=info,
         )
         if stop.event.is_set():
             raise Cancelled(f"stopped before upload ({stop.reason})")
@@ -222,13 +230,23 @@ class JobRunner:
         if published:
             count_published(source_seconds=manifest.source.duration_s,
                             stored_bytes=sum(a.size for a in manifest.assets))
-            self.broker.delete(delivery)
-            self.outputs.remove_superseded(video_id=job.video_id, keep_job_id=job.job_id)
+            self._after_publish(delivery, job)
             return Outcome.SUCCEEDED
         row = self._in_transaction(lambda s: s.get(Job, job.job_id))
         if row is not None and row.cancel_requested and row.worker_id == me:
             return self._cancelled(delivery, job, spent_s=spent_s)
         return self._lost(delivery)
+
+    def _after_publish(self, delivery: Delivery, job: Claimed) -> None:
+        """The tidying once the job is committed SUCCEEDED. A fault here is logged and
+        left, never retried: the job is done (a token left behind finds nothing to claim;
+        a superseded job's objects go with the next publish, or with the video)."""
+        try:
+            self.broker.delete(delivery)
+            self.outputs.remove_superseded(video_id=job.video_id, keep_job_id=job.job_id)
+        except Exception as exc:
+            log.error("after_publish_failed", error=f"{type(exc).__name__}: {exc}",
+                      exc_info=not isinstance(exc, _KNOWN_FAULTS))
 
     def _stopped(self, delivery: Delivery, token: WakeUp, job: Claimed, reason: StopReason,
                  *, spent_s: float) -> Outcome:
@@ -300,9 +318,25 @@ class JobRunner:
         if age < _COMMIT_GRACE_S:
             self.broker.extend(delivery, visibility_timeout_s=_ROW_WAIT_S)
             return Outcome.DEFERRED
+        if not self._surplus():
+            # E.g. after a restart: a RUNNING job's worker died with the old queue. Back
+            # once the job is stale, for a claim to take it over.
+            wait_s = int(self.settings.stale_after().total_seconds()) + 1
+            self._pass_on(delivery, token.resent("held"), delay_s=min(wait_s, MAX_DELAY_S))
+            return Outcome.DEFERRED
         log.info("surplus_token", age_s=round(age, 1), reason=token.reason)
         self.broker.delete(delivery)
         return Outcome.IDLE
+
+    def _surplus(self) -> bool:
+        """More tokens than units that need one (``wakeups.missing``); True when the
+        counts cannot be read (a lost token is resent by reconciliation)."""
+        try:
+            with self.sessions() as session:
+                return wakeups.missing(self.broker, session) < 0
+        except Exception as exc:
+            log.warning("token_count_failed", error=f"{type(exc).__name__}: {exc}")
+            return True
 
     # --- helpers ----------------------------------------------------------------------
 

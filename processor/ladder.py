@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from common.qualities import QUALITIES, REFERENCE_PIXELS, normalize
+from common.qualities import QUALITIES, normalize
 
 
 @dataclass(frozen=True)
@@ -94,8 +94,3 @@ def _small_rung(width: int, height: int) -> Rung:
     low = LADDER[0]
     video = max(_MIN_VIDEO_BITRATE, round(low.video_bitrate * w * h / low.pixels))
     return _rung(f"{min(w, h)}p", w, h, video, _SMALL_AUDIO_BITRATE)
-
-
-def relative_cost(rungs: Sequence[Rung]) -> float:
-    """Encode cost of ``rungs`` relative to encoding one 1080p output (by pixel count)."""
-    return sum(r.pixels for r in rungs) / REFERENCE_PIXELS

@@ -12,8 +12,6 @@ so the instance goes at once.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -90,12 +88,3 @@ class LifecycleHook:
             thread.join()
             self._beating = None
         self.complete(result)
-
-    @contextmanager
-    def draining(self) -> Iterator[None]:
-        """Heartbeat while the block (finishing the current job) runs, then CONTINUE."""
-        self.begin_drain()
-        try:
-            yield
-        finally:
-            self.end_drain()

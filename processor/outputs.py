@@ -3,7 +3,8 @@
 Output keys are deterministic per job (``videos/{video_id}/{job_id}/``), so what a job
 left behind is one prefix: a failed or cancelled job's partial uploads, and a job whose
 outputs were superseded by a newer job of the same video. Their rows are gone in the
-transaction that made them unreachable; the objects follow after it commits.
+transaction that made them unreachable; the objects follow after it commits. A chunked
+job's intermediates (``work/{job_id}/``, processor/chunking/work.py) go with them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from common.logging import get_logger
 from common.retry import call_with_retry
 from common.storage import delete_prefix, media_prefix, video_media_prefix
+from processor.chunking.work import work_prefix
 
 log = get_logger(__name__)
 
@@ -23,9 +25,12 @@ class Outputs:
         self.bucket = bucket
 
     def remove(self, *, video_id: str, job_id: str) -> int:
-        """Delete everything job ``job_id`` uploaded; returns how many objects."""
-        return int(call_with_retry(delete_prefix, self.s3, bucket=self.bucket,
-                                   prefix=media_prefix(video_id=video_id, job_id=job_id)))
+        """Delete everything job ``job_id`` uploaded (a chunked job's intermediates too);
+        returns how many objects."""
+        return sum(int(call_with_retry(delete_prefix, self.s3, bucket=self.bucket,
+                                       prefix=prefix))
+                   for prefix in (media_prefix(video_id=video_id, job_id=job_id),
+                                  work_prefix(job_id)))
 
     def remove_superseded(self, *, video_id: str, keep_job_id: str) -> int:
         """Delete the outputs of every other job of ``video_id`` (a re-transcode published:

@@ -27,10 +27,12 @@ def publish(
     bucket: str,
     instance_seconds: float,
     encode_speed: float | None = None,
+    chunked: bool = False,
 ) -> bool:
     """Record the job's assets and make the video READY; False (nothing written) if the
     job is no longer this worker's to finish (cancelled, or taken over). Raises
-    ``job_state.VideoGone`` if the video was deleted meanwhile."""
+    ``job_state.VideoGone`` if the video was deleted meanwhile. ``chunked``: the job's
+    stitch task publishes it (its worker owns the task, not the job)."""
     source = manifest.source
     # 0 is "not measured" (a source intake never saw), as the catalogue's NULL.
     facts = SourceFacts(duration_s=source.duration_s or None, width=source.width or None,
@@ -54,4 +56,4 @@ def publish(
     ]
     return job_state.succeed(session, job_id=job_id, worker_id=worker_id, assets=assets,
                              source=facts, instance_seconds=instance_seconds,
-                             encode_speed=encode_speed)
+                             encode_speed=encode_speed, chunked=chunked)

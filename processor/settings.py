@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 
 from common.costs import PriceSettings
 from common.settings import CommonSettings
+from processor.chunking.settings import ChunkingSettings
 from processor.limits import BudgetPolicy, Limits
 
 _LIMITS = Limits()
@@ -22,7 +23,7 @@ def _default_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-class ProcessorSettings(CommonSettings, PriceSettings):
+class ProcessorSettings(CommonSettings, PriceSettings, ChunkingSettings):
     # Source limits (see processor.limits): anything above is rejected as bad input.
     max_duration_s: float = _LIMITS.max_duration_s
     max_size_bytes: int = _LIMITS.max_size_bytes
@@ -74,6 +75,9 @@ class ProcessorSettings(CommonSettings, PriceSettings):
     # processor/termination.py). Before a spot interruption the job in hand is released
     # this long ahead, so the release is done while the instance still runs.
     termination_check_interval_s: float = Field(default=5.0, ge=0)
+    # The release needs: stop FFmpeg (a kill), one conditional UPDATE and one
+    # ChangeMessageVisibility, each retried on transient faults (common/retry.py: 5
+    # attempts, ~8 s of backoff at most); 30 s leaves room to spare.
     termination_release_margin_s: float = Field(default=30.0, ge=0)
     imds_endpoint: str = "http://169.254.169.254"
 

@@ -30,10 +30,6 @@ log = get_logger(__name__)
 # EC2 User Guide, "Spot Instance interruption notices": "we recommend that you check for
 # these interruption notices every 5 seconds".
 DEFAULT_INTERVAL_S = 5.0
-# What the release needs before a spot instance goes: stop FFmpeg (a kill), one conditional
-# UPDATE and one ChangeMessageVisibility, each retried on transient faults (common/retry.py:
-# 5 attempts, ~8 s of backoff at most), with room to spare.
-DEFAULT_RELEASE_MARGIN_S = 30.0
 
 
 @dataclass(frozen=True)

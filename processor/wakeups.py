@@ -23,6 +23,7 @@ from common.logging import get_logger
 from common.messages import WakeUp
 from common.models import Job, Task
 from common.statuses import JobStatus
+from common.waiting import waiting_job
 
 log = get_logger(__name__)
 
@@ -33,25 +34,33 @@ _MAX_PER_ROUND = 500
 def tokens_needed(session: Session) -> int:
     """Units that need a token: jobs runnable or backing off (QUEUED) and running, and
     chunked jobs' tasks likewise (a chunked job itself holds none: its tasks do)."""
-    waiting = (Job.status == JobStatus.QUEUED) & Job.cancel_requested.is_(False)
     running = (Job.status == JobStatus.RUNNING) & Job.chunked.is_(False)
     jobs = session.execute(
-        select(func.count()).select_from(Job).where(or_(waiting, running))).scalar_one()
+        select(func.count()).select_from(Job).where(or_(waiting_job(), running))).scalar_one()
     tasks = session.execute(
         select(func.count()).select_from(Task).join(Job, Job.id == Task.job_id)
         .where(task_state.needs_token())).scalar_one()
     return int(jobs) + int(tasks)
 
 
-def reconcile(broker: Broker, sessions: sessionmaker[Session]) -> int:
-    """Send the tokens the queue is missing; returns how many were sent."""
-    counts = broker.counts()
+def missing(broker: Broker, session: Session) -> int:
+    """How many tokens the queue lacks for the units that need one; negative: a surplus.
+    A token that found nothing to claim is surplus only when this is negative (counting
+    itself, in flight): otherwise it stands in for a running job's lost one."""
+    counts = broker.counts()  # first: a token sent meanwhile is one too many, not too few
+    return tokens_needed(session) - (counts.visible + counts.in_flight + counts.delayed)
+
+
+def reconcile(broker: Broker, sessions: sessionmaker[Session], *,
+              limit: int | None = _MAX_PER_ROUND) -> int:
+    """Send the tokens the queue is missing (at most ``limit``; None: all of them);
+    returns how many were sent. After a restart of the local stack, whose queue starts
+    empty, that is one per job still waiting or running (videoforge/stack/local.py)."""
     with sessions() as session:
-        needed = tokens_needed(session)
-    missing = needed - (counts.visible + counts.in_flight + counts.delayed)
-    for _ in range(min(max(missing, 0), _MAX_PER_ROUND)):
+        lacking = missing(broker, session)
+    sent = max(0, lacking if limit is None else min(lacking, limit))
+    for _ in range(sent):
         broker.send(WakeUp(reason="reconciled"))
-    if missing > 0:
-        log.warning("wake_up_tokens_resent", count=min(missing, _MAX_PER_ROUND),
-                    jobs=needed)
-    return max(0, min(missing, _MAX_PER_ROUND))
+    if sent:
+        log.warning("wake_up_tokens_resent", count=sent, missing=lacking)
+    return sent

@@ -25,8 +25,9 @@ from common.broker import Broker
 from common.logging import bound, get_logger
 from processor.heartbeat import StopReason, StopSignal
 from processor.housekeeping import Housekeeping
-from processor.job_runner import JobRunner, Outcome
+from processor.job_runner import JobRunner
 from processor.lifecycle import LifecycleHook
+from processor.outcome import Outcome
 from processor.protection import NoProtection, ScaleInProtection
 from processor.settings import ProcessorSettings
 from processor.termination import TerminationNotice, TerminationWatch

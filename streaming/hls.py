@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from common.models import MediaAsset
 from common.storage import presign_get
+from streaming.playback import PlaybackAsset
 
 if TYPE_CHECKING:
     from types_boto3_s3 import S3Client
@@ -58,7 +58,7 @@ def resolve_key(playlist_key: str, uri: str) -> str | None:
     return posixpath.normpath(posixpath.join(posixpath.dirname(playlist_key), path))
 
 
-def master_playlist(text: str, *, master: MediaAsset, variants: list[MediaAsset],
+def master_playlist(text: str, *, master: PlaybackAsset, variants: list[PlaybackAsset],
                     grant: str, sign: Callable[[str], str], expand: bool = False) -> str:
     """The master with variants pointing at this service and other URIs presigned."""
     quality_by_key = {v.key: v.quality for v in variants}

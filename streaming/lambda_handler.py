@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from mangum import Mangum
 
+from common.lambda_entry import behind_signed_hop
 from streaming.app import create_app
 
-handler = Mangum(create_app(), lifespan="off")
+# Behind the gateway's signed hop: the caller's token and address come back first.
+handler = behind_signed_hop(Mangum(create_app(), lifespan="off"))

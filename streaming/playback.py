@@ -7,20 +7,21 @@ URL costs one indexed query.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from common.access import can_view
 from common.auth import Principal
 from common.http import ApiError, not_found
-from common.models import AssetKind, GalleryVideo, MediaAsset
+from common.models import AssetKind, GalleryVideo, MediaAsset, VideoStatus, Visibility
 from common.storage import presign_get
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ class PresignCache:
         self._max = max_entries
         self._fraction = reuse_fraction
 
-    def sign(self, asset: MediaAsset, *, expires_s: int) -> SignedUrl:
+    def sign(self, asset: PlaybackAsset, *, expires_s: int) -> SignedUrl:
         return self.sign_key(asset.bucket, asset.key, expires_s=expires_s)
 
     def sign_key(self, bucket: str, key: str, *, expires_s: int) -> SignedUrl:
@@ -67,41 +68,84 @@ class PresignCache:
         return signed
 
 
-def _check_visible(video: GalleryVideo | None, principal: Principal | None,
-                   granted: Callable[[GalleryVideo], bool] | None) -> GalleryVideo:
+@dataclass(frozen=True, slots=True)
+class PlaybackVideo:
+    """What playback needs of a ``gallery_videos`` row (read as plain columns: loading
+    ORM objects cost more than the rest of a stream-URL request)."""
+
+    id: str
+    owner_id: str
+    visibility: Visibility
+    status: VideoStatus
+    duration_s: float | None
+    current_job_id: str | None
+    grant_epoch: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybackAsset:
+    """What playback needs of a ``media_assets`` row."""
+
+    kind: AssetKind
+    quality: str
+    bucket: str
+    key: str
+    content_type: str
+    width: int | None
+    height: int | None
+    bitrate: int | None
+    size_bytes: int
+
+
+_VIDEO_COLUMNS = tuple(getattr(GalleryVideo, f.name) for f in fields(PlaybackVideo))
+_ASSET_COLUMNS = tuple(getattr(MediaAsset, f.name) for f in fields(PlaybackAsset))
+
+
+def _check_visible(video: PlaybackVideo | None, principal: Principal | None,
+                   granted: Callable[[PlaybackVideo], bool] | None) -> PlaybackVideo:
     if video is None or not ((granted is not None and granted(video))
                              or can_view(video, principal)):
         raise not_found()
     return video
 
 
+@functools.cache
+def _assets_query(kinds: tuple[AssetKind, ...], by_quality: bool) -> Select[Any]:
+    """The video and its published assets of ``kinds`` (of the bound quality): built once
+    per shape with bound parameters, as building the expression costs more than running
+    it."""
+    join = and_(MediaAsset.job_id == GalleryVideo.current_job_id, MediaAsset.kind.in_(kinds))
+    if by_quality:
+        join = and_(join, MediaAsset.quality == bindparam("quality"))
+    return (select(*_VIDEO_COLUMNS, *_ASSET_COLUMNS).outerjoin(MediaAsset, join)
+            .where(GalleryVideo.id == bindparam("video_id")))
+
+
 def published_assets(session: Session, *, video_id: str, principal: Principal | None,
                      kinds: tuple[AssetKind, ...], quality: str | None = None,
-                     granted: Callable[[GalleryVideo], bool] | None = None,
-                     ) -> tuple[GalleryVideo, list[MediaAsset]]:
+                     granted: Callable[[PlaybackVideo], bool] | None = None,
+                     ) -> tuple[PlaybackVideo, list[PlaybackAsset]]:
     """The video (404 unless the principal may view it, or ``granted(video)`` holds: a
     playback grant for the video as it is now) and its published assets of ``kinds``."""
     if len(video_id) > 36:
         raise not_found()
-    join = and_(MediaAsset.job_id == GalleryVideo.current_job_id, MediaAsset.kind.in_(kinds))
-    if quality is not None:
-        join = and_(join, MediaAsset.quality == quality)
-    rows = session.execute(
-        select(GalleryVideo, MediaAsset).outerjoin(MediaAsset, join)
-        .where(GalleryVideo.id == video_id)
-    ).all()
-    video = _check_visible(rows[0][0] if rows else None, principal, granted)
-    return video, [asset for _, asset in rows if asset is not None]
+    # Core, not ORM: one query, plain rows.
+    rows = session.connection().execute(_assets_query(kinds, quality is not None),
+                                        {"video_id": video_id, "quality": quality}).all()
+    split = len(_VIDEO_COLUMNS)
+    video = PlaybackVideo(*rows[0][:split]) if rows else None
+    video = _check_visible(video, principal, granted)
+    return video, [PlaybackAsset(*row[split:]) for row in rows if row[split] is not None]
 
 
-def qualities(assets: list[MediaAsset]) -> list[MediaAsset]:
+def qualities(assets: list[PlaybackAsset]) -> list[PlaybackAsset]:
     """The MP4 renditions, lowest first."""
     mp4 = [a for a in assets if a.kind == AssetKind.MP4]
     return sorted(mp4, key=lambda a: (a.height or 0, a.bitrate or 0))
 
 
-def one_asset(video: GalleryVideo, assets: list[MediaAsset], kind: AssetKind,
-              quality: str = "") -> MediaAsset:
+def one_asset(video: PlaybackVideo, assets: list[PlaybackAsset], kind: AssetKind,
+              quality: str = "") -> PlaybackAsset:
     for asset in assets:
         if asset.kind == kind and asset.quality == quality:
             return asset

@@ -8,9 +8,13 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
 
+from common.app_state import state_of
+from common.auth import Principal
+from common.deps import run_read
 from common.http import error_responses
-from common.models import AssetKind, GalleryVideo
+from common.models import AssetKind
 from common.video_view import quality_public
 from streaming import hls, playback
 from streaming.deps import (
@@ -26,6 +30,7 @@ from streaming.deps import (
 from streaming.grants import GrantSigner
 from streaming.quality import quality_name
 from streaming.schemas import AssetUrl, QualityList, StreamUrl
+from streaming.state import StreamingState
 from streaming.storyboard import VTT_CONTENT_TYPE, render_cues
 
 router = APIRouter(prefix="/api/stream", tags=["streaming"])
@@ -54,9 +59,8 @@ def list_qualities(video_id: VideoId, session: SessionDep,
 
 
 @router.get("/{video_id}", response_model=StreamUrl, responses=error_responses(401, 404, 409))
-def stream_url(
-    video_id: VideoId, request: Request, session: SessionDep, presigner: PresignerDep,
-    principal: OptionalUser, settings: SettingsDep, grants: GrantsDep,
+async def stream_url(
+    video_id: VideoId, request: Request, principal: OptionalUser,
     quality: Annotated[str, Query(max_length=16,
                                   description="a quality (720p, or an alias as POST /api/jobs "
                                               "takes them: 4k, hd, 1080…), or auto for the "
@@ -64,21 +68,31 @@ def stream_url(
 ) -> StreamUrl:
     """A presigned URL for one quality (its CMAF file, played progressively), or the HLS
     master URL for ``auto``."""
+    # The hottest route: its state is read once, not through one dependency per part,
+    # and its blocking work (one query, a presign on a cache miss) is one thread hop.
+    state = state_of(request, StreamingState)
     quality = "auto" if quality.strip().lower() == "auto" else quality_name(quality)
+    base = base_url(request, state.settings)
+    return await run_read(request, lambda session: _stream_url(
+        session, state, video_id=video_id, principal=principal, quality=quality, base=base))
+
+
+def _stream_url(session: Session, state: StreamingState, *, video_id: str,
+                principal: Principal | None, quality: str, base: str) -> StreamUrl:
+    settings, grants = state.settings, state.grants
     if quality == "auto":
         video, assets = playback.published_assets(
             session, video_id=video_id, principal=principal, kinds=(AssetKind.HLS_MASTER,))
         playback.one_asset(video, assets, AssetKind.HLS_MASTER)  # 404/409 when there is none
         grant = grants.issue(video.id, epoch=video.grant_epoch, ttl_s=settings.hls_url_expiry_s)
-        url = (f"{base_url(request, settings)}/api/stream/{quote(video.id)}/master.m3u8"
-               f"?grant={quote(grant)}")
+        url = f"{base}/api/stream/{quote(video.id)}/master.m3u8?grant={quote(grant)}"
         return StreamUrl(video_id=video.id, quality="auto", url=url,
                          expires_at=grants.expiry_time(grant),
                          content_type=hls.PLAYLIST_CONTENT_TYPE)
     video, assets = playback.published_assets(session, video_id=video_id, principal=principal,
                                               kinds=(AssetKind.MP4,), quality=quality)
     asset = playback.one_asset(video, assets, AssetKind.MP4, quality)
-    signed = presigner.sign(asset, expires_s=settings.stream_url_expiry_s)
+    signed = state.presigner.sign(asset, expires_s=settings.stream_url_expiry_s)
     return StreamUrl(video_id=video.id, quality=quality, url=signed.url,
                      expires_at=signed.expires_at, content_type=asset.content_type,
                      width=asset.width, height=asset.height, bitrate=asset.bitrate,
@@ -125,7 +139,7 @@ _PLAYLIST_RESPONSE: dict[int | str, dict[str, Any]] = {200: {
     "description": "an HLS playlist"}}
 
 
-def _holds(grants: GrantSigner, grant: str | None) -> Callable[[GalleryVideo], bool]:
+def _holds(grants: GrantSigner, grant: str | None) -> Callable[[playback.PlaybackVideo], bool]:
     """Whether ``grant`` opens the video as it is now (its current grant epoch)."""
     return lambda video: grants.allows(video.id, video.grant_epoch, grant)
 
@@ -158,26 +172,36 @@ def master_playlist(video_id: VideoId, session: SessionDep, s3: S3Dep, texts: Te
 
 @router.get("/{video_id}/hls/{quality}/index.m3u8", response_class=Response,
             responses={**_PLAYLIST_RESPONSE, **error_responses(401, 404, 409, 422)})
-def variant_playlist(video_id: VideoId, session: SessionDep, s3: S3Dep, texts: TextsDep,
-                     presigner: PresignerDep, principal: OptionalUser, settings: SettingsDep,
-                     grants: GrantsDep, quality: Annotated[str, Path(pattern=QUALITY_PATTERN)],
-                     grant: Grant = None, expand: Expand = False) -> Response:
+async def variant_playlist(video_id: VideoId, request: Request, principal: OptionalUser,
+                           quality: Annotated[str, Path(pattern=QUALITY_PATTERN)],
+                           grant: Grant = None, expand: Expand = False) -> Response:
     """One variant playlist: byte ranges of the quality's CMAF file, whose one presigned URL
     appears once (EXT-X-DEFINE), so its cost does not grow with the video's length."""
+    # Fetched by players every few seconds: one thread hop, as stream_url.
+    state = state_of(request, StreamingState)
+    text = await run_read(request, lambda session: _variant_text(
+        session, state, video_id=video_id, principal=principal, quality=quality, grant=grant,
+        expand=expand))
+    return Response(text, media_type=hls.PLAYLIST_CONTENT_TYPE, headers=_PLAYLIST_HEADERS)
+
+
+def _variant_text(session: Session, state: StreamingState, *, video_id: str,
+                  principal: Principal | None, quality: str, grant: str | None,
+                  expand: bool) -> str:
+    settings = state.settings
     video, assets = playback.published_assets(
-        session, video_id=video_id, principal=principal, granted=_holds(grants, grant),
+        session, video_id=video_id, principal=principal, granted=_holds(state.grants, grant),
         kinds=(AssetKind.HLS_PLAYLIST,), quality=quality)
     variant = playback.one_asset(video, assets, AssetKind.HLS_PLAYLIST, quality)
-    template = hls.VariantTemplate.parse(texts.text(variant), playlist_key=variant.key)
+    template = hls.VariantTemplate.parse(state.texts.text(variant), playlist_key=variant.key)
     if template.media_key is None:  # stored before CMAF: one object per segment
-        text = hls.legacy_variant(
+        return hls.legacy_variant(
             template.text, playlist_key=variant.key,
-            sign=hls.presigner(s3, bucket=variant.bucket, expires_s=settings.hls_url_expiry_s))
-    else:
-        url = presigner.sign_key(variant.bucket, template.media_key,
-                                 expires_s=settings.hls_url_expiry_s).url
-        text = template.render(url, expand=expand)
-    return Response(text, media_type=hls.PLAYLIST_CONTENT_TYPE, headers=_PLAYLIST_HEADERS)
+            sign=hls.presigner(state.s3, bucket=variant.bucket,
+                               expires_s=settings.hls_url_expiry_s))
+    url = state.presigner.sign_key(variant.bucket, template.media_key,
+                                   expires_s=settings.hls_url_expiry_s).url
+    return template.render(url, expand=expand)
 
 
 @router.get("/{video_id}/storyboard.vtt", response_class=Response,

@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
-from common.models import MediaAsset
+from streaming.playback import PlaybackAsset
 
 if TYPE_CHECKING:
     from types_boto3_s3 import S3Client
@@ -29,7 +29,7 @@ class TextCache:
         self._lock = threading.Lock()
         self.misses = 0
 
-    def text(self, asset: MediaAsset) -> str:
+    def text(self, asset: PlaybackAsset) -> str:
         """The UTF-8 text stored for ``asset``."""
         key = (asset.bucket, asset.key, asset.size_bytes)
         with self._lock:

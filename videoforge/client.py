@@ -39,7 +39,7 @@ class ApiError(Exception):
 
 
 class JobGone(ApiError):
-    """The job no longer exists: it was deleted with its video while we watched."""
+    """The job's video was deleted while we watched: the job will not finish."""
 
 
 @dataclass
@@ -284,7 +284,7 @@ class VideoForgeClient:
                     payload = json.loads("\n".join(data))
                     kind, event, data = event, "message", []
                     if kind == "gone":
-                        raise JobGone(f"job {job_id} was deleted with its video")
+                        raise JobGone(f"the video of job {job_id} was deleted")
                     if kind == "timeout":
                         return
                     if isinstance(payload, dict) and "status" in payload:

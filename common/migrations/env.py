@@ -19,6 +19,12 @@ if context.is_offline_mode():
 else:
     engine = make_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
+        if url.startswith("sqlite"):
+            # Batch mode rebuilds a table by dropping it; with foreign keys on, SQLite
+            # would cascade the drop to every row that references it. (A no-op inside a
+            # transaction, so before one begins.)
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # ends the autobegun transaction: Alembic begins its own
         context.configure(connection=connection, target_metadata=Base.metadata,
                           render_as_batch=url.startswith("sqlite"))
         with context.begin_transaction():

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from common.access import visible_video
 from common.auth import Principal
+from common.deps import run_read
 from common.http import ApiError, error_responses
 from common.models import VideoStatus, Visibility
 from gallery import videos
@@ -78,12 +79,15 @@ PageDep = Annotated[PageQuery, Depends(PageQuery.from_query)]
 
 
 @router.get("/videos", response_model=VideoPage, responses=error_responses(400, 401, 422))
-def search_videos(session: SessionDep, principal: OptionalUser, page: PageDep,
-                  settings: SettingsDep,
-                  owner: Annotated[str | None, Query(max_length=128)] = None) -> VideoPage:
+async def search_videos(request: Request, principal: OptionalUser, page: PageDep,
+                        settings: SettingsDep,
+                        owner: Annotated[str | None, Query(max_length=128)] = None
+                        ) -> VideoPage:
     """Search the catalogue: public videos, plus your own private ones (admins: all)."""
-    return page.run(session, principal=principal, owner_id=owner,
-                    default_limit=settings.page_size_default)
+    # A hot read: one thread hop, a read-only session (common.deps.run_read).
+    return await run_read(request, lambda session: page.run(
+        session, principal=principal, owner_id=owner,
+        default_limit=settings.page_size_default))
 
 
 @router.get("/me/videos", response_model=VideoPage, responses=error_responses(400, 401, 422))

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from common.job_state import JobStatus
 from common.models import Job, Task
+from common.waiting import waiting_job
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,7 @@ def job_items(session: Session) -> list[WorkItem]:
         select(Job.status, Job.estimated_work_s, Job.progress, Job.cancel_requested,
                Job.created_at, Job.started_at)
         .where(Job.chunked.is_(False),  # counted through its tasks (task_items)
-               or_(Job.status == JobStatus.RUNNING,
-                   (Job.status == JobStatus.QUEUED) & Job.cancel_requested.is_(False)))
+               or_(Job.status == JobStatus.RUNNING, waiting_job()))
     ).all()
     return [WorkItem(running=status == JobStatus.RUNNING, estimate=estimate,
                      progress=1.0 if cancelled else min(max(progress or 0.0, 0.0), 1.0),

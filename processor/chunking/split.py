@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from processor.chunking.plan import Chunk, ChunkPlan
@@ -77,10 +77,13 @@ def _position_of(packets: Sequence[Packet], pts_s: float) -> int:
 
 def split_video(source: Path, container: str | None, plan: ChunkPlan, *, video_index: int,
                 packets: Sequence[Packet], workdir: Path,
-                cancel: threading.Event | None = None) -> list[Path]:
+                cancel: threading.Event | None = None,
+                on_part: Callable[[Chunk, Path], None] | None = None) -> list[Path]:
     """One part per chunk of ``plan`` in ``workdir``, each checked to start where planned.
 
-    ``packets``: the video's packets in file order (``source.probe_packets``)."""
+    ``packets``: the video's packets in file order (``source.probe_packets``);
+    ``on_part`` hears of each part as soon as it is cut (its chunk can start; the worker
+    uploads it, then deletes it, so its disk holds the source and one part)."""
     workdir.mkdir(parents=True, exist_ok=True)
     parts = []
     for chunk in plan.chunks:
@@ -92,6 +95,8 @@ def split_video(source: Path, container: str | None, plan: ChunkPlan, *, video_i
         if chunk.part_start_s is not None:
             check_part_start(out, chunk.part_start_s)
         parts.append(out)
+        if on_part is not None:
+            on_part(chunk, out)
     return parts
 
 

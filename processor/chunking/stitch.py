@@ -14,7 +14,7 @@ called, not repeated, so the published assets, keys and API are the same.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,10 +78,15 @@ def join_quality(plan: ChunkPlan, rung: Rung, chunks_dir: Path, audio: Path | No
 
 def stitch(plan: ChunkPlan, info: SourceInfo, rungs: Sequence[Rung], timing: Timeline, *,
            chunks_dir: Path, audio_dir: Path, outdir: Path,
-           cancel: threading.Event | None = None) -> Manifest:
-    """Join every quality and finish the job's outputs in ``outdir``; the manifest."""
+           cancel: threading.Event | None = None,
+           before_join: Callable[[int, Rung], None] | None = None) -> Manifest:
+    """Join every quality and finish the job's outputs in ``outdir``; the manifest.
+    ``before_join(i, rung)`` runs before the i-th quality's join (the worker fetches that
+    quality's chunks then, so its disk holds one quality's chunks at a time)."""
     outdir.mkdir(parents=True, exist_ok=True)
-    for rung in rungs:
+    for i, rung in enumerate(rungs):
+        if before_join is not None:
+            before_join(i, rung)
         audio = audio_file(audio_dir, rung) if info.has_audio else None
         join_quality(plan, rung, chunks_dir, audio, outdir, cancel=cancel)
     return finish(outdir, rungs, info, timing, package(outdir, rungs, info), cancel=cancel)

@@ -4,9 +4,10 @@ fleet paid for it (issue 10's simulator target).
 Runs are pooled over traces (several heavy-tail seeds give enough long sources): the p95
 is over every long source of every run, the instance-hours their sum. The floor is what
 no policy can undercut: to make a long source of W instance-seconds ``speedup`` times
-faster, its chunks need m instances with b + (W' - b) / m + stitch <= W / speedup (one
-already running, the others launched at its arrival and in service after the boot b;
-W' is W with the chunking overheads); each launched one pays at least its boot. Counted
+faster, its chunks and audio (work P) must be done by D = W / speedup - stitch on m
+instances: one already running, from the split's end s; the others launched at its
+arrival, from max(boot, s); so P <= (D - s) + (m - 1)(D - max(boot, s)). Each launched
+one pays at least its boot, and the job its chunking overheads. Counted
 for every long source (a p95 spares 5% of them), with no queueing behind other work, so
 it is generous to chunking.
 """
@@ -86,11 +87,14 @@ def floor_hours(runs: Sequence[Trace], chunking: Chunking, *, boot_s: float,
             tasks = chunking.split(job.work_s)
             if tasks is None or chunking.source_s(job.work_s) <= LONG_SOURCE_S:
                 continue
-            work = sum(tasks.parallel)
-            room = job.work_s / speedup - tasks.stitch - boot_s
-            instances = math.ceil((work - boot_s) / room) if room > 0 else len(tasks.parallel)
-            extra += (min(instances, len(tasks.parallel)) - 1) * boot_s
-            extra += work + tasks.stitch - job.work_s
+            parallel = sum(tasks.chunks) + tasks.audio
+            by = job.work_s / speedup - tasks.stitch  # the chunks' and audio's deadline
+            first, other = by - tasks.split, by - max(boot_s, tasks.split)
+            units = len(tasks.chunks) + 1
+            instances = 1 + math.ceil(max(0.0, parallel - first) / other) if other > 0 \
+                else units
+            extra += (min(instances, units) - 1) * boot_s
+            extra += tasks.work_s - job.work_s
     return extra / 3600
 
 

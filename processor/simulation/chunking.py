@@ -1,26 +1,31 @@
 """Chunked jobs in the simulator: a long source becomes many tasks (issue 10).
 
 A source longer than ``threshold_s`` is cut into chunks of about ``chunk_s`` (source
-seconds). Each chunk task encodes the whole ladder for its range; one audio task encodes
-the whole soundtrack; once all of them are done, a stitch task joins, packages and
-publishes. What chunking costs is modelled as work added to the unchunked job's:
+seconds). As the fleet runs it (and ``make bench-chunked`` measures it): the split task
+(intake, the plan, the parts by stream copy) first; the audio task, which needs only the
+plan, beside it; each chunk task (the whole ladder for its range, video only) once the
+split is done; the stitch task (joins by stream copy, then packaging, poster, GIF,
+storyboard) once every chunk and the audio are done. Figures, in instance-seconds:
 
-- every chunk: ``chunk_overhead_s`` (its own process start, reading its share of the
-  source, the keyframe it starts on, its upload);
-- the audio task: ``audio_per_source_minute_s`` per source minute;
-- the stitch: ``stitch_s`` plus ``stitch_per_source_minute_s`` per source minute (stream
-  copy of every quality, packaging, poster and GIF, the upload).
+- ``split_per_source_minute_s``: the split, all of it extra;
+- ``audio_per_source_minute_s``: the audio, work the unchunked job does in its one run
+  too, so moved out of the chunks, not added;
+- ``stitch_s`` + ``stitch_per_source_minute_s``: the stitch; of it,
+  ``finish_per_source_minute_s`` (packaging and previews) is moved, the join is extra;
+- ``chunk_overhead_s``: what each chunk adds (its FFmpeg start, the preroll it decodes
+  twice, x264 starting again), the rest of what chunking costs.
 
-The chunks share the unchunked job's own work evenly. The defaults are placeholders at
-the budget ``make bench-chunked`` targets (chunked CPU at most 1.05x whole on its
-3-minute source in 6 chunks: 6 x 1.0 + 5 + 3 x 0.5 + 3 x 0.3 = 13.4 s of ~270 s, 5%);
-the bench's measured figures replace them (``videoforge simulate --chunk-overhead-s`` ...).
+So a job of W instance-seconds becomes chunks of (W - audio - finish) / n + overhead each,
+and costs W + n x overhead + split + (stitch - finish) in all. The defaults are the
+budget bench-chunked's CPU target allows (at most 1.05x the whole run on its 3-minute
+source in 6 chunks: 6 x 1.0 + 3 x 0.3 + 5 + 3 x 0.5 = 13.4 s of 270 s, 5 %), with nothing
+moved; ``bench_figures`` turns a bench-chunked result into measured ones.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from processor.simulation.workload import INSTANCE_S_PER_SOURCE_MINUTE, source_seconds
 
@@ -31,10 +36,17 @@ LONG_SOURCE_S = 30 * 60.0
 
 @dataclass(frozen=True)
 class Tasks:
-    """The units one chunked job becomes: chunks + audio first, then the stitch."""
+    """The units one chunked job becomes: the split, then the chunks (the audio runs
+    beside both), then the stitch."""
 
-    parallel: tuple[float, ...]  # work of each chunk task and of the audio task
+    split: float
+    chunks: tuple[float, ...]
+    audio: float
     stitch: float
+
+    @property
+    def work_s(self) -> float:
+        return self.split + sum(self.chunks) + self.audio + self.stitch
 
 
 @dataclass(frozen=True)
@@ -42,17 +54,25 @@ class Chunking:
     threshold_s: float = 240.0   # issue 10: "default around 4 minutes"
     chunk_s: float = 60.0        # issue 10: "default around 60 s"
     chunk_overhead_s: float = 1.0
-    audio_per_source_minute_s: float = 0.3
+    split_per_source_minute_s: float = 0.3
+    audio_per_source_minute_s: float = 0.0
     stitch_s: float = 5.0
     stitch_per_source_minute_s: float = 0.5
+    finish_per_source_minute_s: float = 0.0
     instance_s_per_source_minute: float = INSTANCE_S_PER_SOURCE_MINUTE
 
     def __post_init__(self) -> None:
         if self.chunk_s <= 0 or self.instance_s_per_source_minute <= 0:
             raise ValueError("chunk_s and instance_s_per_source_minute must be positive")
-        if min(self.threshold_s, self.chunk_overhead_s, self.audio_per_source_minute_s,
-               self.stitch_s, self.stitch_per_source_minute_s) < 0:
+        if min(getattr(self, f.name) for f in fields(self)) < 0:
             raise ValueError("the chunking threshold and overheads must be >= 0")
+        if self.finish_per_source_minute_s > self.stitch_per_source_minute_s:
+            raise ValueError("the stitch's finish is part of the stitch: need "
+                             "finish_per_source_minute_s <= stitch_per_source_minute_s")
+        moved = self.audio_per_source_minute_s + self.finish_per_source_minute_s
+        if moved >= self.instance_s_per_source_minute:
+            raise ValueError("the audio and the finish are part of a job's own work: they "
+                             "must be less than instance_s_per_source_minute")
 
     def source_s(self, work_s: float) -> float:
         return source_seconds(work_s, self.instance_s_per_source_minute)
@@ -62,9 +82,10 @@ class Chunking:
         source = self.source_s(work_s)
         if source <= self.threshold_s:
             return None
-        chunks = math.ceil(source / self.chunk_s)
+        count = math.ceil(source / self.chunk_s)
         minutes = source / 60.0
-        chunk = work_s / chunks + self.chunk_overhead_s
         audio = self.audio_per_source_minute_s * minutes
-        return Tasks(parallel=(chunk,) * chunks + (audio,),
+        own = work_s - audio - self.finish_per_source_minute_s * minutes
+        return Tasks(split=self.split_per_source_minute_s * minutes,
+                     chunks=(own / count + self.chunk_overhead_s,) * count, audio=audio,
                      stitch=self.stitch_s + self.stitch_per_source_minute_s * minutes)

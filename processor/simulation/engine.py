@@ -1,21 +1,23 @@
 """A discrete-event simulation of the worker fleet under a job trace.
 
-Jobs arrive into the scheduler's queue (``queue.py``: first come, first served while
-every job is one unit); each in-service worker takes one unit at a time. With
-``SimSettings.chunking`` a long job becomes chunk and audio tasks, then a stitch task
-(``chunking.py``), and the queue shares the workers between jobs. Every
-``interval_s`` the controller runs the real :class:`~processor.autoscaler.Autoscaler` on
-what the real controller reads, each as fresh as its source: SQS approximate message counts
-``staleness_s`` old (they lag by about a minute), and current database figures (queued jobs,
-their estimated work, each running job's remaining work: the jobs table is transactional)
-and fleet counts (the Auto Scaling API). It then applies the desired size like the backend
-does: launches take ``boot_s`` to come into service, and scale-in removes pending or idle
-instances only (workers holding a job are protected from scale-in); a surplus busy worker
-leaves when it next finds the queue empty.
+Jobs arrive into the scheduler's queue (``queue.py``: first come, first served while every
+job is one unit); each in-service worker takes one unit at a time. With
+``SimSettings.chunking`` a long job becomes a split task, then chunk tasks (an audio task
+beside them), then a stitch task (``chunking.py``), and the queue shares the workers
+between jobs. Every ``interval_s`` the controller runs the real
+:class:`~processor.autoscaler.Autoscaler` on what the real controller reads, each as fresh
+as its source: SQS approximate message counts ``staleness_s`` old (they lag by about a
+minute), and current database figures (queued jobs, their estimated work, each running
+job's remaining work: the jobs table is transactional) and fleet counts (the Auto Scaling
+API). It then applies the desired size like the backend does: launches take ``boot_s`` to
+come into service, and scale-in removes pending or idle instances only (workers holding a
+job are protected from scale-in); a surplus busy worker leaves when it next finds the queue
+empty.
 
-Billing is EC2's for Linux: per second from launch to termination, at least
-``MIN_BILLED_S`` per instance. The instance-hours split into busy (encoding), booting and
-idle, so a policy's overhead shows where it comes from.
+Billing is EC2's for Linux, as the cost model has it (``common/costs.billed_seconds``): per
+second from launch to termination, at least a minute per instance. The instance-hours
+split into busy (encoding), booting and idle, so a policy's overhead shows where it comes
+from.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from common.costs import billed_seconds
 from processor.autoscaler.policy import Autoscaler, ScalingConfig, Signals
 from processor.simulation.chunking import Chunking
 from processor.simulation.queue import FairQueue, Unit
@@ -35,9 +38,6 @@ from processor.simulation.traces import Trace
 _FINISH, _READY, _ARRIVAL, _OBSERVE, _DECIDE = range(5)
 # A policy that never drains its queue must not loop forever.
 _MAX_OVERRUN_S = 30 * 24 * 3600.0
-# EC2 bills Linux On-Demand and Spot instances per second with a 60-second minimum
-# (EC2 pricing page, "Per Second Billing").
-MIN_BILLED_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,9 @@ class SimSettings:
     db_job_counts: bool = True
     # Split long jobs into tasks (issue 10); None: every job runs whole on one worker.
     chunking: Chunking | None = None
+    # The scheduler's fair share, every upload its own user (DESIGN.md); False: the oldest
+    # job first, a what-if (queue.py). The same while every job is one unit.
+    fair_share: bool = True
 
     def __post_init__(self) -> None:
         if self.boot_s < 0 or self.interval_s <= 0 or self.staleness_s < 0:
@@ -123,11 +126,12 @@ class Simulation:
         # Insertion-ordered sets (dicts), so runs are repeatable and lookups O(1).
         self._live: dict[_Instance, None] = {}  # not terminated
         self._idle: dict[_Instance, None] = {}  # in service, no job
-        self._queue = FairQueue()
+        self._queue = FairQueue(fair_share=sim.fair_share)
         self._starts: list[float | None] = [None] * len(trace.jobs)
         self._finished: list[float | None] = [None] * len(trace.jobs)
-        self._tasks_left: dict[int, int] = {}  # chunked job -> chunk/audio tasks not done
+        self._tasks_left: dict[int, int] = {}  # chunked job -> split/chunk/audio tasks not done
         self._stitches: dict[int, float] = {}  # chunked job -> its stitch's work
+        self._after_split: dict[int, list[Unit]] = {}  # chunked job -> chunks to queue
         self._work = 0.0
         self._done = 0
         self._last_finish = 0.0
@@ -192,9 +196,16 @@ class Simulation:
         if tasks is None:
             self._add(t, [Unit(index, work)])
             return
-        self._tasks_left[index] = len(tasks.parallel)
+        chunks = [Unit(index, w) for w in tasks.chunks]
+        audio = [Unit(index, tasks.audio)] if tasks.audio > 0 else []
         self._stitches[index] = tasks.stitch
-        self._add(t, [Unit(index, w) for w in tasks.parallel])
+        if tasks.split > 0:  # the chunks wait for their parts; the audio needs only the plan
+            self._after_split[index] = chunks
+            self._tasks_left[index] = 1 + len(chunks) + len(audio)
+            self._add(t, [Unit(index, tasks.split, split=True), *audio])
+        else:
+            self._tasks_left[index] = len(chunks) + len(audio)
+            self._add(t, [*chunks, *audio])
 
     def _add(self, t: float, units: list[Unit]) -> None:
         for unit in units:
@@ -209,7 +220,9 @@ class Simulation:
         left = self._tasks_left.get(unit.job)
         if left is not None and not unit.stitch:
             self._tasks_left[unit.job] = left - 1
-            if left == 1:  # the last chunk or the audio: the stitch can run
+            if unit.split:
+                self._add(t, self._after_split.pop(unit.job))
+            elif left == 1:  # the last chunk or the audio: the stitch can run
                 self._add(t, [Unit(unit.job, self._stitches.pop(unit.job), stitch=True)])
             return
         self._tasks_left.pop(unit.job, None)
@@ -300,7 +313,7 @@ class Simulation:
         seconds = boot = 0.0
         for inst in self._instances:
             stop = min(inst.terminated_at if inst.terminated_at is not None else end, end)
-            seconds += max(stop - inst.launched_at, MIN_BILLED_S)
+            seconds += billed_seconds(stop - inst.launched_at)
             ready = inst.ready_at if inst.ready_at is not None else stop
             boot += max(0.0, min(ready, stop) - inst.launched_at)
         work = self._work

@@ -8,6 +8,11 @@ next worker frees up even on a fleet of one, where the long job has nothing runn
 that moment either. Unchunked, every job is one unit, never served while it waits: first
 come, first served.
 
+``fair_share=False`` is the what-if without shares: the oldest job first, its tasks in
+order, so a started chunked job keeps its place ahead of later arrivals. That is what the
+real scheduler does among one owner's jobs (its rule 3), i.e. every upload from one
+user; it is not DESIGN.md's order across users.
+
 A heap of (running units, last served, job) entries (jobs are numbered in arrival order),
 made stale by any change to a job's running count or service and discarded when they
 surface, so each operation is O(log n).
@@ -28,10 +33,12 @@ class Unit:
     job: int          # index of the job in the trace
     work_s: float
     stitch: bool = False  # the last task of a chunked job
+    split: bool = False  # the first: its chunks are queued when it is done
 
 
 class FairQueue:
-    def __init__(self) -> None:
+    def __init__(self, *, fair_share: bool = True) -> None:
+        self.fair_share = fair_share
         self._heap: list[tuple[int, int, int]] = []
         self._waiting: dict[int, deque[Unit]] = {}
         self._running: dict[int, int] = {}
@@ -47,8 +54,13 @@ class FairQueue:
         for units in self._waiting.values():
             yield from units
 
+    def _key(self, job: int) -> tuple[int, int, int]:
+        if not self.fair_share:
+            return 0, 0, job
+        return self._running.get(job, 0), self._served.get(job, -1), job
+
     def _offer(self, job: int) -> None:
-        heapq.heappush(self._heap, (self._running.get(job, 0), self._served.get(job, -1), job))
+        heapq.heappush(self._heap, self._key(job))
 
     def push(self, unit: Unit, *, front: bool = False) -> None:
         waiting = self._waiting.setdefault(unit.job, deque())
@@ -60,15 +72,15 @@ class FairQueue:
     def pop(self) -> Unit | None:
         """The next unit to run (now counted as running), or None if nothing waits."""
         while self._heap:
-            running, served, job = heapq.heappop(self._heap)
+            entry = heapq.heappop(self._heap)
+            job = entry[2]
             waiting = self._waiting.get(job)
-            if (not waiting or running != self._running.get(job, 0)
-                    or served != self._served.get(job, -1)):
+            if not waiting or entry != self._key(job):
                 continue  # stale: the job's running count or service changed, or it is done
             unit = waiting.popleft()
             if not waiting:
                 del self._waiting[job]
-            self._running[job] = running + 1
+            self._running[job] = self._running.get(job, 0) + 1
             self._served[job] = self._serving
             self._serving += 1
             if job in self._waiting:

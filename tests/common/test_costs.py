@@ -9,11 +9,13 @@ from pydantic import ValidationError
 
 from common.costs import (
     BYTES_PER_GB,
+    MIN_BILLED_S,
     ON_DEMAND_USD_PER_HOUR,
     SPOT_USD_PER_HOUR,
     STORAGE_USD_PER_GB_MONTH,
     Prices,
     PriceSettings,
+    billed_seconds,
     cost_of,
 )
 from common.settings import CommonSettings
@@ -58,6 +60,12 @@ def test_no_source_no_cost_per_minute() -> None:
 def test_bad_prices_are_refused(field: str, value: float) -> None:
     with pytest.raises(ValueError, match=field):
         Prices(**{field: value})
+
+
+def test_ec2_bills_per_second_with_a_minute_minimum() -> None:
+    # The one billing rule: the simulator's instance-hours come from it too.
+    assert billed_seconds(5.0) == MIN_BILLED_S == 60.0
+    assert billed_seconds(61.5) == 61.5
 
 
 def test_negative_quantities_are_refused() -> None:

@@ -116,6 +116,31 @@ def test_queue_positions_are_the_order_claims_take(sessions) -> None:
         assert [_owner_of(s, j) for j in taken] == list("bdcabcaba")
 
 
+def test_one_jobs_position_is_counted_as_the_whole_queue_ranks_it(sessions) -> None:
+    """queue_position (one job's, counted) agrees with queue_positions (everyone's, ranked)
+    for each job of a queue with running shares, served and unserved users, priorities,
+    and jobs created at the same instant."""
+    with transaction(sessions) as s:
+        for owner, worker in (("a", "w0"), ("a", "w1"), ("b", "w2")):  # shares: a 2, b 1
+            assert job_state.claim(s, job_id=_job(s, owner), worker_id=worker,
+                                   stale_after=STALE)
+        served = _job(s, "c")  # c has none running, and was served a while ago
+        assert job_state.claim(s, job_id=served, worker_id="w3", stale_after=STALE)
+        assert job_state.succeed(s, job_id=served, worker_id="w3")
+        same = T0 + timedelta(hours=1)
+        queued = [_job(s, owner, priority=priority) for owner, priority in (
+            ("a", 0), ("a", 0), ("a", 2), ("b", 0), ("b", 2), ("c", 0), ("c", 0), ("d", 0),
+            ("d", 1), ("e", 0), ("e", 0), ("f", 2))]
+        for owner in "defa":  # four jobs created at once: the tie-breaks decide
+            queued.append(_job(s, owner))
+            s.execute(update(Job).where(Job.id == queued[-1]).values(created_at=same))
+        _job(s, "g", cancel_requested=True)  # not waiting: in nobody's way
+        everyone = scheduler.queue_positions(s, None)
+        assert sorted(everyone.values()) == list(range(len(queued)))
+        assert {j: scheduler.queue_position(s, j) for j in queued} == everyone
+        assert scheduler.queue_position(s, served) is None
+
+
 def test_a_claim_that_loses_the_race_takes_the_next_job(clean_database: str) -> None:
     sessions = session_factory(clean_database)
     with transaction(sessions) as s:
@@ -143,7 +168,9 @@ def test_a_claim_racing_a_video_delete_never_runs_into_the_deleted_video(
         assert job_state.delete_video(s, video_id=video_id) == job_state.VideoDeletion.DELETED
     assert fired and racer.result() == [None]  # the job was cancelled before it could win
     with sessions() as s:
-        assert s.get(Job, job_id) is None and s.get(GalleryVideo, video_id) is None
+        job = s.get(Job, job_id)  # it stays, for usage: cancelled, with no video
+        assert job and (job.status, job.video_id) == (JobStatus.CANCELLED, None)
+        assert s.get(GalleryVideo, video_id) is None
 
 
 def test_a_video_whose_job_a_worker_just_claimed_is_not_deleted(clean_database: str) -> None:

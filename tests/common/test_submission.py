@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
+import time
+from collections.abc import Callable
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from common.broker import InMemoryBroker
 from common.db import engine_for, session_factory
 from common.errors import Invalid
 from common.messages import WakeUp
-from common.models import GalleryVideo, Job, VideoStatus
+from common.models import GalleryVideo, Job, JobStatus, VideoStatus
 from common.submission import SubmissionError, submit_job
 from tests.support.races import before_statement
 
@@ -102,38 +104,95 @@ def test_aliases_are_accepted_and_named_canonically(db_session) -> None:
     assert job.qualities == ["720p", "2160p"]
 
 
+def _race(clean_database: str, *, first: Callable[[], object],
+          second: Callable[[], object]) -> list[object]:
+    """Run ``first`` and ``second`` on two threads (each its own connection), started
+    together at a barrier; what each returned or raised."""
+    start = threading.Barrier(2, timeout=10)
+    results: list[object] = [None, None]
+
+    def run(index: int, work: Callable[[], object]) -> None:
+        start.wait()
+        try:
+            results[index] = work()
+        except SubmissionError as exc:
+            results[index] = exc
+
+    threads = [threading.Thread(target=run, args=(i, w)) for i, w in enumerate((first, second))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
+
+
+def _submit(sessions: sessionmaker[Session], video_id: str) -> str:
+    with sessions() as session:
+        video = session.get(GalleryVideo, video_id)
+        return submit_job(session, InMemoryBroker(), video=video, owner_id="u1").job.id
+
+
+def _lock_waiters(url: str) -> int:
+    """Backends of this database waiting for a lock another transaction holds."""
+    with engine_for(url).connect() as conn:
+        return int(conn.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'")).scalar_one())
+
+
 def test_concurrent_submits_for_one_video_make_one_job(clean_database: str) -> None:
-    """Both requests pass every check before either inserts: the database must refuse one."""
+    """Both requests have checked the video and are about to claim it at once: the
+    video's row decides (the second waits for the first, then finds it PROCESSING)."""
     sessions = session_factory(clean_database)
     with sessions() as session:
         video_id = _video(session).id
         session.commit()
-    both_checked = threading.Barrier(2)
-
-    def meet() -> None:  # each submitter waits here until the other has checked too
-        with contextlib.suppress(threading.BrokenBarrierError):
-            both_checked.wait(timeout=3)
-
-    results: list[object] = []
-
-    def submit_one() -> None:
-        with sessions() as session:
-            video = session.get(GalleryVideo, video_id)
-            try:
-                results.append(submit_job(session, InMemoryBroker(), video=video,
-                                          owner_id="u1").job.id)
-            except SubmissionError as exc:
-                results.append(exc)
-
-    with before_statement(engine_for(clean_database), "INSERT INTO jobs", meet, times=2):
-        threads = [threading.Thread(target=submit_one) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
-
+    both = threading.Barrier(2, timeout=10)
+    with before_statement(engine_for(clean_database), "UPDATE gallery_videos",
+                          both.wait, times=2) as fired:
+        results = _race(clean_database, first=lambda: _submit(sessions, video_id),
+                        second=lambda: _submit(sessions, video_id))
+    assert len(fired) == 2  # both met there: neither had written anything yet
     refused = [r for r in results if isinstance(r, SubmissionError)]
-    assert len(results) == 2 and len(refused) == 1
-    assert "already queued or running" in str(refused[0])
+    assert len(refused) == 1 and "already queued or running" in str(refused[0])
     with sessions() as session:
         assert _jobs(session) == 1
+
+
+def test_the_one_active_job_index_decides_a_racing_insert(clean_database: str) -> None:
+    """A writer holding an active job's insert uncommitted, and a submit for the same
+    video: the video's row does not stop the submit, the partial unique index does. Its
+    INSERT waits on the other's index entry, then fails, and the caller gets the clean
+    refusal, not an IntegrityError."""
+    sessions = session_factory(clean_database)
+    with sessions() as session:
+        video_id = _video(session).id
+        session.commit()
+    inserted, waited = threading.Event(), threading.Event()
+
+    def writer() -> str:
+        with sessions() as session:
+            job = Job(video_id=video_id, owner_id="u1", status=JobStatus.QUEUED)
+            session.add(job)
+            session.flush()
+            inserted.set()
+            deadline = time.monotonic() + 10
+            while _lock_waiters(clean_database) == 0 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            if time.monotonic() < deadline:
+                waited.set()  # the submit is blocked on this job's index entry
+            session.commit()
+            return job.id
+
+    def submitter() -> str:
+        assert inserted.wait(timeout=10)
+        return _submit(sessions, video_id)
+
+    won, lost = _race(clean_database, first=writer, second=submitter)
+    assert waited.is_set(), "the submit never waited on the index"
+    assert isinstance(won, str) and isinstance(lost, SubmissionError)
+    assert "already queued or running" in str(lost)
+    with sessions() as session:
+        assert _jobs(session) == 1
+        video = session.get(GalleryVideo, video_id)
+        assert video is not None and video.status == VideoStatus.UPLOADED  # rolled back

@@ -93,6 +93,16 @@ def test_unreachable_redis_lets_requests_through() -> None:
     assert limiter.acquire([Bucket("k", Limit(1, 1.0))]).allowed
 
 
+def test_redis_without_the_script_loads_it_and_counts(redis_prefix) -> None:
+    """EVALSHA of a script Redis has not seen (a new or flushed Redis) falls back to EVAL,
+    and the bucket is counted all the same."""
+    limiter = RedisLimiter.from_url(REDIS_URL)
+    limiter._sha = "0" * 40  # as if Redis had never seen it
+    bucket = Bucket(f"{redis_prefix}noscript", Limit(capacity=1, refill_per_s=0.001))
+    assert limiter.acquire([bucket]).allowed
+    assert not limiter.acquire([bucket]).allowed
+
+
 def test_route_classes_and_default_limits() -> None:
     assert route_class("GET", "/api/jobs/1") == "read"
     assert route_class("POST", "/api/jobs") == "submit"

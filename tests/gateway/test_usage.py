@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from common import job_state
 from common.costs import Prices, cost_of
 from common.db import migrate, session_factory
-from common.job_state import JobStatus
+from common.job_state import JobStatus, VideoDeletion
 from common.models import GalleryVideo, Job, VideoStatus
 from gateway.usage_queries import decode_cursor, period, user_usage, users_usage
 from tests.support.cognito import User
@@ -129,6 +130,25 @@ def test_admins_read_every_users_usage_a_page_at_a_time(
     assert page["totals"]["cost"] == _expected(445.0, 200 * 2**20 + 2**30, 270.0)
     one = client.get(f"/api/usage/users/{users['owner'].sub}", params=PERIOD, headers=admin)
     assert one.json() == by_user[users["owner"].sub]
+
+
+def test_deleting_a_video_keeps_what_its_jobs_cost(
+        client: Any, users: dict[str, User], gateway_settings: Any, november: None) -> None:
+    """Deleting a video used to cascade to its jobs: their worker time left the usage."""
+    owner = users["owner"]
+    job_id = _finished(gateway_settings.database_url, owner, at=NOVEMBER + timedelta(days=9),
+                       status=JobStatus.SUCCEEDED, instance_seconds=30.0, stored_bytes=7,
+                       source_s=12.0)
+    video_id = client.get(f"/api/jobs/{job_id}", headers=owner.headers).json()["video_id"]
+    with session_factory(gateway_settings.database_url)() as session:  # as the gallery does
+        assert job_state.delete_video(session, video_id=video_id) == VideoDeletion.DELETED
+        session.commit()
+    body = client.get("/api/usage", params=PERIOD, headers=owner.headers).json()
+    assert body["jobs"] == {"succeeded": 3, "failed": 1, "cancelled": 0}
+    assert body["cost"] == _expected(430.0, 200 * 2**20 + 7, 252.0)
+    job = client.get(f"/api/jobs/{job_id}", headers=owner.headers)
+    assert job.status_code == 200 and job.json()["video_id"] is None
+    assert job.json()["cost"]["instance_seconds"] == 30.0
 
 
 def test_only_admins_read_others_usage(client: Any, users: dict[str, User]) -> None:

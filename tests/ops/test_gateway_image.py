@@ -57,7 +57,7 @@ def test_environment_proxies_to_the_http_api(image: Path) -> None:
     env_file = image / "etc/videoforge/gateway.env"
     assert env_file.stat().st_mode & 0o777 == 0o640
     env = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
-    assert env["VF_GATEWAY_MODE"] == '"proxy"'
+    assert env["VF_GATEWAY_MODE"] == '"proxy"' and env["VF_PROXY_SIGNING"] == '"sigv4"'
     assert env["VF_TRUSTED_PROXIES"] == '"1"' and env["VF_ENV"] == '"production"'
     # Metrics on their own listener, the port the gateway's security group opens to the
     # monitoring host (videoforge/provision/network.py).
@@ -67,7 +67,8 @@ def test_environment_proxies_to_the_http_api(image: Path) -> None:
 def test_the_gateway_app_builds_from_the_virtualenv_in_proxy_mode(image: Path) -> None:
     script = ("from videoforge.services import build; app = build('gateway'); "
               "print(sorted({getattr(r, 'path', '') for r in app.routes})[:3])")
-    out = in_root(image, "env", "VF_GATEWAY_MODE=proxy",
+    out = in_root(image, "env", "VF_GATEWAY_MODE=proxy", "VF_PROXY_SIGNING=sigv4",
+                  "AWS_ACCESS_KEY_ID=x", "AWS_SECRET_ACCESS_KEY=x",
                   "VF_GALLERY_URL=https://api.example", "VF_STREAMING_URL=https://api.example",
                   "VF_STREAM_SIGNING_KEY=" + "k" * 32, "VF_DATABASE_URL=sqlite:////tmp/g.db",
                   f"{VENV_BIN}/python", "-c", script, user="videoforge")

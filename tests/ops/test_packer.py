@@ -15,9 +15,8 @@ import yaml
 from tests.ops.ansible_run import ANSIBLE_DIR, REPO
 
 PACKER_DIR = REPO / "packer"
-TEMPLATE = PACKER_DIR / "worker.pkr.hcl"
-SERVICE_TEMPLATE = PACKER_DIR / "service.pkr.hcl"
-TEMPLATES = [TEMPLATE, SERVICE_TEMPLATE]
+TEMPLATE = PACKER_DIR / "images.pkr.hcl"
+IMAGES = ("worker", "gateway", "control")
 PACKER = shutil.which("packer")
 needs_packer = pytest.mark.skipif(PACKER is None, reason="packer not installed")
 
@@ -44,7 +43,11 @@ def _plain(value: Any) -> Any:
 
 
 def _source(template: dict[str, Any]) -> dict[str, Any]:
-    return dict(template["source"][0]["amazon-ebs"]["worker"])
+    return dict(template["source"][0]["amazon-ebs"]["image"])
+
+
+def _images(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return dict(template["locals"][0]["images"])
 
 
 def _provisioners(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -56,44 +59,48 @@ def _provisioners(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 @needs_packer
-@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
-def test_template_is_formatted(path: Path) -> None:
+def test_template_is_formatted() -> None:
     result = subprocess.run(
-        [PACKER, "fmt", "-check", "-diff", str(path)], capture_output=True, text=True
+        [PACKER, "fmt", "-check", "-diff", str(TEMPLATE)], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout
 
 
-def test_service_images_are_their_playbooks_hardened_like_the_worker(
-        template: dict[str, Any]) -> None:
-    with SERVICE_TEMPLATE.open() as f:
-        service = dict(_plain(hcl2.load(f)))
-    source = dict(service["source"][0]["amazon-ebs"]["service"])
-    worker = _source(template)
-    # What provision looks for: videoforge-gateway-*, videoforge-control-*.
-    assert source["ami_name"] == "videoforge-${var.service}-${local.timestamp}"
-    for same in ("source_ami_filter", "metadata_options", "imds_support", "encrypt_boot"):
-        assert source[same] == worker[same], same
-    assert source["launch_block_device_mappings"][0]["encrypted"] is True
-    assert source["tags"]["git_revision"] == "${var.git_revision}"
-    provisioners = _provisioners(service)
-    kinds = [kind for kind, _ in provisioners]
-    ansible = provisioners[kinds.index("ansible")][1]
-    assert ansible["playbook_file"].endswith("/../ansible/${var.service}.yml")
-    after = [Path(body.get("script", "")).name
-             for _, body in provisioners[kinds.index("ansible") + 1:]]
-    assert after == ["cleanup.sh", "validate-service.sh"]
-    variables = {name: body for block in service["variable"] for name, body in block.items()}
-    assert "ffmpeg_version" not in variables and "wheel_dir" in variables
-    choices = variables["service"]["validation"][0]["condition"]
-    locals_ = service["locals"][0]
-    for name in ("gateway", "control"):
+def test_one_template_makes_every_image(template: dict[str, Any]) -> None:
+    """One source and one build: the images differ only in local.images."""
+    assert set(template["source"][0]["amazon-ebs"]) == {"image"}
+    assert len(template["build"]) == 1
+    assert sorted(p.name for p in PACKER_DIR.glob("*.pkr.hcl")) == [TEMPLATE.name]
+    variables = {name: body for block in template["variable"] for name, body in block.items()}
+    choices = variables["image"]["validation"][0]["condition"]
+    images = _images(template)
+    assert set(images) == set(IMAGES)
+    for name in IMAGES:
         assert f'"{name}"' in choices and (ANSIBLE_DIR / f"{name}.yml").exists()
-        assert set(locals_["units"]) == set(locals_["imports"]) == {"gateway", "control"}
-    # Validation checks exactly the units the control role enables.
+    # What provision looks for: videoforge-worker-*, videoforge-gateway-*, videoforge-control-*.
+    assert _source(template)["ami_name"] == "videoforge-${var.image}-${local.timestamp}"
+    assert _source(template)["instance_type"] == (
+        '${var.instance_type != "" ? var.instance_type : local.image.instance_type}')
+    assert template["locals"][0]["image"] == "${local.images[var.image]}"
+
+
+def test_validation_checks_the_units_each_role_enables(template: dict[str, Any]) -> None:
+    images = _images(template)
     control = yaml.safe_load((ANSIBLE_DIR / "roles/control/defaults/main.yml").read_text())
-    assert locals_["units"]["control"].split() == [
+    assert images["control"]["units"].split() == [
         control[f"control_{unit}_service_name"] for unit in ("migrate", "autoscaler", "notifier")]
+    gateway = yaml.safe_load((ANSIBLE_DIR / "roles/gateway/defaults/main.yml").read_text())
+    assert images["gateway"]["units"] == gateway["gateway_service_name"]
+    processor = yaml.safe_load((ANSIBLE_DIR / "roles/processor/defaults/main.yml").read_text())
+    assert images["worker"]["units"] == processor["processor_service_name"]
+    # Only the worker has FFmpeg, checked against the series it was built for.
+    assert images["worker"]["ffmpeg"] == "${var.ffmpeg_version}"
+    assert images["gateway"]["ffmpeg"] == images["control"]["ffmpeg"] == ""
+    assert images["worker"]["tags"] == {"ffmpeg_version": "${var.ffmpeg_version}"}
+    (validate,) = [body for kind, body in _provisioners(template)
+                   if body.get("script", "").endswith("/validate.sh")]
+    assert "FFMPEG_VERSION=${local.image.ffmpeg}" in validate["environment_vars"]
+    assert "SERVICES=${local.image.units}" in validate["environment_vars"]
 
 
 def test_plugins_are_declared(template: dict[str, Any]) -> None:
@@ -104,7 +111,8 @@ def test_plugins_are_declared(template: dict[str, Any]) -> None:
 
 def test_variables_for_region_instance_type_and_subnet(template: dict[str, Any]) -> None:
     names = {name for block in template["variable"] for name in block}
-    assert {"region", "instance_type", "subnet_id", "git_revision", "ffmpeg_version"} <= names
+    assert {"image", "region", "instance_type", "subnet_id", "git_revision",
+            "ffmpeg_version", "wheel_dir"} <= names
 
 
 def test_source_is_newest_ubuntu_2404_from_canonical(template: dict[str, Any]) -> None:
@@ -129,18 +137,19 @@ def test_root_volume_and_image_are_encrypted(template: dict[str, Any]) -> None:
     assert source["encrypt_boot"] is True
 
 
-def test_tags_record_revision_ffmpeg_and_source_image(template: dict[str, Any]) -> None:
+def test_tags_record_revision_and_source_image(template: dict[str, Any]) -> None:
     tags = _source(template)["tags"]
-    assert tags["git_revision"] == "${var.git_revision}"
-    assert tags["ffmpeg_version"] == "${var.ffmpeg_version}"
-    assert tags["source_ami"] == "{{ .SourceAMI }}"
+    assert "git_revision    = var.git_revision" in TEMPLATE.read_text()
+    assert "local.image.tags" in tags and '{{ .SourceAMI }}' in tags
 
 
 def test_ansible_then_cleanup_then_validation(template: dict[str, Any]) -> None:
     provisioners = _provisioners(template)
     kinds = [kind for kind, _ in provisioners]
     ansible_at = kinds.index("ansible")
-    assert provisioners[ansible_at][1]["playbook_file"].endswith("/../ansible/worker.yml")
+    ansible = provisioners[ansible_at][1]
+    assert ansible["playbook_file"].endswith("/../ansible/${var.image}.yml")
+    assert "local.image.ansible_vars" in ansible["extra_arguments"]
     after = [Path(body.get("script", "")).name for _, body in provisioners[ansible_at + 1 :]]
     assert after == ["cleanup.sh", "validate.sh"]
     for script in after:
@@ -168,11 +177,12 @@ def _plugins_installed() -> bool:
 @pytest.mark.skipif(
     not _plugins_installed(),
     reason="packer validate needs Packer >= 1.7 with the amazon and ansible plugins "
-    "(`packer init packer/worker.pkr.hcl`); not available on this machine",
+    "(`packer init packer/images.pkr.hcl`); not available on this machine",
 )
 def test_packer_validate() -> None:
     result = subprocess.run(
-        [PACKER, "validate", "-var", "git_revision=0123456789abcdef", TEMPLATE.name],
+        [PACKER, "validate", "-var", "image=worker", "-var", "git_revision=0123456789abcdef",
+         TEMPLATE.name],
         cwd=PACKER_DIR,
         capture_output=True,
         text=True,

@@ -12,6 +12,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import hcl2
 import pytest
 
 from tests.ops.ansible_run import ANSIBLE_DIR, REPO
@@ -109,12 +110,16 @@ def test_packer_cleanup_then_validation_pass(image: Path) -> None:
     in_root(image, "bash", "/run/packer-scripts/cleanup.sh")
     assert not list((image / "etc/ssh").glob("ssh_host_*"))
     assert not (image / "root/.ssh/authorized_keys").exists()
+    # What packer/images.pkr.hcl has validate.sh check on the worker image.
+    with (REPO / "packer" / "images.pkr.hcl").open() as f:
+        worker = hcl2.load(f)["locals"][0]["images"]["worker"]
     out = in_root(
         image,
         "env",
         "FFMPEG_VERSION=5.1",
         f"VENV={VENV_BIN.rsplit('/', 1)[0]}",
-        "WORKER_SERVICE=videoforge-worker",
+        f"SERVICES={worker['units'].strip(chr(34))}",
+        f"IMPORTS={worker['imports'].strip(chr(34))}",
         "bash",
         "/run/packer-scripts/validate.sh",
     )

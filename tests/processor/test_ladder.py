@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from common.qualities import QUALITY_NAMES
-from processor.ladder import LADDER, choose_ladder, relative_cost
+from common.qualities import QUALITY_NAMES, work_factor
+from processor.ladder import LADDER, choose_ladder
 
 Sizes = list[tuple[str, int, int]]
 
@@ -88,9 +88,8 @@ def test_unknown_quality_names_are_a_clear_error() -> None:
         choose_ladder(1920, 1080, ["720p", "8k"])
 
 
-def test_relative_cost_counts_pixels_against_one_1080p_encode() -> None:
-    assert relative_cost(choose_ladder(1920, 1080, ["1080p"])) == pytest.approx(1.0)
-    full_4k = relative_cost(choose_ladder(3840, 2160))
-    assert full_4k == pytest.approx((854 * 480 + 1280 * 720 + 1920 * 1080 + 3840 * 2160)
-                                    / (1920 * 1080))
-    assert relative_cost(choose_ladder(320, 240)) < 0.05
+def test_the_work_factor_counts_the_ladders_pixels_against_one_1080p_encode() -> None:
+    # common/qualities.work_factor is the one estimate (submission writes it on the job).
+    full_4k = choose_ladder(3840, 2160)
+    assert work_factor([r.name for r in full_4k]) == pytest.approx(
+        sum(r.width * r.height for r in full_4k) / (1920 * 1080))

@@ -63,9 +63,10 @@ def test_draining_heartbeats_then_continues() -> None:
     client = _Recorder()
     hook = LifecycleHook(client, group_name="workers", hook_name="drain",
                          instance_id=KEY["InstanceId"], heartbeat_interval_s=0.02)
-    with hook.draining():
-        for _ in range(3):  # the job drains across several heartbeats
-            assert client.beats.acquire(timeout=5)
+    hook.begin_drain()
+    for _ in range(3):  # the job drains across several heartbeats
+        assert client.beats.acquire(timeout=5)
+    hook.end_drain()
     assert client.calls[-1] == "CONTINUE"
     assert client.calls.count("heartbeat") >= 3 and "CONTINUE" not in client.calls[:-1]
 

@@ -3,35 +3,93 @@ runs, and the with/without comparison (issue 10)."""
 
 from __future__ import annotations
 
+import argparse
+import json
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 
 from processor.autoscaler.policy import ScalingConfig
-from processor.simulation import traces
+from processor.simulation import bench_figures, traces
 from processor.simulation.chunk_compare import compare, floor_hours
 from processor.simulation.chunking import Chunking
 from processor.simulation.engine import SimSettings, simulate
 from processor.simulation.queue import FairQueue, Unit
 from processor.simulation.traces import Job, Trace
 from tests.support.simulation import simulate_cli
+from videoforge.commands.simulate import add_chunking_arguments, chunking_from
 
-CHUNKING = Chunking()  # 60 s chunks above 240 s; +1 s a chunk; stitch 5 + 0.5/min; audio 0.3/min
+CHUNKING = Chunking()  # 60 s chunks above 240 s; +1 s a chunk; split 0.3/min; stitch 5 + 0.5/min
 
 
-def test_a_long_source_becomes_chunks_audio_and_a_stitch() -> None:
+def test_a_long_source_becomes_a_split_chunks_and_a_stitch() -> None:
     # 900 instance-seconds at 90 per source minute: a 10-minute source.
     tasks = CHUNKING.split(900.0)
     assert tasks is not None
-    assert tasks.parallel == pytest.approx((91.0,) * 10 + (3.0,))  # 10 chunks, then audio
+    assert tasks.split == pytest.approx(3.0)
+    assert tasks.chunks == pytest.approx((91.0,) * 10)
+    assert tasks.audio == 0.0  # by default none of the job's work is moved to an audio task
     assert tasks.stitch == pytest.approx(5.0 + 0.5 * 10)
     assert CHUNKING.split(360.0) is None  # a 4-minute source runs whole
-    assert Chunking(chunk_s=120).split(900.0).parallel[:-1] == pytest.approx((181.0,) * 5)
+    longer = Chunking(chunk_s=120).split(900.0)
+    assert longer is not None and longer.chunks == pytest.approx((181.0,) * 5)
+
+
+def test_the_audio_and_the_finish_are_moved_out_of_the_chunks_not_added() -> None:
+    moved = Chunking(audio_per_source_minute_s=1.0, finish_per_source_minute_s=0.5)
+    tasks = moved.split(900.0)
+    assert tasks is not None
+    assert tasks.audio == pytest.approx(10.0)
+    assert tasks.chunks == pytest.approx(((900 - 10 - 5) / 10 + 1.0,) * 10)
+    # Added: 10 chunk overheads, the split, the stitch's join (its 5 s of finish was moved).
+    assert tasks.work_s - 900 == pytest.approx(10 + 3 + (10 - 5))
 
 
 @pytest.mark.parametrize("bad", [{"chunk_s": 0}, {"chunk_overhead_s": -1},
-                                 {"instance_s_per_source_minute": 0}])
+                                 {"instance_s_per_source_minute": 0},
+                                 {"finish_per_source_minute_s": 1.0},  # > the stitch's 0.5
+                                 {"audio_per_source_minute_s": 90.0}])
 def test_bad_chunking_is_refused(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         Chunking(**bad)
+
+
+# What bench-chunked wrote for a 3-minute source in 6 chunks (CPU seconds).
+FIGURES = {"source_s": 180, "chunks": 6, "whole_cpu_s": 450.0, "chunked_cpu_s": 468.0,
+           "split_cpu_s": 4.5, "audio_cpu_s": 3.0, "join_cpu_s": 3.0, "finish_cpu_s": 6.0}
+
+
+def test_bench_figures_become_overheads_in_the_jobs_own_proportion() -> None:
+    # 450 CPU-s stand for 3 x 90 = 270 instance-seconds: k = 0.6.
+    chunking = bench_figures.measured(FIGURES)
+    assert chunking.chunk_overhead_s == pytest.approx((468 - 450 - 4.5 - 3) / 6 * 0.6)
+    assert chunking.split_per_source_minute_s == pytest.approx(4.5 * 0.6 / 3)
+    assert chunking.audio_per_source_minute_s == pytest.approx(3 * 0.6 / 3)
+    assert chunking.stitch_s == 0.0
+    assert chunking.stitch_per_source_minute_s == pytest.approx(9 * 0.6 / 3)
+    assert chunking.finish_per_source_minute_s == pytest.approx(6 * 0.6 / 3)
+    # The bench's own source, cut as the bench cut it, costs in the simulator what it cost
+    # the bench, in proportion: chunked / whole = 468 / 450.
+    tasks = replace(chunking, threshold_s=60, chunk_s=30).split(270.0)
+    assert tasks is not None and len(tasks.chunks) == 6
+    assert tasks.work_s / 270 == pytest.approx(468 / 450)
+    # Cheaper apart than together: no negative overhead per chunk.
+    cheap = bench_figures.measured({**FIGURES, "chunked_cpu_s": 455.0})
+    assert cheap.chunk_overhead_s == 0.0
+
+
+def test_bench_figures_files(tmp_path: Path) -> None:
+    good = tmp_path / "chunked.json"
+    good.write_text(json.dumps({**FIGURES, "when_utc": "x"}))
+    assert bench_figures.read(good)["whole_cpu_s"] == 450.0
+    for text in ("not json", "[]", json.dumps({"source_s": 180})):
+        bad = tmp_path / "bad.json"
+        bad.write_text(text)
+        with pytest.raises(bench_figures.FiguresError):
+            bench_figures.read(bad)
+    with pytest.raises(bench_figures.FiguresError):
+        bench_figures.read(tmp_path / "missing.json")
 
 
 def test_one_unit_jobs_are_first_come_first_served() -> None:
@@ -70,6 +128,29 @@ def test_among_equals_the_job_served_longest_ago_goes_first() -> None:
     assert queue.pop().job == 1  # type: ignore[union-attr]
 
 
+def test_without_shares_the_oldest_job_goes_first_its_tasks_in_order() -> None:
+    # The what-if (SimSettings.fair_share=False): a started chunked job keeps its place.
+    queue = FairQueue(fair_share=False)
+    for _ in range(3):
+        queue.push(Unit(0, 10.0))
+    first = queue.pop()
+    assert first is not None and first.job == 0
+    queue.push(Unit(1, 10.0))
+    assert [queue.pop().job for _ in range(3)] == [0, 0, 1]  # type: ignore[union-attr]
+    assert queue.pop() is None and len(queue) == 0
+    queue.done(first)
+
+
+def test_without_shares_a_short_job_waits_behind_a_long_ones_chunks() -> None:
+    # The same two jobs as below without the shares: the 30 s upload starts only after
+    # the long job's ten chunks and its stitch (t = 3 + 10 x 91 + 10 = 923).
+    trace = Trace("two", (Job(0.0, 900.0), Job(5.0, 30.0)), duration_s=6.0)
+    result = simulate(trace, _fixed(1), SimSettings(chunking=CHUNKING, fair_share=False))
+    assert result.waits[1] == pytest.approx(918.0)
+    unchunked = [simulate(trace, _fixed(1), SimSettings(fair_share=fair)) for fair in (True, False)]
+    assert unchunked[0].waits == unchunked[1].waits  # one unit per job: the same order
+
+
 def _fixed(size: int) -> ScalingConfig:
     return ScalingConfig(min_size=size, max_size=size)
 
@@ -77,24 +158,33 @@ def _fixed(size: int) -> ScalingConfig:
 def test_hand_computed_chunked_job_on_a_fixed_fleet() -> None:
     trace = Trace("one", (Job(0.0, 900.0),), duration_s=1.0)
     one = simulate(trace, _fixed(1), SimSettings(chunking=CHUNKING))
-    # One worker: ten 91 s chunks and 3 s of audio, then the 10 s stitch.
-    assert one.turnarounds == [pytest.approx(910 + 3 + 10)]
+    # One worker: the 3 s split, ten 91 s chunks, then the 10 s stitch.
+    assert one.turnarounds == [pytest.approx(3 + 910 + 10)]
     assert one.work_s == pytest.approx(923.0) and one.trace_work_s == 900.0
     two = simulate(trace, _fixed(2), SimSettings(chunking=CHUNKING))
-    # Two workers: five chunks each (455 s), the audio after one of them, then the stitch.
-    assert two.turnarounds == [pytest.approx(455 + 3 + 10)]
+    # Two workers: the split, five chunks each (455 s), then the stitch.
+    assert two.turnarounds == [pytest.approx(3 + 455 + 10)]
     assert two.waits == [0.0]
     whole = simulate(trace, _fixed(2), SimSettings())
     assert whole.turnarounds == [900.0] and whole.work_s == 900.0
 
 
+def test_the_audio_runs_beside_the_split_and_the_chunks() -> None:
+    trace = Trace("one", (Job(0.0, 900.0),), duration_s=1.0)
+    audio = Chunking(audio_per_source_minute_s=0.6)  # 6 s, moved out of the chunks
+    two = simulate(trace, _fixed(2), SimSettings(chunking=audio))
+    # Split (3 s) and audio (6 s) at once; chunks of 90.4 s from t=3 on one worker and
+    # t=6 on the other: five each, the last ends at 6 + 452; then the stitch.
+    assert two.turnarounds == [pytest.approx(6 + 5 * 90.4 + 10)]
+
+
 def test_a_short_job_does_not_wait_behind_a_long_ones_chunks() -> None:
-    # A 10-minute source at t=0 on one worker, a 30 s upload at t=1: it runs next (t=91),
-    # not after the long job's other nine chunks.
-    trace = Trace("two", (Job(0.0, 900.0), Job(1.0, 30.0)), duration_s=2.0)
+    # A 10-minute source at t=0 on one worker (split to t=3, its first chunk to t=94), a
+    # 30 s upload at t=5: it runs next (t=94), not after the long job's other nine chunks.
+    trace = Trace("two", (Job(0.0, 900.0), Job(5.0, 30.0)), duration_s=6.0)
     result = simulate(trace, _fixed(1), SimSettings(chunking=CHUNKING))
-    assert result.waits[1] == pytest.approx(90.0)
-    assert result.turnarounds[1] == pytest.approx(120.0)
+    assert result.waits[1] == pytest.approx(89.0)
+    assert result.turnarounds[1] == pytest.approx(119.0)
 
 
 @pytest.mark.parametrize("name", ["heavy-tail", "burst"])
@@ -115,9 +205,34 @@ def test_chunking_cuts_long_turnaround_and_the_floor_is_positive() -> None:
     assert 0 < floor_hours(runs, CHUNKING, boot_s=120.0) < result.chunked.instance_hours
 
 
+def test_options_override_the_bench_figures(tmp_path: Path) -> None:
+    figures = tmp_path / "chunked.json"
+    figures.write_text(json.dumps(FIGURES))
+    parser = argparse.ArgumentParser()
+    add_chunking_arguments(parser, figures=figures)
+    measured = chunking_from(parser.parse_args([]))
+    assert measured == bench_figures.measured(FIGURES)
+    assert chunking_from(parser.parse_args(["--chunk-s", "30"])) == replace(measured, chunk_s=30)
+    plain = argparse.ArgumentParser()
+    add_chunking_arguments(plain)
+    assert chunking_from(plain.parse_args([])) == Chunking()
+
+
+def test_cli_takes_the_overheads_from_bench_figures(tmp_path: Path) -> None:
+    figures = tmp_path / "chunked.json"
+    figures.write_text(json.dumps(FIGURES))
+    done = simulate_cli("--trace", "heavy-tail", "--policy", "work", "--chunking", "both",
+                        "--bench-figures", str(figures), "--chunk-overhead-s", "0")
+    assert done.returncode == 0, done.stderr
+    assert "work      chunked" in done.stdout
+
+
 def test_cli_compares_with_and_without_chunking() -> None:
     done = simulate_cli("--trace", "heavy-tail", "--policy", "work", "--chunking", "both")
     assert done.returncode == 0, done.stderr
     assert "work      chunked" in done.stdout and "long p95 turnaround" in done.stdout
     bad = simulate_cli("--trace", "heavy-tail", "--chunking", "on", "--chunk-s", "0")
     assert bad.returncode == 2 and bad.stderr.startswith("error: ")
+    missing = simulate_cli("--trace", "heavy-tail", "--chunking", "on", "--bench-figures",
+                           "no/such/chunked.json")
+    assert missing.returncode == 2 and "cannot read bench figures" in missing.stderr

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from common import job_state
 from common.broker import InMemoryBroker, QueueCounts
-from common.db import transaction
+from common.db import engine_for, transaction
 from common.error_codes import ErrorCode
 from common.job_state import JobStatus
 from common.messages import WakeUp
@@ -29,6 +29,7 @@ from processor.job_runner import JobRunner, Outcome
 from processor.wakeups import reconcile
 from processor.worker import Worker
 from tests.support.clips import BAD_INPUTS
+from tests.support.races import before_statement
 from tests.support.worker import VISIBILITY_S, Stack, wait_for
 
 Clip = Callable[[str], Path]
@@ -77,6 +78,25 @@ def test_a_job_is_transcoded_and_published(stack: Stack, clip: Clip) -> None:
     assert _metric("videoforge_jobs_in_flight") == 0
 
 
+def test_a_fault_after_the_publish_is_logged_not_retried(stack: Stack, clip: Clip) -> None:
+    """The queue goes while the publish commits: deleting the token fails after the job is
+    SUCCEEDED. That used to be taken for a failed attempt (a retry token, outcome
+    retrying) for a job that was done."""
+    job = stack.submit(clip("small"))
+    worker = stack.worker()
+
+    def queue_goes() -> None:
+        stack.sqs.delete_queue(QueueUrl=stack.resources.queue_url)
+
+    with before_statement(engine_for(stack.settings.database_url),
+                          "INSERT INTO media_assets", queue_goes) as fired:
+        assert worker.step() == Outcome.SUCCEEDED
+    assert fired
+    done = stack.job(job.id)
+    assert done.status == JobStatus.SUCCEEDED and done.attempts == 1
+    assert stack.video(job.video_id).status == VideoStatus.READY
+
+
 def test_a_token_with_nothing_to_claim_changes_nothing(stack: Stack, clip: Clip) -> None:
     """A duplicate delivery, or a token left after a cancel: deleted, nothing changes."""
     job = stack.submit(clip("small"))
@@ -120,7 +140,8 @@ def test_bad_input_fails_the_job_once_with_its_reason(
 
     done = stack.job(job.id)
     assert done.status == JobStatus.FAILED and BAD_INPUTS[kind] in (done.error or "")
-    assert done.error_code is not None and done.error_code.is_input_fault
+    assert done.error_code not in {None, ErrorCode.RETRIES_EXHAUSTED, ErrorCode.DEAD_LETTERED,
+                                   ErrorCode.INTERNAL}  # the input's fault, named
     assert stack.video(job.video_id).status == VideoStatus.FAILED
     assert stack.assets(job.id) == [] and stack.media_keys(done) == []
     assert stack.queue_empty()  # deleted, not retried
@@ -300,6 +321,30 @@ def test_a_queued_job_whose_token_was_lost_gets_a_new_one(stack: Stack, clip: Cl
     assert reconcile(stack.broker, stack.sessions) == 0  # counted: nothing more is missing
     assert stack.worker().step(wait_s=1) == Outcome.SUCCEEDED
     assert stack.job(job.id).status == JobStatus.SUCCEEDED and stack.queue_empty()
+
+
+def test_a_running_jobs_stand_in_token_is_kept_until_it_can_be_taken_over(
+        stack: Stack, clip: Clip) -> None:
+    """After a restart (``videoforge up``) the queue is empty and a RUNNING job's worker
+    is gone; reconciliation sends its token at once, while the job's heartbeat is still
+    fresh. That token found nothing to claim and was deleted as surplus: nothing would
+    ever wake a worker for the job again. It now comes back once the job is stale."""
+    stack = Stack(stack.settings.model_copy(update={"stale_after_s": 6.0}), stack.resources)
+    job = stack.submit(clip("small"))
+    with transaction(stack.sessions) as session:  # its worker dies with the last run
+        assert job_state.claim(session, job_id=job.id, worker_id="gone",
+                               stale_after=stack.settings.stale_after())
+    old = stack.broker.receive(wait_s=1)
+    assert old is not None
+    stack.broker.delete(old)  # the queue starts empty
+    issued = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()  # past its grace
+    stack.broker.send(WakeUp(reason="reconciled", issued_at=issued))
+    worker = stack.worker()
+
+    assert worker.step(wait_s=1) == Outcome.DEFERRED  # not surplus: the job needs it
+    assert stack.job(job.id).status == JobStatus.RUNNING and not stack.queue_empty()
+    assert wait_for(lambda: worker.step(wait_s=1), timeout=30) == Outcome.SUCCEEDED
+    assert stack.job(job.id).attempts == 2 and stack.queue_empty()
 
 
 def test_a_failed_job_leaves_no_partial_upload(stack: Stack, clip: Clip) -> None:

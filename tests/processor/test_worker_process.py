@@ -11,26 +11,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from common.job_state import JobStatus
-from tests.support.worker import Stack, wait_for
+from tests.support.worker import Stack, ffmpeg_of, wait_for
 from videoforge.stack.net import free_port
 
 
 def _running(stack: Stack, job_id: str, worker_id: str) -> bool:
     job = stack.job(job_id)
     return job.status == JobStatus.RUNNING and job.worker_id == worker_id and job.progress > 0
-
-
-def _ffmpeg_of(job_id: str) -> list[int]:
-    """FFmpeg processes working in this job's temporary directory."""
-    marker = f"vf-{job_id[:8]}-".encode()
-    pids = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if marker in cmdline.read_bytes():
-                pids.append(int(cmdline.parent.name))
-        except OSError:
-            continue
-    return pids
 
 
 def test_a_killed_workers_job_is_finished_exactly_once_by_another(
@@ -79,14 +66,14 @@ def test_a_second_signal_exits_at_once(
     job = stack.submit(long_clip)
     worker = spawn("worker-e", VF_X264_PRESET="placebo", VF_DRAIN_TIMEOUT_S="90")
     wait_for(lambda: _running(stack, job.id, "worker-e"), timeout=60)
-    assert _ffmpeg_of(job.id)
+    assert ffmpeg_of(job.id)
 
     worker.send_signal(signal.SIGTERM)
     wait_for(lambda: b"worker_draining" in (tmp_path / "worker-e.log").read_bytes())
     worker.send_signal(signal.SIGTERM)
 
     assert worker.wait(timeout=10) == 128 + signal.SIGTERM
-    wait_for(lambda: not _ffmpeg_of(job.id), timeout=5)  # FFmpeg went with it
+    wait_for(lambda: not ffmpeg_of(job.id), timeout=5)  # FFmpeg went with it
     # Nothing was published; the job waits for the stale-heartbeat takeover.
     done = stack.job(job.id)
     assert done.status == JobStatus.RUNNING and stack.assets(job.id) == []

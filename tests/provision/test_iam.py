@@ -141,3 +141,36 @@ def test_kms_key_access_follows_the_bucket_key(names: dict[str, str], client: An
     statement = _policy(client("iam"), f"{names['prefix']}-worker")["UseBucketKey"]
     assert statement["Resource"] == key["Arn"]
     assert statement["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+
+
+def test_the_policies_cover_the_keys_the_code_writes() -> None:
+    """Prefixes come from common/storage.py: every key it makes is inside the resources
+    of the roles that read or write it, and the uploads' expiry rule covers sources."""
+    from fnmatch import fnmatchcase
+
+    from common import storage
+    from videoforge.provision import policies
+    from videoforge.provision.buckets import bucket_specs
+
+    n = policies.Names(account=ACCOUNT, region="us-east-1", prefix="vf", uploads_bucket="up",
+                       media_bucket="media", queue="q", dead_letter_queue="dlq",
+                       worker_group="g")
+
+    def allowed(document: dict[str, Any], sid: str, arn: str) -> bool:
+        statement = {s["Sid"]: s for s in document["Statement"]}[sid]
+        return fnmatchcase(arn, statement["Resource"])
+
+    sources = [storage.upload_key(user_id="u1", video_id="v1", filename="a.mp4"),
+               storage.confirmed_key(user_id="u1", video_id="v1", filename="a.mp4")]
+    for key in sources:
+        assert allowed(policies.gallery(n), "Uploads", f"arn:aws:s3:::up/{key}"), key
+        assert allowed(policies.worker(n), "ReadSources", f"arn:aws:s3:::up/{key}"), key
+    output = storage.media_key(video_id="v1", job_id="j1", relpath="hls/master.m3u8")
+    assert allowed(policies.worker(n), "WriteOutputs", f"arn:aws:s3:::media/{output}")
+    assert allowed(policies.streaming(n), "ReadOutputs", f"arn:aws:s3:::media/{output}")
+    assert allowed(policies.gallery(n), "DeleteOutputs", f"arn:aws:s3:::media/{output}")
+    assert not allowed(policies.gallery(n), "Uploads", f"arn:aws:s3:::up/{output}")
+    uploads = bucket_specs(uploads="up", media="media", kms_key_id=None, origins=("o",),
+                           upload_expiry_days=7, abort_multipart_days=1)[0]
+    assert uploads.expire_prefix is not None
+    assert all(key.startswith(uploads.expire_prefix) for key in sources)

@@ -114,6 +114,8 @@ def test_deploy_creates_then_changes_nothing(names: dict[str, str], client: Any,
         variables = config["Environment"]["Variables"]
         assert variables["VF_MEDIA_BUCKET"] == names["VF_MEDIA_BUCKET"]
         assert variables["VF_DATABASE_URL"].startswith("postgresql://vf@db.internal")
+        # The load balancer, the gateway and API Gateway each append their peer.
+        assert variables["VF_TRUSTED_PROXIES"] == "3"
         assert config["CodeSha256"] == first["outputs"]["package_sha256"]
         statement = json.loads(lam.get_policy(FunctionName=f"{prefix}-{service}")["Policy"])[
             "Statement"][0]
@@ -129,6 +131,20 @@ def test_deploy_creates_then_changes_nothing(names: dict[str, str], client: Any,
         assert routes[key]["IntegrationUri"].endswith(f":function:{prefix}-{service}")
         assert routes[key]["PayloadFormatVersion"] == "2.0"
         assert routes[key]["IntegrationType"] == "AWS_PROXY"
+    # Reached only through the gateway: every route takes IAM-signed requests alone, and
+    # the gateway's role (once provision runs again) may invoke this API and no other.
+    assert {r["AuthorizationType"] for r in apis.get_routes(ApiId=api_id)["Items"]} == {
+        "AWS_IAM"}
+    provision_json(capsys, "--user-pool-name", names["pool"], "--name-prefix", prefix)
+    grants = {s["Sid"]: s for s in iam.get_role_policy(
+        RoleName=f"{prefix}-gateway", PolicyName="videoforge")["PolicyDocument"]["Statement"]}
+    assert grants["InvokeFunctionsApi"]["Action"] == ["execute-api:Invoke"]
+    assert grants["InvokeFunctionsApi"]["Resource"] == (
+        f"arn:aws:execute-api:us-east-1:123456789012:{api_id}/*")
+    for role in ("worker", "controller", "gallery", "streaming", "monitoring"):
+        document = iam.get_role_policy(RoleName=f"{prefix}-{role}",
+                                       PolicyName="videoforge")["PolicyDocument"]
+        assert "execute-api" not in json.dumps(document), role
     assert apis.get_stage(ApiId=api_id, StageName="$default")["AutoDeploy"] is True
     assert first["env"]["VF_GALLERY_URL"] == first["env"]["VF_STREAMING_URL"]
 
@@ -136,6 +152,16 @@ def test_deploy_creates_then_changes_nothing(names: dict[str, str], client: Any,
     assert not second["changed"], [r for r in second["resources"] if r["outcome"] != "unchanged"]
     assert main(["deploy", "lambdas", "--name-prefix", prefix]) == 0
     assert "Nothing changed: everything is up to date." in capsys.readouterr().out
+
+    # A route someone made public again is put back behind IAM.
+    opened = next(r for r in apis.get_routes(ApiId=api_id)["Items"]
+                  if r["RouteKey"] == "ANY /api/stream")
+    apis.update_route(ApiId=api_id, RouteId=opened["RouteId"], AuthorizationType="NONE")
+    fixed = _deploy(capsys, prefix)
+    assert [r["changes"] for r in fixed["resources"] if r["outcome"] == "updated"] == [
+        ["ANY /api/stream"]]
+    assert apis.get_route(ApiId=api_id, RouteId=opened["RouteId"])["AuthorizationType"] == (
+        "AWS_IAM")
 
     monkeypatch.setenv("VF_LAMBDA_MEMORY_MB", "1024")
     third = _deploy(capsys, prefix)

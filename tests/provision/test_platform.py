@@ -223,3 +223,30 @@ def test_bad_combinations_are_refused(names: dict[str, str],
     assert "not both" in capsys.readouterr().err
     assert main(["provision", "--hosted-zone-id", "Z123"]) == 2
     assert "--hosted-zone-id goes with --domain-name" in capsys.readouterr().err
+
+
+def test_the_monitoring_host_reaches_only_the_metrics_ports(
+        names: dict[str, str], client: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--user-pool-name", names["pool"], "--name-prefix", names["prefix"],
+            "--with-fleet", "--ami-id", "ami-12345678"]
+    out = provision_json(capsys, *args)["outputs"]
+    ec2, monitoring = client("ec2"), out["monitoring_security_group"]
+    workers = out["workers_security_group"]
+    # A port opened to the monitoring host by hand (or by an older version), and an
+    # operator's own rule from elsewhere.
+    ec2.authorize_security_group_ingress(GroupId=workers, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
+         "UserIdGroupPairs": [{"GroupId": monitoring}]},
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
+         "IpRanges": [{"CidrIp": "10.1.0.0/16"}]}])
+    again = provision_json(capsys, *args)
+    (result,) = [r for r in again["resources"] if r["name"] == f"{names['prefix']}-workers"
+                 and r["kind"] == "security group"]
+    assert result["outcome"] == "updated" and result["changes"] == ["stray ingress"]
+    rules = ec2.describe_security_groups(GroupIds=[workers])["SecurityGroups"][0][
+        "IpPermissions"]
+    from_monitoring = {r["FromPort"] for r in rules
+                       if any(p["GroupId"] == monitoring for p in r["UserIdGroupPairs"])}
+    assert from_monitoring == {9101, 9100}
+    assert [r["IpRanges"] for r in rules if r["FromPort"] == 22] == [[{"CidrIp": "10.1.0.0/16"}]]
+    assert not provision_json(capsys, *args)["changed"]

@@ -149,3 +149,16 @@ def wait_for(condition: Callable[[], Any], *, timeout: float = 30.0,
 def make_long_clip(path: Path) -> Path:
     """Slow to encode at a slow preset: time to interfere with a job mid-way."""
     return make_clip(path, duration=12, size="426x240", rate=25)
+
+
+def ffmpeg_of(job_id: str) -> list[int]:
+    """FFmpeg processes working in this job's temporary directory."""
+    marker = f"vf-{job_id[:8]}-".encode()
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if marker in cmdline.read_bytes():
+                pids.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return pids

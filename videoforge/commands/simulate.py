@@ -14,7 +14,7 @@ from pathlib import Path
 
 from common.costs import Prices
 from processor.autoscaler.policy import POLICIES, ScalingConfig
-from processor.simulation import chunk_compare, traces
+from processor.simulation import bench_figures, chunk_compare, traces
 from processor.simulation.chunking import Chunking
 from processor.simulation.engine import SimSettings, simulate_policies
 from processor.simulation.plot import plot_runs
@@ -70,24 +70,42 @@ _CHUNKING_OPTIONS = {
     "chunk_s": ("chunk-s", "source seconds per chunk"),
     "chunk_overhead_s": ("chunk-overhead-s",
                          "instance-seconds each chunk adds (bench-chunked measures it)"),
+    "split_per_source_minute_s": ("split-per-source-minute-s",
+                                  "instance-seconds of the split per source minute"),
     "stitch_s": ("stitch-s", "instance-seconds of a stitch, fixed part"),
     "stitch_per_source_minute_s": ("stitch-per-source-minute-s",
                                    "instance-seconds of a stitch per source minute"),
+    "finish_per_source_minute_s": ("finish-per-source-minute-s",
+                                   "of the stitch, the packaging and previews a whole job "
+                                   "does too (moved, not added)"),
     "audio_per_source_minute_s": ("audio-per-source-minute-s",
-                                  "instance-seconds of the audio task per source minute"),
+                                  "instance-seconds of the audio task per source minute "
+                                  "(moved out of the chunks, not added)"),
 }
 
 
-def add_chunking_arguments(parser: argparse.ArgumentParser) -> None:
+def add_chunking_arguments(parser: argparse.ArgumentParser, *,
+                           figures: Path | None = None) -> None:
+    """The chunking options; their defaults are ``figures`` (a bench-chunked result)
+    when given, else processor/simulation/chunking.py's."""
+    parser.add_argument("--bench-figures", type=Path, default=figures,
+                        help="take the chunking overheads from a bench-chunked result "
+                             "(bench/results/chunked.json); the options below override")
     defaults = Chunking()
     for field, (option, meaning) in _CHUNKING_OPTIONS.items():
-        parser.add_argument(f"--{option}", dest=field, type=float,
-                            default=getattr(defaults, field), help=meaning)
+        parser.add_argument(f"--{option}", dest=field, type=float, default=None,
+                            help=f"{meaning} (default {getattr(defaults, field):g})")
 
 
 def chunking_from(args: argparse.Namespace, **extra: float) -> Chunking:
-    """The Chunking the options ask for; ValueError for impossible values."""
-    return Chunking(**{field: getattr(args, field) for field in _CHUNKING_OPTIONS}, **extra)
+    """The Chunking the options ask for; ValueError for impossible values (FiguresError,
+    one, for a figures file that cannot be read)."""
+    base = Chunking(**extra)
+    if args.bench_figures is not None:
+        base = bench_figures.measured(bench_figures.read(args.bench_figures), base)
+    given = {field: getattr(args, field) for field in _CHUNKING_OPTIONS
+             if getattr(args, field) is not None}
+    return replace(base, **given)
 
 
 def run(args: argparse.Namespace) -> int:

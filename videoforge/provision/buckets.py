@@ -9,6 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from common.storage import UPLOADS_PREFIX
 from videoforge.provision.results import Changes, ProvisionError, Result, error_code
 
 _BLOCK_ALL = {"BlockPublicAcls": True, "IgnorePublicAcls": True,
@@ -163,7 +164,7 @@ def bucket_specs(
     origins = tuple(origins)
     return [
         BucketSpec(uploads, kms_key_id, ("PUT", "GET", "HEAD"), origins,
-                   expire_prefix="uploads/", expire_days=upload_expiry_days,
+                   expire_prefix=UPLOADS_PREFIX, expire_days=upload_expiry_days,
                    abort_multipart_days=abort_multipart_days),
         BucketSpec(media, kms_key_id, ("GET", "HEAD"), origins),
     ]

@@ -18,7 +18,7 @@ from typing import Any
 from videoforge.provision.fleet import FleetSpec, ensure_fleet
 from videoforge.provision.results import Result
 
-# Packer names the control image videoforge-control-<timestamp> (packer/service.pkr.hcl).
+# Packer names the control image videoforge-control-<timestamp> (packer/images.pkr.hcl).
 AMI_NAME_PATTERN = "videoforge-control-*"
 
 

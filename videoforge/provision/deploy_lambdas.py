@@ -80,10 +80,12 @@ def deploy_lambdas(service_settings: dict[str, CommonSettings], *, prefix: str,
     report = Report()
     arns = {}
     for service in FUNCTIONS:
+        settings = service_settings[service].model_copy(
+            update={"trusted_proxies": limits.trusted_proxies})
         spec = FunctionSpec(name=f"{prefix}-{service}", service=service,
                             role_arn=_role_arn(iam, f"{prefix}-{service}"),
                             memory_mb=limits.memory_mb, timeout_s=limits.timeout_s,
-                            environment=environment(service_settings[service]), vpc=where)
+                            environment=environment(settings), vpc=where)
         result, arns[service] = ensure_function(lam, spec, package)
         report.results.append(result)
     api_result, api = http_api.ensure_api(apis, f"{prefix}-api")

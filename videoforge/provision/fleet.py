@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from videoforge.provision.results import Changes, ProvisionError, Result, error_code
 
-# Packer names the worker AMI videoforge-worker-<timestamp> (packer/worker.pkr.hcl).
+# Packer names the worker AMI videoforge-worker-<timestamp> (packer/images.pkr.hcl).
 AMI_NAME_PATTERN = "videoforge-worker-*"
 # The lifecycle hook waits this long without a heartbeat (the worker beats every 60 s),
 # within the API's 30..7200 s range.

@@ -23,7 +23,7 @@ DEREGISTRATION_DELAY_S = 30
 HEALTH_CHECK = {"HealthCheckProtocol": "HTTP", "HealthCheckPath": HEALTH_CHECK_PATH,
                 "HealthCheckIntervalSeconds": 15, "HealthCheckTimeoutSeconds": 5,
                 "HealthyThresholdCount": 2, "UnhealthyThresholdCount": 3}
-# Packer names the gateway image videoforge-gateway-<timestamp> (packer/gateway.pkr.hcl).
+# Packer names the gateway image videoforge-gateway-<timestamp> (packer/images.pkr.hcl).
 AMI_NAME_PATTERN = "videoforge-gateway-*"
 
 

@@ -1,7 +1,12 @@
 """The HTTP API (API Gateway v2) in front of the functions: one Lambda proxy integration
 per function (payload format 2.0, what Mangum reads), a route per path prefix the gateway
 sends that service (gateway/proxy.py ``ROUTES``), the ``$default`` stage deployed
-automatically, and the permission for API Gateway to invoke each function."""
+automatically, and the permission for API Gateway to invoke each function.
+
+Every route is IAM-authorised: API Gateway refuses a request not signed (SigV4) by a
+principal allowed ``execute-api:Invoke`` on it, which is the gateway's role alone
+(policies.gateway), so the functions are reached through the gateway or not at all: its
+rate limits and request ids cannot be skipped by calling the API's URL."""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from videoforge.provision.results import Changes, ProvisionError, Result, error_
 
 PAYLOAD_FORMAT = "2.0"
 STAGE = "$default"
+AUTHORIZATION = "AWS_IAM"
 _PAGE = "100"
 
 
@@ -76,10 +82,12 @@ def ensure_routes(apis: Any, api_id: str, function_arn: str, service: str,
     for key in route_keys(prefixes):
         route = routes.get(key)
         if route is None:
-            apis.create_route(ApiId=api_id, RouteKey=key, Target=target)
+            apis.create_route(ApiId=api_id, RouteKey=key, Target=target,
+                              AuthorizationType=AUTHORIZATION)
             changes.note(key)
-        elif route.get("Target") != target:
-            apis.update_route(ApiId=api_id, RouteId=route["RouteId"], Target=target)
+        elif (route.get("Target"), route.get("AuthorizationType")) != (target, AUTHORIZATION):
+            apis.update_route(ApiId=api_id, RouteId=route["RouteId"], Target=target,
+                              AuthorizationType=AUTHORIZATION)
             changes.note(key)
     return changes.result(id=integration["IntegrationId"])
 

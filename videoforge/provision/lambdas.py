@@ -37,6 +37,10 @@ class LambdaSettings(BaseSettings):
     memory_mb: int = Field(default=512, ge=128, le=10240)
     # API Gateway HTTP APIs give an integration at most 30 s (API Gateway quotas).
     timeout_s: int = Field(default=29, ge=1, le=30)
+    # The functions' VF_TRUSTED_PROXIES: the caller's address reaches them through the load
+    # balancer, the gateway and API Gateway, each appending its peer to X-Forwarded-For
+    # (common/lambda_entry.py), so the caller is the third entry from the right.
+    trusted_proxies: int = Field(default=3, ge=0)
 
 
 @dataclass(frozen=True)

@@ -26,12 +26,29 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.settings import GatewaySettings
+from notifier.settings import NotifierSettings
+from processor.autoscaler.settings import AutoscalerSettings
+from processor.settings import ProcessorSettings
 from videoforge.provision.results import Changes, ProvisionError, Result
 
 PRIVATE_ZONES = 2
 # Each private subnet is a /20 (4091 usable addresses: Lambda takes one per ENI).
 PRIVATE_PREFIX_LENGTH = 20
-METRICS_PORTS = {"workers": (9101,), "gateway": (9104,), "control": (9102, 9103)}
+
+
+def _default(settings: Any, field: str) -> int:
+    return int(settings.model_fields[field].default)
+
+
+# The metrics listeners each part's instances run, at their settings' defaults (what the
+# images bake), and the monitoring role scrapes (ansible/roles/monitoring defaults).
+METRICS_PORTS = {
+    "workers": (_default(ProcessorSettings, "metrics_port"),),
+    "gateway": (_default(GatewaySettings, "gateway_metrics_port"),),
+    "control": (_default(AutoscalerSettings, "autoscaler_metrics_port"),
+                _default(NotifierSettings, "notifier_metrics_port")),
+}
 NODE_EXPORTER_PORT = 9100
 POSTGRES_PORT, REDIS_PORT = 5432, 6379
 
@@ -59,8 +76,11 @@ def vpc_of(ec2: Any, subnets: list[str]) -> str:
 
 
 def ensure_security_group(ec2: Any, *, name: str, vpc: str, description: str,
-                          ingress: list[dict[str, Any]]) -> tuple[Result, str]:
-    """The group, with at least ``ingress`` (rules are added, never taken away)."""
+                          ingress: list[dict[str, Any]], exclusive_for: frozenset[str] = frozenset()
+                          ) -> tuple[Result, str]:
+    """The group, with at least ``ingress``: rules are added, never taken away, except
+    those letting in a group of ``exclusive_for``, which may reach only what ``ingress``
+    opens to it (a port opened by hand or by an older version is closed again)."""
     changes = Changes("security group", name)
     found = ec2.describe_security_groups(Filters=[
         {"Name": "group-name", "Values": [name]}, {"Name": "vpc-id", "Values": [vpc]}]
@@ -80,11 +100,18 @@ def ensure_security_group(ec2: Any, *, name: str, vpc: str, description: str,
                 tuple(sorted(r["CidrIp"] for r in rule.get("IpRanges", []))),
                 tuple(sorted(p["GroupId"] for p in rule.get("UserIdGroupPairs", []))))
 
-    have = {key(single) for rule in group.get("IpPermissions", []) for single in _split(rule)}
+    present = [single for rule in group.get("IpPermissions", []) for single in _split(rule)]
+    have = {key(single) for single in present}
     missing = [rule for rule in ingress if key(rule) not in have]
     if missing:
         ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=missing)
         changes.note("ingress")
+    wanted = {key(single) for rule in ingress for single in _split(rule)}
+    stray = [single for single in present if key(single) not in wanted
+             and {p["GroupId"] for p in single.get("UserIdGroupPairs", [])} & exclusive_for]
+    if stray:
+        ec2.revoke_security_group_ingress(GroupId=group_id, IpPermissions=stray)
+        changes.note("stray ingress")
     return changes.result(id=group_id), group_id
 
 
@@ -117,9 +144,11 @@ def ensure_security_groups(ec2: Any, *, prefix: str, vpc: str
     ids: dict[str, str] = {}
 
     def group(part: str, description: str, ingress: list[dict[str, Any]]) -> None:
+        # The monitoring host reaches each part's metrics ports and nothing else.
+        watched = frozenset(ids[m] for m in ("monitoring",) if m in ids)
         result, ids[part] = ensure_security_group(
             ec2, name=group_name(prefix, part), vpc=vpc,
-            description=f"VideoForge {description}", ingress=ingress)
+            description=f"VideoForge {description}", ingress=ingress, exclusive_for=watched)
         results.append(result)
 
     group("monitoring", "monitoring host (Prometheus scrapes from here)", [])

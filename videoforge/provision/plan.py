@@ -192,7 +192,14 @@ def _names(settings: CommonSettings, config: ProvisionConfig, client: Any) -> Na
                  uploads_bucket=settings.uploads_bucket, media_bucket=settings.media_bucket,
                  queue=settings.jobs_queue_name,
                  dead_letter_queue=settings.dead_letter_queue_name,
-                 worker_group=config.worker_group, kms_key_arn=kms_arn)
+                 worker_group=config.worker_group, kms_key_arn=kms_arn,
+                 http_api_id=_api_id(client, config))
+
+
+def _api_id(client: Any, config: ProvisionConfig) -> str | None:
+    """The functions' HTTP API, once `videoforge deploy lambdas` has made it."""
+    api = http_api.find_api(client("apigatewayv2"), f"{config.name_prefix}-api")
+    return str(api["ApiId"]) if api else None
 
 
 def _network(ec2: Any, config: ProvisionConfig, report: Report

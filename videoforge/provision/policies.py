@@ -7,7 +7,8 @@ may do what its code calls, on its own resources and key prefixes, and nothing e
   metrics in the VideoForge namespace.
 - controller (the autoscaler): read the queues' counts; read and size the worker group; put
   metrics.
-- gateway (its EC2 instances): send job messages, read the queue's counts.
+- gateway (its EC2 instances): send job messages, read the queue's counts; invoke the
+  functions' HTTP API (IAM-authorised), once `videoforge deploy lambdas` has made it.
 - gallery (a Lambda function): presign uploads (single and multipart) under ``uploads/``, check
   them, delete a video's objects; send job messages; write its logs.
 - streaming (a Lambda function): presign reads under ``videos/``; write its logs.
@@ -25,11 +26,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from common.storage import MEDIA_PREFIX, UPLOADS_PREFIX
 from videoforge.provision import runtime_config
 
-# Where the code puts objects (common/storage.py): sources and outputs.
-UPLOADS_PREFIX = "uploads/"
-MEDIA_PREFIX = "videos/"
 METRICS_NAMESPACE = "VideoForge"
 
 EC2_PRINCIPAL = "ec2.amazonaws.com"
@@ -57,6 +56,7 @@ class Names:
     dead_letter_queue: str
     worker_group: str
     kms_key_arn: str | None = None
+    http_api_id: str | None = None   # the functions' API, once deployed
 
     @property
     def part(self) -> str:
@@ -177,7 +177,10 @@ def controller(n: Names) -> dict[str, Any]:
 
 
 def gateway(n: Names) -> dict[str, Any]:
-    return _document(_send_jobs(n), _read_settings(n))
+    invoke = [] if not n.http_api_id else [_statement(
+        "InvokeFunctionsApi", ["execute-api:Invoke"],
+        f"arn:{n.part}:execute-api:{n.region}:{n.account}:{n.http_api_id}/*")]
+    return _document(_send_jobs(n), _read_settings(n), *invoke)
 
 
 def gallery(n: Names) -> dict[str, Any]:

@@ -5,7 +5,7 @@ autoscaler with its local worker pool, the webhook notifier.
 Everything a user makes lives in the data directory and survives a restart: the SQLite
 database (unless VF_DATABASE_URL names another), the objects, the users and their ids.
 Only the queue starts empty, and the jobs waiting in the database get their wake-up
-messages again (videoforge/stack/requeue.py). The data directory is locked while ``up``
+messages again (processor/wakeups.py). The data directory is locked while ``up``
 runs, so a second ``up`` on it refuses instead of sharing it.
 
 :class:`LocalStack` starts the parts in dependency order and stops them in reverse
@@ -29,6 +29,7 @@ from common.broker import SqsBroker
 from common.db import migrate, session_factory
 from common.settings import CommonSettings, Mode
 from gallery.multipart import S3_MIN_PART_BYTES
+from processor.wakeups import reconcile
 from videoforge.provision import ProvisionConfig, provision
 from videoforge.stack import accounts, monitoring
 from videoforge.stack.datadir import DataDir, DataDirInUse, DataDirLock
@@ -36,7 +37,6 @@ from videoforge.stack.local_aws import LocalAws, start_local_aws
 from videoforge.stack.moto import use_local_aws
 from videoforge.stack.net import answers, port_free
 from videoforge.stack.processes import Supervisor
-from videoforge.stack.requeue import wake_runnable_jobs
 
 # Local pool workers get this long to finish their job on Ctrl-C before they are killed
 # (they release the job back to the queue when they stop early).
@@ -169,9 +169,7 @@ class LocalStack:
 
     def _wake_jobs(self, settings: CommonSettings) -> int:
         broker = SqsBroker.from_name(aws.client("sqs", settings), settings.jobs_queue_name)
-        sessions = session_factory(settings.database_url)
-        with sessions() as session:
-            return wake_runnable_jobs(session, broker)
+        return reconcile(broker, session_factory(settings.database_url), limit=None)
 
     def _service_env(self, settings: CommonSettings, local_aws: LocalAws) -> dict[str, str]:
         o = self.options

@@ -106,9 +106,6 @@ class Verifier:
         self.credentials = credentials
         self.service = service
 
-    def is_presigned(self, request: SignedRequest) -> bool:
-        return "X-Amz-Signature=" in request.raw_query
-
     def verify(self, request: SignedRequest, *, payload_hash: str | None = None,
                now: float | None = None) -> str:
         """Raise :class:`SignatureError` unless the request is signed with our key; return
