@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from common.retry import call_with_retry
-from common.storage import MEDIA_PREFIX, delete_prefix
+from common.storage import WORK_PREFIX, delete_prefix
 from processor.chunking.plan import Chunk, ChunkPlan
 from processor.chunking.split import part_name
 from processor.encode import Timeline
@@ -38,7 +38,7 @@ _SAFE_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
 
 
 def work_prefix(job_id: str) -> str:
-    return f"{MEDIA_PREFIX}_work/{job_id}/"
+    return f"{WORK_PREFIX}{job_id}/"
 
 
 @dataclass(frozen=True)
