@@ -21,6 +21,10 @@ _CONFIRMED_FOLDER = "confirmed"
 # IAM policies and bucket lifecycle rules (videoforge/provision) are built from these.
 UPLOADS_PREFIX = "uploads/"
 MEDIA_PREFIX = "videos/"
+# A chunked job's parts and chunk outputs (processor/chunking/work.py): inside the media
+# prefix because the workers' role may write only there; "_work" is no video id, and the
+# bucket expires what a stitch that died after publishing left behind.
+WORK_PREFIX = f"{MEDIA_PREFIX}_work/"
 
 CONTENT_TYPES = {
     ".mp4": "video/mp4",

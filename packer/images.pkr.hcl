@@ -93,9 +93,11 @@ locals {
   # systemd units it must have enabled, the modules its code must import, extra tags.
   images = {
     worker = {
-      # Sources and renditions of the job in hand live on the root volume.
+      # Sources and renditions of the job in hand live on the root volume, sized for the
+      # longest allowed source (VF_MAX_DURATION_S, 4 h of 4K): a chunked job's stitch peaks
+      # near 75 GB (README, "Disk").
       instance_type = "c7i.large"
-      volume_gb     = 30
+      volume_gb     = 100
       ansible_vars  = ["--extra-vars", "ffmpeg_expected_version=${var.ffmpeg_version}"]
       units         = "videoforge-worker"
       imports       = "processor.worker"

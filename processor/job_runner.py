@@ -237,13 +237,17 @@ class JobRunner:
             return self._cancelled(delivery, job, spent_s=spent_s)
         return self._lost(delivery)
 
-    def _after_publish(self, delivery: Delivery, job: Claimed) -> None:
+    def _after_publish(self, delivery: Delivery, job: Claimed,
+                       tidy: Callable[[], object] | None = None) -> None:
         """The tidying once the job is committed SUCCEEDED. A fault here is logged and
         left, never retried: the job is done (a token left behind finds nothing to claim;
-        a superseded job's objects go with the next publish, or with the video)."""
+        a superseded job's objects go with the next publish, or with the video; a chunked
+        job's work prefix with the bucket's expiry rule)."""
         try:
             self.broker.delete(delivery)
             self.outputs.remove_superseded(video_id=job.video_id, keep_job_id=job.job_id)
+            if tidy is not None:
+                tidy()
         except Exception as exc:
             log.error("after_publish_failed", error=f"{type(exc).__name__}: {exc}",
                       exc_info=not isinstance(exc, _KNOWN_FAULTS))

@@ -4,7 +4,7 @@ Output keys are deterministic per job (``videos/{video_id}/{job_id}/``), so what
 left behind is one prefix: a failed or cancelled job's partial uploads, and a job whose
 outputs were superseded by a newer job of the same video. Their rows are gone in the
 transaction that made them unreachable; the objects follow after it commits. A chunked
-job's intermediates (``work/{job_id}/``, processor/chunking/work.py) go with them.
+job's intermediates (``videos/_work/{job_id}/``, processor/chunking/work.py) go with them.
 """
 
 from __future__ import annotations

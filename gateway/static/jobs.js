@@ -26,7 +26,7 @@ function updateJob(li, job, terminal) {
   if (job.error_code) error.title = `error code: ${job.error_code}`;
   const final = terminal.has(job.status) || li.dataset.final === "yes";
   li.querySelector(".cancel").hidden = final || job.cancel_requested;
-  if (job.status === "SUCCEEDED" && !li.querySelector("a")) {
+  if (job.status === "SUCCEEDED" && job.video_id && !li.querySelector("a")) {
     const name = li.querySelector(".job-label").textContent;
     li.insertBefore(el("a", { href: `#/watch/${job.video_id}`, "aria-label": `Watch ${name}` },
       "Watch"), error);
@@ -51,8 +51,8 @@ function jobRow(job, terminal) {
     bar.setAttribute("aria-label", `Progress of ${title}`);
     cancel.setAttribute("aria-label", `Cancel ${title}`);
   };
-  name(job.title || "Video");
-  if (!job.title) {
+  name(job.title || (job.video_id ? "Video" : "Deleted video"));
+  if (!job.title && job.video_id) {  // a job outlives its deleted video: nothing to ask
     api(`/api/gallery/videos/${job.video_id}`)
       .then((video) => name(video.title || video.filename || "Untitled")).catch(() => {});
   }

@@ -206,9 +206,8 @@ class TaskRunner:
             return self._not_settled(delivery, job)
         count_published(source_seconds=manifest.source.duration_s,
                         stored_bytes=sum(a.size for a in manifest.assets))
-        self.runner.broker.delete(delivery)
-        self.runner.outputs.remove_superseded(video_id=job.video_id, keep_job_id=job.job_id)
-        store.delete_all()
+        # Committed: from here a fault is logged and left, never retried (as for a job).
+        self.runner._after_publish(delivery, job, tidy=store.delete_all)
         return Outcome.SUCCEEDED
 
     def _not_settled(self, delivery: Delivery, job: Claimed) -> Outcome:

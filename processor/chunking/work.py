@@ -1,7 +1,8 @@
 """Where a chunked job's intermediates live between its tasks, and the plan they share.
 
-The split writes, under the job's work prefix in the media bucket (``work/{job_id}/``,
-never under a published prefix, so nothing there is ever served):
+The split writes, under the job's work prefix in the media bucket (``videos/_work/{job_id}/``:
+inside the media prefix the workers' IAM role may write and delete, never under a job's
+published prefix, so nothing there is ever served; ``_work`` is no video id):
 - ``plan.json``: what intake measured, the chunk plan, the qualities and the encoder
   preset, so every task of the job encodes the same way whatever its worker's settings;
 - ``parts/part_NNNN.nut``: each chunk's part of the source, cut by stream copy;
@@ -22,7 +23,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from common.retry import call_with_retry
-from common.storage import delete_prefix
+from common.storage import WORK_PREFIX, delete_prefix
 from processor.chunking.plan import Chunk, ChunkPlan
 from processor.chunking.split import part_name
 from processor.encode import Timeline
@@ -37,7 +38,7 @@ _SAFE_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
 
 
 def work_prefix(job_id: str) -> str:
-    return f"work/{job_id}/"
+    return f"{WORK_PREFIX}{job_id}/"
 
 
 @dataclass(frozen=True)

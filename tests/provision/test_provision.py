@@ -61,6 +61,10 @@ def _check_buckets(s3: Any, names: dict[str, str]) -> None:
     assert rules[0]["Filter"]["Prefix"] == "uploads/"
     assert rules[0]["Expiration"]["Days"] == 7
     assert rules[0]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 1
+    # What a chunked job's stitch left behind (it died after publishing) expires too.
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=names["VF_MEDIA_BUCKET"])["Rules"]
+    assert [r["Filter"]["Prefix"] for r in rules] == ["videos/_work/"]
+    assert rules[0]["Expiration"]["Days"] == 7
 
 
 def _check_queues(sqs: Any, names: dict[str, str]) -> None:

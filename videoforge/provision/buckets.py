@@ -1,5 +1,6 @@
 """The upload and media buckets: private (public access blocked), encrypted at rest
-(SSE-S3, or SSE-KMS with a given key), CORS for the browser, and a lifecycle on uploads."""
+(SSE-S3, or SSE-KMS with a given key), CORS for the browser, and a lifecycle on uploads
+and on the media bucket's chunk work prefix."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from common.storage import UPLOADS_PREFIX
+from common.storage import UPLOADS_PREFIX, WORK_PREFIX
 from videoforge.provision.results import Changes, ProvisionError, Result, error_code
 
 _BLOCK_ALL = {"BlockPublicAcls": True, "IgnorePublicAcls": True,
@@ -17,6 +18,9 @@ _BLOCK_ALL = {"BlockPublicAcls": True, "IgnorePublicAcls": True,
 # The CORS preflight answer may be cached this long by browsers.
 _CORS_MAX_AGE_S = 3600
 _UPLOADS_RULE_ID = "expire-uploads"
+_WORK_RULE_ID = "expire-chunk-work"
+# A chunked job runs for hours, not days: its work prefix older than this is a leftover.
+_WORK_EXPIRY_DAYS = 7
 _EXPOSED_HEADERS = ("ETag", "Content-Length", "Content-Range")
 
 
@@ -28,6 +32,7 @@ class BucketSpec:
     cors_origins: tuple[str, ...] = ()
     expire_prefix: str | None = None              # lifecycle: objects under it expire…
     expire_days: int = 7                          # …after this many days
+    expire_rule_id: str = _UPLOADS_RULE_ID
     abort_multipart_days: int = 1                 # stale multipart uploads are aborted
 
 
@@ -44,7 +49,7 @@ def cors_rules(spec: BucketSpec) -> list[dict[str, Any]] | None:
 def lifecycle_rules(spec: BucketSpec) -> list[dict[str, Any]] | None:
     if spec.expire_prefix is None:
         return None
-    return [{"ID": _UPLOADS_RULE_ID, "Status": "Enabled",
+    return [{"ID": spec.expire_rule_id, "Status": "Enabled",
              "Filter": {"Prefix": spec.expire_prefix},
              "Expiration": {"Days": spec.expire_days},
              "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": spec.abort_multipart_days}}]
@@ -166,5 +171,7 @@ def bucket_specs(
         BucketSpec(uploads, kms_key_id, ("PUT", "GET", "HEAD"), origins,
                    expire_prefix=UPLOADS_PREFIX, expire_days=upload_expiry_days,
                    abort_multipart_days=abort_multipart_days),
-        BucketSpec(media, kms_key_id, ("GET", "HEAD"), origins),
+        BucketSpec(media, kms_key_id, ("GET", "HEAD"), origins,
+                   expire_prefix=WORK_PREFIX, expire_days=_WORK_EXPIRY_DAYS,
+                   expire_rule_id=_WORK_RULE_ID, abort_multipart_days=abort_multipart_days),
     ]
