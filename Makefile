@@ -52,7 +52,7 @@ test: $(STAMP) $(WEB_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy common processor gallery streaming gateway notifier videoforge
 	$(ESLINT)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 lint: $(STAMP) $(WEB_STAMP)
 	$(BIN)/ruff check .

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnClause,
     ColumnElement,
+    Row,
     Select,
     and_,
     func,
@@ -39,6 +40,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from common.auth import Principal
 from common.http import ApiError
 from common.models import GalleryVideo, VideoStatus, Visibility
+from common.video_view import VideoPublic
 
 # PostgreSQL only, generated from title and description (not mapped: SQLite lacks it).
 SEARCH_VECTOR: ColumnClause[Any] = literal_column("gallery_videos.search_vector")
@@ -77,9 +79,14 @@ class SearchFilters:
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
+# What a page shows of each video, read as plain columns (rows, not ORM objects: building
+# those cost more than the query).
+_PAGE_COLUMNS = tuple(getattr(GalleryVideo, name) for name in VideoPublic.model_fields)
+
+
 @dataclass(frozen=True)
 class Page:
-    items: list[GalleryVideo]
+    items: list[Row[Any]]  # the VideoPublic columns of each video
     next_cursor: str | None
 
 
@@ -88,7 +95,7 @@ def _bad_cursor() -> ApiError:
                     code="bad_cursor")
 
 
-def encode_cursor(filters: SearchFilters, last: GalleryVideo) -> str:
+def encode_cursor(filters: SearchFilters, last: Row[Any] | GalleryVideo) -> str:
     key = getattr(last, filters.sort.column.key)
     payload = {"v": _CURSOR_VERSION, "s": filters.sort.value, "f": filters.digest(),
                "k": key.isoformat() if isinstance(key, datetime) else key, "i": last.id}
@@ -151,7 +158,7 @@ def visible_to(principal: Principal | None) -> ColumnElement[bool] | None:
 
 
 def _filtered(filters: SearchFilters, principal: Principal | None, dialect: str) -> Select[Any]:
-    stmt = select(GalleryVideo)
+    stmt = select(*_PAGE_COLUMNS)
     scope = visible_to(principal)
     conditions = [scope] if scope is not None else []
     if filters.text:
@@ -188,7 +195,7 @@ def search(
         bound = column <= key if descending else column >= key
         stmt = stmt.where(and_(bound, after))
     order = (column.desc(), GalleryVideo.id.desc()) if descending else (column, GalleryVideo.id)
-    rows = list(session.execute(stmt.order_by(*order).limit(limit + 1)).scalars())
+    rows = list(session.connection().execute(stmt.order_by(*order).limit(limit + 1)).all())
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, encode_cursor(filters, rows[-1]) if more and rows else None)

@@ -13,6 +13,7 @@ Helpers live in ``tests.support``; this file and the folders' conftest files hol
 from __future__ import annotations
 
 import os
+import signal
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -22,6 +23,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from common.db import engine_for, migrate, normalize_url
+from tests.support import xdist_groups
 from tests.support.aws_resources import AwsResources, create_aws_resources
 from tests.support.cognito import CognitoPool, create_pool
 from tests.support.services import ADMIN_DATABASE_URL, truncate_all
@@ -105,8 +107,23 @@ def settings_env(aws_resources: AwsResources, database_url: str) -> dict[str, st
             "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: Any, log: Any) -> Any:
+    return xdist_groups.scheduler(config, log)
+
+
+def pytest_collection_modifyitems(config: Any, items: list[pytest.Item]) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # the order work is handed out in
+        items.sort(key=lambda item: xdist_groups.rank(item.nodeid))
+
+
 def pytest_configure(config: Any) -> None:
     os.environ.setdefault("VF_ENV", "test")
+    # Started in the background by a shell (`make test &`, some CI runners), we inherit an
+    # ignored SIGINT, and so would every process a test starts: `videoforge up` would not
+    # hear the Ctrl-C the stack tests send it. Python's own handler is not inherited.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     # No fixed metrics ports for apps built in tests (parallel sessions would collide);
     # a test that scrapes one gives it a free port.
     for service in ("GATEWAY", "GALLERY", "STREAMING"):

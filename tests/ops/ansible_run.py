@@ -30,6 +30,8 @@ def ansible_env(tmp: Path) -> dict[str, str]:
         ANSIBLE_STDOUT_CALLBACK="default",
         ANSIBLE_CALLBACK_RESULT_FORMAT="yaml",
         ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks",
+        # One process per task on the target instead of copying each module over first.
+        ANSIBLE_PIPELINING="1",
         PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
     )
     return env

@@ -14,7 +14,14 @@ from typing import Any
 import pytest
 
 from tests.ops.ansible_run import REPO, run_playbook, tool
-from tests.ops.chroot_target import apt_archives, chroot_target, exclusive, mounted, wheelhouse
+from tests.ops.chroot_target import (
+    apt_archives,
+    apt_lists,
+    chroot_target,
+    exclusive,
+    mounted,
+    wheelhouse,
+)
 
 # An image test's marks: slow, a bake's time, and what a chroot needs.
 IMAGE_TEST_MARKS = [
@@ -36,9 +43,10 @@ def baked_image(playbook: Path, tmp: Path, *, extra_vars: dict[str, Any] | None 
     # One image build at a time on this machine: they share the apt and wheel caches.
     with exclusive("worker-image"), chroot_target(tmp) as root:
         with mounted(root) as mount:
-            # Repeat runs reuse downloaded .debs, and install Python dependencies from a
-            # cached wheelhouse (built from PyPI on the first run).
+            # Repeat runs reuse downloaded .debs and package lists, and install Python
+            # dependencies from a cached wheelhouse (built from PyPI on the first run).
             mount(["--bind", str(apt_archives())], "var/cache/apt/archives")
+            mount(["--bind", str(apt_lists(root))], "var/lib/apt/lists")
             mount(["--bind", str(wheelhouse(root, wheel))], "mnt/wheelhouse")
             run_playbook(
                 playbook, tmp=tmp,

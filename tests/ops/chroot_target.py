@@ -134,6 +134,21 @@ def apt_archives(suite: str = "bookworm") -> Path:
     return path
 
 
+def apt_lists(root: Path, suite: str = "bookworm") -> Path:
+    """A lasting home for apt's package lists, seeded from ``root``'s: bound over a root's
+    var/lib/apt/lists, a bake's ``apt update`` refreshes them instead of downloading them
+    all again (and is skipped within the roles' cache_valid_time)."""
+    path = CACHE_DIR / "apt-lists" / suite
+    if not path.is_dir():
+        partial = path.with_name(path.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # -a keeps the directory's old mtime: the first bake's apt update still runs.
+        subprocess.run(["cp", "-a", str(root / "var/lib/apt/lists"), str(partial)], check=True)
+        partial.rename(path)
+    return path
+
+
 def wheelhouse(root: Path, wheel: Path, suite: str = "bookworm") -> Path:
     """Wheels of everything ``wheel`` depends on, resolved by the chroot's own Python.
 
@@ -177,10 +192,12 @@ def _prune(pattern: str, keep: Path) -> None:
 
 
 def _requires_dist(wheel: Path) -> str:
+    """What installing ``wheel`` pulls in: its extras' (dev tools) change no wheelhouse."""
     with zipfile.ZipFile(wheel) as archive:
         metadata = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
         lines = archive.read(metadata).decode().splitlines()
-    return "\n".join(sorted(line for line in lines if line.startswith("Requires-Dist:")))
+    return "\n".join(sorted(line for line in lines if line.startswith("Requires-Dist:")
+                            and "extra ==" not in line))
 
 
 def _clean_env() -> dict[str, str]:

@@ -5,9 +5,6 @@ files here run in any order."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 from collections.abc import Iterator
 
 import pytest
@@ -20,6 +17,5 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     running = launch_stack(tmp_path_factory.mktemp("stack"))
     yield running
     running.stop()
-    for pid in processes_with(running.marker):  # nothing may outlive the folder's tests
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+    if processes_with(running.marker):  # nothing may outlive the folder's tests
+        running.kill()

@@ -126,6 +126,7 @@ def test_the_sample_is_transcoded(stack: RunningStack) -> None:
     deadline = time.monotonic() + 120
     while "ready: " not in stack.text() and time.monotonic() < deadline:
         assert stack.process.poll() is None, stack.text()
+        assert "error: the sample" not in stack.text(), stack.text()  # no use waiting on
         time.sleep(0.5)
     banner = stack.text()
     assert "submitting a generated sample" in banner

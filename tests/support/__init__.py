@@ -14,4 +14,5 @@
 - ``local_stack``: ``videoforge up`` as a subprocess.
 - ``lambda_events``: invoking a Lambda handler as API Gateway does.
 - ``fuzzing``: schemathesis over an app's own OpenAPI document.
+- ``xdist_groups``: which tests share a process under `pytest -n 2`.
 """

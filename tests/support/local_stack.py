@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -36,10 +37,21 @@ class RunningStack:
         return "".join(self.output)
 
     def stop(self, timeout_s: float = 60) -> int:
-        """Ctrl-C as a terminal sends it: SIGINT to the foreground process group."""
+        """Ctrl-C as a terminal sends it: SIGINT to the foreground process group. A stack
+        that does not stop in time is killed, all of it, before the test fails."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGINT)
-        return self.process.wait(timeout=timeout_s)
+        try:
+            return self.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise
+
+    def kill(self) -> None:
+        for pid in [self.process.pid, *processes_with(self.marker)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.process.wait()
 
 
 def processes_with(marker: str) -> list[int]:
