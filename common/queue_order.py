@@ -237,7 +237,9 @@ def queue_position(session: Session, job_id: str, *,
     rows = [_Owner(r.owner_id, int(r.above_jobs), int(r.above), int(r.jobs), int(r.tasks),
                    int(r.older_jobs), int(r.older_tasks), int(r.shares), r.last_start)
             for r in session.execute(select(stats))]
-    me = next(r for r in rows if r.owner_id == owner)
+    me = next((r for r in rows if r.owner_id == owner), None)
+    if me is None:  # claimed between the two reads (each its own snapshot): no longer waits
+        return None
     if is_job:  # its tasks first, then its older jobs
         rank, turn = me.first + me.older_jobs, me.tasks + 1 if me.older_jobs == 0 else 1
         ahead = me.tasks + me.older_jobs

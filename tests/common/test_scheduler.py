@@ -244,3 +244,16 @@ def test_a_job_whose_workers_died_on_every_attempt_is_failed_not_run_again(sessi
         assert failed is not None and gone is not None
         assert (failed.status, failed.error_code) == (JobStatus.FAILED, "dead_lettered")
         assert gone.status == JobStatus.CANCELLED
+
+
+def test_a_job_claimed_between_the_position_reads_has_no_position(clean_database: str) -> None:
+    """The job's own row and the owners' counts are two reads, each its own snapshot: a
+    worker claiming the job in between leaves it with no position, not a server error."""
+    sessions = session_factory(clean_database)
+    with transaction(sessions) as s:
+        job_id = _job(s, "a")
+    racer = ClaimRacer(sessions)
+    with before_statement(engine_for(clean_database), "WITH", racer) as fired, \
+            sessions() as s:
+        assert queue_order.queue_position(s, job_id, stale_after=STALE) is None
+    assert fired and racer.result() == [job_id]
