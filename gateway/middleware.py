@@ -71,26 +71,33 @@ class RateLimitMiddleware:
         self.state = state
         self.cors = cors
 
-    def _user_id(self, request: Request) -> str | None:
-        """The signed-in caller; None for anonymous callers, bad tokens and tokens that
-        cannot be checked now (the route answers those with 401 or 503; until then they
-        count against their IP)."""
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip() or self.state.verifier is None:
-            return None
+    def _user_id(self, token: str) -> str | None:
+        """The signed-in caller; None for bad tokens and tokens that cannot be checked
+        now (the route answers those with 401 or 503; until then they count against
+        their IP)."""
+        assert self.state.verifier is not None
         try:
-            return self.state.verifier.verify(token.strip()).user_id
+            return self.state.verifier.verify(token).user_id
         except (AuthError, Unavailable):
             return None
 
-    def _decide(self, request: Request, klass: str) -> Decision:
+    async def _decide(self, request: Request, klass: str) -> Decision:
         settings = self.state.settings
         limit = settings.limit(klass)
         prefix = f"{settings.rate_limit_prefix}{klass}:"
         buckets = [Bucket(prefix + "ip:" + client_ip(request, settings.trusted_proxies), limit)]
-        if user_id := self._user_id(request):
-            buckets.append(Bucket(prefix + "user:" + user_id, limit))
-        return self.state.limiter.acquire(buckets)
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        token = token.strip()
+        verifier = self.state.verifier
+        if scheme.lower() == "bearer" and token and verifier is not None:
+            # A token verified before needs no I/O; only a new one (RSA, perhaps a key
+            # fetch) takes a thread hop, so the usual request takes none.
+            principal = verifier.cached(token)
+            user_id = (principal.user_id if principal is not None
+                       else await run_in_threadpool(self._user_id, token))
+            if user_id:
+                buckets.append(Bucket(prefix + "user:" + user_id, limit))
+        return await self.state.limiter.acquire_async(buckets)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         klass = route_class(scope.get("method", ""), scope.get("path", ""))
@@ -98,8 +105,7 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        # Token verification and the Redis round trip block, so they share one thread hop.
-        decision = await run_in_threadpool(self._decide, request, klass)
+        decision = await self._decide(request, klass)
         if decision.allowed:
             await self.app(scope, receive, send)
             return

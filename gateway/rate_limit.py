@@ -8,10 +8,12 @@ and only when all of them have one; otherwise it gets 429 with ``Retry-After``.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -57,6 +59,10 @@ class Decision:
 
 class Limiter(Protocol):
     def acquire(self, buckets: list[Bucket]) -> Decision: ...
+
+    async def acquire_async(self, buckets: list[Bucket]) -> Decision:
+        """``acquire`` without blocking the event loop (and without a thread hop)."""
+        ...
 
 
 def route_class(method: str, path: str) -> str | None:
@@ -113,6 +119,9 @@ class InMemoryLimiter:
                 self._prune(now, {b.key: b.limit for b in buckets})
             return Decision(allowed=wait == 0, retry_after_s=wait)
 
+    async def acquire_async(self, buckets: list[Bucket]) -> Decision:
+        return self.acquire(buckets)  # no I/O; the lock is held for microseconds
+
     def _prune(self, now: float, limits: dict[str, Limit]) -> None:
         # A bucket untouched for an hour has refilled under any sane limit.
         stale = [k for k, (_, ts) in self._buckets.items() if now - ts > 3600 and k not in limits]
@@ -151,22 +160,31 @@ class RedisLimiter:
     request is let through (logged): an outage of the limiter must not stop the API.
 
     Every request pays for this call, so it skips redis-py's command machinery (pool
-    checkout with its health probe, retries, the script wrapper): one connection per
-    thread, EVALSHA sent and read directly, EVAL once when Redis lacks the script."""
+    checkout with its health probe, retries, the script wrapper): EVALSHA sent and read
+    directly, EVAL once when Redis lacks the script. The sync path keeps one connection
+    per thread; the async one (the gateway's middleware: no thread hop) keeps idle
+    connections per event loop, one per request in flight."""
 
-    def __init__(self, connection_kwargs: dict[str, Any]) -> None:
+    def __init__(self, connection_kwargs: dict[str, Any],
+                 async_kwargs: dict[str, Any] | None = None) -> None:
         self._kwargs = connection_kwargs
+        self._async_kwargs = async_kwargs if async_kwargs is not None else connection_kwargs
         self._sha = hashlib.sha1(_TOKEN_BUCKET_LUA.encode()).hexdigest()
         self._local = threading.local()
+        # event loop -> its idle connections (a connection belongs to one loop)
+        self._idle: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[Any]] = (
+            weakref.WeakKeyDictionary())
 
     @classmethod
     def from_url(cls, url: str) -> RedisLimiter:
         import redis
+        import redis.asyncio
 
         # Short timeouts: a slow Redis should cost a request milliseconds, not seconds.
-        pool = redis.ConnectionPool.from_url(url, socket_timeout=0.5,
-                                             socket_connect_timeout=0.5)
-        return cls(pool.connection_kwargs)
+        timeouts = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
+        pool = redis.ConnectionPool.from_url(url, **timeouts)
+        async_pool = redis.asyncio.ConnectionPool.from_url(url, **timeouts)
+        return cls(pool.connection_kwargs, async_pool.connection_kwargs)
 
     def _connection(self) -> Any:
         conn = getattr(self._local, "conn", None)
@@ -190,16 +208,51 @@ class RedisLimiter:
             conn.disconnect()  # reconnects on the next request
             raise
 
-    def acquire(self, buckets: list[Bucket]) -> Decision:
+    async def _run_async(self, keys: list[str], args: list[float]) -> Any:
+        from redis.asyncio.connection import Connection
+        from redis.exceptions import NoScriptError
+
+        idle = self._idle.setdefault(asyncio.get_running_loop(), [])
+        conn = idle.pop() if idle else Connection(**self._async_kwargs)
+        try:
+            try:
+                await conn.send_command("EVALSHA", self._sha, len(keys), *keys, *args)
+                result = await conn.read_response()
+            except NoScriptError:  # a new or flushed Redis: EVAL also caches the script
+                await conn.send_command("EVAL", _TOKEN_BUCKET_LUA, len(keys), *keys, *args)
+                result = await conn.read_response()
+        except BaseException:
+            # Not reused: a cancelled or failed call may leave a reply unread.
+            await conn.disconnect()
+            raise
+        idle.append(conn)
+        return result
+
+    @staticmethod
+    def _call(buckets: list[Bucket]) -> tuple[list[str], list[float]]:
         args: list[float] = []
         for b in buckets:
             args += [b.limit.capacity, b.limit.refill_per_s]
+        return [b.key for b in buckets], args
+
+    @staticmethod
+    def _decision(reply: Any) -> Decision:
+        spent, wait = reply
+        return Decision(allowed=bool(int(spent)), retry_after_s=float(wait))
+
+    def acquire(self, buckets: list[Bucket]) -> Decision:
         try:
-            spent, wait = self._run([b.key for b in buckets], args)
+            return self._decision(self._run(*self._call(buckets)))
         except Exception as exc:  # any Redis failure: fail open
             log.warning("rate_limit_unavailable", error_type=type(exc).__name__)
             return Decision(allowed=True)
-        return Decision(allowed=bool(int(spent)), retry_after_s=float(wait))
+
+    async def acquire_async(self, buckets: list[Bucket]) -> Decision:
+        try:
+            return self._decision(await self._run_async(*self._call(buckets)))
+        except Exception as exc:  # any Redis failure: fail open
+            log.warning("rate_limit_unavailable", error_type=type(exc).__name__)
+            return Decision(allowed=True)
 
 
 def make_limiter(redis_url: str | None) -> Limiter:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Iterator
@@ -91,6 +92,23 @@ def test_in_memory_bucket_refills_with_time() -> None:
 def test_unreachable_redis_lets_requests_through() -> None:
     limiter = RedisLimiter.from_url(f"redis://127.0.0.1:{free_port()}/0")
     assert limiter.acquire([Bucket("k", Limit(1, 1.0))]).allowed
+    assert asyncio.run(limiter.acquire_async([Bucket("k", Limit(1, 1.0))])).allowed
+
+
+def test_async_redis_shares_the_buckets_and_never_overspends(redis_prefix) -> None:
+    """The middleware's path (no thread hop): concurrent calls on one loop spend from the
+    same buckets as the sync path, exactly once each, also when Redis lacks the script."""
+    limiter = RedisLimiter.from_url(REDIS_URL)
+    limiter._sha = "0" * 40  # as if Redis had never seen it: EVAL
+    bucket = Bucket(redis_prefix + "async", Limit(capacity=10, refill_per_s=0.001))
+
+    async def burst() -> list[bool]:
+        decisions = await asyncio.gather(*(limiter.acquire_async([bucket]) for _ in range(30)))
+        return [d.allowed for d in decisions]
+
+    assert limiter.acquire([bucket]).allowed
+    assert sum(asyncio.run(burst())) == 9
+    assert not limiter.acquire([bucket]).allowed
 
 
 def test_redis_without_the_script_loads_it_and_counts(redis_prefix) -> None:
