@@ -16,8 +16,8 @@ from common.cost_view import CostPublic, job_cost
 from common.costs import Prices, configured_prices
 from common.error_codes import ErrorCode
 from common.models import Job
-from common.scheduler import queue_position as scheduler_position
-from common.scheduler import queue_positions
+from common.queue_order import queue_position as scheduler_position
+from common.queue_order import queue_positions
 from common.statuses import JobStatus
 
 
@@ -45,9 +45,10 @@ class JobPublic(BaseModel):
     attempts: int
     cancel_requested: bool
     queue_position: int | None = Field(
-        description="Jobs the scheduler runs before this one (0: next): higher priority "
-                    "first, then fair share between users, then the oldest; null unless "
-                    "QUEUED.")
+        description="Jobs and chunk tasks the scheduler runs before this one (0: next): "
+                    "higher priority first, then fair share between users, then the oldest; "
+                    "for a RUNNING chunked job, before its next waiting task (0 once all "
+                    "run); null otherwise. An estimate: see common/queue_order.py.")
     timings: JobTimings
     cost: CostPublic | None = Field(
         description="What its worker time and stored assets cost at the configured prices "
@@ -60,9 +61,15 @@ def _seconds(start: datetime | None, end: datetime | None) -> float | None:
     return round(((end or datetime.now(UTC)) - start).total_seconds(), 3)
 
 
+def has_position(job: Job) -> bool:
+    """Whether ``job`` may have a queue position: QUEUED, or a RUNNING chunked job."""
+    return job.status == JobStatus.QUEUED or (job.status == JobStatus.RUNNING and job.chunked)
+
+
 def queue_position(session: Session, job: Job) -> int | None:
-    """Where ``job`` stands in the scheduler's order while QUEUED (0: next), else None."""
-    if job.status != JobStatus.QUEUED:
+    """Where ``job`` (or, a running chunked one, its next task) stands in the scheduler's
+    order (0: next), else None."""
+    if not has_position(job):
         return None
     return scheduler_position(session, job.id)
 
@@ -97,6 +104,6 @@ def job_public(session: Session, job: Job, *, prices: Prices | None = None,
 def job_publics(session: Session, jobs: list[Job], *,
                 prices: Prices | None = None) -> list[JobPublic]:
     """A page of jobs, with every queue position from one query."""
-    positions = queue_positions(session, [j.id for j in jobs if j.status == JobStatus.QUEUED])
+    positions = queue_positions(session, [j.id for j in jobs if has_position(j)])
     return [job_public(session, job, prices=prices, position=positions.get(job.id))
             for job in jobs]

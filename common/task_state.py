@@ -89,6 +89,14 @@ def runnable_task(stale_after: timedelta, *, now: datetime | None = None
                 or_(Task.kind != TaskKind.STITCH, _others_done()))
 
 
+def waiting_task() -> ColumnElement[bool]:
+    """SQL on ``tasks`` joined to ``jobs``: a task that waits for a worker, in its backoff
+    or not (as ``common.waiting.waiting_job``): queued, of an open job, and a stitch only
+    once the others are done (until then it waits for them, not for a worker)."""
+    return and_(Task.status == JobStatus.QUEUED, job_open(),
+                or_(Task.kind != TaskKind.STITCH, _others_done()))
+
+
 def _of_open_job() -> ColumnElement[bool]:
     return Task.job_id.in_(select(Job.id).where(job_open()))
 
@@ -317,7 +325,5 @@ def needs_token() -> ColumnElement[bool]:
     """SQL on ``tasks`` joined to ``jobs``: a task that holds or needs a wake-up token:
     running, or waiting and claimable once its backoff ends (a stitch once its turn
     comes: whoever finishes the last other task sends its token)."""
-    waiting = and_(Task.status == JobStatus.QUEUED, job_open(),
-                   or_(Task.kind != TaskKind.STITCH, _others_done()))
     running = and_(Task.status == JobStatus.RUNNING, Job.status == JobStatus.RUNNING)
-    return or_(waiting, running)
+    return or_(waiting_task(), running)

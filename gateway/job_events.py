@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from common.job_state import JobStatus
+from common.job_view import has_position
 from common.models import Job
-from common.scheduler import queue_positions
+from common.queue_order import queue_positions
 from gateway.schemas import JobEvent
 from gateway.state import GatewayState
 from gateway.stream_slots import Slot
@@ -46,7 +47,7 @@ class QueueBoard:
         self._lock = threading.Lock()
 
     def position(self, session: Session, job: Job) -> int | None:
-        if job.status != JobStatus.QUEUED:
+        if not has_position(job):
             return None
         with self._lock:
             if time.monotonic() - self._at >= self.max_age_s:

@@ -228,19 +228,29 @@ def encode_args(source: Path, outputs: Sequence[Path], info: SourceInfo,
         if rung is top:
             args += _copied(info, rung, decision, audio_encoded)
         else:
-            index = lower.index(rung)
-            # The source's keyframes, and only those: x264 adds none of its own (no scene
-            # cuts, and a GOP longer than any the source may have).
-            longest = max(1, round(float(timing.rate) * MAX_KEYFRAME_INTERVAL_S * 2))
-            args += [*stream_maps(graph, index), *codec_args(rung, info, settings, timing),
-                     "-force_key_frames:v", "source", "-g:v", str(longest)]
+            args += [*stream_maps(graph, lower.index(rung)),
+                     *following_codec_args(rung, info, settings, timing)]
         args += [*MUXER_ARGS, str(out)]
     return args
 
 
+def following_codec_args(rung: Rung, info: SourceInfo, settings: EncodeSettings,
+                         timing: Timeline) -> list[str]:
+    """A lower rung's encoder options: keyframes where the source has them, and only
+    there: x264 adds none of its own (no scene cuts, and a GOP longer than any the source
+    may have). A chunked job's chunks use them too."""
+    longest = max(1, round(float(timing.rate) * MAX_KEYFRAME_INTERVAL_S * 2))
+    return [*codec_args(rung, info, settings, timing),
+            "-force_key_frames:v", "source", "-g:v", str(longest)]
+
+
+def copied_video_args(index: int) -> list[str]:
+    """Output options copying video stream ``index`` as it is (no metadata, chapters)."""
+    return ["-map_metadata", "-1", "-map_chapters", "-1", "-map", f"0:{index}", "-c:v", "copy"]
+
+
 def _copied(info: SourceInfo, rung: Rung, decision: Decision, audio_encoded: bool) -> list[str]:
-    args = ["-map_metadata", "-1", "-map_chapters", "-1",
-            "-map", f"0:{info.video.index}", "-c:v", "copy"]
+    args = copied_video_args(info.video.index)
     if info.audio is None:
         return args
     if decision.copy_audio:

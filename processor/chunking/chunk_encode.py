@@ -15,6 +15,11 @@ would spend that difference at once (up to 0.9 × bufsize of extra bits), which 
 the size and the first segment's peak rate above the cap. Chunks after the first start
 with ``vbv_init`` instead (VF_CHUNK_VBV_INIT), which keeps the joined stream near the
 unchunked one's size and within its VBV model.
+
+With the top rung copied (passthrough, ``plan.gop`` 0) the chunk's boundaries are source
+keyframes and its part is exactly its frames: the top rung's chunk is that part copied
+into a CMAF file, and the lower rungs are encoded with keyframes forced where the source
+has them (``passthrough.following_codec_args``, as the unchunked passthrough does).
 """
 
 from __future__ import annotations
@@ -26,8 +31,11 @@ from pathlib import Path
 
 from processor.chunking.plan import Chunk, ChunkPlan
 from processor.chunking.split import PART_FORMAT
-from processor.encode import EncodeSettings, Timeline, encode_args
+from processor.cmaf import MUXER_ARGS
+from processor.demuxers import input_args
+from processor.encode import EncodeSettings, Timeline, encode_args, ladder_graph, stream_maps
 from processor.ladder import Rung
+from processor.passthrough import copied_video_args, following_codec_args
 from processor.source_info import SourceInfo
 
 
@@ -54,3 +62,33 @@ def chunk_args(part: Path, outputs: Sequence[Path], info: SourceInfo, rungs: Seq
         settings = replace(settings, vbv_init=vbv_init)
     keep_clock = ["-copyts"] if timing.origin_s is not None else []
     return [*keep_clock, *encode_args(part, outputs, video_only, rungs, settings, timing)]
+
+
+def chunk_commands(part: Path, outputs: Sequence[Path], info: SourceInfo,
+                   rungs: Sequence[Rung], settings: EncodeSettings, plan: ChunkPlan,
+                   chunk: Chunk, *, vbv_init: float | None) -> list[list[str]]:
+    """The FFmpeg runs making ``chunk``'s file of every rung from its ``part``."""
+    if not plan.copied_top:
+        return [chunk_args(part, outputs, info, rungs, settings, plan, chunk,
+                           vbv_init=vbv_init)]
+    top = max(rungs, key=lambda r: r.pixels)
+    out_of = dict(zip((r.name for r in rungs), outputs, strict=True))
+    # No clock kept: the copy starts at zero, as the encoded chunks do.
+    runs = [[*input_args(part, PART_FORMAT), *copied_video_args(0), *MUXER_ARGS,
+             str(out_of[top.name])]]
+    lower = [r for r in rungs if r is not top]
+    if lower:
+        video_only = replace(info, audio=None, container=PART_FORMAT,
+                             video=replace(info.video, index=0))
+        timing = chunk_timeline(plan, chunk)
+        if chunk.index > 0 and vbv_init is not None:
+            settings = replace(settings, vbv_init=vbv_init)
+        graph = ladder_graph(video_only, lower, timing)
+        args = ["-copyts"] if timing.origin_s is not None else []
+        args += [*input_args(part, PART_FORMAT), "-filter_complex", graph.text]
+        for index, rung in enumerate(lower):
+            args += [*stream_maps(graph, index),
+                     *following_codec_args(rung, video_only, settings, timing),
+                     *MUXER_ARGS, str(out_of[rung.name])]
+        runs.append(args)
+    return runs

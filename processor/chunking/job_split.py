@@ -1,9 +1,10 @@
 """The split step of a long job, run by the worker that claimed the job as a whole.
 
 With the source downloaded and measured, it decides whether the job is chunked
-(``prepare.plan_source``: over the threshold, keyframes dense enough, no copied top
-rung). If so it cuts every chunk's part by stream copy (disk speed, nothing decoded),
-uploads each part as it is cut (then deletes it) and ``plan.json`` to the job's work
+(``prepare.plan_source``: over the threshold, keyframes dense enough, or the top rung
+copied: cut at its keyframes). If so it cuts every chunk's part by stream copy (disk
+speed, nothing decoded), uploads each part as it is cut (then deletes it) and
+``plan.json`` to the job's work
 prefix (``work.py``), and returns the tasks to insert: the audio (when the source has
 any), one per chunk, the stitch. The caller inserts them (``task_state.split``) once the
 job's heartbeat has stopped.

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from processor.chunking.audio import audio_args
-from processor.chunking.chunk_encode import chunk_args, chunk_file
+from processor.chunking.audio import audio_args, copies_audio
+from processor.chunking.chunk_encode import chunk_commands, chunk_file
 from processor.chunking.plan import ChunkPolicy, Decision
 from processor.chunking.prepare import plan_source
 from processor.chunking.split import split_video
@@ -58,14 +58,15 @@ def transcode_chunked(source: Path, outdir: Path, *, settings: TranscodeSettings
     chunks_dir.mkdir(parents=True, exist_ok=True)
     for chunk, part in zip(plan.chunks, parts, strict=True):
         outputs = [chunk_file(chunks_dir, chunk, r.name) for r in rungs]
-        run_ffmpeg(chunk_args(part, outputs, info, rungs, settings.encode, plan, chunk,
-                              vbv_init=vbv_init),
-                   cancel=cancel, budget=settings.budget.for_source(
-                       replace(info, duration_s=plan.decoded_s(chunk))))
+        for args in chunk_commands(part, outputs, info, rungs, settings.encode, plan, chunk,
+                                   vbv_init=vbv_init):
+            run_ffmpeg(args, cancel=cancel, budget=settings.budget.for_source(
+                replace(info, duration_s=plan.decoded_s(chunk))))
     audio_dir = workdir / "audio"
     audio_dir.mkdir(parents=True, exist_ok=True)
     if info.has_audio:
-        run_ffmpeg(audio_args(source, info, rungs, timing, audio_dir), cancel=cancel)
+        run_ffmpeg(audio_args(source, info, rungs, timing, audio_dir,
+                              copy=copies_audio(plan, info)), cancel=cancel)
     manifest = stitch(plan, info, rungs, timing, chunks_dir=chunks_dir, audio_dir=audio_dir,
                       outdir=outdir, cancel=cancel)
     return Result(manifest, decision)

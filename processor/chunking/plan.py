@@ -65,6 +65,11 @@ class ChunkPlan:
     chunks: tuple[Chunk, ...]
 
     @property
+    def copied_top(self) -> bool:
+        """The top rung is the source's video copied: GOPs and cuts are its keyframes."""
+        return self.gop == 0
+
+    @property
     def overhead_s(self) -> float:
         """Source seconds decoded twice because of the cuts."""
         return sum(c.preroll_s for c in self.chunks)

@@ -38,10 +38,8 @@ def plan_source(source: Path, info: SourceInfo, rungs: Sequence[Rung], timing: T
     if seconds <= policy.threshold_s:
         return Scan(Decision(None, f"{seconds:.0f} s is not over the {policy.threshold_s:g} s "
                                    "chunking threshold"), [])
-    # A copied top rung would make the chunks' GOPs the source's: not built yet, so such a
-    # source runs whole (the copy already saves most of the encode).
-    if passthrough_on and passthrough.plan(source, info, rungs).taken:
-        return Scan(Decision(None, "its top rung is copied (passthrough): run whole"), [])
+    # A copied top rung makes every quality's GOPs the source's: the cuts are its keyframes.
+    copied = passthrough_on and passthrough.plan(source, info, rungs).taken
     try:
         packets = probe_packets(source, info.container, index=info.video.index)
         keys = keyframes_of(packets)
@@ -53,8 +51,8 @@ def plan_source(source: Path, info: SourceInfo, rungs: Sequence[Rung], timing: T
         return Scan(Decision(None, f"not cut: the timestamps jump ({span:.1f} s of them "
                                    f"for {info.duration_s:.1f} s of video)"), packets)
     decision = decide(rate=timing.rate, frames=timing.frames, gop=gop_frames(timing.rate),
-                      origin_s=origin, keyframes_s=keys, policy=policy,
-                      lead_frames=lead_frames(info, timing))
+                      origin_s=origin, keyframes_s=keys, policy=policy, copied_top=copied,
+                      lead_frames=0 if copied else lead_frames(info, timing))
     return Scan(decision, packets)
 
 

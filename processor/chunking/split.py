@@ -61,7 +61,8 @@ def part_packets(packets: Sequence[Packet], plan: ChunkPlan, chunk: Chunk) -> in
     start = 0 if chunk.part_start_s is None else _position_of(packets, chunk.part_start_s)
     if chunk.index == plan.chunks[-1].index:
         return None
-    after = plan.end_s(chunk) + _TAIL_S
+    # A copied top rung's part is exactly its chunk: it ends at the next cut's keyframe.
+    after = plan.end_s(chunk) + (-float(1 / plan.rate) / 2 if plan.copied_top else _TAIL_S)
     for position in range(start + 1, len(packets)):
         if packets[position].key and packets[position].pts_s >= after:
             return position - start

@@ -25,8 +25,8 @@ from common.job_state import Claimed
 from common.models import TaskKind
 from common.retry import call_with_retry
 from common.storage import media_prefix, upload_tree
-from processor.chunking.audio import audio_args, audio_file, audio_rungs
-from processor.chunking.chunk_encode import chunk_args, chunk_file
+from processor.chunking.audio import audio_args, audio_files, copies_audio
+from processor.chunking.chunk_encode import chunk_commands, chunk_file
 from processor.chunking.stitch import stitch
 from processor.chunking.work import (
     JobPlan,
@@ -82,12 +82,12 @@ class Steps:
         out = workdir / "chunks"
         out.mkdir(parents=True, exist_ok=True)
         files = [chunk_file(out, chunk, r.name) for r in rungs]
-        run_ffmpeg(chunk_args(part, files, info, rungs, settings.encode, plan.plan, chunk,
-                              vbv_init=plan.vbv_init),
-                   duration_s=float(chunk.frames / plan.plan.rate),
-                   on_progress=heartbeat.on_progress, cancel=stop.event,
-                   budget=settings.budget.for_source(
-                       replace(info, duration_s=plan.plan.decoded_s(chunk))))
+        for args in chunk_commands(part, files, info, rungs, settings.encode, plan.plan, chunk,
+                                   vbv_init=plan.vbv_init):
+            run_ffmpeg(args, duration_s=float(chunk.frames / plan.plan.rate),
+                       on_progress=heartbeat.on_progress, cancel=stop.event,
+                       budget=settings.budget.for_source(
+                           replace(info, duration_s=plan.plan.decoded_s(chunk))))
         _check(stop)
         for rung, path in zip(rungs, files, strict=True):
             self.store.put(path, chunk_key(chunk, rung.name))
@@ -101,12 +101,12 @@ class Steps:
         out = workdir / "audio"
         out.mkdir(parents=True, exist_ok=True)
         timing = plan.timing
-        run_ffmpeg(audio_args(source, plan.info, plan.rungs, timing, out),
+        run_ffmpeg(audio_args(source, plan.info, plan.rungs, timing, out,
+                              copy=copies_audio(plan.plan, plan.info)),
                    duration_s=timing.seconds, on_progress=heartbeat.on_progress,
                    cancel=stop.event)
         _check(stop)
-        for rung in audio_rungs(plan.rungs):
-            path = audio_file(out, rung)
+        for path in audio_files(out, plan.rungs, plan.plan, plan.info):
             self.store.put(path, audio_key(path.name))
 
     def _stitch(self, plan: JobPlan, workdir: Path, heartbeat: HeartbeatThread,
@@ -114,8 +114,8 @@ class Steps:
         rungs, info = plan.rungs, plan.info
         audio_dir, chunks_dir, outdir = workdir / "audio", workdir / "chunks", workdir / "out"
         if info.has_audio:
-            for rung in audio_rungs(rungs):
-                self._fetch(audio_key(audio_file(audio_dir, rung).name), workdir)
+            for path in audio_files(audio_dir, rungs, plan.plan, info):
+                self._fetch(audio_key(path.name), workdir)
 
         def fetch_quality(i: int, rung: Rung) -> None:
             heartbeat.on_progress(Progress(fraction=i / (len(rungs) + 1), speed=None,

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from processor.chunking.audio import audio_file
+from processor.chunking.audio import rung_audio
 from processor.chunking.chunk_encode import chunk_file
 from processor.chunking.plan import ChunkPlan
 from processor.cmaf import MUXER_ARGS
@@ -87,7 +87,7 @@ def stitch(plan: ChunkPlan, info: SourceInfo, rungs: Sequence[Rung], timing: Tim
     for i, rung in enumerate(rungs):
         if before_join is not None:
             before_join(i, rung)
-        audio = audio_file(audio_dir, rung) if info.has_audio else None
+        audio = rung_audio(audio_dir, rung, rungs, plan, info) if info.has_audio else None
         join_quality(plan, rung, chunks_dir, audio, outdir, cancel=cancel)
     return finish(outdir, rungs, info, timing, package(outdir, rungs, info), cancel=cancel)
 

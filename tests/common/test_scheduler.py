@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from common import job_state, scheduler
+from common import job_state, queue_order, task_state
 from common.db import engine_for, migrate, session_factory, transaction
-from common.models import GalleryVideo, Job, JobStatus, VideoStatus
+from common.models import GalleryVideo, Job, JobStatus, TaskKind, VideoStatus
+from common.task_state import NewTask
 from tests.support.races import ClaimRacer, before_statement
 
 STALE = timedelta(minutes=5)
@@ -107,10 +108,10 @@ def test_queue_positions_are_the_order_claims_take(sessions) -> None:
         assert job_state.succeed(s, job_id=served, worker_id="w0")
         queued = [_job(s, owner) for owner in "aaabbccd"]
         queued.append(_job(s, "b", priority=3))
-        positions = scheduler.queue_positions(s, queued)
+        positions = queue_order.queue_positions(s, queued)
         predicted = sorted(queued, key=positions.__getitem__)
         assert sorted(positions.values()) == list(range(len(queued)))
-        assert scheduler.queue_positions(s, None) == positions  # every queued job
+        assert queue_order.queue_positions(s, None) == positions  # every queued job
         taken = [_claim(s, f"w{i}") for i in range(len(queued))]  # nothing finishes
         assert taken == predicted
         assert [_owner_of(s, j) for j in taken] == list("bdcabcaba")
@@ -135,10 +136,51 @@ def test_one_jobs_position_is_counted_as_the_whole_queue_ranks_it(sessions) -> N
             queued.append(_job(s, owner))
             s.execute(update(Job).where(Job.id == queued[-1]).values(created_at=same))
         _job(s, "g", cancel_requested=True)  # not waiting: in nobody's way
-        everyone = scheduler.queue_positions(s, None)
+        everyone = queue_order.queue_positions(s, None)
         assert sorted(everyone.values()) == list(range(len(queued)))
-        assert {j: scheduler.queue_position(s, j) for j in queued} == everyone
-        assert scheduler.queue_position(s, served) is None
+        assert {j: queue_order.queue_position(s, j) for j in queued} == everyone
+        assert queue_order.queue_position(s, served) is None
+
+
+def _chunked(session: Session, owner: str, chunks: int) -> str:
+    """A job split into the audio, ``chunks`` chunks and the stitch, all waiting."""
+    job_id = _job(session, owner)
+    assert job_state.claim(session, job_id=job_id, worker_id="splitter", stale_after=STALE)
+    plan = [NewTask(TaskKind.AUDIO, 0), *(NewTask(TaskKind.CHUNK, 1 + i, {"index": i})
+                                          for i in range(chunks)),
+            NewTask(TaskKind.STITCH, chunks + 1)]
+    assert task_state.split(session, job_id=job_id, worker_id="splitter", tasks=plan)
+    return job_id
+
+
+def test_positions_count_the_chunk_tasks_that_claims_take_first(sessions) -> None:
+    """Waiting jobs count the chunk tasks ahead of them, and a running chunked job stands
+    where its next task does: both are where repeated claims really take them, for
+    owners with and without shares, served and not, a chunked job whose tasks alternate
+    with other users' jobs, and priorities."""
+    with transaction(sessions) as s:
+        chunked = _chunked(s, "a", chunks=4)
+        assert (_claim(s, "w0"), _claim(s, "w1")) == (chunked, chunked)  # audio, chunk 1
+        assert job_state.claim(s, job_id=_job(s, "b"), worker_id="w2", stale_after=STALE)
+        served = _job(s, "c")  # c has none running, and was served a while ago
+        assert job_state.claim(s, job_id=served, worker_id="w3", stale_after=STALE)
+        assert job_state.succeed(s, job_id=served, worker_id="w3")
+        queued = [_job(s, owner, priority=priority) for owner, priority in (
+            ("a", 0), ("a", 0), ("b", 0), ("b", 0), ("c", 0), ("c", 0), ("d", 0),
+            ("d", 0), ("e", 3), ("c", 1))]
+        counted = {j: queue_order.queue_position(s, j) for j in [*queued, chunked]}
+        assert queue_order.queue_positions(s, None) == counted
+        assert queue_order.queue_positions(s, [chunked, served]) == {chunked: counted[chunked]}
+        assert queue_order.queue_position(s, served) is None
+        taken = []
+        while (claimed := job_state.claim_next(s, worker_id=f"w{len(taken) + 4}",
+                                               stale_after=STALE)) is not None:
+            taken.append(claimed.job_id)  # nothing finishes: the stitch never comes
+        assert len(taken) == len(queued) + 3  # and the three chunks left
+        assert counted == {j: taken.index(j) for j in counted}
+        # a's tasks and first job alternate with b, c and d's jobs, then a goes last
+        assert "".join(_owner_of(s, j) for j in taken) == "ecdabcdaaabca"
+        assert queue_order.queue_position(s, chunked) == 0  # all its tasks run
 
 
 def test_a_claim_that_loses_the_race_takes_the_next_job(clean_database: str) -> None:
@@ -202,3 +244,16 @@ def test_a_job_whose_workers_died_on_every_attempt_is_failed_not_run_again(sessi
         assert failed is not None and gone is not None
         assert (failed.status, failed.error_code) == (JobStatus.FAILED, "dead_lettered")
         assert gone.status == JobStatus.CANCELLED
+
+
+def test_a_job_claimed_between_the_position_reads_has_no_position(clean_database: str) -> None:
+    """The job's own row and the owners' counts are two reads, each its own snapshot: a
+    worker claiming the job in between leaves it with no position, not a server error."""
+    sessions = session_factory(clean_database)
+    with transaction(sessions) as s:
+        job_id = _job(s, "a")
+    racer = ClaimRacer(sessions)
+    with before_statement(engine_for(clean_database), "WITH", racer) as fired, \
+            sessions() as s:
+        assert queue_order.queue_position(s, job_id, stale_after=STALE) is None
+    assert fired and racer.result() == [job_id]
