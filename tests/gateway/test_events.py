@@ -127,8 +127,10 @@ def test_events_over_real_http(live_gateway, users, make_video, gateway_settings
 
 def test_stream_keeps_alive_and_ends_after_its_longest_duration(gateway_settings, users,
                                                                 make_video):
+    # The longest duration well past one database read on a loaded machine: else the
+    # stream can time out at its first read, before any keep-alive was due.
     settings = gateway_settings.model_copy(update={
-        "sse_keepalive_s": 0.05, "sse_max_duration_s": 0.4})
+        "sse_keepalive_s": 0.05, "sse_max_duration_s": 1.5})
     owner = users["owner"]
     with TestClient(create_app(settings)) as client:
         job_id = submit(client, owner, make_video(owner))
