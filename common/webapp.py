@@ -22,11 +22,13 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
 def service_app(*, service: str, state: ServiceState[Any], title: str, description: str,
-                metrics_port: int = 0, lifespan: Lifespan | None = None) -> FastAPI:
+                metrics_port: int = 0, lifespan: Lifespan | None = None,
+                mounted: bool = False) -> FastAPI:
     """The app, serving its metrics on ``metrics_port`` (0: none; a mounted app's counts
     are served by its host) while it runs; ``lifespan`` is the service's own startup and
     shutdown. Under Lambda (no lifespan) there is no listener: CloudWatch has the
-    numbers."""
+    numbers. ``mounted``: inside the gateway, whose own request-id and security-header
+    middleware wrap every request it hands on, so this app does not add them again."""
     settings = state.settings
     configure_logging(env=settings.env, level=settings.log_level)
 
@@ -46,9 +48,10 @@ def service_app(*, service: str, state: ServiceState[Any], title: str, descripti
     install_error_handlers(app)
     install_http_metrics(app, service=service)
     install_docs(app)
-    app.add_middleware(SecurityHeaders, trusted_proxies=settings.trusted_proxies)
-    # Outermost: every response, 429s and errors included, carries the request id.
-    app.add_middleware(RequestContextMiddleware)
+    if not mounted:
+        app.add_middleware(SecurityHeaders, trusted_proxies=settings.trusted_proxies)
+        # Outermost: every response, 429s and errors included, carries the request id.
+        app.add_middleware(RequestContextMiddleware)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

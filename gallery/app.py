@@ -23,7 +23,8 @@ def create_app(settings: GallerySettings | None = None, *, broker: Broker | None
     """``mounted``: inside the gateway's process, whose metrics listener serves these."""
     state = GalleryState(settings or GallerySettings(), broker=broker)
     app = service_app(service="gallery", state=state, title=TITLE, description=DESCRIPTION,
-                      metrics_port=0 if mounted else state.settings.gallery_metrics_port)
+                      metrics_port=0 if mounted else state.settings.gallery_metrics_port,
+                      mounted=mounted)
     app.include_router(videos.router)
     app.include_router(uploads.router)
     return app

@@ -21,7 +21,8 @@ def create_app(settings: StreamingSettings | None = None, *, mounted: bool = Fal
     """``mounted``: inside the gateway's process, whose metrics listener serves these."""
     state = StreamingState(settings or StreamingSettings())
     app = service_app(service="streaming", state=state, title=TITLE, description=DESCRIPTION,
-                      metrics_port=0 if mounted else state.settings.streaming_metrics_port)
+                      metrics_port=0 if mounted else state.settings.streaming_metrics_port,
+                      mounted=mounted)
     app.include_router(routes.router)
     return app
 
