@@ -110,11 +110,14 @@ def _check_visible(video: PlaybackVideo | None, principal: Principal | None,
 
 
 @functools.cache
-def _assets_query(kinds: tuple[AssetKind, ...], by_quality: bool) -> Select[Any]:
-    """The video and its published assets of ``kinds`` (of the bound quality): built once
-    per shape with bound parameters, as building the expression costs more than running
-    it."""
-    join = and_(MediaAsset.job_id == GalleryVideo.current_job_id, MediaAsset.kind.in_(kinds))
+def _assets_query(by_quality: bool) -> Select[Any]:
+    """The video and its published assets of the bound kinds (and quality): built once per
+    shape with bound parameters, as building the expression costs more than running it.
+    The kinds are bound too: statements that differ only in them have equal cache keys in
+    SQLAlchemy's compiled cache, and telling two such statements apart there builds an
+    expression per column compared, on every execution."""
+    join = and_(MediaAsset.job_id == GalleryVideo.current_job_id,
+                MediaAsset.kind.in_(bindparam("kinds", expanding=True)))
     if by_quality:
         join = and_(join, MediaAsset.quality == bindparam("quality"))
     return (select(*_VIDEO_COLUMNS, *_ASSET_COLUMNS).outerjoin(MediaAsset, join)
@@ -130,8 +133,9 @@ def published_assets(session: Session, *, video_id: str, principal: Principal | 
     if len(video_id) > 36:
         raise not_found()
     # Core, not ORM: one query, plain rows.
-    rows = session.connection().execute(_assets_query(kinds, quality is not None),
-                                        {"video_id": video_id, "quality": quality}).all()
+    rows = session.connection().execute(
+        _assets_query(quality is not None),
+        {"video_id": video_id, "kinds": list(kinds), "quality": quality}).all()
     split = len(_VIDEO_COLUMNS)
     video = PlaybackVideo(*rows[0][:split]) if rows else None
     video = _check_visible(video, principal, granted)
