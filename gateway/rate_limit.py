@@ -58,10 +58,9 @@ class Decision:
 
 
 class Limiter(Protocol):
-    def acquire(self, buckets: list[Bucket]) -> Decision: ...
-
     async def acquire_async(self, buckets: list[Bucket]) -> Decision:
-        """``acquire`` without blocking the event loop (and without a thread hop)."""
+        """Spend one token from every bucket, or none (the gateway's middleware, on its
+        event loop: no thread hop)."""
         ...
 
 
@@ -161,52 +160,23 @@ class RedisLimiter:
 
     Every request pays for this call, so it skips redis-py's command machinery (pool
     checkout with its health probe, retries, the script wrapper): EVALSHA sent and read
-    directly, EVAL once when Redis lacks the script. The sync path keeps one connection
-    per thread; the async one (the gateway's middleware: no thread hop) keeps idle
-    connections per event loop, one per request in flight."""
+    directly, EVAL once when Redis lacks the script. Idle connections are kept per event
+    loop, one per request in flight."""
 
-    def __init__(self, connection_kwargs: dict[str, Any],
-                 async_kwargs: dict[str, Any] | None = None) -> None:
-        self._kwargs = connection_kwargs
-        self._async_kwargs = async_kwargs if async_kwargs is not None else connection_kwargs
+    def __init__(self, async_kwargs: dict[str, Any]) -> None:
+        self._async_kwargs = async_kwargs
         self._sha = hashlib.sha1(_TOKEN_BUCKET_LUA.encode()).hexdigest()
-        self._local = threading.local()
         # event loop -> its idle connections (a connection belongs to one loop)
         self._idle: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[Any]] = (
             weakref.WeakKeyDictionary())
 
     @classmethod
     def from_url(cls, url: str) -> RedisLimiter:
-        import redis
         import redis.asyncio
 
         # Short timeouts: a slow Redis should cost a request milliseconds, not seconds.
         timeouts = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
-        pool = redis.ConnectionPool.from_url(url, **timeouts)
-        async_pool = redis.asyncio.ConnectionPool.from_url(url, **timeouts)
-        return cls(pool.connection_kwargs, async_pool.connection_kwargs)
-
-    def _connection(self) -> Any:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            from redis.connection import Connection
-
-            conn = self._local.conn = Connection(**self._kwargs)  # type: ignore[no-untyped-call]
-        return conn
-
-    def _run(self, keys: list[str], args: list[float]) -> Any:
-        from redis.exceptions import NoScriptError
-
-        conn = self._connection()
-        try:
-            conn.send_command("EVALSHA", self._sha, len(keys), *keys, *args)
-            return conn.read_response()
-        except NoScriptError:  # a new or flushed Redis: EVAL also caches the script
-            conn.send_command("EVAL", _TOKEN_BUCKET_LUA, len(keys), *keys, *args)
-            return conn.read_response()
-        except Exception:
-            conn.disconnect()  # reconnects on the next request
-            raise
+        return cls(redis.asyncio.ConnectionPool.from_url(url, **timeouts).connection_kwargs)
 
     async def _run_async(self, keys: list[str], args: list[float]) -> Any:
         from redis.asyncio.connection import Connection
@@ -239,13 +209,6 @@ class RedisLimiter:
     def _decision(reply: Any) -> Decision:
         spent, wait = reply
         return Decision(allowed=bool(int(spent)), retry_after_s=float(wait))
-
-    def acquire(self, buckets: list[Bucket]) -> Decision:
-        try:
-            return self._decision(self._run(*self._call(buckets)))
-        except Exception as exc:  # any Redis failure: fail open
-            log.warning("rate_limit_unavailable", error_type=type(exc).__name__)
-            return Decision(allowed=True)
 
     async def acquire_async(self, buckets: list[Bucket]) -> Decision:
         try:
