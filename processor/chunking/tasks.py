@@ -39,7 +39,6 @@ from sqlalchemy.orm import Session
 
 from common import job_state, task_state
 from common.broker import Delivery
-from common.db import transaction
 from common.error_codes import ErrorCode
 from common.job_state import Claimed
 from common.logging import bound, get_logger
@@ -304,8 +303,7 @@ class TaskRunner:
 
     @transient_retry()
     def _in_transaction(self, work: Callable[[Session], T]) -> T:
-        with transaction(self.runner.sessions) as session:
-            return work(session)
+        return self.runner._in_transaction(work)
 
 
 @contextmanager
