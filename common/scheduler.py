@@ -115,27 +115,27 @@ def _units(stale_after: timedelta, now: datetime) -> Any:
     tasks = select(literal(TASK), Task.id, Task.job_id, Job.priority, Job.owner_id,
                    Job.created_at, Task.seq).join(Job, Job.id == Task.job_id) \
         .where(runnable_task(stale_after, now=now))
-    return union_all(jobs, tasks).subquery("units")
+    return union_all(jobs, tasks).cte("units")
 
 
 def best_unit(session: Session, *, stale_after: timedelta,
               now: datetime | None = None) -> Unit | None:
-    """The unit the next free worker should run, or None."""
+    """The unit the next free worker should run, or None.
+
+    One statement, so the priority, the owner and the owner's oldest unit are read from one
+    snapshot: as separate statements under READ COMMITTED, another worker's claim committing
+    between them made this pick the owner it had just served (its job was still QUEUED when
+    the owner was chosen) and then that owner's next job, passing over the fair choice."""
     now = now or _now()
     units = _units(stale_after, now)
-    top = session.execute(select(func.max(units.c.priority))).scalar()
-    if top is None:
-        return None
+    top = select(func.max(units.c.priority)).scalar_subquery()
     owners = (select(units.c.owner_id.label("owner_id"),
                      func.min(units.c.created_at).label("oldest"))
               .where(units.c.priority == top).group_by(units.c.owner_id).subquery("owners"))
-    owner = session.execute(
-        select(owners.c.owner_id).order_by(
-            _shares_of(owners.c.owner_id, stale_after, now),
-            _last_start_of(owners.c.owner_id).asc().nulls_first(),
-            owners.c.oldest, owners.c.owner_id)
-        .limit(1)
-    ).scalar()
+    owner = (select(owners.c.owner_id).order_by(
+        _shares_of(owners.c.owner_id, stale_after, now),
+        _last_start_of(owners.c.owner_id).asc().nulls_first(),
+        owners.c.oldest, owners.c.owner_id).limit(1).scalar_subquery())
     row = session.execute(
         select(units.c.kind, units.c.id, units.c.job_id)
         .where(units.c.priority == top, units.c.owner_id == owner)

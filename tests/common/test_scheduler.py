@@ -200,6 +200,32 @@ def test_a_claim_that_loses_the_race_takes_the_next_job(clean_database: str) -> 
     assert fired
 
 
+@pytest.mark.parametrize("before_statement_n", [1, 2, 3, 4])
+def test_a_claim_committed_during_the_pick_never_serves_its_owner_twice(
+        clean_database: str, before_statement_n: int) -> None:
+    """Another worker's claim of Alice's oldest job commits just before the n-th statement
+    of this worker's claim. Whichever moment that is, Bob's job is one of the two claims: the
+    pick reads priority, owner and job from one snapshot, so it cannot choose Alice while
+    her job was queued and then, seeing it taken, her next job."""
+    sessions = session_factory(clean_database)
+    with transaction(sessions) as s:
+        alice = [_job(s, "alice"), _job(s, "alice")]
+        bob = _job(s, "bob")
+    rival = ClaimRacer(sessions, worker_id="w2")
+    seen = itertools.count(1)
+
+    def at_the_nth_statement() -> None:
+        if next(seen) == before_statement_n:
+            rival()
+
+    with before_statement(engine_for(clean_database), "", at_the_nth_statement,
+                          times=before_statement_n), transaction(sessions) as s:
+        mine = _claim(s, "w1")
+    if next(seen) <= before_statement_n:  # this claim took fewer statements: claim after it
+        rival()
+    assert {mine, *rival.result()} == {alice[0], bob}
+
+
 def test_a_claim_racing_a_video_delete_never_runs_into_the_deleted_video(
         clean_database: str) -> None:
     sessions = session_factory(clean_database)
