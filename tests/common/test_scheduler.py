@@ -156,8 +156,8 @@ def _chunked(session: Session, owner: str, chunks: int) -> str:
 def test_positions_count_the_chunk_tasks_that_claims_take_first(sessions) -> None:
     """Waiting jobs count the chunk tasks ahead of them, and a running chunked job stands
     where its next task does: both are where repeated claims really take them, for
-    owners with and without shares, served and not, a chunked job whose tasks alternate
-    with other users' jobs, and priorities."""
+    owners with and without shares, served and not, a chunked job whose tasks go on in a
+    row among owners of as many shares, and priorities."""
     with transaction(sessions) as s:
         chunked = _chunked(s, "a", chunks=4)
         assert (_claim(s, "w0"), _claim(s, "w1")) == (chunked, chunked)  # audio, chunk 1
@@ -178,8 +178,10 @@ def test_positions_count_the_chunk_tasks_that_claims_take_first(sessions) -> Non
             taken.append(claimed.job_id)  # nothing finishes: the stitch never comes
         assert len(taken) == len(queued) + 3  # and the three chunks left
         assert counted == {j: taken.index(j) for j in counted}
-        # a's tasks and first job alternate with b, c and d's jobs, then a goes last
-        assert "".join(_owner_of(s, j) for j in taken) == "ecdabcdaaabca"
+        # e and c above; d, never served, first; then among one share each a, whose job
+        # started first, takes its three chunks and first job in a row; c was served
+        # higher up on the way, d at the rank before
+        assert "".join(_owner_of(s, j) for j in taken) == "ecdaaaabcdabc"
         assert queue_order.queue_position(s, chunked) == 0  # all its tasks run
 
 
