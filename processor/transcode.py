@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -100,11 +101,16 @@ def finish(outdir: Path, rungs: Sequence[Rung], info: SourceInfo, timing: Timeli
            assets: list[Asset], *, cancel: threading.Event | None = None) -> Manifest:
     """Everything after packaging, for CMAF files of ``rungs`` in ``outdir`` however they
     were made (one run, or a chunked job's stitch) and their packaged ``assets``: poster
-    and GIF, storyboard, manifest."""
-    assets = [*assets, *previews(outdir, rungs, timing, cancel=cancel)]
+    and GIF, storyboard, manifest. The poster/GIF run and the storyboard run read the
+    smallest file independently, so they run at once (each is mostly serial: together
+    they keep two cores busy instead of one)."""
     smallest = min(rungs, key=lambda r: r.pixels)
-    assets += make_storyboard(cmaf_path(outdir, smallest.name), outdir, width=smallest.width,
-                              height=smallest.height, duration_s=timing.seconds, cancel=cancel)
+    with ThreadPoolExecutor(2) as pool:
+        posters = pool.submit(previews, outdir, rungs, timing, cancel=cancel)
+        board = pool.submit(make_storyboard, cmaf_path(outdir, smallest.name), outdir,
+                            width=smallest.width, height=smallest.height,
+                            duration_s=timing.seconds, cancel=cancel)
+        assets = [*assets, *posters.result(), *board.result()]
     return Manifest(source=info, assets=assets).write(outdir)
 
 
