@@ -54,13 +54,13 @@ def _read_with(factory: sessionmaker[Session], work: Callable[[Session], T]) -> 
 
 async def run_read(request: Request, work: Callable[[Session], T]) -> T:
     """``work(session)`` for a read-only route (``async def``, so that FastAPI adds no
-    thread hops of its own around it): one thread-pool hop for all its blocking work,
-    with a read-only session (:func:`common.db.read_session_factory`) opened and closed
-    there, within the process's session budget. Cheaper than ``SessionDep`` in a sync
-    route, which costs a hop for the route, one for the response and two round trips."""
+    thread hops of its own around it): one hop to the session budget's threads
+    (:meth:`common.app_state.SessionBudget.run`) for all its blocking work, with a
+    read-only session (:func:`common.db.read_session_factory`) opened and closed there.
+    Cheaper than ``SessionDep`` in a sync route, which costs a hop for the route, one for
+    the response and two round trips."""
     state = _state(request)
-    async with state.session_budget.held():
-        return await run_in_threadpool(_read_with, state.read_sessions, work)
+    return await state.session_budget.run(_read_with, state.read_sessions, work)
 
 
 async def get_s3(request: Request) -> S3Client:

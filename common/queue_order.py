@@ -6,22 +6,20 @@ jobs and waiting tasks of running chunked jobs (a stitch once the others are don
 job a user has taken adds a running share, a task adds none (its job already holds one).
 So an owner's units at one priority, in the owner's order, rank by the shares it would
 then hold: its k-th job ranks shares + k, its tasks rank with the job after them, shares
-+ (jobs before them) + 1. Units of one rank go round by turn: every owner's first unit
-at that rank, then the second of those with more, and so on. Among units of one rank
-and turn: first the owners who took several turns at the rank before (they went last
-there; fewer turns first), then the others by the rank of their first unit at the
-priority, latest first (those new at the rank have not been served at it), among equals
-those not served at a higher priority on the way first, each by their last start before
-it all began; then the oldest.
++ (jobs before them) + 1. A task start does not serve its owner again (the scheduler's
+rule), so an owner's units of one rank are taken one after another: its tasks and first
+job at its first rank, one job at each rank after. Owners of one rank go by when they
+were last served: first those new at the rank (the rank of their first unit at the
+priority, latest first: the others were served at the rank before, in this same order),
+among equals those not served at a higher priority on the way first, each by their last
+start before it all began; then the oldest unit at the priority, then the owner.
 
 Where this estimate can differ from the real order:
 - an owner's waiting tasks are placed before its waiting jobs of the same priority (their
   jobs are almost always older, being already running); a waiting job older than the
   running chunked job (one in retry backoff) really runs before its tasks;
-- an owner that took several turns at one rank goes last at the next; a second such
-  reshuffle, later on, is not foreseen;
 - a chunked job none of whose tasks runs holds no share until one starts; the estimate
-  counts its owner's shares as they are now, placing that job's tasks a turn early;
+  counts its owner's shares as they are now, placing that job's tasks a rank early;
 - owners served at a higher priority on the way are ordered among themselves by their
   last start before it all began, not by when that higher-priority work was taken;
 - a job in retry backoff keeps its place, a takeover of a dead worker's job or task is
@@ -82,25 +80,18 @@ def queue_positions(session: Session, job_ids: list[str] | None, *,
         units, stats.c.shares, stats.c.last_start,
         (stats.c.shares + 1 - u.is_job + func.sum(u.is_job).over(
             partition_by=u.owner_id, order_by=own_order)).label("rank"),
+        func.min(u.created_at).over(partition_by=(u.owner_id, u.priority)).label("oldest"),
     ).join(stats, stats.c.owner_id == u.owner_id).subquery("ranked")
     r = ranked.c
-    turned = select(
-        ranked,
-        func.row_number().over(partition_by=(r.owner_id, r.priority, r.rank), order_by=(
-            r.is_job, r.created_at, r.job_id, r.seq, r.unit_id)).label("turn"),
-        func.min(r.rank).over(partition_by=(r.owner_id, r.priority)).label("first"),
-    ).subquery("turned")
-    t = turned.c
-    counted = select(turned, func.sum(case((t.rank == t.first, 1), else_=0)).over(
-        partition_by=(t.owner_id, t.priority)).label("at_first")).subquery("counted")
-    c = counted.c
-    reshuffled = and_(c.rank > c.first, c.at_first >= 2)
+    firsts = select(ranked, func.min(r.rank).over(partition_by=(r.owner_id, r.priority))
+                    .label("first")).subquery("firsts")
+    c = firsts.c
     ordered = select(c.job_id, c.is_job, (func.row_number().over(order_by=(
-        c.priority.desc(), c.rank, c.turn, case((reshuffled, 1), else_=0),
-        case((reshuffled, c.first), else_=0), case((reshuffled, c.at_first), else_=0),
-        c.first.desc(), case((c.first > c.shares + 1, 1), else_=0),  # served higher up
-        c.last_start.asc().nulls_first(), c.created_at, c.job_id, c.seq, c.unit_id)) - 1
-    ).label("position")).subquery("ordered")
+        c.priority.desc(), c.rank, c.first.desc(),
+        case((c.first > c.shares + 1, 1), else_=0),  # served higher up on the way
+        c.last_start.asc().nulls_first(), c.oldest, c.owner_id,
+        c.is_job, c.created_at, c.job_id, c.seq, c.unit_id)) - 1).label("position")
+    ).subquery("ordered")
     query = select(ordered.c.job_id, ordered.c.is_job, ordered.c.position)
     running = select(Job.id).where(job_open())
     if job_ids is not None:
@@ -119,7 +110,8 @@ def queue_positions(session: Session, job_ids: list[str] | None, *,
 @dataclass(frozen=True)
 class _Owner:
     """One owner's waiting units around the one placed: ``above_*`` at higher priorities,
-    ``jobs``/``tasks`` at its priority, ``older_*`` of those before it by age."""
+    ``jobs``/``tasks`` at its priority, ``older_*`` of those before it by age, ``oldest``
+    the age of its oldest there."""
 
     owner_id: str
     above_jobs: int
@@ -130,6 +122,7 @@ class _Owner:
     older_tasks: int
     shares: int
     last_start: Any
+    oldest: Any
 
     @property
     def first(self) -> int:  # the rank of its first unit at the priority
@@ -139,48 +132,38 @@ class _Owner:
     def at_first(self) -> int:  # its units of that rank: its tasks and first job
         return self.tasks + min(self.jobs, 1)
 
-    def key(self, rank: int) -> tuple[int, int, int, int, int]:
-        """What orders its unit of ``rank`` among those of one rank and turn."""
-        if rank > self.first and self.at_first >= 2:
-            return (1, self.first, self.at_first, -self.first, int(self.above_jobs > 0))
-        return (0, 0, 0, -self.first, int(self.above_jobs > 0))
+    def below(self, rank: int) -> int:
+        """How many of its units at the priority rank below ``rank``."""
+        if rank <= self.first:
+            return 0
+        return self.at_first + max(0, min(rank - 1 - self.first, self.jobs - 1))
 
-    def older(self, index: int) -> bool:
-        """Whether its ``index``-th unit (1-based; tasks first) is older than the one
-        placed."""
-        if index <= self.tasks:
-            return self.older_tasks >= index
-        return self.older_jobs >= index - self.tasks
-
-
-def _served_before(a: Any, b: Any) -> bool | None:
-    """Whether last start ``a`` is earlier (never served first); None when alike."""
-    if a == b:
-        return None
-    return a is None or (b is not None and a < b)
+    def at(self, rank: int) -> int:
+        """How many of its units at the priority have ``rank``: taken one after another."""
+        if rank == self.first:
+            return self.at_first
+        return int(self.first < rank <= self.first + self.jobs - 1)
 
 
-def _ahead_of(x: _Owner, me: _Owner, rank: int, turn: int) -> int:
-    """How many of ``x``'s units at the priority come before the unit of ``me`` that has
-    ``rank`` and ``turn``."""
-    if rank < x.first:
-        return 0
-    if rank == x.first:
-        ahead, tied = min(turn - 1, x.at_first), turn if turn <= x.at_first else None
-    else:
-        job = rank - x.first + 1  # its job of that rank, turn 1
-        ahead = x.at_first + max(0, min(rank - 1 - x.first, x.jobs - 1))
-        exists = job <= x.jobs
-        ahead += int(exists and turn > 1)
-        tied = x.tasks + job if exists and turn == 1 else None
-    if tied is not None:
-        mine, theirs = me.key(rank), x.key(rank)
-        if theirs != mine:
-            ahead += int(theirs < mine)
-        else:
-            first = _served_before(x.last_start, me.last_start)
-            ahead += int(x.older(tied) if first is None else first)
-    return ahead
+def _goes_before(x: _Owner, me: _Owner) -> bool:
+    """Whether ``x``'s units of a rank both have go before ``me``'s (see the module
+    docstring): new at the rank first, then not served higher up, then served longer ago
+    (never first), then the oldest unit, then the owner."""
+    def key(o: _Owner) -> tuple[int, int]:
+        return -o.first, int(o.above_jobs > 0)
+
+    if key(x) != key(me):
+        return key(x) < key(me)
+    if x.last_start != me.last_start:
+        return x.last_start is None or (me.last_start is not None
+                                        and x.last_start < me.last_start)
+    return (x.oldest, x.owner_id) < (me.oldest, me.owner_id)
+
+
+def _ahead_of(x: _Owner, me: _Owner, rank: int) -> int:
+    """How many of ``x``'s units at the priority come before ``me``'s unit of ``rank``."""
+    tied = x.at(rank)
+    return x.below(rank) + (tied if tied and _goes_before(x, me) else 0)
 
 
 def _before(created: Any, job_id: Any, seq: Any, unit_id: Any,
@@ -232,18 +215,19 @@ def queue_position(session: Session, job_id: str, *,
         u.owner_id, count(above, job).label("above_jobs"), count(above).label("above"),
         count(level, job).label("jobs"), count(level, task).label("tasks"),
         count(older, job).label("older_jobs"), count(older, task).label("older_tasks"),
+        func.min(case((level, u.created_at))).label("oldest"),
     ).where(u.priority >= priority).group_by(u.owner_id).subquery("owners")
     stats = _owner_stats(owners, stale_after, _now())
     rows = [_Owner(r.owner_id, int(r.above_jobs), int(r.above), int(r.jobs), int(r.tasks),
-                   int(r.older_jobs), int(r.older_tasks), int(r.shares), r.last_start)
+                   int(r.older_jobs), int(r.older_tasks), int(r.shares), r.last_start,
+                   r.oldest)
             for r in session.execute(select(stats))]
     me = next((r for r in rows if r.owner_id == owner), None)
     if me is None:  # claimed between the two reads (each its own snapshot): no longer waits
         return None
     if is_job:  # its tasks first, then its older jobs
-        rank, turn = me.first + me.older_jobs, me.tasks + 1 if me.older_jobs == 0 else 1
-        ahead = me.tasks + me.older_jobs
+        rank, ahead = me.first + me.older_jobs, me.tasks + me.older_jobs
     else:
-        rank, turn, ahead = me.first, me.older_tasks + 1, me.older_tasks
+        rank, ahead = me.first, me.older_tasks
     ahead += sum(r.above for r in rows)
-    return ahead + sum(_ahead_of(r, me, rank, turn) for r in rows if r.owner_id != owner)
+    return ahead + sum(_ahead_of(r, me, rank) for r in rows if r.owner_id != owner)

@@ -6,8 +6,9 @@ The best runnable job is:
 1. the highest priority;
 2. then the one whose owner has the fewest shares running (fair share: a user's running
    jobs, one share each; stale ones do not count, their workers are gone), and among
-   owners with as many, the one served least recently (the oldest last start; never
-   served comes first), so users take turns even when only one worker is free;
+   owners with as many, the one served least recently (the oldest last job start; never
+   served comes first; a chunked job's task starts carry on its start, see below), so
+   users take turns even when only one worker is free;
 3. then the owner's oldest (then the smallest id, so the order is total).
 
 It is work-conserving: nothing waits while a worker is free, so an idle fleet works
@@ -27,8 +28,16 @@ A chunked job's tasks (issue 10, ``common/task_state.py``) are the second kind o
 claimable unit: each ``tasks`` row is joined to its job for the priority, owner and age
 that order it here (then its place in the job: audio, chunks in order, stitch). The job's
 row stays RUNNING while its tasks run and every task beats it, so ``_shares_of`` counts it
-once however many of its tasks run: all tasks of one job are one share. A task start
-serves its owner like a job start does (``_last_start_of``), so owners still take turns.
+once however many of its tasks run: all tasks of one job are one share. For the same
+reason a task start is not a new service of its owner (``_last_start_of`` reads job starts
+only): the owner was served when the job started, and its tasks carry on that one share.
+So among owners with as many shares, a started chunked job keeps the place its start
+gave it and its next task goes before the next job of an owner served after it started:
+a started long upload keeps finishing at the fleet's speed, while an owner with fewer
+shares (a new upload, an owner with nothing running) still goes first. With every task a
+new service, a started job's chunks came after every job started since, so a long upload
+got only the workers nobody else wanted and kept the fleet scaled out longer (issue 10's
+simulator comparison, README "Chunked encoding").
 """
 
 from __future__ import annotations
@@ -37,7 +46,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from common.models import Job, Task
@@ -81,15 +90,11 @@ def _shares_of(owner: Any, stale_after: timedelta, now: datetime) -> Any:
 
 
 def _last_start_of(owner: Any) -> Any:
-    """SQL: when ``owner`` (a column) was last served: the latest start of its jobs or of
-    its jobs' tasks."""
-    served, parent, task = aliased(Job), aliased(Job), aliased(Task)
-    jobs = select(func.max(served.started_at)).where(served.owner_id == owner) \
+    """SQL: when ``owner`` (a column) was last served: the latest start of its jobs. A
+    chunked job's task starts do not count: they carry on the share its start took."""
+    served = aliased(Job)
+    return select(func.max(served.started_at)).where(served.owner_id == owner) \
         .scalar_subquery()
-    tasks = (select(func.max(task.started_at)).join(parent, parent.id == task.job_id)
-             .where(parent.owner_id == owner).scalar_subquery())
-    return case((tasks.is_(None), jobs), (jobs.is_(None), tasks), (tasks > jobs, tasks),
-                else_=jobs)
 
 
 @dataclass(frozen=True)
@@ -110,27 +115,27 @@ def _units(stale_after: timedelta, now: datetime) -> Any:
     tasks = select(literal(TASK), Task.id, Task.job_id, Job.priority, Job.owner_id,
                    Job.created_at, Task.seq).join(Job, Job.id == Task.job_id) \
         .where(runnable_task(stale_after, now=now))
-    return union_all(jobs, tasks).subquery("units")
+    return union_all(jobs, tasks).cte("units")
 
 
 def best_unit(session: Session, *, stale_after: timedelta,
               now: datetime | None = None) -> Unit | None:
-    """The unit the next free worker should run, or None."""
+    """The unit the next free worker should run, or None.
+
+    One statement, so the priority, the owner and the owner's oldest unit are read from one
+    snapshot: as separate statements under READ COMMITTED, another worker's claim committing
+    between them made this pick the owner it had just served (its job was still QUEUED when
+    the owner was chosen) and then that owner's next job, passing over the fair choice."""
     now = now or _now()
     units = _units(stale_after, now)
-    top = session.execute(select(func.max(units.c.priority))).scalar()
-    if top is None:
-        return None
+    top = select(func.max(units.c.priority)).scalar_subquery()
     owners = (select(units.c.owner_id.label("owner_id"),
                      func.min(units.c.created_at).label("oldest"))
               .where(units.c.priority == top).group_by(units.c.owner_id).subquery("owners"))
-    owner = session.execute(
-        select(owners.c.owner_id).order_by(
-            _shares_of(owners.c.owner_id, stale_after, now),
-            _last_start_of(owners.c.owner_id).asc().nulls_first(),
-            owners.c.oldest, owners.c.owner_id)
-        .limit(1)
-    ).scalar()
+    owner = (select(owners.c.owner_id).order_by(
+        _shares_of(owners.c.owner_id, stale_after, now),
+        _last_start_of(owners.c.owner_id).asc().nulls_first(),
+        owners.c.oldest, owners.c.owner_id).limit(1).scalar_subquery())
     row = session.execute(
         select(units.c.kind, units.c.id, units.c.job_id)
         .where(units.c.priority == top, units.c.owner_id == owner)

@@ -59,7 +59,7 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
     web.mount_web(app)
     # First: most requests are for these prefixes, and each route before them would be
     # tried (and missed) on every one. No gateway route shares their prefixes.
-    app.router.routes[:0] = proxy.routes(upstreams)
+    app.router.routes[:0] = proxy.routes(upstreams, host=app)
     install_merged_openapi(app, upstreams)
 
     # Outermost first: request context -> metrics (service_app) -> path normalisation ->

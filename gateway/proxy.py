@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 from fastapi.responses import JSONResponse
+from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
@@ -25,6 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from common.client_ip import forwarded_hops
 from common.http import error_body
 from common.logging import get_logger
+from gateway.mounting import entered
 from gateway.settings import GatewaySettings
 from gateway.upstream_signing import BodyTooLarge, Signer, canonical_query, read_body
 
@@ -182,8 +184,10 @@ def upstreams(settings: GatewaySettings, mounts: Mapping[str, ASGIApp] | None) -
             for s, url in urls.items()}
 
 
-def routes(apps: dict[str, Any]) -> list[BaseRoute]:
-    return [PrefixRoute(prefix, app) for service, app in apps.items()
+def routes(apps: dict[str, Any], *, host: Starlette) -> list[BaseRoute]:
+    """The routes of ``host`` (the gateway) to each service: a mounted app is entered at
+    its router (gateway/mounting.py)."""
+    return [PrefixRoute(prefix, entered(app, host=host)) for service, app in apps.items()
             for prefix in ROUTES[service]]
 
 

@@ -14,8 +14,16 @@ _DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14
 # --- worker -----------------------------------------------------------------------
 JOBS = Counter(
     "videoforge_jobs_total",
-    "Jobs finished by this worker, by outcome (succeeded, failed, cancelled, released).",
+    "Jobs finished by this worker, by outcome (succeeded, failed, cancelled, released). "
+    "A chunked job counts once, by the task that ends it (its stitch, or a task failing "
+    "or cancelling it).",
     ["outcome"],
+)
+TASKS = Counter(
+    "videoforge_tasks_total",
+    "Chunked jobs' tasks finished by this worker, by kind (audio, chunk, stitch) and "
+    "outcome.",
+    ["kind", "outcome"],
 )
 JOB_DURATION = Histogram(
     "videoforge_job_duration_seconds",
@@ -33,7 +41,7 @@ ENCODE_SPEED = Gauge(
 )
 JOBS_IN_FLIGHT = Gauge(
     "videoforge_jobs_in_flight",
-    "Jobs this worker holds right now (0 or 1).",
+    "Jobs or chunked jobs' tasks this worker holds right now (0 or 1).",
 )
 
 # --- cost (dollars from common/costs.py at the configured prices) ---------------------

@@ -189,3 +189,24 @@ def _on_source_keyframes(keys: Sequence[float], *, rate: Fraction, frames: int,
         if best not in firsts:
             firsts.append(best)
     return firsts
+
+
+def copy_mismatch(plan: ChunkPlan, pts_s: Sequence[float]) -> str | None:
+    """Why the source's frames (their timestamps) do not fill a copied top rung's chunks
+    exactly, or None. A copied part holds the source's frames between two cuts, so a
+    dropped or doubled frame (a source constant-rate only within passthrough's tolerance)
+    would give a chunk more or fewer frames than planned, and the stitch would refuse it."""
+    if not plan.copied_top:
+        return None
+    half = float(1 / plan.rate) / 2
+    ordered = sorted(pts_s)
+    for chunk, after in zip(plan.chunks, plan.chunks[1:], strict=False):
+        assert after.part_start_s is not None  # every cut after the first has its keyframe
+        start = -math.inf if chunk.part_start_s is None else chunk.part_start_s - half
+        held = bisect.bisect_left(ordered, after.part_start_s - half) \
+            - bisect.bisect_left(ordered, start)
+        if held != chunk.frames:
+            return (f"chunk {chunk.index + 1} would copy {held} source frames, not the "
+                    f"{chunk.frames} planned")
+    return None
+

@@ -4,6 +4,12 @@ The scan reads every video packet's timestamp and flags (nothing is decoded), wh
 split then uses to cut the parts. A source is not chunked when cutting it by timestamp
 is unsafe: timestamps that do not increase, or jump (a broadcast stream's discontinuity:
 the packets span a different time than intake measured).
+
+With the top rung copied (passthrough), the cuts are the source's keyframes and each
+chunk copies the source's frames between two of them. When that cannot be planned (too
+few keyframes) or the frames would not fill the chunks exactly (``plan.copy_mismatch``),
+the job is still chunked, its top rung encoded in the chunks like the others, and the
+decision's reason (logged as ``chunking_decision``) says why the copy was given up.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from processor import passthrough
-from processor.chunking.plan import LEAD_FRAMES, ChunkPolicy, Decision, decide
+from processor.chunking.plan import LEAD_FRAMES, ChunkPolicy, Decision, copy_mismatch, decide
 from processor.chunking.source import Packet, first_frame_time, probe_packets
 from processor.chunking.split import keyframes_of
 from processor.encode import Timeline, gop_frames, output_rate
@@ -50,10 +56,29 @@ def plan_source(source: Path, info: SourceInfo, rungs: Sequence[Rung], timing: T
     if abs(span - info.duration_s) > _SPAN_TOLERANCE_S + 2 / max(info.video.fps, 1):
         return Scan(Decision(None, f"not cut: the timestamps jump ({span:.1f} s of them "
                                    f"for {info.duration_s:.1f} s of video)"), packets)
-    decision = decide(rate=timing.rate, frames=timing.frames, gop=gop_frames(timing.rate),
-                      origin_s=origin, keyframes_s=keys, policy=policy, copied_top=copied,
-                      lead_frames=0 if copied else lead_frames(info, timing))
+    decision = choose(timing, origin_s=origin, keyframes_s=keys, policy=policy,
+                      copied=copied, lead=lead_frames(info, timing),
+                      pts_s=[p.pts_s for p in packets])
     return Scan(decision, packets)
+
+
+def choose(timing: Timeline, *, origin_s: float, keyframes_s: Sequence[float],
+           policy: ChunkPolicy, copied: bool, lead: int, pts_s: Sequence[float]) -> Decision:
+    """The plan: at the source's keyframes when the top rung is ``copied`` and its frames
+    fill the chunks exactly, else on output GOPs (the top rung then encoded)."""
+    def on(copied_top: bool) -> Decision:
+        return decide(rate=timing.rate, frames=timing.frames, gop=gop_frames(timing.rate),
+                      origin_s=origin_s, keyframes_s=keyframes_s, policy=policy,
+                      copied_top=copied_top, lead_frames=0 if copied_top else lead)
+
+    if not copied:
+        return on(False)
+    decision = on(True)
+    why = decision.reason if decision.plan is None else copy_mismatch(decision.plan, pts_s)
+    if why is None:
+        return decision
+    encoded = on(False)
+    return Decision(encoded.plan, f"top rung not copied in chunks ({why}); {encoded.reason}")
 
 
 def lead_frames(info: SourceInfo, timing: Timeline) -> int:

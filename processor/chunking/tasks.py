@@ -52,7 +52,7 @@ from processor.chunking.work import WorkStore
 from processor.errors import BadInput, Cancelled
 from processor.heartbeat import HeartbeatThread, StopReason, StopSignal
 from processor.manifest import Manifest
-from processor.metrics import count_attempt, count_published
+from processor.metrics import JOBS, JOBS_IN_FLIGHT, TASKS, count_attempt, count_published
 from processor.outcome import Outcome
 from processor.publication import publish
 
@@ -67,10 +67,17 @@ class _NotPublished(Exception):
     """The stitch's job could not be published (cancelled meanwhile): roll back."""
 
 
+# Task outcomes that end the whole job: counted once as the job's, as an unchunked job's.
+_ENDS_THE_JOB = {Outcome.FAILED, Outcome.CANCELLED}
+
+
 class TaskRunner:
     def __init__(self, runner: JobRunner) -> None:
         self.runner = runner
         self.settings = runner.settings
+        # The job whose task this runner ran last: a split's attempt goes on with its first
+        # task here, whose count stands for it (JobRunner does not count it again).
+        self.ran_for: str | None = None
 
     # --- the split hands over -----------------------------------------------------
 
@@ -114,11 +121,18 @@ class TaskRunner:
         name = task_state.describe(task.kind, task.spec, task.chunks)
         with bound(task_id=task.task_id, task=name):
             started = time.monotonic()
+            self.ran_for = job.job_id
             log.info("task_claimed", attempt=task.attempts, token_reason=token.reason)
+            JOBS_IN_FLIGHT.set(1)
             try:
                 outcome = self._attempt(delivery, token, job, name, stop, workdir, started)
             finally:
+                JOBS_IN_FLIGHT.set(0)
                 count_attempt(time.monotonic() - started, self.settings.prices())
+            TASKS.labels(task.kind.value, outcome.value).inc()
+            if outcome in _ENDS_THE_JOB or (task.kind == TaskKind.STITCH
+                                            and outcome == Outcome.SUCCEEDED):
+                JOBS.labels(outcome.value).inc()
             log.info("task_done", outcome=outcome.value,
                      seconds=round(time.monotonic() - started, 2))
             return outcome

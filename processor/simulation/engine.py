@@ -196,13 +196,13 @@ class Simulation:
         if tasks is None:
             self._add(t, [Unit(index, work)])
             return
-        chunks = [Unit(index, w) for w in tasks.chunks]
-        audio = [Unit(index, tasks.audio)] if tasks.audio > 0 else []
+        chunks = [Unit(index, w, task=True) for w in tasks.chunks]
+        audio = [Unit(index, tasks.audio, task=True)] if tasks.audio > 0 else []
         self._stitches[index] = tasks.stitch
         if tasks.split > 0:  # the chunks wait for their parts; the audio needs only the plan
             self._after_split[index] = chunks
             self._tasks_left[index] = 1 + len(chunks) + len(audio)
-            self._add(t, [Unit(index, tasks.split, split=True), *audio])
+            self._add(t, [Unit(index, tasks.split, split=True, task=True), *audio])
         else:
             self._tasks_left[index] = len(chunks) + len(audio)
             self._add(t, [*chunks, *audio])
@@ -223,7 +223,8 @@ class Simulation:
             if unit.split:
                 self._add(t, self._after_split.pop(unit.job))
             elif left == 1:  # the last chunk or the audio: the stitch can run
-                self._add(t, [Unit(unit.job, self._stitches.pop(unit.job), stitch=True)])
+                self._add(t, [Unit(unit.job, self._stitches.pop(unit.job), stitch=True,
+                                     task=True)])
             return
         self._tasks_left.pop(unit.job, None)
         self._finished[unit.job] = t

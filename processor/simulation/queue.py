@@ -1,19 +1,21 @@
 """The simulated scheduler: which queued unit an idle worker takes next.
 
-The order is DESIGN.md's ("Scheduling"), with every upload its own user and one
-priority: the job with the fewest running units first (all tasks of one job are one
-share); among equals, the one served longest ago (never, first), then the oldest. The
-middle rule is what lets a short upload behind a long one's chunks start as soon as the
-next worker frees up even on a fleet of one, where the long job has nothing running at
-that moment either. Unchunked, every job is one unit, never served while it waits: first
-come, first served.
+The order is DESIGN.md's ("Scheduling") as common/scheduler.py implements it, with every
+upload its own user and one priority: the jobs with no running unit first (an owner's
+running job is one share, however many of its tasks run); among equals, the one served
+longest ago (never, first), then the oldest. A job is served when its first unit starts:
+a chunked job's later tasks carry on that share and do not serve it again, so among
+started chunked jobs the one started first takes the free workers, and a started job
+keeps going before jobs that started after it. The first rule is what lets a short
+upload behind a long one's chunks start as soon as the next worker frees up. Unchunked,
+every job is one unit, never served while it waits: first come, first served.
 
 ``fair_share=False`` is the what-if without shares: the oldest job first, its tasks in
 order, so a started chunked job keeps its place ahead of later arrivals. That is what the
 real scheduler does among one owner's jobs (its rule 3), i.e. every upload from one
 user; it is not DESIGN.md's order across users.
 
-A heap of (running units, last served, job) entries (jobs are numbered in arrival order),
+A heap of (shares, first served, job) entries (jobs are numbered in arrival order),
 made stale by any change to a job's running count or service and discarded when they
 surface, so each operation is O(log n).
 """
@@ -34,6 +36,7 @@ class Unit:
     work_s: float
     stitch: bool = False  # the last task of a chunked job
     split: bool = False  # the first: its chunks are queued when it is done
+    task: bool = False  # one of a chunked job's units (its split, audio, chunks, stitch)
 
 
 class FairQueue:
@@ -42,7 +45,7 @@ class FairQueue:
         self._heap: list[tuple[int, int, int]] = []
         self._waiting: dict[int, deque[Unit]] = {}
         self._running: dict[int, int] = {}
-        self._served: dict[int, int] = {}  # job -> when it last got a worker (a counter)
+        self._served: dict[int, int] = {}  # job -> when its first unit started (a counter)
         self._serving = 0
         self.units = 0
         self.work_s = 0.0
@@ -57,7 +60,7 @@ class FairQueue:
     def _key(self, job: int) -> tuple[int, int, int]:
         if not self.fair_share:
             return 0, 0, job
-        return self._running.get(job, 0), self._served.get(job, -1), job
+        return min(self._running.get(job, 0), 1), self._served.get(job, -1), job
 
     def _offer(self, job: int) -> None:
         heapq.heappush(self._heap, self._key(job))
@@ -81,8 +84,9 @@ class FairQueue:
             if not waiting:
                 del self._waiting[job]
             self._running[job] = self._running.get(job, 0) + 1
-            self._served[job] = self._serving
-            self._serving += 1
+            if job not in self._served:
+                self._served[job] = self._serving
+                self._serving += 1
             if job in self._waiting:
                 self._offer(job)
             self.units -= 1
@@ -99,5 +103,6 @@ class FairQueue:
             self._running.pop(unit.job, None)
         if unit.job in self._waiting:
             self._offer(unit.job)
-        elif left <= 0:
-            self._served.pop(unit.job, None)  # nothing of it left here: forget it
+        elif left <= 0 and (unit.stitch or not unit.task):
+            # Nothing of it will come back (a task's job has more until its stitch).
+            self._served.pop(unit.job, None)

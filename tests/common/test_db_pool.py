@@ -54,3 +54,16 @@ def test_read_sessions_open_no_transaction(database_url) -> None:
         session.execute(text("SELECT 1"))
         status = session.connection().connection.dbapi_connection.info.transaction_status
         assert status.name == "INTRANS"
+
+
+def test_read_sessions_have_a_pool_of_their_own(database_url) -> None:
+    """Their connections stay in autocommit: none is switched on checkout and back on
+    return, and the write pool never sees an autocommit connection."""
+    assert db.read_engine_for(database_url) is not db.engine_for(database_url)
+    for _ in range(2):
+        with db.read_session_factory(database_url)() as session:
+            session.execute(text("SELECT 1"))
+            assert session.connection().connection.dbapi_connection.autocommit is True
+    with db.session_factory(database_url)() as session:
+        session.execute(text("SELECT 1"))
+        assert session.connection().connection.dbapi_connection.autocommit is False

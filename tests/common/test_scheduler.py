@@ -156,8 +156,8 @@ def _chunked(session: Session, owner: str, chunks: int) -> str:
 def test_positions_count_the_chunk_tasks_that_claims_take_first(sessions) -> None:
     """Waiting jobs count the chunk tasks ahead of them, and a running chunked job stands
     where its next task does: both are where repeated claims really take them, for
-    owners with and without shares, served and not, a chunked job whose tasks alternate
-    with other users' jobs, and priorities."""
+    owners with and without shares, served and not, a chunked job whose tasks go on in a
+    row among owners of as many shares, and priorities."""
     with transaction(sessions) as s:
         chunked = _chunked(s, "a", chunks=4)
         assert (_claim(s, "w0"), _claim(s, "w1")) == (chunked, chunked)  # audio, chunk 1
@@ -178,8 +178,10 @@ def test_positions_count_the_chunk_tasks_that_claims_take_first(sessions) -> Non
             taken.append(claimed.job_id)  # nothing finishes: the stitch never comes
         assert len(taken) == len(queued) + 3  # and the three chunks left
         assert counted == {j: taken.index(j) for j in counted}
-        # a's tasks and first job alternate with b, c and d's jobs, then a goes last
-        assert "".join(_owner_of(s, j) for j in taken) == "ecdabcdaaabca"
+        # e and c above; d, never served, first; then among one share each a, whose job
+        # started first, takes its three chunks and first job in a row; c was served
+        # higher up on the way, d at the rank before
+        assert "".join(_owner_of(s, j) for j in taken) == "ecdaaaabcdabc"
         assert queue_order.queue_position(s, chunked) == 0  # all its tasks run
 
 
@@ -196,6 +198,32 @@ def test_a_claim_that_loses_the_race_takes_the_next_job(clean_database: str) -> 
             as fired, transaction(sessions) as s:
         assert _claim(s, "w1") == second  # it had picked `first`; the UPDATE refused
     assert fired
+
+
+@pytest.mark.parametrize("before_statement_n", [1, 2, 3, 4])
+def test_a_claim_committed_during_the_pick_never_serves_its_owner_twice(
+        clean_database: str, before_statement_n: int) -> None:
+    """Another worker's claim of Alice's oldest job commits just before the n-th statement
+    of this worker's claim. Whichever moment that is, Bob's job is one of the two claims: the
+    pick reads priority, owner and job from one snapshot, so it cannot choose Alice while
+    her job was queued and then, seeing it taken, her next job."""
+    sessions = session_factory(clean_database)
+    with transaction(sessions) as s:
+        alice = [_job(s, "alice"), _job(s, "alice")]
+        bob = _job(s, "bob")
+    rival = ClaimRacer(sessions, worker_id="w2")
+    seen = itertools.count(1)
+
+    def at_the_nth_statement() -> None:
+        if next(seen) == before_statement_n:
+            rival()
+
+    with before_statement(engine_for(clean_database), "", at_the_nth_statement,
+                          times=before_statement_n), transaction(sessions) as s:
+        mine = _claim(s, "w1")
+    if next(seen) <= before_statement_n:  # this claim took fewer statements: claim after it
+        rival()
+    assert {mine, *rival.result()} == {alice[0], bob}
 
 
 def test_a_claim_racing_a_video_delete_never_runs_into_the_deleted_video(

@@ -100,10 +100,16 @@ def test_all_tasks_of_a_job_are_one_share(sessions) -> None:
     with transaction(sessions) as s:
         a = _chunked(s, "a", chunks=4)
         b1, b2 = _job(s, "b"), _job(s, "b")
+
+        def claims(n: int) -> list[str | None]:
+            return [c.job_id if (c := _claim(s, f"w{i}")) else None for i in range(n)]
+
         # The split served a (its job started); b was never served: b first. Then a's
-        # running tasks are one share, like b's one running job: they take turns.
-        assert [c.job_id if (c := _claim(s, f"w{i}")) else None for i in range(5)] == \
-            [b1, a, b2, a, a]
+        # running tasks are one share, like b's one running job, and a was served first
+        # (its tasks carry on its job's start): its tasks go on before b's second job.
+        assert claims(3) == [b1, a, a]
+        c = _job(s, "c")  # a new upload holds no share: it goes before a's next task
+        assert claims(5) == [c, a, a, a, b2]
 
 
 def test_users_take_turns_between_tasks_with_one_worker(sessions) -> None:

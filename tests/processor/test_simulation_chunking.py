@@ -128,6 +128,19 @@ def test_among_equals_the_job_served_longest_ago_goes_first() -> None:
     assert queue.pop().job == 1  # type: ignore[union-attr]
 
 
+def test_a_started_chunked_job_keeps_going_before_one_started_after_it() -> None:
+    # Tasks carry on their job's one share and do not serve it again (common/scheduler.py):
+    # job 0 started first, so its chunks go before job 1's, however their running units
+    # compare; a job with nothing running (job 2, new) still goes before both.
+    queue = FairQueue()
+    for job in (0, 1):
+        for _ in range(3):
+            queue.push(Unit(job, 10.0, task=True))
+    assert [queue.pop().job for _ in range(3)] == [0, 1, 0]  # type: ignore[union-attr]
+    queue.push(Unit(2, 10.0))
+    assert [queue.pop().job for _ in range(4)] == [2, 0, 1, 1]  # type: ignore[union-attr]
+
+
 def test_without_shares_the_oldest_job_goes_first_its_tasks_in_order() -> None:
     # The what-if (SimSettings.fair_share=False): a started chunked job keeps its place.
     queue = FairQueue(fair_share=False)

@@ -6,7 +6,9 @@ from fractions import Fraction
 
 import pytest
 
-from processor.chunking.plan import ChunkPolicy, decide
+from processor.chunking import prepare
+from processor.chunking.plan import ChunkPolicy, Decision, copy_mismatch, decide
+from processor.encode import Timeline
 
 NTSC = Fraction(30000, 1001)
 POLICY = ChunkPolicy(threshold_s=240, chunk_s=60, max_preroll_s=10)
@@ -109,3 +111,28 @@ def test_too_few_gops_for_two_chunks_runs_whole() -> None:
     decision = decide(rate=Fraction(1), frames=300, gop=300, origin_s=0.0,
                       keyframes_s=[0.0], policy=POLICY)
     assert decision.plan is None
+
+
+def _frames(seconds: float, rate: Fraction, *, dropped: int | None = None) -> list[float]:
+    return [float(i / rate) for i in range(int(seconds * rate)) if i != dropped]
+
+
+def test_a_copied_top_rung_falls_back_to_encoding_it_when_frames_would_not_fill_chunks() -> None:
+    rate, keys = Fraction(24), _keys(2.5, 300)
+    timing = Timeline(rate, 24 * 300)
+
+    def choose(pts: list[float]) -> Decision:
+        return prepare.choose(timing, origin_s=0.0, keyframes_s=keys, policy=POLICY,
+                              copied=True, lead=0, pts_s=pts)
+
+    exact = choose(_frames(300, rate))
+    assert exact.plan is not None and exact.plan.copied_top
+    # A frame missing from the second chunk (a source constant-rate only within the
+    # passthrough tolerance): its copied part would be a frame short, so the top rung is
+    # encoded in the chunks, on output GOPs, and the reason says why.
+    second = exact.plan.chunks[1]
+    dropped = choose(_frames(300, rate, dropped=second.first + 5))
+    assert dropped.plan is not None and not dropped.plan.copied_top and dropped.plan.gop == 48
+    assert dropped.reason.startswith("top rung not copied in chunks (chunk 2 would copy "
+                                     f"{second.frames - 1} source frames")
+    assert copy_mismatch(exact.plan, _frames(300, rate)) is None

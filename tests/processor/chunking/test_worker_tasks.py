@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 
 from common.job_state import JobStatus
 from common.models import TaskKind
@@ -25,17 +26,30 @@ def long_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
                             size="640x360")
 
 
+def _metric(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
 def test_a_long_source_runs_as_tasks_to_ready(stack: Stack, long_source: Path) -> None:
     job = stack.submit(long_source)
     worker = stack.worker(**CHUNKING)
-    outcomes = []
+    jobs = _metric("videoforge_jobs_total", outcome="succeeded")
+    tasks = {kind: _metric("videoforge_tasks_total", kind=kind, outcome="succeeded")
+             for kind in ("audio", "chunk", "stitch")}
+    outcomes, jobs_counted = [], []
     while stack.job(job.id).status == JobStatus.QUEUED or \
             stack.job(job.id).status == JobStatus.RUNNING:
         outcome = worker.step(wait_s=1)
         assert outcome is not None and len(outcomes) < 10
         outcomes.append(outcome)
+        jobs_counted.append(_metric("videoforge_jobs_total", outcome="succeeded") - jobs)
     # The split's worker ran the audio itself, then audio, three chunks, the stitch.
     assert outcomes == [Outcome.SUCCEEDED] * 5
+    # Every task is counted; the job once, when its stitch publishes it.
+    assert {kind: _metric("videoforge_tasks_total", kind=kind, outcome="succeeded") - n
+            for kind, n in tasks.items()} == {"audio": 1, "chunk": 3, "stitch": 1}
+    assert jobs_counted == [0, 0, 0, 0, 1]
+    assert _metric("videoforge_jobs_in_flight") == 0
     done = stack.job(job.id)
     assert done.status == JobStatus.SUCCEEDED and done.chunked and done.progress == 1.0
     tasks = tasks_of(stack, job.id)
