@@ -15,6 +15,7 @@ from common.auth import Principal
 from common.deps import run_read
 from common.http import error_responses
 from common.models import AssetKind
+from common.plain_route import plain_get
 from common.video_view import quality_public
 from streaming import hls, playback
 from streaming.deps import (
@@ -58,7 +59,8 @@ def list_qualities(video_id: VideoId, session: SessionDep,
         preview=AssetKind.PREVIEW in kinds, storyboard=AssetKind.STORYBOARD_VTT in kinds)
 
 
-@router.get("/{video_id}", response_model=StreamUrl, responses=error_responses(401, 404, 409))
+@plain_get(router, "/{video_id}", response_model=StreamUrl,
+           responses=error_responses(401, 404, 409))
 async def stream_url(
     video_id: VideoId, request: Request, principal: OptionalUser,
     quality: Annotated[str, Query(max_length=16,
@@ -170,8 +172,8 @@ def master_playlist(video_id: VideoId, session: SessionDep, s3: S3Dep, texts: Te
     return Response(text, media_type=hls.PLAYLIST_CONTENT_TYPE, headers=_PLAYLIST_HEADERS)
 
 
-@router.get("/{video_id}/hls/{quality}/index.m3u8", response_class=Response,
-            responses={**_PLAYLIST_RESPONSE, **error_responses(401, 404, 409, 422)})
+@plain_get(router, "/{video_id}/hls/{quality}/index.m3u8", response_class=Response,
+           responses={**_PLAYLIST_RESPONSE, **error_responses(401, 404, 409, 422)})
 async def variant_playlist(video_id: VideoId, request: Request, principal: OptionalUser,
                            quality: Annotated[str, Path(pattern=QUALITY_PATTERN)],
                            grant: Grant = None, expand: Expand = False) -> Response:

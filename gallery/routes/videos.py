@@ -13,6 +13,7 @@ from common.auth import Principal
 from common.deps import run_read
 from common.http import ApiError, error_responses
 from common.models import VideoStatus, Visibility
+from common.plain_route import plain_get
 from gallery import videos
 from gallery.deps import (
     CurrentUser,
@@ -78,7 +79,8 @@ class PageQuery:
 PageDep = Annotated[PageQuery, Depends(PageQuery.from_query)]
 
 
-@router.get("/videos", response_model=VideoPage, responses=error_responses(400, 401, 422))
+@plain_get(router, "/videos", response_model=VideoPage,
+           responses=error_responses(400, 401, 422))
 async def search_videos(request: Request, principal: OptionalUser, page: PageDep,
                         settings: SettingsDep,
                         owner: Annotated[str | None, Query(max_length=128)] = None
