@@ -9,7 +9,8 @@ For a 20 s 1080p and a 10 s 4K noisy source it runs, with the same x264 settings
                source into a faststart MP4, a second copy of each cut into HLS segments,
                then a thumbnail run and a GIF run from the source;
   (b) ladder   ``processor.transcode.transcode`` (what the worker runs): one CMAF file per
-               quality that is also the HLS variant (byte ranges), previews from it;
+               quality that is also the HLS variant (byte ranges), poster and GIF cut in
+               the same run from the smallest quality's frames;
   (c) single   one hand-written FFmpeg command writing every file at once (the same CMAF
                files, poster and GIF from the smallest branch): the compute limit.
 
@@ -33,13 +34,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import transcode_passthrough
 from processor.cmaf import MUXER_ARGS
 from processor.demuxers import input_args
-from processor.encode import EncodeSettings, codec_args, ladder_graph, stream_maps, timeline
+from processor.encode import (
+    EncodeSettings,
+    codec_args,
+    ladder_graph,
+    stream_maps,
+    timeline,
+    with_previews,
+)
 from processor.ffmpeg import run_ffmpeg
 from processor.intake import intake
 from processor.ladder import Rung, choose_ladder
@@ -159,21 +167,12 @@ def ladder(source: Path, outdir: Path, info: SourceInfo, rungs: list[Rung],
 def single(source: Path, outdir: Path, info: SourceInfo, rungs: list[Rung],
            settings: EncodeSettings) -> None:
     timing = timeline(info)
-    base = ladder_graph(info, rungs, timing)
-    small = base.video[0]  # rungs are smallest first
-    start, length = preview_window(info.duration_s)
-    text = base.text + (f";[{small}]split=3[enc][poster_in][gif_in]"
-              f";[poster_in]trim=start={start:.3f},setpts=PTS-STARTPTS[poster]"
-              f";[gif_in]trim=start={start:.3f}:duration={length:.3f},setpts=PTS-STARTPTS[gif_t]"
-              f";{gif_filter(rungs[0].width, rungs[0].height, 'gif_t', 'gif')}")
-    graph = replace(base, text=text, video=["enc", *base.video[1:]])
+    graph, previews = with_previews(ladder_graph(info, rungs, timing), rungs, timing, outdir)
     args = [*input_args(source, info.container), "-filter_complex", graph.text]
     for index, rung in enumerate(rungs):
         args += [*stream_maps(graph, index), *codec_args(rung, info, settings, timing),
                  *MUXER_ARGS, str(outdir / f"{rung.name}.mp4")]
-    args += ["-map", "[poster]", *JPEG_ARGS, str(outdir / THUMBNAIL_NAME),
-             "-map", "[gif]", *GIF_ARGS, str(outdir / PREVIEW_NAME)]
-    run_ffmpeg(args)
+    run_ffmpeg([*args, *previews])
     package(outdir, rungs, info)
     make_storyboard(outdir / f"{rungs[0].name}.mp4", outdir, width=rungs[0].width,
                     height=rungs[0].height, duration_s=info.duration_s)

@@ -21,6 +21,7 @@ from processor.demuxers import input_args
 from processor.ffmpeg_build import has_filter
 from processor.ladder import Rung
 from processor.normalize import SCALE_FLAGS, audio_chain, top_scale, video_chain
+from processor.previews import preview_filters, preview_outputs
 from processor.source_info import SourceInfo
 
 # Keyframe every 2 s in every quality (no scene-cut keyframes), so HLS can switch qualities
@@ -178,13 +179,30 @@ def stream_maps(graph: LadderGraph, index: int) -> list[str]:
     return maps + (["-map", f"[{graph.audio[index]}]"] if graph.audio else [])
 
 
+def with_previews(graph: LadderGraph, rungs: Sequence[Rung], timing: Timeline,
+                  outdir: Path) -> tuple[LadderGraph, list[str]]:
+    """``graph`` with the smallest rung's frames also cut into the poster and the GIF, and
+    the output options writing those into ``outdir``: the encode run makes them from
+    frames it has anyway, instead of a later run decoding the smallest file again."""
+    index = min(range(len(rungs)), key=lambda i: rungs[i].pixels)
+    label, small = graph.video[index], rungs[index]
+    text = (f"{graph.text};[{label}]split=2[{label}e][pv];"
+            + preview_filters("pv", small.width, small.height, timing.seconds,
+                              float(timing.rate)))
+    video = [f"{label}e" if i == index else v for i, v in enumerate(graph.video)]
+    return LadderGraph(text, video, graph.audio), preview_outputs(outdir)
+
+
 def encode_args(source: Path, outputs: Sequence[Path], info: SourceInfo,
-                rungs: Sequence[Rung], settings: EncodeSettings, timing: Timeline
-                ) -> list[str]:
-    """FFmpeg arguments encoding ``rungs`` of ``source`` to ``outputs`` in one run."""
-    graph = ladder_graph(info, rungs, timing)
+                rungs: Sequence[Rung], settings: EncodeSettings, timing: Timeline,
+                previews: Path | None = None) -> list[str]:
+    """FFmpeg arguments encoding ``rungs`` of ``source`` to ``outputs`` in one run (and
+    the poster and GIF into the directory ``previews``, if given)."""
+    graph, extra = ladder_graph(info, rungs, timing), list[str]()
+    if previews is not None:
+        graph, extra = with_previews(graph, rungs, timing, previews)
     args = [*input_args(source, info.container), "-filter_complex", graph.text]
     for index, (rung, out) in enumerate(zip(rungs, outputs, strict=True)):
         args += [*stream_maps(graph, index), *codec_args(rung, info, settings, timing),
                  *MUXER_ARGS, str(out)]
-    return args
+    return [*args, *extra]

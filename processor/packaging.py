@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +55,10 @@ def package(outdir: Path, rungs: Sequence[Rung], info: SourceInfo) -> list[Asset
     (outdir / HLS_DIR).mkdir(parents=True)
     assets: list[Asset] = []
     variants: list[Variant] = []
-    for rung, path, index in zip(rungs, files, indexes, strict=True):
-        streams = _streams(path)
+    # One ffprobe per file, all at once: each is mostly process start-up, not work.
+    with ThreadPoolExecutor(len(files)) as pool:
+        probed = list(pool.map(_streams, files))
+    for rung, path, index, streams in zip(rungs, files, indexes, probed, strict=True):
         video = streams["video"]
         width, height = int(video["width"]), int(video["height"])
         duration = index.duration_s or info.duration_s

@@ -33,6 +33,7 @@ from processor.encode import (
     ladder_graph,
     output_rate,
     stream_maps,
+    with_previews,
 )
 from processor.ffprobe import RunLimits, run_tool
 from processor.ladder import Rung
@@ -206,15 +207,20 @@ def plan(source: Path, info: SourceInfo, rungs: Sequence[Rung]) -> Decision:
 
 def encode_args(source: Path, outputs: Sequence[Path], info: SourceInfo,
                 rungs: Sequence[Rung], decision: Decision, settings: EncodeSettings,
-                timing: Timeline) -> list[str]:
+                timing: Timeline, previews: Path | None = None) -> list[str]:
     """One FFmpeg run: the top rung copied, every other rung encoded with keyframes where
-    the source has them (so all fragments start together)."""
+    the source has them (so all fragments start together). ``previews``: a directory for
+    the poster and GIF, cut from the smallest encoded rung (only when one is encoded:
+    see :func:`makes_previews`)."""
     top = decision.rung
     assert top is not None, "encode_args needs a passthrough decision"
     lower = [r for r in rungs if r is not top]
     parts: list[str] = []
+    extra: list[str] = []
     if lower:
         graph = ladder_graph(info, lower, timing)
+        if previews is not None:
+            graph, extra = with_previews(graph, lower, timing, previews)
         parts.append(graph.text)
     audio_encoded = info.audio is not None and not decision.copy_audio
     if audio_encoded:
@@ -231,7 +237,13 @@ def encode_args(source: Path, outputs: Sequence[Path], info: SourceInfo,
             args += [*stream_maps(graph, lower.index(rung)),
                      *following_codec_args(rung, info, settings, timing)]
         args += [*MUXER_ARGS, str(out)]
-    return args
+    return [*args, *extra]
+
+
+def makes_previews(decision: Decision, rungs: Sequence[Rung]) -> bool:
+    """Whether :func:`encode_args` can cut the poster and GIF: some rung is encoded (a
+    source that gets one rung, copied, has no decoded frames to cut them from)."""
+    return any(r != decision.rung for r in rungs)
 
 
 def following_codec_args(rung: Rung, info: SourceInfo, settings: EncodeSettings,

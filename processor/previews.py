@@ -1,6 +1,9 @@
-"""Poster thumbnail and animated GIF preview, cut from the smallest encoded quality.
+"""Poster thumbnail and animated GIF preview, cut from the smallest quality.
 
-Working from the smallest MP4 (not the source) keeps this step cheap whatever the source is.
+Working from the smallest quality (not the source) keeps this step cheap whatever the
+source is. A one-run transcode takes them from the smallest quality's frames inside the
+encode run (:func:`preview_filters`: no second decode, no second FFmpeg run); a chunked
+job's stitch cuts them from the joined smallest file (:func:`preview_args`).
 """
 
 from __future__ import annotations
@@ -49,12 +52,33 @@ def gif_filter(width: int, height: int, src: str, out: str) -> str:
             f"[g2][pal]paletteuse=dither=bayer:bayer_scale=4[{out}]")
 
 
+def preview_filters(src: str, width: int, height: int, duration_s: float, rate: float
+                    ) -> str:
+    """Filter graph from ``[src]`` (the smallest quality's ``width``×``height`` frames at
+    ``rate``, the first at time 0) to ``[poster]`` and ``[gif]``: the frames of
+    :func:`preview_window`, picked by number so no float rounding drops the first one."""
+    start, length = preview_window(duration_s, rate)
+    first = round(start * rate)
+    end = first + max(1, round(length * rate))
+    # format= pins this branch's side of the split to the encoded rungs' yuv420p: split
+    # gives every output one format, and left free it would take the JPEG encoder's
+    # full-range yuvj420p for all of them, so the smallest rung would be encoded from
+    # range-converted frames.
+    return (f"[{src}]format=yuv420p,trim=start_frame={first}:end_frame={end},"
+            f"setpts=PTS-STARTPTS,split=2[poster][g];{gif_filter(width, height, 'g', 'gif')}")
+
+
+def preview_outputs(outdir: Path) -> list[str]:
+    """Output options writing ``[poster]`` and ``[gif]`` to their files in ``outdir``."""
+    return ["-map", "[poster]", *JPEG_ARGS, str(outdir / THUMBNAIL_NAME),
+            "-map", "[gif]", *GIF_ARGS, str(outdir / PREVIEW_NAME)]
+
+
 def preview_args(smallest: Path, width: int, height: int, duration_s: float,
                  outdir: Path, rate: float = 0.0) -> list[str]:
-    """FFmpeg arguments writing ``thumbnail.jpg`` and ``preview.gif`` in one run."""
+    """FFmpeg arguments writing ``thumbnail.jpg`` and ``preview.gif`` from the file
+    ``smallest`` in one run."""
     start, length = preview_window(duration_s, rate)
     graph = f"[0:v]split=2[poster][g];{gif_filter(width, height, 'g', 'gif')}"
     return ["-ss", f"{start:.6f}", "-t", f"{length:.6f}", *input_args(smallest, "mov"),
-            "-filter_complex", graph,
-            "-map", "[poster]", *JPEG_ARGS, str(outdir / THUMBNAIL_NAME),
-            "-map", "[gif]", *GIF_ARGS, str(outdir / PREVIEW_NAME)]
+            "-filter_complex", graph, *preview_outputs(outdir)]

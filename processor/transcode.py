@@ -1,18 +1,19 @@
 """Transcode one source into the ladder: a CMAF file per quality, HLS playlists over them,
 thumbnail, GIF, storyboard, manifest.
 
-Intake first (what the source really is, or why it is rejected). Then three FFmpeg runs:
+Intake first (what the source really is, or why it is rejected). Then two FFmpeg runs:
 (1) decode once and encode every quality into its fragmented MP4, within the budget the
-source's measured size allows, (2) poster and GIF from the smallest quality, (3) the
-storyboard from its keyframes only. Packaging after (1) reads the files' boxes and writes
-the byte-range playlists; it encodes nothing. Everything the run is told comes in
-``settings``: it reads no environment.
+source's measured size allows, cutting the poster and GIF from the smallest quality's
+frames on the way, (2) the storyboard from the smallest file's keyframes only. Packaging
+after (1) reads the files' boxes and writes the byte-range playlists; it encodes nothing.
+Everything the run is told comes in ``settings``: it reads no environment.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -75,36 +76,49 @@ def transcode(
         run_ffmpeg(args, duration_s=timing.seconds, on_progress=stage(0.0, _ENCODE_SHARE),
                    cancel=cancel, budget=settings.budget.for_source(info))
 
-    full = encode_args(source, files, info, rungs, settings.encode, timing)
+    # The poster and GIF come out of the encode run (from the smallest rung's frames).
+    full = encode_args(source, files, info, rungs, settings.encode, timing, previews=outdir)
     decision = passthrough.plan(source, info, rungs) if settings.passthrough else NOT_ASKED
     log.info("passthrough", taken=decision.taken, reasons=list(decision.reasons))
+    previews_made = True
     if not decision.taken:
         encode(full)
         assets = package(outdir, rungs, info)
     else:
+        previews_made = passthrough.makes_previews(decision, rungs)
         encode(passthrough.encode_args(source, files, info, rungs, decision, settings.encode,
-                                       timing))
+                                       timing, previews=outdir if previews_made else None))
         try:
             assets = package(outdir, rungs, info)
         except Misaligned as exc:  # the copy's GOPs and the encoder's keyframes disagree
             log.warning("passthrough_misaligned", error=str(exc))
             encode(full)
+            previews_made = True
             assets = package(outdir, rungs, info)
-    manifest = finish(outdir, rungs, info, timing, assets, cancel=cancel)
+    manifest = finish(outdir, rungs, info, timing, assets, cancel=cancel,
+                      previews_made=previews_made)
     if on_progress is not None:
         on_progress(Progress(fraction=1.0, speed=None, out_time_s=timing.seconds))
     return manifest
 
 
 def finish(outdir: Path, rungs: Sequence[Rung], info: SourceInfo, timing: Timeline,
-           assets: list[Asset], *, cancel: threading.Event | None = None) -> Manifest:
+           assets: list[Asset], *, cancel: threading.Event | None = None,
+           previews_made: bool = False) -> Manifest:
     """Everything after packaging, for CMAF files of ``rungs`` in ``outdir`` however they
     were made (one run, or a chunked job's stitch) and their packaged ``assets``: poster
-    and GIF, storyboard, manifest."""
-    assets = [*assets, *previews(outdir, rungs, timing, cancel=cancel)]
+    and GIF (unless ``previews_made``: the encode run already wrote them), storyboard,
+    manifest. The poster/GIF run and the storyboard run read the smallest file
+    independently, so they run at once (each is mostly serial: together they keep two
+    cores busy instead of one)."""
     smallest = min(rungs, key=lambda r: r.pixels)
-    assets += make_storyboard(cmaf_path(outdir, smallest.name), outdir, width=smallest.width,
-                              height=smallest.height, duration_s=timing.seconds, cancel=cancel)
+    with ThreadPoolExecutor(1) as pool:
+        board = pool.submit(make_storyboard, cmaf_path(outdir, smallest.name), outdir,
+                            width=smallest.width, height=smallest.height,
+                            duration_s=timing.seconds, cancel=cancel)
+        posters = (preview_assets(outdir, smallest) if previews_made
+                   else previews(outdir, rungs, timing, cancel=cancel))
+        assets = [*assets, *posters, *board.result()]
     return Manifest(source=info, assets=assets).write(outdir)
 
 
@@ -115,6 +129,11 @@ def previews(outdir: Path, rungs: Sequence[Rung], timing: Timeline, *,
     run_ffmpeg(preview_args(cmaf_path(outdir, smallest.name), smallest.width, smallest.height,
                             timing.seconds, outdir, rate=float(timing.rate)),
                duration_s=timing.seconds, on_progress=None, cancel=cancel)
+    return preview_assets(outdir, smallest)
+
+
+def preview_assets(outdir: Path, smallest: Rung) -> list[Asset]:
+    """Manifest entries of the poster and GIF in ``outdir``, cut from ``smallest``."""
     return [Asset(AssetKind.THUMBNAIL.value, THUMBNAIL_NAME, smallest.width, smallest.height,
                   None, (outdir / THUMBNAIL_NAME).stat().st_size),
             Asset(AssetKind.PREVIEW.value, PREVIEW_NAME, None, None, None,

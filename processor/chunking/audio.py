@@ -6,7 +6,8 @@ video frame, stereo 48 kHz, padded or cut to the video's length) and encodes it 
 audio bitrate the ladder uses, with the rungs' own codec options. The stitch muxes each
 quality's file in; the AAC packets are the ones an unchunked run would have written.
 With the top rung copied (passthrough) and the audio already AAC stereo, the run also
-copies the source's audio as it is, for the top rung, as the unchunked passthrough does.
+copies the source's audio as it is, for the top rung, as the unchunked passthrough does,
+and encodes no bitrate that only the top rung would have used (a 4K source's 160 kb/s).
 """
 
 from __future__ import annotations
@@ -37,22 +38,29 @@ def copies_audio(plan: ChunkPlan, info: SourceInfo) -> bool:
 def audio_files(workdir: Path, rungs: Sequence[Rung], plan: ChunkPlan,
                 info: SourceInfo) -> list[Path]:
     """Every file the audio run writes."""
-    files = [audio_file(workdir, r) for r in audio_rungs(rungs)]
-    return [*files, workdir / COPIED_AUDIO] if copies_audio(plan, info) else files
+    copy = copies_audio(plan, info)
+    files = [audio_file(workdir, r) for r in audio_rungs(rungs, copy=copy)]
+    return [*files, workdir / COPIED_AUDIO] if copy else files
+
+
+def _top(rungs: Sequence[Rung]) -> Rung:
+    return max(rungs, key=lambda r: r.pixels)
 
 
 def rung_audio(workdir: Path, rung: Rung, rungs: Sequence[Rung], plan: ChunkPlan,
                info: SourceInfo) -> Path:
     """The audio file ``rung``'s quality gets: the copy for a copied top rung."""
-    if copies_audio(plan, info) and rung.name == max(rungs, key=lambda r: r.pixels).name:
+    if copies_audio(plan, info) and rung.name == _top(rungs).name:
         return workdir / COPIED_AUDIO
     return audio_file(workdir, rung)
 
 
-def audio_rungs(rungs: Sequence[Rung]) -> list[Rung]:
-    """One rung per distinct audio bitrate (the file a quality's audio comes from)."""
+def audio_rungs(rungs: Sequence[Rung], *, copy: bool = False) -> list[Rung]:
+    """One rung per distinct audio bitrate (the file a quality's audio comes from); with
+    the audio ``copy``-ed for the top rung, only the bitrates the other rungs use."""
+    encoded = [r for r in rungs if r.name != _top(rungs).name] if copy else list(rungs)
     seen: dict[int, Rung] = {}
-    for rung in rungs:
+    for rung in encoded:
         seen.setdefault(rung.audio_bitrate, rung)
     return list(seen.values())
 
@@ -61,11 +69,12 @@ def audio_args(source: Path, info: SourceInfo, rungs: Sequence[Rung], timing: Ti
                workdir: Path, *, copy: bool = False) -> list[str]:
     """FFmpeg arguments writing one AAC file per audio bitrate of ``rungs``."""
     assert info.audio is not None
-    wanted = audio_rungs(rungs)
+    wanted = audio_rungs(rungs, copy=copy)
     labels = "".join(f"[a{i}]" for i in range(len(wanted)))
     chain = ",".join(audio_chain(info, timing.seconds))
-    args = [*input_args(source, info.container), "-filter_complex",
-            f"[0:{info.audio.index}]{chain},asplit={len(wanted)}{labels}"]
+    args = [*input_args(source, info.container)]
+    if wanted:  # none when the one rung there is gets the copy
+        args += ["-filter_complex", f"[0:{info.audio.index}]{chain},asplit={len(wanted)}{labels}"]
     for i, rung in enumerate(wanted):
         args += ["-map", f"[a{i}]", "-map_metadata", "-1", *audio_codec_args(rung),
                  "-f", "mp4", str(audio_file(workdir, rung))]

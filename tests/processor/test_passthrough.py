@@ -19,7 +19,7 @@ from processor.ladder import choose_ladder
 from processor.passthrough import MAX_KEYFRAME_INTERVAL_S, VideoPackets, decide
 from processor.transcode import transcode
 from processor.transcode_settings import TranscodeSettings
-from tests.support.media import keyframe_times, make_clip
+from tests.support.media import keyframe_times, make_clip, probe_streams, video_stream
 
 # A clean 720p H.264 High export: CFR, keyframes every 2 s, well within 720p's cap.
 COMPLIANT = ["-preset", "veryfast", "-profile:v", "high", "-g", "20", "-keyint_min", "20",
@@ -158,3 +158,17 @@ def test_vbv_model_counts_bursts_against_the_buffer() -> None:
     fill = passthrough._peak_buffer
     assert fill([(0.0, 1000), (1.0, 1000)], maxrate=1000) == 1000  # drained in between
     assert fill([(0.0, 1000), (0.5, 1000)], maxrate=1000) == 1500
+
+
+def test_a_source_whose_only_rung_is_copied_still_gets_a_poster_and_a_gif(
+        source: Maker, tmp_path: Path) -> None:
+    # Nothing is encoded, so the encode run has no frames to cut them from: the copied
+    # file gives them instead.
+    path = source("only_480p", size="854x480", extra=["-maxrate", "800k", "-bufsize", "1600k"])
+    decision = _decision(path)
+    assert decision.taken and decision.rung.name == "480p", decision
+    assert not passthrough.makes_previews(decision, choose_ladder(854, 480))
+    transcode(path, tmp_path)
+    poster = video_stream(probe_streams(tmp_path / "thumbnail.jpg"))
+    assert (poster["codec_name"], poster["width"], poster["height"]) == ("mjpeg", 854, 480)
+    assert video_stream(probe_streams(tmp_path / "preview.gif"))["codec_name"] == "gif"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import struct
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,7 +14,12 @@ import pytest
 
 from common.models import AssetKind
 from processor.cmaf import read_index
+from processor.encode import encode_args, timeline
+from processor.ffmpeg import run_ffmpeg
+from processor.intake import intake
+from processor.ladder import choose_ladder
 from processor.manifest import Manifest
+from processor.previews import preview_window
 from processor.progress import Progress
 from processor.transcode import transcode
 from tests.support.cmaf import byte_ranges, packet_counts
@@ -134,6 +140,52 @@ def test_thumbnail_and_gif_come_from_the_smallest_quality(
     stream = video_stream(gif)
     assert (stream["codec_name"], stream["width"], stream["height"]) == ("gif", 320, 180)
     assert float(gif["format"]["duration"]) > 1.0  # animated, not a single frame
+
+
+def test_the_encode_run_cuts_the_poster_and_gif_from_the_smallest_quality(
+        clip: Clip, tmp_path: Path) -> None:
+    """No second decode for them: the one run writes them beside the qualities, from the
+    smallest quality's frames, picked by frame number (the window of preview_window)."""
+    source = clip("ladder")
+    info = intake(source)
+    rungs = choose_ladder(info.width, info.height)
+    timing = timeline(info)
+    args = encode_args(source, [tmp_path / f"{r.name}.mp4" for r in rungs], info, rungs,
+                       FAST.encode, timing, previews=tmp_path)
+    assert args[-1] == str(tmp_path / "preview.gif") and str(tmp_path / "thumbnail.jpg") in args
+    graph = args[args.index("-filter_complex") + 1]
+    start, length = preview_window(timing.seconds, float(timing.rate))
+    first = round(start * timing.rate)
+    end = first + round(length * timing.rate)
+    assert f"[pv]format=yuv420p,trim=start_frame={first}:end_frame={end}," in graph
+    smallest = min(range(len(rungs)), key=lambda i: rungs[i].pixels)
+    assert f"[v{smallest}]split=2[v{smallest}e][pv]" in graph
+
+
+def test_cutting_the_previews_leaves_the_smallest_quality_unchanged(
+        clip: Clip, tmp_path: Path) -> None:
+    # The preview branch shares the smallest rung's frames: it must not change the pixel
+    # format they are negotiated in (the JPEG encoder's full-range yuvj420p once did).
+    source = clip("ladder")
+    info = intake(source)
+    rungs = choose_ladder(info.width, info.height)
+    timing = timeline(info)
+    decoded = []
+    for previews in (None, tmp_path):
+        outdir = tmp_path / ("with" if previews else "without")
+        outdir.mkdir()
+        run_ffmpeg(encode_args(source, [outdir / f"{r.name}.mp4" for r in rungs], info, rungs,
+                               FAST.encode, timing, previews=previews))
+        decoded.append(_frame_hashes(outdir / "480p.mp4"))
+    assert decoded[0] == decoded[1]
+
+
+def _frame_hashes(path: Path) -> list[str]:
+    out = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", str(path),
+                          "-map", "0:v:0", "-f", "framemd5", "-"], check=True,
+                         capture_output=True, text=True).stdout
+    return [line.split(",")[-1].strip() for line in out.splitlines()
+            if line and not line.startswith("#")]
 
 
 def test_manifest_lists_every_asset(result: tuple[Path, Manifest, list[Progress]]) -> None:
