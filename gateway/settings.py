@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
@@ -67,4 +68,8 @@ class GatewaySettings(CommonSettings, PriceSettings):
         return value
 
     def limit(self, route_class: str) -> Limit:
-        return Limit.parse(getattr(self, f"rate_limit_{route_class}"))
+        return _parsed_limit(getattr(self, f"rate_limit_{route_class}"))
+
+
+# Asked on every limited request; a limit is a frozen value, so one parse per text.
+_parsed_limit = functools.lru_cache(maxsize=64)(Limit.parse)
