@@ -17,8 +17,10 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+import functools
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -26,9 +28,12 @@ from typing import Any
 from sqlalchemy import (
     ColumnClause,
     ColumnElement,
+    Integer,
     Row,
     Select,
+    String,
     and_,
+    bindparam,
     func,
     literal_column,
     or_,
@@ -137,43 +142,95 @@ def _typed_key(sort: SortOrder, key: Any) -> Any:
     raise _bad_cursor()
 
 
-def _text_match(text: str, dialect: str) -> ColumnElement[bool]:
+def _text_match(dialect: str) -> ColumnElement[bool]:
+    """The text condition over the bound ``text`` (PostgreSQL) or ``pattern`` (SQLite)."""
     if dialect == "postgresql":
-        query = func.websearch_to_tsquery(literal_column("'english'"), text)
+        words = bindparam("text", type_=String)
+        query = func.websearch_to_tsquery(literal_column("'english'"), words)
         return SEARCH_VECTOR.op("@@")(query)
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    pattern = f"%{escaped}%"
+    pattern = bindparam("pattern", type_=String)
     return or_(GalleryVideo.title.ilike(pattern, escape="\\"),
                GalleryVideo.description.ilike(pattern, escape="\\"))
 
 
-def visible_to(principal: Principal | None) -> ColumnElement[bool] | None:
-    """What a viewer may list: everything (admin), public + own, or public only."""
-    if principal is not None and principal.is_admin:
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class _Viewer(enum.Enum):
+    ANYONE = "anyone"  # anonymous: public only
+    USER = "user"      # public and their own
+    ADMIN = "admin"    # everything
+
+
+def _viewer(principal: Principal | None) -> _Viewer:
+    if principal is None:
+        return _Viewer.ANYONE
+    return _Viewer.ADMIN if principal.is_admin else _Viewer.USER
+
+
+def visible_to(viewer: _Viewer) -> ColumnElement[bool] | None:
+    """What a viewer may list: everything (admin), public + own (the bound ``viewer_id``),
+    or public only."""
+    if viewer is _Viewer.ADMIN:
         return None
     public = GalleryVideo.visibility == Visibility.PUBLIC
-    if principal is None:
+    if viewer is _Viewer.ANYONE:
         return public
-    return or_(public, GalleryVideo.owner_id == principal.user_id)
+    return or_(public, GalleryVideo.owner_id == bindparam("viewer_id"))
 
 
-def _filtered(filters: SearchFilters, principal: Principal | None, dialect: str) -> Select[Any]:
-    stmt = select(*_PAGE_COLUMNS)
-    scope = visible_to(principal)
+# The optional filters: the bound parameter each one takes, and its condition.
+_FILTERS: tuple[tuple[str, Callable[[], ColumnElement[bool]]], ...] = (
+    ("owner_id", lambda: GalleryVideo.owner_id == bindparam("owner_id")),
+    ("status", lambda: GalleryVideo.status == bindparam("status")),
+    ("visibility", lambda: GalleryVideo.visibility == bindparam("visibility")),
+    ("created_after", lambda: GalleryVideo.created_at >= bindparam("created_after")),
+    ("created_before", lambda: GalleryVideo.created_at < bindparam("created_before")),
+)
+
+
+@functools.lru_cache(maxsize=1024)
+def _statement(dialect: str, viewer: _Viewer, text: bool, present: frozenset[str],
+               sort: SortOrder, resumed: bool) -> Select[Any]:
+    """The query of one shape (which filters are given, who looks, the sort, whether a
+    cursor resumes it), with every value bound: built once per shape, as building the
+    expression costs more than running it."""
+    scope = visible_to(viewer)
     conditions = [scope] if scope is not None else []
+    if text:
+        conditions.append(_text_match(dialect))
+    conditions += [condition() for name, condition in _FILTERS if name in present]
+    column, descending = sort.column, sort.descending
+    if resumed:
+        key, last_id = bindparam("key", type_=column.type), bindparam("last_id", type_=String)
+        after = (tuple_(column, GalleryVideo.id) < tuple_(key, last_id) if descending
+                 else tuple_(column, GalleryVideo.id) > tuple_(key, last_id))
+        # The plain bound lets an index on the sort column narrow the scan.
+        conditions.append(and_(column <= key if descending else column >= key, after))
+    order = (column.desc(), GalleryVideo.id.desc()) if descending else (column, GalleryVideo.id)
+    return (select(*_PAGE_COLUMNS).where(*conditions).order_by(*order)
+            .limit(bindparam("limit", type_=Integer)))
+
+
+def bound_query(filters: SearchFilters, principal: Principal | None, dialect: str, *,
+                limit: int, cursor: str | None = None) -> tuple[Select[Any], dict[str, Any]]:
+    """The statement of the query's shape and the values to bind into it."""
+    values: dict[str, Any] = {name: getattr(filters, name) for name, _ in _FILTERS
+                              if getattr(filters, name) is not None}
+    stmt = _statement(dialect, _viewer(principal), bool(filters.text), frozenset(values),
+                      filters.sort, bool(cursor))
     if filters.text:
-        conditions.append(_text_match(filters.text, dialect))
-    if filters.owner_id is not None:
-        conditions.append(GalleryVideo.owner_id == filters.owner_id)
-    if filters.status is not None:
-        conditions.append(GalleryVideo.status == filters.status)
-    if filters.visibility is not None:
-        conditions.append(GalleryVideo.visibility == filters.visibility)
-    if filters.created_after is not None:
-        conditions.append(GalleryVideo.created_at >= filters.created_after)
-    if filters.created_before is not None:
-        conditions.append(GalleryVideo.created_at < filters.created_before)
-    return stmt.where(*conditions)
+        postgres = dialect == "postgresql"
+        values["text" if postgres else "pattern"] = (
+            filters.text if postgres else _like_pattern(filters.text))
+    if principal is not None:
+        values["viewer_id"] = principal.user_id
+    if cursor:
+        values["key"], values["last_id"] = decode_cursor(filters, cursor)
+    values["limit"] = limit + 1
+    return stmt, values
 
 
 def search(
@@ -184,18 +241,9 @@ def search(
     limit: int,
     cursor: str | None = None,
 ) -> Page:
-    dialect = session.get_bind().dialect.name
-    stmt = _filtered(filters, principal, dialect)
-    column, descending = filters.sort.column, filters.sort.descending
-    if cursor:
-        key, last_id = decode_cursor(filters, cursor)
-        after = (tuple_(column, GalleryVideo.id) < tuple_(key, last_id) if descending
-                 else tuple_(column, GalleryVideo.id) > tuple_(key, last_id))
-        # The plain bound lets an index on the sort column narrow the scan.
-        bound = column <= key if descending else column >= key
-        stmt = stmt.where(and_(bound, after))
-    order = (column.desc(), GalleryVideo.id.desc()) if descending else (column, GalleryVideo.id)
-    rows = list(session.connection().execute(stmt.order_by(*order).limit(limit + 1)).all())
+    stmt, values = bound_query(filters, principal, session.get_bind().dialect.name,
+                               limit=limit, cursor=cursor)
+    rows = list(session.connection().execute(stmt, values).all())
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, encode_cursor(filters, rows[-1]) if more and rows else None)

@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from common.db import engine_for
 from common.models import VideoStatus, Visibility
-from gallery.search import SearchFilters, _filtered
+from gallery.search import SearchFilters, bound_query
 from tests.support.videos import insert_video
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -127,8 +127,8 @@ def test_bad_filters_are_422(client) -> None:
 def test_text_search_uses_the_gin_index(gallery_settings) -> None:
     """The app's own query matches the indexed column, so the planner can use the index."""
     engine = engine_for(gallery_settings.database_url)
-    stmt = _filtered(SearchFilters(text="surf"), None, "postgresql")
-    sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
+    stmt, values = bound_query(SearchFilters(text="surf"), None, "postgresql", limit=20)
+    sql = str(stmt.params(values).compile(engine, compile_kwargs={"literal_binds": True}))
     with engine.connect() as conn:
         conn.execute(text("SET enable_seqscan = off"))
         plan = "\n".join(row[0] for row in conn.execute(text(f"EXPLAIN {sql}")))
