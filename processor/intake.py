@@ -10,6 +10,7 @@ result, a :class:`SourceInfo`, is all that later steps read.
 from __future__ import annotations
 
 import re
+from concurrent.futures import Future, ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,19 @@ def check_duration(duration_s: float, limits: Limits) -> None:
 
 def _describe(path: Path, data: dict[str, Any], choice: Choice, container: str, size: int,
               limits: Limits, run_limits: RunLimits) -> SourceInfo:
+    with ThreadPoolExecutor(1) as pool:
+        # Where the first audio track starts needs nothing the video's checks find, so it
+        # is probed meanwhile: each probe is mostly FFmpeg's start-up, on one core.
+        first_audio = pool.submit(first_audio_s, path, container,
+                                  int(choice.audio[0]["index"]),
+                                  limits=run_limits) if choice.audio else None
+        return _describe_video(path, data, choice, container, size, limits, run_limits,
+                               first_audio)
+
+
+def _describe_video(path: Path, data: dict[str, Any], choice: Choice, container: str,
+                    size: int, limits: Limits, run_limits: RunLimits,
+                    first_audio: Future[float | None] | None) -> SourceInfo:
     stream = choice.video
     index = int(stream["index"])
     header_fps = rate(stream.get("avg_frame_rate")) or rate(stream.get("r_frame_rate"))
@@ -170,7 +184,7 @@ def _describe(path: Path, data: dict[str, Any], choice: Choice, container: str, 
         name=path.name, container=container, format_name=str(fmt.get("format_name", "")),
         size_bytes=size, duration_s=duration, claimed_duration_s=_claimed(fmt, stream),
         width=display_w, height=display_h, video=video,
-        audio=_audio(path, container, choice, start, duration, run_limits),
+        audio=_audio(path, container, choice, start, duration, run_limits, first_audio),
         program_id=choice.program_id)
 
 
@@ -213,11 +227,14 @@ def _broadcast_format(sample: FrameSample, fps: float) -> bool:
 
 
 def _audio(path: Path, container: str, choice: Choice, video_start: float,
-           duration: float, run_limits: RunLimits) -> AudioStream | None:
+           duration: float, run_limits: RunLimits,
+           first: Future[float | None] | None = None) -> AudioStream | None:
     """The first of the candidate tracks that decodes and overlaps the video in time (an
-    MPEG-TS can list a track on another clock, hours away)."""
-    for stream in choice.audio:
-        start = first_audio_s(path, container, int(stream["index"]), limits=run_limits)
+    MPEG-TS can list a track on another clock, hours away). ``first``: the first track's
+    start, already being probed."""
+    for i, stream in enumerate(choice.audio):
+        start = (first.result() if i == 0 and first is not None
+                 else first_audio_s(path, container, int(stream["index"]), limits=run_limits))
         if start is None:
             continue
         offset = start - video_start
