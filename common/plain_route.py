@@ -112,7 +112,9 @@ class PlainRoute(APIRoute):
                 return result
             if adapter is None:
                 raise TypeError(f"{endpoint!r} returned no Response and has no model")
-            return Response(adapter.dump_json(result), status, media_type="application/json")
+            # by_alias, as FastAPI serialises a response model by default.
+            return Response(adapter.dump_json(result, by_alias=True), status,
+                            media_type="application/json")
 
         return handle
 
