@@ -18,7 +18,6 @@ from typing import Any, Protocol
 import anyio
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from common.job_state import JobStatus
 from common.job_view import has_position
@@ -101,9 +100,8 @@ async def _events(ctx: GatewayState, job_id: str, *, snapshot: Snapshot) -> Asyn
     last: Any = None
     yield f"retry: {_RETRY_MS}\n\n"
     while True:
-        # Within the process's session budget, like any request's session.
-        async with ctx.session_budget.held():
-            state = await run_in_threadpool(_read, ctx, job_id, snapshot)
+        # Within the process's session budget, like any request's read.
+        state = await ctx.session_budget.run(_read, ctx, job_id, snapshot)
         now = time.monotonic()
         if state is None:
             yield sse(JobEvent.GONE, {"id": job_id})
