@@ -50,7 +50,7 @@ from processor.encode import (
 )
 from processor.ffmpeg import run_ffmpeg
 from processor.intake import intake
-from processor.ladder import Rung, choose_ladder
+from processor.ladder import Rung, choose_ladder, smallest_rung
 from processor.packaging import package
 from processor.previews import (
     GIF_ARGS,
@@ -249,7 +249,7 @@ def run_clip(name: str, settings: EncodeSettings, every: int, work: Path) -> lis
 
 def storyboard_cpu(outdir: Path, rungs: list[Rung], info: SourceInfo) -> float:
     """CPU seconds of the storyboard step alone, made again from (b)'s smallest quality."""
-    smallest = min(rungs, key=lambda r: r.pixels)
+    smallest = smallest_rung(rungs)
     again = outdir / "storyboard-again"
     again.mkdir(exist_ok=True)
     cpu0 = children_cpu_s()

@@ -35,6 +35,16 @@ class Rung:
         return self.width * self.height
 
 
+def top_rung(rungs: Sequence[Rung]) -> Rung:
+    """The largest of ``rungs``: the one passthrough copies the source into."""
+    return max(rungs, key=lambda r: r.pixels)
+
+
+def smallest_rung(rungs: Sequence[Rung]) -> Rung:
+    """The smallest of ``rungs``: the one previews and the storyboard are cut from."""
+    return min(rungs, key=lambda r: r.pixels)
+
+
 def _rung(name: str, width: int, height: int, video: int, audio: int) -> Rung:
     # Capped CRF: the cap is the design's per-quality figure, with two seconds of buffer.
     return Rung(name, width, height, video, maxrate=video, bufsize=2 * video, audio_bitrate=audio)

@@ -36,7 +36,7 @@ from processor.encode import (
     with_previews,
 )
 from processor.ffprobe import RunLimits, run_tool
-from processor.ladder import Rung
+from processor.ladder import Rung, top_rung
 from processor.normalize import audio_chain
 from processor.source_info import SourceInfo
 
@@ -187,7 +187,7 @@ def decide(info: SourceInfo, rungs: Sequence[Rung], packets: VideoPackets | None
            ) -> Decision:
     """The decision for ``info`` and its ``rungs`` (largest last); ``packets`` None means
     the header facts alone are checked (the scan not run yet)."""
-    top = max(rungs, key=lambda r: r.pixels)
+    top = top_rung(rungs)
     reasons = header_misfits(info, top)
     if not reasons and packets is not None:
         reasons = packet_misfits(packets, top, info.duration_s)
@@ -201,7 +201,7 @@ def plan(source: Path, info: SourceInfo, rungs: Sequence[Rung]) -> Decision:
     early = decide(info, rungs, None)
     if early.reasons:
         return early
-    top = max(rungs, key=lambda r: r.pixels)
+    top = top_rung(rungs)
     return decide(info, rungs, scan(source, info, top))
 
 

@@ -24,7 +24,7 @@ from processor.encode import Timeline, encode_args, timeline
 from processor.ffmpeg import run_ffmpeg
 from processor.hls import Misaligned
 from processor.intake import intake
-from processor.ladder import Rung, choose_ladder
+from processor.ladder import Rung, choose_ladder, smallest_rung
 from processor.manifest import Asset, Manifest
 from processor.packaging import cmaf_path, package
 from processor.passthrough import NOT_ASKED
@@ -111,7 +111,7 @@ def finish(outdir: Path, rungs: Sequence[Rung], info: SourceInfo, timing: Timeli
     manifest. The poster/GIF run and the storyboard run read the smallest file
     independently, so they run at once (each is mostly serial: together they keep two
     cores busy instead of one)."""
-    smallest = min(rungs, key=lambda r: r.pixels)
+    smallest = smallest_rung(rungs)
     with ThreadPoolExecutor(1) as pool:
         board = pool.submit(make_storyboard, cmaf_path(outdir, smallest.name), outdir,
                             width=smallest.width, height=smallest.height,
@@ -125,7 +125,7 @@ def finish(outdir: Path, rungs: Sequence[Rung], info: SourceInfo, timing: Timeli
 def previews(outdir: Path, rungs: Sequence[Rung], timing: Timeline, *,
              cancel: threading.Event | None = None) -> list[Asset]:
     """Poster and GIF from the smallest quality, as manifest entries."""
-    smallest = min(rungs, key=lambda r: r.pixels)
+    smallest = smallest_rung(rungs)
     run_ffmpeg(preview_args(cmaf_path(outdir, smallest.name), smallest.width, smallest.height,
                             timing.seconds, outdir, rate=float(timing.rate)),
                duration_s=timing.seconds, on_progress=None, cancel=cancel)

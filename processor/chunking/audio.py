@@ -18,7 +18,7 @@ from pathlib import Path
 from processor.chunking.plan import ChunkPlan
 from processor.demuxers import input_args
 from processor.encode import Timeline, audio_codec_args
-from processor.ladder import Rung
+from processor.ladder import Rung, top_rung
 from processor.normalize import audio_chain
 from processor.passthrough import audio_copyable
 from processor.source_info import SourceInfo
@@ -43,14 +43,10 @@ def audio_files(workdir: Path, rungs: Sequence[Rung], plan: ChunkPlan,
     return [*files, workdir / COPIED_AUDIO] if copy else files
 
 
-def _top(rungs: Sequence[Rung]) -> Rung:
-    return max(rungs, key=lambda r: r.pixels)
-
-
 def rung_audio(workdir: Path, rung: Rung, rungs: Sequence[Rung], plan: ChunkPlan,
                info: SourceInfo) -> Path:
     """The audio file ``rung``'s quality gets: the copy for a copied top rung."""
-    if copies_audio(plan, info) and rung.name == _top(rungs).name:
+    if copies_audio(plan, info) and rung.name == top_rung(rungs).name:
         return workdir / COPIED_AUDIO
     return audio_file(workdir, rung)
 
@@ -58,7 +54,7 @@ def rung_audio(workdir: Path, rung: Rung, rungs: Sequence[Rung], plan: ChunkPlan
 def audio_rungs(rungs: Sequence[Rung], *, copy: bool = False) -> list[Rung]:
     """One rung per distinct audio bitrate (the file a quality's audio comes from); with
     the audio ``copy``-ed for the top rung, only the bitrates the other rungs use."""
-    encoded = [r for r in rungs if r.name != _top(rungs).name] if copy else list(rungs)
+    encoded = [r for r in rungs if r.name != top_rung(rungs).name] if copy else list(rungs)
     seen: dict[int, Rung] = {}
     for rung in encoded:
         seen.setdefault(rung.audio_bitrate, rung)

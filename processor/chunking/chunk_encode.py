@@ -34,7 +34,7 @@ from processor.chunking.split import PART_FORMAT
 from processor.cmaf import MUXER_ARGS
 from processor.demuxers import input_args
 from processor.encode import EncodeSettings, Timeline, encode_args, ladder_graph, stream_maps
-from processor.ladder import Rung
+from processor.ladder import Rung, top_rung
 from processor.passthrough import copied_video_args, following_codec_args
 from processor.source_info import SourceInfo
 
@@ -71,7 +71,7 @@ def chunk_commands(part: Path, outputs: Sequence[Path], info: SourceInfo,
     if not plan.copied_top:
         return [chunk_args(part, outputs, info, rungs, settings, plan, chunk,
                            vbv_init=vbv_init)]
-    top = max(rungs, key=lambda r: r.pixels)
+    top = top_rung(rungs)
     out_of = dict(zip((r.name for r in rungs), outputs, strict=True))
     # No clock kept: the copy starts at zero, as the encoded chunks do.
     runs = [[*input_args(part, PART_FORMAT), *copied_video_args(0), *MUXER_ARGS,
