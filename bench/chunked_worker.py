@@ -38,7 +38,6 @@ from processor.ffmpeg import run_ffmpeg
 from processor.intake import intake
 from processor.ladder import Rung, choose_ladder
 from processor.manifest import Manifest
-from processor.packaging import package
 from processor.source_info import SourceInfo
 from processor.transcode import finish, transcode
 from processor.transcode_settings import TranscodeSettings
@@ -205,8 +204,7 @@ class Pool:
                 audio = audio_file(self.work / "audio", rung) if job.info.has_audio else None
                 join_quality(job.plan, rung, self.work / "chunks", audio, outdir)
         with step(self.work, "stitch: package, previews, manifest"):
-            finish(outdir, job.rungs, job.info, job.timing,
-                   package(outdir, job.rungs, job.info))
+            finish(outdir, job.rungs, job.info, job.timing)
 
 
 def check_same_assets(whole_out: Path, chunked_out: Path) -> None:

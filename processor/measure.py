@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import re
 import statistics
+import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,14 @@ _TRUNCATED = re.compile(r"partial file|ended prematurely|truncated", re.I)
 # Frames decoded past the first keyframe to read interlacing and range from.
 SAMPLE_FRAMES = 8
 IDET_FRAMES = 60
+# What a packet scan asks of every packet (ffprobe prints them in this order).
+_PACKET_FIELDS = "pts_time,dts_time,duration_time,size,flags"
+# The last scan's text, kept for :func:`packet_rows` (taken once). Only a short source's is
+# kept: 8 M characters are about 200,000 packets, 2 hours at 24 fps; a longer source's
+# packets are read again rather than held.
+_KEEP_CHARS = 8_000_000
+_kept: dict[tuple[object, ...], str] = {}
+_kept_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -40,18 +50,18 @@ class Packets:
 def scan_packets(path: Path, container: str, index: int, *, fps: float, discontinuous: bool,
                  limits: RunLimits) -> Packets:
     """Every packet of stream ``index``: timestamps and flags only, nothing decoded."""
-    cmd = ["ffprobe", "-hide_banner", "-v", "error", *input_args(path, container),
-           "-select_streams", str(index),
-           "-show_entries", "packet=pts_time,dts_time,duration_time,flags", "-of", "csv=p=0"]
-    proc = run_tool(cmd, limits)
-    rows = [fields for line in proc.stdout.splitlines()
-            if len(fields := line.split(",")) >= 4 and fields[0][:1] in "-0123456789N"]
+    proc = _run_scan(path, container, index, limits)
+    if len(proc.stdout) <= _KEEP_CHARS:
+        with _kept_lock:
+            _kept.clear()
+            _kept[_identity(path, container, index)] = proc.stdout
+    rows = _rows(proc.stdout)
     complaint = next((line for line in proc.stderr.splitlines() if _TRUNCATED.search(line)),
                      None)
     pts = [_time(r[0]) for r in rows]
     dts = [_time(r[1]) for r in rows]
     durations = [_time(r[2]) for r in rows]
-    first_key = next((i for i, r in enumerate(rows) if "K" in r[3]), -1)
+    first_key = next((i for i, r in enumerate(rows) if "K" in r[4]), -1)
     known = [d for d in durations if d and d > 0]
     frame_s = statistics.median(known) if known else (1 / fps if fps > 0 else 0.04)
     stamped: list[tuple[float, float, float]] = []  # (pts, duration, dts) in decode order
@@ -64,6 +74,36 @@ def scan_packets(path: Path, container: str, index: int, *, fps: float, disconti
         return Packets(len(rows), None, None, span, first_key, complaint)
     span, first, end = _span(stamped, discontinuous)
     return Packets(len(rows), first, end, span, first_key, complaint)
+
+
+def packet_rows(path: Path, container: str, index: int, *, limits: RunLimits
+                ) -> list[list[str]]:
+    """Every packet of stream ``index`` as ffprobe's fields (pts, dts, duration, size,
+    flags), taken from the scan :func:`scan_packets` just made of this same file when
+    there is one (passthrough reads the packets moments after intake, in the same
+    process), read again otherwise."""
+    with _kept_lock:
+        text = _kept.pop(_identity(path, container, index), None)
+    return _rows(text if text is not None else _run_scan(path, container, index, limits).stdout)
+
+
+def _run_scan(path: Path, container: str, index: int, limits: RunLimits
+              ) -> subprocess.CompletedProcess[str]:
+    return run_tool(["ffprobe", "-hide_banner", "-v", "error", *input_args(path, container),
+                     "-select_streams", str(index), "-show_entries",
+                     f"packet={_PACKET_FIELDS}", "-of", "csv=p=0"], limits)
+
+
+def _rows(text: str) -> list[list[str]]:
+    return [fields for line in text.splitlines()
+            if len(fields := line.split(",")) >= 5 and fields[0][:1] in "-0123456789N"]
+
+
+def _identity(path: Path, container: str, index: int) -> tuple[object, ...]:
+    """The file as it is now: a rewrite between the two reads changes its identity."""
+    st = path.stat()
+    return (str(path.resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns,
+            container, index)
 
 
 def _span(stamped: list[tuple[float, float, float]], discontinuous: bool

@@ -35,8 +35,9 @@ from processor.encode import (
     stream_maps,
     with_previews,
 )
-from processor.ffprobe import RunLimits, run_tool
+from processor.ffprobe import RunLimits
 from processor.ladder import Rung, top_rung
+from processor.measure import packet_rows
 from processor.normalize import audio_chain
 from processor.source_info import SourceInfo
 
@@ -137,12 +138,10 @@ def audio_copyable(info: SourceInfo) -> bool:
 
 
 def scan(source: Path, info: SourceInfo, top: Rung) -> VideoPackets:
-    """Read every packet of the video (nothing decoded): sizes, times, keyframes."""
-    cmd = ["ffprobe", "-hide_banner", "-v", "error", *input_args(source, info.container),
-           "-select_streams", str(info.video.index), "-show_entries",
-           "packet=pts_time,dts_time,duration_time,size,flags", "-of", "csv=p=0"]
-    out = run_tool(cmd, RunLimits.for_size(info.size_bytes)).stdout
-    return summarise([f for line in out.splitlines() if len(f := line.split(",")) >= 5], top)
+    """Every packet of the video (nothing decoded): sizes, times, keyframes."""
+    rows = packet_rows(source, info.container, info.video.index,
+                       limits=RunLimits.for_size(info.size_bytes))
+    return summarise(rows, top)
 
 
 def summarise(rows: Sequence[Sequence[str]], top: Rung) -> VideoPackets:

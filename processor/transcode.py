@@ -4,8 +4,9 @@ thumbnail, GIF, storyboard, manifest.
 Intake first (what the source really is, or why it is rejected). Then two FFmpeg runs:
 (1) decode once and encode every quality into its fragmented MP4, within the budget the
 source's measured size allows, cutting the poster and GIF from the smallest quality's
-frames on the way, (2) the storyboard from the smallest file's keyframes only. Packaging
-after (1) reads the files' boxes and writes the byte-range playlists; it encodes nothing.
+frames on the way, (2) the storyboard from the smallest file's keyframes only, beside
+packaging, which reads the files' boxes and writes the byte-range playlists (it encodes
+nothing).
 Everything the run is told comes in ``settings``: it reads no environment.
 """
 
@@ -80,42 +81,40 @@ def transcode(
     full = encode_args(source, files, info, rungs, settings.encode, timing, previews=outdir)
     decision = passthrough.plan(source, info, rungs) if settings.passthrough else NOT_ASKED
     log.info("passthrough", taken=decision.taken, reasons=list(decision.reasons))
-    previews_made = True
     if not decision.taken:
         encode(full)
-        assets = package(outdir, rungs, info)
+        manifest = finish(outdir, rungs, info, timing, cancel=cancel, previews_made=True)
     else:
         previews_made = passthrough.makes_previews(decision, rungs)
         encode(passthrough.encode_args(source, files, info, rungs, decision, settings.encode,
                                        timing, previews=outdir if previews_made else None))
         try:
-            assets = package(outdir, rungs, info)
+            manifest = finish(outdir, rungs, info, timing, cancel=cancel,
+                              previews_made=previews_made)
         except Misaligned as exc:  # the copy's GOPs and the encoder's keyframes disagree
             log.warning("passthrough_misaligned", error=str(exc))
             encode(full)
-            previews_made = True
-            assets = package(outdir, rungs, info)
-    manifest = finish(outdir, rungs, info, timing, assets, cancel=cancel,
-                      previews_made=previews_made)
+            manifest = finish(outdir, rungs, info, timing, cancel=cancel, previews_made=True)
     if on_progress is not None:
         on_progress(Progress(fraction=1.0, speed=None, out_time_s=timing.seconds))
     return manifest
 
 
-def finish(outdir: Path, rungs: Sequence[Rung], info: SourceInfo, timing: Timeline,
-           assets: list[Asset], *, cancel: threading.Event | None = None,
-           previews_made: bool = False) -> Manifest:
-    """Everything after packaging, for CMAF files of ``rungs`` in ``outdir`` however they
-    were made (one run, or a chunked job's stitch) and their packaged ``assets``: poster
-    and GIF (unless ``previews_made``: the encode run already wrote them), storyboard,
-    manifest. The poster/GIF run and the storyboard run read the smallest file
-    independently, so they run at once (each is mostly serial: together they keep two
-    cores busy instead of one)."""
+def finish(outdir: Path, rungs: Sequence[Rung], info: SourceInfo, timing: Timeline, *,
+           cancel: threading.Event | None = None, previews_made: bool = False) -> Manifest:
+    """Everything after the encode, for CMAF files of ``rungs`` in ``outdir`` however they
+    were made (one run, or a chunked job's stitch): packaging (the byte-range playlists),
+    poster and GIF (unless ``previews_made``: the encode run already wrote them),
+    storyboard, manifest. All of them only read the files and each is mostly serial, so the
+    storyboard runs beside the rest: two cores busy instead of one. Raises Misaligned when
+    the files' fragments do not start together (after the storyboard run has ended, so the
+    caller may rewrite the files)."""
     smallest = smallest_rung(rungs)
     with ThreadPoolExecutor(1) as pool:
         board = pool.submit(make_storyboard, cmaf_path(outdir, smallest.name), outdir,
                             width=smallest.width, height=smallest.height,
                             duration_s=timing.seconds, cancel=cancel)
+        assets = package(outdir, rungs, info)
         posters = (preview_assets(outdir, smallest) if previews_made
                    else previews(outdir, rungs, timing, cancel=cancel))
         assets = [*assets, *posters, *board.result()]

@@ -28,7 +28,7 @@ from processor.ffmpeg import run_ffmpeg
 from processor.ffprobe import RunLimits, ffprobe_json
 from processor.ladder import Rung
 from processor.manifest import Manifest
-from processor.packaging import cmaf_path, package
+from processor.packaging import cmaf_path
 from processor.source_info import SourceInfo
 from processor.transcode import finish
 
@@ -89,7 +89,7 @@ def stitch(plan: ChunkPlan, info: SourceInfo, rungs: Sequence[Rung], timing: Tim
             before_join(i, rung)
         audio = rung_audio(audio_dir, rung, rungs, plan, info) if info.has_audio else None
         join_quality(plan, rung, chunks_dir, audio, outdir, cancel=cancel)
-    return finish(outdir, rungs, info, timing, package(outdir, rungs, info), cancel=cancel)
+    return finish(outdir, rungs, info, timing, cancel=cancel)
 
 
 def check_same_parameters(files: Sequence[Path]) -> None:

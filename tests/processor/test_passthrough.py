@@ -172,3 +172,22 @@ def test_a_source_whose_only_rung_is_copied_still_gets_a_poster_and_a_gif(
     poster = video_stream(probe_streams(tmp_path / "thumbnail.jpg"))
     assert (poster["codec_name"], poster["width"], poster["height"]) == ("mjpeg", 854, 480)
     assert video_stream(probe_streams(tmp_path / "preview.gif"))["codec_name"] == "gif"
+
+
+def test_the_packet_check_reads_the_file_as_it_is_now(source: Maker, tmp_path: Path) -> None:
+    # Passthrough reuses the packet scan intake just made, but only of the same file
+    # unchanged: one rewritten in between (here: with keyframes too far apart) is read again.
+    good = source("rewritten_good")
+    bad = source("rewritten_bad", duration=10.0, extra=["-g", "100", "-keyint_min", "100"])
+    path = tmp_path / "upload.mp4"
+    path.write_bytes(good.read_bytes())
+    info = intake(path)
+    path.write_bytes(bad.read_bytes())
+    rungs = choose_ladder(info.width, info.height)
+    stale = replace(info, size_bytes=path.stat().st_size)
+    assert passthrough.scan(path, stale, rungs[-1]).keyframes_s == tuple(keyframe_times(bad))
+    # The same file unchanged: the scan intake made serves, and gives what a new read does.
+    fresh = intake(good)
+    kept = passthrough.scan(good, fresh, rungs[-1])
+    assert kept == passthrough.scan(good, fresh, rungs[-1])
+    assert kept.keyframes_s == tuple(keyframe_times(good))
