@@ -130,19 +130,24 @@ def check_duration(duration_s: float, limits: Limits) -> None:
 
 def _describe(path: Path, data: dict[str, Any], choice: Choice, container: str, size: int,
               limits: Limits, run_limits: RunLimits) -> SourceInfo:
-    with ThreadPoolExecutor(1) as pool:
+    with ThreadPoolExecutor(2) as pool:
         # Where the first audio track starts needs nothing the video's checks find, so it
-        # is probed meanwhile: each probe is mostly FFmpeg's start-up, on one core.
+        # is probed meanwhile: each probe is mostly FFmpeg's start-up, on one core. So are
+        # the video's first frames, on the guess that its first packet is a keyframe (as
+        # nearly every file's is): the packet scan tells afterwards whether the guess holds.
         first_audio = pool.submit(first_audio_s, path, container,
                                   int(choice.audio[0]["index"]),
                                   limits=run_limits) if choice.audio else None
+        first_frames = pool.submit(sample_frames, path, container, int(choice.video["index"]),
+                                   SAMPLE_FRAMES, limits=run_limits)
         return _describe_video(path, data, choice, container, size, limits, run_limits,
-                               first_audio)
+                               first_audio, first_frames)
 
 
 def _describe_video(path: Path, data: dict[str, Any], choice: Choice, container: str,
                     size: int, limits: Limits, run_limits: RunLimits,
-                    first_audio: Future[float | None] | None) -> SourceInfo:
+                    first_audio: Future[float | None] | None,
+                    first_frames: Future[FrameSample]) -> SourceInfo:
     stream = choice.video
     index = int(stream["index"])
     header_fps = rate(stream.get("avg_frame_rate")) or rate(stream.get("r_frame_rate"))
@@ -151,7 +156,7 @@ def _describe_video(path: Path, data: dict[str, Any], choice: Choice, container:
     check_truncation(packets)
     if packets.count == 0:
         raise _Undecodable("the video stream has no data")
-    sample = _sample(path, container, index, packets, run_limits)
+    sample = _sample(path, container, index, packets, run_limits, first_frames)
     width, height = max(sample.width, int(stream.get("width") or 0)), max(
         sample.height, int(stream.get("height") or 0))
     check_pixels(width, height, limits)
@@ -189,12 +194,15 @@ def _describe_video(path: Path, data: dict[str, Any], choice: Choice, container:
 
 
 def _sample(path: Path, container: str, index: int, packets: Packets,
-            run_limits: RunLimits) -> FrameSample:
+            run_limits: RunLimits, first_frames: Future[FrameSample]) -> FrameSample:
     """Decode up to the first keyframe and a few frames past it (the decoder discards what
-    comes before a keyframe, or before the parameter sets, on its own)."""
+    comes before a keyframe, or before the parameter sets, on its own). ``first_frames``:
+    the first ``SAMPLE_FRAMES`` packets, decoded while the packets were scanned."""
     count = packets.first_key + SAMPLE_FRAMES if packets.first_key >= 0 else _BLIND_SAMPLE
-    sample = sample_frames(path, container, index, min(count, packets.count),
-                           limits=run_limits)
+    # A keyframe first: the frames decoded meanwhile are the very ones asked for here.
+    sample = (first_frames.result() if packets.first_key == 0 else
+              sample_frames(path, container, index, min(count, packets.count),
+                            limits=run_limits))
     if sample.count == 0 and count < min(_BLIND_SAMPLE, packets.count):
         sample = sample_frames(path, container, index, min(_BLIND_SAMPLE, packets.count),
                                limits=run_limits)
