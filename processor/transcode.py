@@ -77,15 +77,10 @@ def transcode(
         run_ffmpeg(args, duration_s=timing.seconds, on_progress=stage(0.0, _ENCODE_SHARE),
                    cancel=cancel, budget=settings.budget.for_source(info))
 
-    def full() -> list[str]:  # the poster and GIF come out of it (the smallest rung's frames)
-        return encode_args(source, files, info, rungs, settings.encode, timing, previews=outdir)
-
     decision = passthrough.plan(source, info, rungs) if settings.passthrough else NOT_ASKED
     log.info("passthrough", taken=decision.taken, reasons=list(decision.reasons))
-    if not decision.taken:
-        encode(full())
-        manifest = finish(outdir, rungs, info, timing, cancel=cancel, previews_made=True)
-    else:
+    manifest: Manifest | None = None
+    if decision.taken:
         previews_made = passthrough.makes_previews(decision, rungs)
         encode(passthrough.encode_args(source, files, info, rungs, decision, settings.encode,
                                        timing, previews=outdir if previews_made else None))
@@ -94,8 +89,9 @@ def transcode(
                               previews_made=previews_made)
         except Misaligned as exc:  # the copy's GOPs and the encoder's keyframes disagree
             log.warning("passthrough_misaligned", error=str(exc))
-            encode(full())
-            manifest = finish(outdir, rungs, info, timing, cancel=cancel, previews_made=True)
+    if manifest is None:  # every rung encoded; the poster and GIF come out of this run
+        encode(encode_args(source, files, info, rungs, settings.encode, timing, previews=outdir))
+        manifest = finish(outdir, rungs, info, timing, cancel=cancel, previews_made=True)
     if on_progress is not None:
         on_progress(Progress(fraction=1.0, speed=None, out_time_s=timing.seconds))
     return manifest
