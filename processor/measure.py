@@ -49,7 +49,7 @@ class Packets:
 
 def scan_packets(path: Path, container: str, index: int, *, fps: float, discontinuous: bool,
                  limits: RunLimits) -> Packets:
-    """Every packet of stream ``index``: timestamps and flags only, nothing decoded."""
+    """Every packet of stream ``index``: timestamps, sizes and flags, nothing decoded."""
     proc = _run_scan(path, container, index, limits)
     if len(proc.stdout) <= _KEEP_CHARS:
         with _kept_lock:
