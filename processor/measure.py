@@ -14,7 +14,7 @@ import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from processor.demuxers import input_args
 from processor.ffprobe import RunLimits, run_tool
@@ -35,6 +35,15 @@ _PACKET_FIELDS = "pts_time,dts_time,duration_time,size,flags"
 _KEEP_CHARS = 8_000_000
 _kept: dict[tuple[object, ...], str] = {}
 _kept_lock = threading.Lock()
+
+
+class PacketRow(NamedTuple):
+    """One packet as the scan reads it (times in seconds; None where ffprobe has none)."""
+    pts: float | None
+    dts: float | None
+    duration: float | None
+    size: int  # bytes
+    key: bool
 
 
 @dataclass(frozen=True)
@@ -58,30 +67,26 @@ def scan_packets(path: Path, container: str, index: int, *, fps: float, disconti
     rows = _rows(proc.stdout)
     complaint = next((line for line in proc.stderr.splitlines() if _TRUNCATED.search(line)),
                      None)
-    pts = [_time(r[0]) for r in rows]
-    dts = [_time(r[1]) for r in rows]
-    durations = [_time(r[2]) for r in rows]
-    first_key = next((i for i, r in enumerate(rows) if "K" in r[4]), -1)
-    known = [d for d in durations if d and d > 0]
+    first_key = next((i for i, r in enumerate(rows) if r.key), -1)
+    known = [r.duration for r in rows if r.duration and r.duration > 0]
     frame_s = statistics.median(known) if known else (1 / fps if fps > 0 else 0.04)
     stamped: list[tuple[float, float, float]] = []  # (pts, duration, dts) in decode order
-    for p, d, duration in zip(pts, dts, durations, strict=True):
-        ts = p if p is not None else d
+    for r in rows:
+        ts = r.pts if r.pts is not None else r.dts
         if ts is not None:
-            stamped.append((ts, duration or frame_s, d if d is not None else ts))
+            stamped.append((ts, r.duration or frame_s, r.dts if r.dts is not None else ts))
     if not stamped:
-        span = sum(d or frame_s for d in durations)
+        span = sum(r.duration or frame_s for r in rows)
         return Packets(len(rows), None, None, span, first_key, complaint)
     span, first, end = _span(stamped, discontinuous)
     return Packets(len(rows), first, end, span, first_key, complaint)
 
 
 def packet_rows(path: Path, container: str, index: int, *, limits: RunLimits
-                ) -> list[list[str]]:
-    """Every packet of stream ``index`` as ffprobe's fields (pts, dts, duration, size,
-    flags), taken from the scan :func:`scan_packets` just made of this same file when
-    there is one (passthrough reads the packets moments after intake, in the same
-    process), read again otherwise."""
+                ) -> list[PacketRow]:
+    """Every packet of stream ``index`` in decode order, taken from the scan
+    :func:`scan_packets` just made of this same file when there is one (passthrough reads
+    the packets moments after intake, in the same process), read again otherwise."""
     with _kept_lock:
         text = _kept.pop(_identity(path, container, index), None)
     return _rows(text if text is not None else _run_scan(path, container, index, limits).stdout)
@@ -94,9 +99,12 @@ def _run_scan(path: Path, container: str, index: int, limits: RunLimits
                      f"packet={_PACKET_FIELDS}", "-of", "csv=p=0"], limits)
 
 
-def _rows(text: str) -> list[list[str]]:
-    return [fields for line in text.splitlines()
-            if len(fields := line.split(",")) >= 5 and fields[0][:1] in "-0123456789N"]
+def _rows(text: str) -> list[PacketRow]:
+    """ffprobe's csv lines of ``_PACKET_FIELDS``; "N/A" (no timestamp) becomes None."""
+    return [PacketRow(_time(f[0]), _time(f[1]), _time(f[2]),
+                      int(f[3]) if f[3].isdigit() else 0, "K" in f[4])
+            for line in text.splitlines()
+            if len(f := line.split(",")) >= 5 and f[0][:1] in "-0123456789N"]
 
 
 def _identity(path: Path, container: str, index: int) -> tuple[object, ...]:

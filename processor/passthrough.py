@@ -37,7 +37,7 @@ from processor.encode import (
 )
 from processor.ffprobe import RunLimits
 from processor.ladder import Rung, top_rung
-from processor.measure import packet_rows
+from processor.measure import PacketRow, packet_rows
 from processor.normalize import audio_chain
 from processor.source_info import SourceInfo
 
@@ -144,30 +144,21 @@ def scan(source: Path, info: SourceInfo, top: Rung) -> VideoPackets:
     return summarise(rows, top)
 
 
-def summarise(rows: Sequence[Sequence[str]], top: Rung) -> VideoPackets:
-    """:class:`VideoPackets` from ffprobe's packet rows (pts, dts, duration, size, flags)."""
-    def number(text: str) -> float | None:
-        try:
-            return float(text)
-        except ValueError:
-            return None
-
-    pts = [number(r[0]) for r in rows]
-    dts = [number(r[1]) for r in rows]
-    times = sorted(p for p in pts if p is not None)
+def summarise(rows: Sequence[PacketRow], top: Rung) -> VideoPackets:
+    """:class:`VideoPackets` from the scan's packets, in decode order."""
+    times = sorted(r.pts for r in rows if r.pts is not None)
     if len(times) < 2:
         return VideoPackets((), False, 0.0, 0.0, float("inf"), 0.0, float("inf"))
     durations = [b - a for a, b in zip(times, times[1:], strict=False)]
     frame_s = statistics.median(durations)
-    keyframes = tuple(sorted(p for p, r in zip(pts, rows, strict=True)
-                             if p is not None and "K" in r[4]))
+    keyframes = tuple(sorted(r.pts for r in rows if r.pts is not None and r.key))
     return VideoPackets(
-        keyframes_s=keyframes, first_is_key="K" in rows[0][4],
+        keyframes_s=keyframes, first_is_key=rows[0].key,
         start_s=times[0], end_s=times[-1] + frame_s,
         duration_spread_s=max(abs(d - frame_s) for d in durations), frame_s=frame_s,
         peak_buffer_bits=_peak_buffer(
-            [(d if d is not None else p or 0.0, int(r[3]) * 8)
-             for p, d, r in zip(pts, dts, rows, strict=True)], top.maxrate))
+            [(r.dts if r.dts is not None else r.pts or 0.0, r.size * 8) for r in rows],
+            top.maxrate))
 
 
 def _peak_buffer(arrivals: list[tuple[float, int]], maxrate: int) -> float:
