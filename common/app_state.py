@@ -20,13 +20,14 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import HTTPConnection
 
 from common import aws
 from common.auth import CognitoVerifier
 from common.broker import Broker, SqsBroker
-from common.db import read_session_factory, session_factory
+from common.db import read_engine_for, read_session_factory, session_factory
 from common.errors import Unavailable
 from common.logging import get_logger
 from common.messages import WakeUp
@@ -133,6 +134,7 @@ class ServiceState(Generic[SettingsT]):
         self.settings: SettingsT = settings
         self.sessions: sessionmaker[Session] = session_factory(settings.database_url)
         self.read_sessions: sessionmaker[Session] = read_session_factory(settings.database_url)
+        self.read_engine: Engine = read_engine_for(settings.database_url)
         self.session_budget = SessionBudget(settings.db_session_budget)
         self.s3: S3Client = aws.client("s3", settings)
         self.verifier: CognitoVerifier | None = verifier_from_settings(settings)

@@ -11,7 +11,10 @@ the route is declared, so a route it cannot serve faithfully fails at start-up, 
 request time.
 
 Parameters are validated by FastAPI's own per-parameter function, so a bad one gives the
-same 422 body; dependencies run in declaration order, each once per request, and one that
+same 422 body. What FastAPI works out about each parameter on every request (whether it
+is a model, a list, which of its aliases the request uses) is worked out here once, when
+the route is built: for a plain one (a single name, not a list, not a model) the request
+is read with one lookup; dependencies run in declaration order, each once per request, and one that
 raises answers the request, as in FastAPI. The endpoint's return value is serialised once
 by the response model's type adapter.
 """
@@ -19,12 +22,20 @@ by the response model's type adapter.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from copy import deepcopy
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from fastapi._compat import ModelField, field_annotation_is_sequence, get_missing_field_error
 from fastapi.dependencies.models import Dependant
-from fastapi.dependencies.utils import request_params_to_args
+from fastapi.dependencies.utils import (
+    _get_param_aliases,
+    _get_param_model,
+    request_params_to_args,
+)
 from fastapi.exceptions import RequestValidationError
+from fastapi.params import Param
 from fastapi.routing import APIRoute, APIRouter
 from pydantic import TypeAdapter
 from starlette.requests import Request
@@ -60,35 +71,105 @@ def _check(dependant: Dependant, *, top: bool) -> None:
         _check(sub, top=False)
 
 
-async def _solve(dependant: Dependant, request: Request, errors: list[Any],
-                 cache: dict[Any, Any]) -> dict[str, Any]:
-    """The keyword arguments of ``dependant.call``, as FastAPI's solver finds them:
-    dependencies first, in order (one with invalid parameters is skipped, its errors
-    kept), then the path and query parameters."""
+@dataclass(frozen=True, slots=True)
+class _PlainParam:
+    """A path or query parameter with one name, neither a list nor a model."""
+
+    field: ModelField
+    loc: tuple[str, str]
+    required: bool
+    validate_default: bool
+
+
+def _plain(fields: Sequence[ModelField]) -> tuple[_PlainParam, ...] | None:
+    """The fields as plain parameters, or None when one is not plain (FastAPI's reader
+    then serves them all)."""
+    plain = []
+    for field in fields:
+        info = field.field_info
+        aliases = _get_param_aliases(field)
+        if (not isinstance(info, Param) or _get_param_model(field) is not None
+                or len(aliases) != 1 or field_annotation_is_sequence(info.annotation)):
+            return None
+        plain.append(_PlainParam(field, (info.in_.value, aliases[0][1]), info.is_required(),
+                                 bool(info.validate_default)))
+    return tuple(plain)
+
+
+def _read_plain(params: tuple[_PlainParam, ...], received: Mapping[str, Any],
+                ) -> tuple[dict[str, Any], list[Any]]:
+    """``request_params_to_args(fields, received)`` for plain parameters: the same values,
+    defaults and errors."""
     values: dict[str, Any] = {}
-    for sub in dependant.dependencies:
-        sub_errors: list[Any] = []
-        arguments = await _solve(sub, request, sub_errors, cache)
-        if sub_errors:
-            errors.extend(sub_errors)
-            continue
-        if sub.use_cache and sub.call in cache:
-            solved = cache[sub.call]
-        else:
-            assert sub.call is not None
-            solved = cache[sub.call] = await sub.call(**arguments)
-        if sub.name is not None:
-            values[sub.name] = solved
-    for fields, received in ((dependant.path_params, request.path_params),
-                             (dependant.query_params, request.query_params)):
-        if fields:
-            found, invalid = request_params_to_args(fields, received)
-            values.update(found)
+    errors: list[Any] = []
+    for param in params:
+        value = received.get(param.loc[1])
+        if value is None:
+            if param.required:
+                errors.append(get_missing_field_error(loc=param.loc))
+                continue
+            value = deepcopy(param.field.default)
+            if not param.validate_default:
+                values[param.field.name] = value
+                continue
+        found, invalid = param.field.validate(value, values, loc=param.loc)
+        if invalid:
             errors.extend(invalid)
-    for name in (dependant.request_param_name, dependant.http_connection_param_name):
-        if name is not None:
+        else:
+            values[param.field.name] = found
+    return values, errors
+
+
+Reader = Callable[[Mapping[str, Any]], tuple[dict[str, Any], list[Any]]]
+
+
+def _reader(fields: Sequence[ModelField]) -> Reader:
+    plain = _plain(fields)
+    if plain is None:
+        return lambda received: request_params_to_args(fields, received)
+    return lambda received: _read_plain(plain, received)
+
+
+class _Arguments:
+    """How to find the keyword arguments of ``dependant.call``, worked out once."""
+
+    def __init__(self, dependant: Dependant) -> None:
+        self.dependant = dependant
+        self.subs = tuple(_Arguments(sub) for sub in dependant.dependencies)
+        self.path = _reader(dependant.path_params) if dependant.path_params else None
+        self.query = _reader(dependant.query_params) if dependant.query_params else None
+        self.request_names = tuple(
+            name for name in (dependant.request_param_name,
+                              dependant.http_connection_param_name) if name is not None)
+
+    async def solve(self, request: Request, errors: list[Any],
+                    cache: dict[Any, Any]) -> dict[str, Any]:
+        """As FastAPI's solver finds them: dependencies first, in order (one with invalid
+        parameters is skipped, its errors kept), then the path and query parameters."""
+        values: dict[str, Any] = {}
+        for arguments in self.subs:
+            sub = arguments.dependant
+            sub_errors: list[Any] = []
+            found = await arguments.solve(request, sub_errors, cache)
+            if sub_errors:
+                errors.extend(sub_errors)
+                continue
+            if sub.use_cache and sub.call in cache:
+                solved = cache[sub.call]
+            else:
+                assert sub.call is not None
+                solved = cache[sub.call] = await sub.call(**found)
+            if sub.name is not None:
+                values[sub.name] = solved
+        for read, received in ((self.path, request.path_params),
+                               (self.query, request.query_params)):
+            if read is not None:
+                found, invalid = read(received)
+                values.update(found)
+                errors.extend(invalid)
+        for name in self.request_names:
             values[name] = request
-    return values
+        return values
 
 
 class PlainRoute(APIRoute):
@@ -101,10 +182,11 @@ class PlainRoute(APIRoute):
             raise TypeError(f"PlainRoute needs an async endpoint, not {endpoint!r}")
         adapter = TypeAdapter(self.response_model) if self.response_model else None
         status = self.status_code or 200
+        solver = _Arguments(dependant)
 
         async def handle(request: Request) -> Response:
             errors: list[Any] = []
-            arguments = await _solve(dependant, request, errors, {})
+            arguments = await solver.solve(request, errors, {})
             if errors:
                 raise RequestValidationError(errors)
             result = await endpoint(**arguments)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, and_, bindparam, select
+from sqlalchemy import Connection, Select, and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from common.access import can_view
@@ -110,32 +110,38 @@ def _check_visible(video: PlaybackVideo | None, principal: Principal | None,
 
 
 @functools.cache
-def _assets_query(by_quality: bool) -> Select[Any]:
-    """The video and its published assets of the bound kinds (and quality): built once per
+def _assets_query(*, by_quality: bool, one_kind: bool) -> Select[Any]:
+    """The video and its published assets of the bound kind(s) (and quality): built once per
     shape with bound parameters, as building the expression costs more than running it.
-    The kinds are bound too: statements that differ only in them have equal cache keys in
-    SQLAlchemy's compiled cache, and telling two such statements apart there builds an
-    expression per column compared, on every execution."""
-    join = and_(MediaAsset.job_id == GalleryVideo.current_job_id,
-                MediaAsset.kind.in_(bindparam("kinds", expanding=True)))
+    One kind is compared for equality (the hot reads ask for one): an expanding IN is
+    rewritten on every execution. The kinds are bound too: statements that differ only in
+    them have equal cache keys in SQLAlchemy's compiled cache, and telling two such
+    statements apart there builds an expression per column compared, on every execution."""
+    kinds = (MediaAsset.kind == bindparam("kind") if one_kind
+             else MediaAsset.kind.in_(bindparam("kinds", expanding=True)))
+    join = and_(MediaAsset.job_id == GalleryVideo.current_job_id, kinds)
     if by_quality:
         join = and_(join, MediaAsset.quality == bindparam("quality"))
     return (select(*_VIDEO_COLUMNS, *_ASSET_COLUMNS).outerjoin(MediaAsset, join)
             .where(GalleryVideo.id == bindparam("video_id")))
 
 
-def published_assets(session: Session, *, video_id: str, principal: Principal | None,
+def published_assets(db: Session | Connection, *, video_id: str, principal: Principal | None,
                      kinds: tuple[AssetKind, ...], quality: str | None = None,
                      granted: Callable[[PlaybackVideo], bool] | None = None,
                      ) -> tuple[PlaybackVideo, list[PlaybackAsset]]:
     """The video (404 unless the principal may view it, or ``granted(video)`` holds: a
-    playback grant for the video as it is now) and its published assets of ``kinds``."""
+    playback grant for the video as it is now) and its published assets of ``kinds``.
+    ``db``: a session, or a connection (:func:`common.deps.run_query`), which costs less."""
     if len(video_id) > 36:
         raise not_found()
     # Core, not ORM: one query, plain rows.
-    rows = session.connection().execute(
-        _assets_query(quality is not None),
-        {"video_id": video_id, "kinds": list(kinds), "quality": quality}).all()
+    connection = db.connection() if isinstance(db, Session) else db
+    one_kind = len(kinds) == 1
+    rows = connection.execute(
+        _assets_query(by_quality=quality is not None, one_kind=one_kind),
+        {"video_id": video_id, "quality": quality,
+         **({"kind": kinds[0]} if one_kind else {"kinds": list(kinds)})}).all()
     split = len(_VIDEO_COLUMNS)
     video = PlaybackVideo(*rows[0][:split]) if rows else None
     video = _check_visible(video, principal, granted)

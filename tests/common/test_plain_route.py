@@ -53,12 +53,27 @@ async def endpoint(item_id: Annotated[str, Path(pattern=r"^[a-z]{1,4}$")],
     return Answer(id=item_id + quality, n=paging.limit or 0, at=at, flag=flag, who=who)
 
 
+class Found(BaseModel):
+    search: str
+    tags: list[str]
+    page: int
+
+
+async def search(search: Annotated[str, Query(alias="q", min_length=2)],
+                 tags: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI copies it)
+                 page: Annotated[int, Query(validate_default=True, ge=1)] = 1) -> Found:
+    """A required aliased parameter, a list (FastAPI's own reader) and a validated default."""
+    return Found(search=search, tags=tags, page=page)
+
+
 def _app() -> FastAPI:
     app = FastAPI()
     install_error_handlers(app)
     router = APIRouter(prefix="/api")
     router.get("/fastapi/{item_id}", response_model=Answer)(endpoint)
     plain_get(router, "/plain/{item_id}", response_model=Answer)(endpoint)
+    router.get("/fastapi-search", response_model=Found)(search)
+    plain_get(router, "/plain-search", response_model=Found)(search)
     app.include_router(router)
     return app
 
@@ -82,6 +97,17 @@ def test_plain_answers_as_fastapi_does(item, params, headers) -> None:
         got = client.get(f"/api/plain/{item}", params=params, headers=headers)
     assert (got.status_code, got.json()) == (expected.status_code, expected.json())
     assert got.headers["content-type"] == expected.headers["content-type"]
+
+
+@pytest.mark.parametrize("params", [
+    {}, {"q": "x"}, {"q": "xy"}, {"search": "xy"}, [("q", "xy"), ("tags", "a"), ("tags", "b")],
+    {"q": "xy", "page": "0"}, {"q": "xy", "page": "3"}, [("q", "xy"), ("q", "z")],
+])
+def test_plain_reads_query_parameters_as_fastapi_does(params) -> None:
+    with TestClient(_app()) as client:
+        expected = client.get("/api/fastapi-search", params=params)
+        got = client.get("/api/plain-search", params=params)
+    assert (got.status_code, got.json()) == (expected.status_code, expected.json())
 
 
 def test_the_openapi_operation_is_fastapis() -> None:
