@@ -14,9 +14,9 @@ Parameters are validated by FastAPI's own per-parameter function, so a bad one g
 same 422 body. What FastAPI works out about each parameter on every request (whether it
 is a model, a list, which of its aliases the request uses) is worked out here once, when
 the route is built: for a plain one (a single name, not a list, not a model) the request
-is read with one lookup; dependencies run in declaration order, each once per request, and one that
-raises answers the request, as in FastAPI. The endpoint's return value is serialised once
-by the response model's type adapter.
+is read with one lookup. Dependencies run in declaration order, each once per request, and
+one that raises answers the request, as in FastAPI. The endpoint's return value is
+serialised once by the response model's type adapter.
 """
 
 from __future__ import annotations
