@@ -56,10 +56,15 @@ class SimSettings:
     # The scheduler's fair share, every upload its own user (DESIGN.md); False: the oldest
     # job first, a what-if (queue.py). The same while every job is one unit.
     fair_share: bool = True
+    # The hold what-if (queue.py): a started chunked job's tasks go first until a job not
+    # yet started has waited this long. None: the fair order.
+    chunk_hold_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.boot_s < 0 or self.interval_s <= 0 or self.staleness_s < 0:
             raise ValueError("need boot_s >= 0, interval_s > 0, staleness_s >= 0")
+        if self.chunk_hold_s is not None and self.chunk_hold_s < 0:
+            raise ValueError("chunk_hold_s must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -126,7 +131,7 @@ class Simulation:
         # Insertion-ordered sets (dicts), so runs are repeatable and lookups O(1).
         self._live: dict[_Instance, None] = {}  # not terminated
         self._idle: dict[_Instance, None] = {}  # in service, no job
-        self._queue = FairQueue(fair_share=sim.fair_share)
+        self._queue = FairQueue(fair_share=sim.fair_share, hold_s=sim.chunk_hold_s)
         self._starts: list[float | None] = [None] * len(trace.jobs)
         self._finished: list[float | None] = [None] * len(trace.jobs)
         self._tasks_left: dict[int, int] = {}  # chunked job -> split/chunk/audio tasks not done
@@ -209,6 +214,7 @@ class Simulation:
 
     def _add(self, t: float, units: list[Unit]) -> None:
         for unit in units:
+            unit.queued_at = t
             self._queue.push(unit)
             self._work += unit.work_s
         while self._idle and self._queue:
@@ -232,7 +238,7 @@ class Simulation:
 
     def _on_idle(self, t: float, inst: _Instance) -> None:
         self._idle.pop(inst, None)
-        unit = self._queue.pop()
+        unit = self._queue.pop(t)
         if unit is not None:
             if self._starts[unit.job] is None:
                 self._starts[unit.job] = t

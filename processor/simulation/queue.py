@@ -15,6 +15,14 @@ order, so a started chunked job keeps its place ahead of later arrivals. That is
 real scheduler does among one owner's jobs (its rule 3), i.e. every upload from one
 user; it is not DESIGN.md's order across users.
 
+``hold_s`` is a second what-if, between the two: a started chunked job's tasks (the one
+started first, first) go before any job not yet started, until that job has waited
+``hold_s``; then the fair order serves it, at the next worker that frees up (while
+chunks run, within one chunk's run). So a hold under the autoscaler's latency target less
+one chunk keeps the uploads that wait behind chunks within that target. It is not
+DESIGN.md's order either (its rule 2 puts the user with no running share first at once),
+and it is not in common/scheduler.py.
+
 A heap of (shares, first served, job) entries (jobs are numbered in arrival order),
 made stale by any change to a job's running count or service and discarded when they
 surface, so each operation is O(log n).
@@ -37,11 +45,13 @@ class Unit:
     stitch: bool = False  # the last task of a chunked job
     split: bool = False  # the first: its chunks are queued when it is done
     task: bool = False  # one of a chunked job's units (its split, audio, chunks, stitch)
+    queued_at: float = 0.0  # when it joined the queue (the hold what-if reads it)
 
 
 class FairQueue:
-    def __init__(self, *, fair_share: bool = True) -> None:
+    def __init__(self, *, fair_share: bool = True, hold_s: float | None = None) -> None:
         self.fair_share = fair_share
+        self.hold_s = hold_s
         self._heap: list[tuple[int, int, int]] = []
         self._waiting: dict[int, deque[Unit]] = {}
         self._running: dict[int, int] = {}
@@ -72,27 +82,44 @@ class FairQueue:
         self.work_s += unit.work_s
         self._offer(unit.job)
 
-    def pop(self) -> Unit | None:
+    def pop(self, now: float = 0.0) -> Unit | None:
         """The next unit to run (now counted as running), or None if nothing waits."""
+        held = self._held(now) if self.hold_s is not None else None
+        if held is not None:
+            return self._take(held)
         while self._heap:
             entry = heapq.heappop(self._heap)
             job = entry[2]
-            waiting = self._waiting.get(job)
-            if not waiting or entry != self._key(job):
+            if job not in self._waiting or entry != self._key(job):
                 continue  # stale: the job's running count or service changed, or it is done
-            unit = waiting.popleft()
-            if not waiting:
-                del self._waiting[job]
-            self._running[job] = self._running.get(job, 0) + 1
-            if job not in self._served:
-                self._served[job] = self._serving
-                self._serving += 1
-            if job in self._waiting:
-                self._offer(job)
-            self.units -= 1
-            self.work_s -= unit.work_s
-            return unit
+            return self._take(job)
         return None
+
+    def _held(self, now: float) -> int | None:
+        """The hold what-if's choice, or None for the fair order. A scan of the waiting
+        jobs (tens at most), not a heap: the choice depends on the time."""
+        assert self.hold_s is not None
+        overdue = [job for job, units in self._waiting.items()
+                   if job not in self._served and now - units[0].queued_at >= self.hold_s]
+        if overdue:
+            return min(overdue, key=self._key)
+        started = [job for job in self._waiting if job in self._served]
+        return min(started, key=self._served.__getitem__) if started else None
+
+    def _take(self, job: int) -> Unit:
+        waiting = self._waiting[job]
+        unit = waiting.popleft()
+        if not waiting:
+            del self._waiting[job]
+        self._running[job] = self._running.get(job, 0) + 1
+        if job not in self._served:
+            self._served[job] = self._serving
+            self._serving += 1
+        if job in self._waiting:
+            self._offer(job)
+        self.units -= 1
+        self.work_s -= unit.work_s
+        return unit
 
     def done(self, unit: Unit) -> None:
         """A running unit finished or was taken off its worker."""

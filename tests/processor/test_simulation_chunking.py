@@ -164,6 +164,33 @@ def test_without_shares_a_short_job_waits_behind_a_long_ones_chunks() -> None:
     assert unchunked[0].waits == unchunked[1].waits  # one unit per job: the same order
 
 
+def test_with_a_hold_started_chunks_go_first_until_a_new_job_has_waited_it() -> None:
+    # The hold what-if (SimSettings.chunk_hold_s): job 0's chunks go before job 1, which
+    # was queued at t = 0, until job 1 has waited 100 s.
+    queue = FairQueue(hold_s=100.0)
+    for _ in range(3):
+        queue.push(Unit(0, 10.0, task=True))
+    assert queue.pop(now=0.0).job == 0  # type: ignore[union-attr]
+    queue.push(Unit(1, 10.0))
+    assert queue.pop(now=99.0).job == 0  # type: ignore[union-attr]
+    assert queue.pop(now=100.0).job == 1  # type: ignore[union-attr]
+    assert queue.pop(now=100.0).job == 0  # type: ignore[union-attr]
+    assert queue.pop(now=100.0) is None
+
+
+def test_with_a_hold_a_short_job_starts_at_the_first_free_worker_past_it() -> None:
+    # The long job's chunks free the one worker at 94, 185 and 276 s (a 3 s split, then
+    # 91 s chunks); the 30 s upload queued at 5 s is overdue for a 200 s hold at 205 s,
+    # so it takes the worker at 276 s: 89 s with the shares, 918 s without.
+    trace = Trace("two", (Job(0.0, 900.0), Job(5.0, 30.0)), duration_s=6.0)
+    held = simulate(trace, _fixed(1), SimSettings(chunking=CHUNKING, chunk_hold_s=200.0))
+    assert held.waits[1] == pytest.approx(271.0)
+    shared = simulate(trace, _fixed(1), SimSettings(chunking=CHUNKING))
+    assert shared.waits[1] == pytest.approx(89.0)
+    with pytest.raises(ValueError, match="chunk_hold_s"):
+        SimSettings(chunk_hold_s=-1.0)
+
+
 def _fixed(size: int) -> ScalingConfig:
     return ScalingConfig(min_size=size, max_size=size)
 
