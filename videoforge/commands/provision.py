@@ -52,8 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--alarm-topic-arn", help="SNS topic the alarms notify")
     parser.add_argument("--name-prefix", default=_DEFAULTS.name_prefix,
                         help="IAM roles and instance profiles are named PREFIX-worker, "
-                             "PREFIX-controller, PREFIX-gateway, PREFIX-gallery, "
-                             "PREFIX-streaming (default %(default)s)")
+                             "PREFIX-controller, PREFIX-gateway, PREFIX-monitoring, "
+                             "PREFIX-gallery, PREFIX-streaming (default %(default)s)")
     parser.add_argument("--no-iam", dest="iam", action="store_false",
                         help="leave the IAM roles and instance profiles alone")
 
