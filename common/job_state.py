@@ -127,12 +127,13 @@ _CLAIM_TRIES = 5
 
 
 def claim_next(session: Session, *, worker_id: str, stale_after: timedelta,
-               token_id: str | None = None) -> Claimed | None:
-    """The best runnable unit (common/scheduler.py: a job, or a task of a chunked job) ->
-    RUNNING for ``worker_id``, claimed under the wake-up token ``token_id``; None when
-    nothing is runnable."""
+               token_id: str | None = None, chunk_hold: timedelta | None = None
+               ) -> Claimed | None:
+    """The best runnable unit (common/scheduler.py: a job, or a task of a chunked job,
+    with the chunk hold if given) -> RUNNING for ``worker_id``, claimed under the wake-up
+    token ``token_id``; None when nothing is runnable."""
     for _ in range(_CLAIM_TRIES):
-        unit = scheduler.best_unit(session, stale_after=stale_after)
+        unit = scheduler.best_unit(session, stale_after=stale_after, chunk_hold=chunk_hold)
         if unit is None:
             return None
         if unit.kind == scheduler.TASK:

@@ -24,7 +24,10 @@ Where this estimate can differ from the real order:
   last start before it all began, not by when that higher-priority work was taken;
 - a job in retry backoff keeps its place, a takeover of a dead worker's job or task is
   not foreseen, a stitch counts only once the others are done, and a job still being
-  split counts as one unit, not its tasks-to-be.
+  split counts as one unit, not its tasks-to-be;
+- with the chunk hold set (``VF_CHUNK_HOLD_S``), started chunked jobs' tasks really go
+  before a job younger than the hold; the estimate orders them as without it, so such a
+  job's position is low by at most the tasks that run while it is held.
 """
 
 from __future__ import annotations

@@ -38,6 +38,13 @@ shares (a new upload, an owner with nothing running) still goes first. With ever
 new service, a started job's chunks came after every job started since, so a long upload
 got only the workers nobody else wanted and kept the fleet scaled out longer (issue 10's
 simulator comparison, README "Chunked encoding").
+
+The chunk hold (``chunk_hold``, ``VF_CHUNK_HOLD_S``; off by default): within the top
+priority, the tasks of started chunked jobs (the job started first, first) go before every
+job not yet started, until one of those jobs is older than the hold; then the order above
+serves it, at the next worker that frees up. A long upload then keeps the workers it has.
+It sets rule 2 aside for the length of the hold, which DESIGN.md does not, so it is an
+operator's choice (docs/SCALE.md has what it buys and what it costs).
 """
 
 from __future__ import annotations
@@ -118,17 +125,23 @@ def _units(stale_after: timedelta, now: datetime) -> Any:
     return union_all(jobs, tasks).cte("units")
 
 
-def best_unit(session: Session, *, stale_after: timedelta,
-              now: datetime | None = None) -> Unit | None:
+def best_unit(session: Session, *, stale_after: timedelta, now: datetime | None = None,
+              chunk_hold: timedelta | None = None) -> Unit | None:
     """The unit the next free worker should run, or None.
 
     One statement, so the priority, the owner and the owner's oldest unit are read from one
     snapshot: as separate statements under READ COMMITTED, another worker's claim committing
     between them made this pick the owner it had just served (its job was still QUEUED when
-    the owner was chosen) and then that owner's next job, passing over the fair choice."""
+    the owner was chosen) and then that owner's next job, passing over the fair choice.
+    With ``chunk_hold``, one statement first for the held task (module docstring); none
+    found, the fair order as without it."""
     now = now or _now()
     units = _units(stale_after, now)
     top = select(func.max(units.c.priority)).scalar_subquery()
+    if chunk_hold is not None:
+        held = session.execute(_held_task(units, top, cutoff=now - chunk_hold)).first()
+        if held is not None:
+            return Unit(held.kind, held.id, held.job_id)
     owners = (select(units.c.owner_id.label("owner_id"),
                      func.min(units.c.created_at).label("oldest"))
               .where(units.c.priority == top).group_by(units.c.owner_id).subquery("owners"))
@@ -142,6 +155,18 @@ def best_unit(session: Session, *, stale_after: timedelta,
         .order_by(units.c.created_at, units.c.job_id, units.c.seq, units.c.id).limit(1)
     ).first()
     return Unit(row.kind, row.id, row.job_id) if row else None
+
+
+def _held_task(units: Any, top: Any, *, cutoff: datetime) -> Any:
+    """SQL: the next task of the top priority's chunked job that started first, unless a
+    job of that priority not yet started was created before ``cutoff``."""
+    overdue = select(units.c.id).where(units.c.priority == top, units.c.kind == JOB,
+                                       units.c.created_at <= cutoff).exists()
+    return (select(units.c.kind, units.c.id, units.c.job_id)
+            .join(Job, Job.id == units.c.job_id)
+            .where(units.c.priority == top, units.c.kind == TASK, ~overdue)
+            .order_by(Job.started_at, units.c.created_at, units.c.job_id, units.c.seq,
+                      units.c.id).limit(1))
 
 
 def worn_out(session: Session, *, stale_after: timedelta, max_attempts: int,

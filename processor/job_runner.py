@@ -126,7 +126,7 @@ class JobRunner:
                                             max_attempts=limit)
             return ended, job_state.claim_next(
                 session, worker_id=self.settings.worker_id, stale_after=stale_after,
-                token_id=delivery.message_id)
+                token_id=delivery.message_id, chunk_hold=self.settings.chunk_hold())
 
         ended, claimed = self._in_transaction(claim)
         for job_id, video_id in ended:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -26,6 +27,12 @@ class ChunkingSettings(BaseModel):
     # x264's initial VBV fullness for chunks after the first (processor/chunking/
     # chunk_encode.py): the level a running encode reaches at a GOP boundary, not x264's 0.9.
     chunk_vbv_init: float = Field(default=0.5, gt=0, le=1)
+    # Seconds a job not yet started waits behind started chunked jobs' tasks before the
+    # fair order serves it (common/scheduler.py, "chunk hold"). Unset: DESIGN.md's order.
+    chunk_hold_s: float | None = Field(default=None, ge=0)
+
+    def chunk_hold(self) -> timedelta | None:
+        return None if self.chunk_hold_s is None else timedelta(seconds=self.chunk_hold_s)
 
     def chunk_policy(self) -> ChunkPolicy:
         return ChunkPolicy(threshold_s=self.chunk_threshold_s, chunk_s=self.chunk_length_s,

@@ -20,8 +20,8 @@ started first, first) go before any job not yet started, until that job has wait
 ``hold_s``; then the fair order serves it, at the next worker that frees up (while
 chunks run, within one chunk's run). So a hold under the autoscaler's latency target less
 one chunk keeps the uploads that wait behind chunks within that target. It is not
-DESIGN.md's order either (its rule 2 puts the user with no running share first at once),
-and it is not in common/scheduler.py.
+DESIGN.md's order either (its rule 2 puts the user with no running share first at once):
+common/scheduler.py has it as the chunk hold, off by default (``VF_CHUNK_HOLD_S``).
 
 A heap of (shares, first served, job) entries (jobs are numbered in arrival order),
 made stale by any change to a job's running count or service and discarded when they

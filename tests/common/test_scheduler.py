@@ -185,6 +185,36 @@ def test_positions_count_the_chunk_tasks_that_claims_take_first(sessions) -> Non
         assert queue_order.queue_position(s, chunked) == 0  # all its tasks run
 
 
+def test_with_the_chunk_hold_started_tasks_go_first_until_a_job_is_older_than_it(
+        sessions) -> None:
+    """VF_CHUNK_HOLD_S: a's started chunked job keeps the workers ahead of b's new job (b
+    has no share running, so without the hold it would go first), until b's job is older
+    than the hold; a higher priority still goes first."""
+    hold = timedelta(minutes=5)
+    with transaction(sessions) as s:
+        chunked = _chunked(s, "a", chunks=2)
+        fresh = _job(s, "b")
+        urgent = _job(s, "c", priority=1)
+
+        def claim() -> str | None:
+            claimed = job_state.claim_next(s, worker_id="w", stale_after=STALE,
+                                           chunk_hold=hold)
+            return claimed.job_id if claimed else None
+
+        assert claim() == urgent
+        assert [claim(), claim()] == [chunked, chunked]  # the audio, chunk 1
+        s.execute(update(Job).where(Job.id == fresh)
+                  .values(created_at=datetime.now(UTC) - hold - timedelta(seconds=1)))
+        assert [claim(), claim(), claim()] == [fresh, chunked, None]  # then chunk 2
+
+
+def test_without_the_chunk_hold_a_new_users_job_goes_before_started_tasks(sessions) -> None:
+    with transaction(sessions) as s:
+        chunked = _chunked(s, "a", chunks=2)
+        fresh = _job(s, "b")
+        assert [_claim(s), _claim(s)] == [fresh, chunked]
+
+
 def test_a_claim_that_loses_the_race_takes_the_next_job(clean_database: str) -> None:
     sessions = session_factory(clean_database)
     with transaction(sessions) as s:

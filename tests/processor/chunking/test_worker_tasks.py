@@ -70,3 +70,22 @@ def test_below_the_threshold_a_job_runs_whole(stack: Stack, long_source: Path) -
     done = stack.job(job.id)
     assert done.status == JobStatus.SUCCEEDED and not done.chunked
     assert tasks_of(stack, job.id) == [] and work_keys(stack, job.id) == []
+
+
+@pytest.mark.parametrize("hold_s", [600.0, None])
+def test_the_chunk_hold_keeps_a_started_job_on_the_worker(
+        stack: Stack, long_source: Path, tmp_path: Path, hold_s: float | None) -> None:
+    """VF_CHUNK_HOLD_S through a real worker: after u1's split, u2's new upload (no share
+    running) takes the worker at once without the hold, and waits behind u1's chunk with it."""
+    job = stack.submit(long_source, owner="u1")
+    worker = stack.worker(**CHUNKING, chunk_hold_s=hold_s)
+    assert worker.step(wait_s=1) == Outcome.SUCCEEDED  # the split (and the audio)
+    short = stack.submit(make_long_source(tmp_path / "short.mp4", seconds=2, size="320x180"),
+                         owner="u2")
+    assert worker.step(wait_s=1) == Outcome.SUCCEEDED
+    chunks_done = [t for t in tasks_of(stack, job.id)
+                   if t.kind == TaskKind.CHUNK and t.status == JobStatus.SUCCEEDED]
+    if hold_s is None:
+        assert stack.job(short.id).status == JobStatus.SUCCEEDED and chunks_done == []
+    else:
+        assert stack.job(short.id).status == JobStatus.QUEUED and len(chunks_done) == 1
