@@ -112,10 +112,11 @@ def header_misfits(info: SourceInfo, top: Rung) -> list[str]:
 
 def packet_misfits(packets: VideoPackets, top: Rung, duration_s: float) -> list[str]:
     """Reasons the packets rule the source out."""
-    gaps = [b - a for a, b in zip(packets.keyframes_s, [*packets.keyframes_s[1:],
-                                                       packets.end_s], strict=True)]
-    widest = max(gaps, default=duration_s)
+    edges = [*packets.keyframes_s, packets.end_s]
+    widest = max((b - a for a, b in zip(edges, edges[1:], strict=False)), default=duration_s)
     checks = [
+        # Raw streams and AVI give packets no presentation time: nothing to copy them by.
+        (bool(packets.keyframes_s), "no keyframe has a presentation timestamp"),
         (packets.first_is_key, "the first packet is not a keyframe"),
         (abs(packets.start_s) <= packets.frame_s / 2,
          f"starts at {packets.start_s:.3f} s, not at zero"),

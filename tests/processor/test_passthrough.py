@@ -128,6 +128,7 @@ def _packets(**changes: object) -> VideoPackets:
     ({"keyframes_s": (0.0, 5.0)}, "keyframes 5.0 s apart"),
     ({"end_s": 4.0 + MAX_KEYFRAME_INTERVAL_S + 1}, "keyframes 5.0 s apart"),
     ({"peak_buffer_bits": 6e6}, "over 720p's cap of 2.8 Mb/s"),
+    ({"keyframes_s": ()}, "no keyframe has a presentation timestamp"),
 ])
 def test_each_packet_rule(source: Maker, changes: dict, reason: str) -> None:
     info = intake(source("compliant"))
@@ -152,6 +153,20 @@ def test_each_header_rule(source: Maker, changes: dict, reason: str) -> None:
     changed = replace(info, video=replace(info.video, **changes))
     decision = decide(changed, rungs, _packets())
     assert not decision.taken and any(reason in r for r in decision.reasons), decision.reasons
+
+
+@pytest.mark.parametrize("name", ["camera.h264", "bframes.avi"])
+def test_packets_without_presentation_times_are_encoded(tmp_path: Path, name: str) -> None:
+    """A raw H.264 stream or an AVI with B-frames: every header fact fits, but no packet
+    has a presentation time (only decode times, or none), so nothing is copied."""
+    path = make_clip(tmp_path / name, duration=2, audio=False, extra_output_args=[
+        "-preset", "veryfast", "-profile:v", "high", "-bf", "3"])
+    decision = _decision(path)
+    assert not decision.taken
+    assert "no keyframe has a presentation timestamp" in decision.reasons
+    manifest = transcode(path, tmp_path / "out", settings=TranscodeSettings(encode=replace(
+        TranscodeSettings().encode, preset="ultrafast")))
+    assert [a.quality for a in manifest.assets if a.type == "mp4"] == ["240p"]
 
 
 def test_vbv_model_counts_bursts_against_the_buffer() -> None:
