@@ -60,13 +60,22 @@ def intake(path: Path, limits: Limits = DEFAULT_LIMITS) -> SourceInfo:
     data = open_container(path, run_limits)
     container = container_of(data["format"].get("format_name", ""))
     undecodable: list[str] = []
+    still: SourceInfo | None = None
     for choice in choices(data):
         check_pixels(int(choice.video.get("width") or 0), int(choice.video.get("height") or 0),
                      limits)
         try:
-            return _describe(path, data, choice, container, size, limits, run_limits)
+            info = _describe(path, data, choice, container, size, limits, run_limits)
         except _Undecodable as exc:
             undecodable.append(str(exc))
+            continue
+        if info.video.frame_count > 1:
+            return info
+        # One picture beside other video tracks is cover art muxed as a plain track (an
+        # MKV keeps no attached_pic flag for it): a moving track is the video.
+        still = still or info
+    if still is not None:
+        return still
     raise BadInput(f"corrupt: {undecodable[0]}", code=ErrorCode.CORRUPT)
 
 

@@ -130,6 +130,12 @@ def test_the_largest_program_with_its_own_audio(clip: Clip) -> None:
     assert info.audio is not None and {info.video.index, info.audio.index} == members[2]
 
 
+def test_a_one_picture_track_is_not_the_video_when_another_moves(clip: Clip) -> None:
+    info = intake(clip("cover_track_first"))
+    assert (info.video.index, info.width, info.height) == (1, 320, 240)
+    assert info.video.frame_count == 50 and info.has_audio
+
+
 def test_one_frame_is_a_video(clip: Clip) -> None:
     info = intake(clip("one_frame"))
     assert info.video.frame_count == 1

@@ -70,6 +70,7 @@ def test_alpha_is_flattened_onto_black(clip: Clip, tmp_path: Path) -> None:
 @pytest.mark.parametrize(("name", "sizes"), [
     ("gif", [(98, 60)]), ("one_pixel_gif", [(2, 2)]), ("one_frame", [(64, 64)]),
     ("sub_second", [(320, 240)]), ("multi_program", [(640, 360)]),
+    ("cover_track_first", [(320, 240)]),
 ])
 def test_small_and_short_sources_give_a_ladder_a_poster_and_a_gif(
         clip: Clip, tmp_path: Path, name: str, sizes: list[tuple[int, int]]) -> None:

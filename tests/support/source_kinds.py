@@ -209,6 +209,17 @@ def jpeg_named_mp4(path: Path) -> Path:
     return path
 
 
+def cover_track_first(path: Path) -> Path:
+    """An MKV whose first video track is one large JPEG (cover art muxed as a plain track,
+    as remuxing a music file with its picture leaves it), then the real 320x240 video."""
+    cover = path.with_name(f"cover_{path.stem}.jpg")
+    ffmpeg("-f", "lavfi", "-i", "color=red:size=640x640", "-frames:v", "1", str(cover))
+    ffmpeg("-i", str(cover), *pattern(), *tone(), "-map", "0:v", "-map", "1:v", "-map", "2:a",
+           "-c:v:0", "copy", "-c:v:1", "libx264", "-preset", "ultrafast", "-c:a", "aac",
+           str(path))
+    return path
+
+
 def fifo(path: Path) -> Path:
     os.mkfifo(path)
     return path
@@ -236,6 +247,7 @@ KINDS: dict[str, tuple[str, Maker]] = {
     "late_audio": ("late_audio.mp4", late_audio),
     "early_long_audio": ("early_audio.mkv", early_long_audio),
     "lying_duration": ("lying.mp4", lying_duration),
+    "cover_track_first": ("cover_first.mkv", cover_track_first),
     "still_png": ("photo.png", still_png),
     "jpeg_as_mp4": ("photo.mp4", jpeg_named_mp4),
 }
