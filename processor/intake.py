@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from common.error_codes import ErrorCode
+from processor.declared_size import declared_size
 from processor.demuxers import DISCONTINUOUS, container_of, input_args, rejected_reason
 from processor.errors import BadInput
 from processor.ffprobe import RunLimits, ffprobe_json, run_tool
@@ -59,6 +60,7 @@ def intake(path: Path, limits: Limits = DEFAULT_LIMITS) -> SourceInfo:
     run_limits = RunLimits.for_size(size)
     data = open_container(path, run_limits)
     container = container_of(data["format"].get("format_name", ""))
+    check_declared_size(path, container, size)
     undecodable: list[str] = []
     still: SourceInfo | None = None
     for choice in choices(data):
@@ -115,6 +117,13 @@ def open_container(path: Path, run_limits: RunLimits) -> dict[str, Any]:
                        code=ErrorCode.CORRUPT)
     raise BadInput("not a media file (no video container was recognised)",
                    code=ErrorCode.NOT_MEDIA)
+
+
+def check_declared_size(path: Path, container: str, size: int) -> None:
+    declared = declared_size(path, container)
+    if declared is not None and size < declared:
+        raise BadInput(f"truncated: the file ends at {size} of the {declared} bytes its "
+                       "header declares", code=ErrorCode.CORRUPT)
 
 
 def check_pixels(width: int, height: int, limits: Limits) -> None:

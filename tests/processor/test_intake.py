@@ -24,7 +24,8 @@ Clip = Callable[[str], Path]
 BAD_INPUT_CODES = {
     "random_bytes": ErrorCode.NOT_MEDIA, "text": ErrorCode.NOT_MEDIA,
     "empty": ErrorCode.CORRUPT, "truncated": ErrorCode.CORRUPT,
-    "truncated_faststart": ErrorCode.CORRUPT, "audio_only": ErrorCode.NO_VIDEO,
+    "truncated_faststart": ErrorCode.CORRUPT, "truncated_avi": ErrorCode.CORRUPT,
+    "truncated_asf": ErrorCode.CORRUPT, "audio_only": ErrorCode.NO_VIDEO,
     "image": ErrorCode.STILL_IMAGE,
 }
 
@@ -180,6 +181,13 @@ def test_still_images_by_their_demuxer(clip: Clip, name: str) -> None:
     with pytest.raises(BadInput, match="still image") as caught:
         intake(clip(name))
     assert caught.value.code == ErrorCode.STILL_IMAGE
+
+
+@pytest.mark.parametrize("name", ["truncated_avi", "truncated_asf"])
+def test_the_whole_file_a_truncated_one_was_cut_from_is_accepted(clip: Clip, name: str
+                                                                 ) -> None:
+    whole = clip(name).with_name("whole_" + clip(name).name)
+    assert intake(whole).duration_s == pytest.approx(2.0, abs=0.1)
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -21,6 +21,16 @@ def _truncated(path: Path, *, faststart: bool) -> Path:
     return path
 
 
+def _cut_in_half(path: Path, vcodec: str, acodec: str) -> Path:
+    """A real AVI or ASF cut in half: it still opens and plays up to the cut, but its
+    header declares twice the bytes."""
+    whole = make_clip(path.with_name("whole_" + path.name), duration=2, vcodec=vcodec,
+                      extra_output_args=["-c:a", acodec])
+    data = whole.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
 def _image(path: Path) -> Path:
     subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi",
                     "-i", "testsrc2=size=320x240", "-frames:v", "1", str(path)], check=True)
@@ -49,6 +59,8 @@ RECIPES: dict[str, tuple[str, Callable[[Path], Path]]] = {
     "empty": ("empty.mp4", lambda p: _write(p, b"")),
     "truncated": ("truncated.mp4", lambda p: _truncated(p, faststart=False)),
     "truncated_faststart": ("truncated_fs.mp4", lambda p: _truncated(p, faststart=True)),
+    "truncated_avi": ("truncated.avi", lambda p: _cut_in_half(p, "mjpeg", "pcm_s16le")),
+    "truncated_asf": ("truncated.wmv", lambda p: _cut_in_half(p, "wmv2", "wmav2")),
     "audio_only": ("audio.m4a", lambda p: make_clip(p, video=False)),
     "image": ("still.jpg", _image),
 }
@@ -66,6 +78,8 @@ BAD_INPUTS = {
     "empty": "empty file",
     "truncated": "truncated",
     "truncated_faststart": "truncated",
+    "truncated_avi": "truncated: the file ends at",
+    "truncated_asf": "truncated: the file ends at",
     "audio_only": "no video stream (audio only)",
     "image": "still image",
 }
