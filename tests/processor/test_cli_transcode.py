@@ -40,6 +40,15 @@ def test_bad_input_in_a_real_process_is_one_line_and_exit_2(clip: Clip, tmp_path
         "error: truncated or incomplete file: the MP4 index (moov) is missing"]
 
 
+def test_an_outdir_that_cannot_be_made_is_one_line_and_exit_1(clip: Clip, tmp_path: Path
+                                                             ) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    proc = videoforge("transcode", str(clip("small")), str(blocker / "out"))
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [f"error: cannot create {blocker / 'out'}: Not a directory"]
+
+
 @pytest.mark.parametrize(("name", "reason"), BAD_INPUTS.items())
 def test_bad_inputs_exit_2_with_one_error_line(clip: Clip, tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str],

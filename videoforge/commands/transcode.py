@@ -41,6 +41,11 @@ def run(args: argparse.Namespace) -> int:
     encode = replace(settings.encode, preset=args.preset or settings.encode.preset)
     settings = replace(settings, limits=limits, encode=encode)
     try:
+        args.outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # the output side's fault, not the source's: exit 1
+        print(f"error: cannot create {args.outdir}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    try:
         qualities = _qualities(args.quality)
         manifest = transcode(args.source, args.outdir, settings=settings, qualities=qualities,
                              on_progress=_ProgressLine())
