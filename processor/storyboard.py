@@ -73,7 +73,8 @@ def sprite_args(source: Path, board: Storyboard, out: Path) -> list[str]:
     graph = (f"select='{choose}',scale={board.tile_width}:{board.tile_height},"
              f"tile={columns}x{rows}")
     return ["-skip_frame", "nokey", *input_args(source, "mov"), "-map", "0:v:0", "-an",
-            "-vf", graph, "-frames:v", "1", "-q:v", _JPEG_QUALITY, str(out)]
+            # -update: one image at exactly this name, never a "%d" pattern in the path.
+            "-vf", graph, "-frames:v", "1", "-q:v", _JPEG_QUALITY, "-update", "1", str(out)]
 
 
 def webvtt(board: Storyboard, sprite_uri: str = SPRITE_NAME) -> str:

@@ -49,6 +49,17 @@ def test_an_outdir_that_cannot_be_made_is_one_line_and_exit_1(clip: Clip, tmp_pa
     assert proc.stderr.splitlines() == [f"error: cannot create {blocker / 'out'}: Not a directory"]
 
 
+@pytest.mark.parametrize("outdir", ["out:1", "out %d", "out%03d.mp4"])
+def test_any_outdir_name_is_taken_literally(clip: Clip, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch, outdir: str) -> None:
+    """A relative name with a colon is no FFmpeg protocol, a "%d" no image pattern."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["transcode", str(clip("small")), outdir]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [outdir]
+    assert {"storyboard.jpg", "thumbnail.jpg", "120p.mp4"} <= {
+        p.name for p in (tmp_path / outdir).iterdir()}
+
+
 @pytest.mark.parametrize(("name", "reason"), BAD_INPUTS.items())
 def test_bad_inputs_exit_2_with_one_error_line(clip: Clip, tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str],

@@ -47,7 +47,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FAILURE
     try:
         qualities = _qualities(args.quality)
-        manifest = transcode(args.source, args.outdir, settings=settings, qualities=qualities,
+        # Absolute: FFmpeg would read a relative "name:…" as a protocol, not a directory.
+        manifest = transcode(args.source, args.outdir.resolve(), settings=settings,
+                             qualities=qualities,
                              on_progress=_ProgressLine())
     except (BadInput, ValueError) as exc:
         _end_progress_line()
