@@ -33,8 +33,11 @@ CRF = 23
 _STANDARD_RATES = (Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001),
                    Fraction(30), Fraction(48), Fraction(50), Fraction(60000, 1001), Fraction(60))
 # HDR → SDR: linearise, tone-map in float RGB (hable keeps highlights), back to BT.709 video.
-_TONEMAP = ("zscale=tin={tin}:min={min}:pin={pin}:t=linear:npl=100,format=gbrpf32le,"
+# The linear frames name their primaries (p=): zscale's default, the frame's own tag, is
+# nothing when the source tags only its transfer, and then no conversion path exists.
+_TONEMAP = ("zscale=tin={tin}:min={min}:pin={pin}:t=linear:p={pin}:npl=100,format=gbrpf32le,"
             "zscale=p=bt709,tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv")
+_UNTAGGED = frozenset({"", "unknown", "unspecified", "reserved"})
 # Every output is limited-range BT.709, whatever the source was: say so on the frames
 # (FFmpeg 7 encoders take the frames' tags) and to the encoder (FFmpeg 5/6 take these).
 _BT709_FRAMES = "setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709"
@@ -147,8 +150,14 @@ def _tone_map(info: SourceInfo) -> list[str]:
         # Documented fallback: without zimg, HDR is converted as if it were SDR (flat colours).
         return []
     video = info.video
-    return [_TONEMAP.format(tin=video.color_transfer, min=video.color_space or "bt2020nc",
-                            pin=video.color_primaries or "bt2020")]
+    return [_TONEMAP.format(tin=video.color_transfer, min=_tag(video.color_space, "bt2020nc"),
+                            pin=_tag(video.color_primaries, "bt2020"))]
+
+
+def _tag(value: str, default: str) -> str:
+    """A colour tag as zscale takes it; HDR that names no matrix or primaries (ffprobe says
+    "unknown") is BT.2020, as HDR10 and HLG are."""
+    return default if value in _UNTAGGED else value
 
 
 def codec_args(rung: Rung, info: SourceInfo, settings: EncodeSettings,

@@ -22,6 +22,7 @@ EXPECTED = {
     "no_audio": ("240p", 320, 240),
     "vfr": ("240p", 320, 240),
     "hdr_hevc_10bit": ("240p", 320, 240),
+    "hdr_transfer_only": ("240p", 320, 240),
     "odd_size": ("240p", 320, 240),
     "rotated": ("240p", 240, 320),
     "tiny": ("36p", 64, 36),
@@ -67,5 +68,5 @@ def _vfr(info: dict[str, Any], outdir: Path) -> None:
 
 
 CHECKS: dict[str, Callable[[dict[str, Any], Path], None]] = {
-    "no_audio": _no_audio, "hdr_hevc_10bit": _hdr, "vfr": _vfr,
+    "no_audio": _no_audio, "hdr_hevc_10bit": _hdr, "hdr_transfer_only": _hdr, "vfr": _vfr,
 }

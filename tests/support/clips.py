@@ -47,6 +47,10 @@ RECIPES: dict[str, tuple[str, Callable[[Path], Path]]] = {
     "hdr_hevc_10bit": ("hdr.mp4", lambda p: make_clip(
         p, rate=10, vcodec="libx265", pix_fmt="yuv420p10le",
         extra_output_args=[*HDR10_ARGS, "-tag:v", "hvc1"])),
+    # HDR that tags only its transfer: no primaries, no matrix.
+    "hdr_transfer_only": ("hdr_trc.mp4", lambda p: make_clip(
+        p, rate=10, vcodec="libx265", pix_fmt="yuv420p10le",
+        extra_output_args=["-color_trc", "smpte2084", "-tag:v", "hvc1"])),
     "odd_size": ("odd.mp4", lambda p: make_clip(
         p, rate=10, pix_fmt="yuv444p", extra_output_args=["-vf", "scale=321:241"])),
     "rotated": ("rotated.mp4", lambda p: rotate_clip(
