@@ -108,6 +108,10 @@ def open_container(path: Path, run_limits: RunLimits) -> dict[str, Any]:
     if "not on whitelist" in err:
         name, score = _detected(path, run_limits)
         if name and score >= _CONFIDENT_SCORE:
+            if name == "webp_pipe" and _animated_webp(path):
+                raise BadInput("an animated WebP image, not a video container this service "
+                               "accepts: upload the video itself, or a GIF",
+                               code=ErrorCode.NOT_MEDIA)
             kind, reason = rejected_reason(name)
             code = {"image": ErrorCode.STILL_IMAGE, "audio": ErrorCode.NO_VIDEO}.get(
                 kind, ErrorCode.NOT_MEDIA)
@@ -279,6 +283,13 @@ def _detected(path: Path, run_limits: RunLimits) -> tuple[str | None, int]:
     cmd = ["ffprobe", "-hide_banner", "-v", "debug", *input_args(path, None)]
     found = _DETECTED.findall(run_tool(cmd, run_limits).stderr)
     return (found[-1][0], int(found[-1][1])) if found else (None, 0)
+
+
+def _animated_webp(path: Path) -> bool:
+    # RIFF "WEBP" with an extended header (VP8X) whose flags have the animation bit set.
+    with path.open("rb") as f:
+        head = f.read(21)
+    return len(head) == 21 and head[8:16] == b"WEBPVP8X" and bool(head[20] & 0x02)
 
 
 def _starts_like_mp4(path: Path) -> bool:

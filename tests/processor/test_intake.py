@@ -190,6 +190,12 @@ def test_the_whole_file_a_truncated_one_was_cut_from_is_accepted(clip: Clip, nam
     assert intake(whole).duration_s == pytest.approx(2.0, abs=0.1)
 
 
+def test_an_animated_webp_is_named_as_such_not_as_a_still(clip: Clip) -> None:
+    with pytest.raises(BadInput, match="an animated WebP image, not a video container") as caught:
+        intake(clip("animated_webp"))
+    assert caught.value.code == ErrorCode.NOT_MEDIA
+
+
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="no such file: nope.mp4") as caught:
         intake(tmp_path / "nope.mp4")

@@ -204,6 +204,12 @@ def still_png(path: Path) -> Path:
     return path
 
 
+def animated_webp(path: Path) -> Path:
+    ffmpeg(*pattern(size="160x120", rate=10, seconds=1), "-c:v", "libwebp_anim", "-loop", "0",
+           str(path))
+    return path
+
+
 def jpeg_named_mp4(path: Path) -> Path:
     ffmpeg(*pattern(seconds=1), "-frames:v", "1", "-f", "image2", "-c:v", "mjpeg", str(path))
     return path
@@ -250,4 +256,5 @@ KINDS: dict[str, tuple[str, Maker]] = {
     "cover_track_first": ("cover_first.mkv", cover_track_first),
     "still_png": ("photo.png", still_png),
     "jpeg_as_mp4": ("photo.mp4", jpeg_named_mp4),
+    "animated_webp": ("sticker.webp", animated_webp),
 }
