@@ -61,17 +61,12 @@ def top_scale(info: SourceInfo, width: int, height: int, *, converted: bool) -> 
     options = [f"{width}:{height}", f"flags={SCALE_FLAGS}"]
     video = info.video
     if not converted and video.pix_fmt.startswith(_YUV_PREFIXES):
+        matrix = _MATRICES.get(video.color_space) or (
+            "bt709" if video.height >= 720 else "bt601")
         options += [f"in_range={'pc' if video.full_range else 'tv'}",
-                    f"in_color_matrix={input_matrix(info)}"]
+                    f"in_color_matrix={matrix}"]
     options += ["out_range=tv", "out_color_matrix=bt709"]
     return "scale=" + ":".join(options)
-
-
-def input_matrix(info: SourceInfo) -> str:
-    """The YUV matrix the source is read with: its tag, else what its size implies (HD
-    is BT.709, smaller frames BT.601), as players guess for untagged video."""
-    video = info.video
-    return _MATRICES.get(video.color_space) or ("bt709" if video.height >= 720 else "bt601")
 
 
 def audio_chain(info: SourceInfo, seconds: float) -> list[str]:

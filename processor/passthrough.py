@@ -38,7 +38,7 @@ from processor.encode import (
 from processor.ffprobe import RunLimits
 from processor.ladder import Rung, top_rung
 from processor.measure import PacketRow, packet_rows
-from processor.normalize import audio_chain, input_matrix
+from processor.normalize import audio_chain
 from processor.source_info import SourceInfo
 
 MAX_KEYFRAME_INTERVAL_S = 4.0  # twice the ladder's own GOP: HLS segments stay near 6 s
@@ -52,10 +52,6 @@ PROFILES = frozenset({"Main", "High"})
 MAX_LEVEL = {"480p": 31, "720p": 40, "1080p": 42, "2160p": 52}
 _SMALL_RUNG_LEVEL = 30
 _BT709_OR_UNTAGGED = frozenset({"bt709", "", "unknown"})
-# Rewrites the colour description in the SPS, not a pixel: the copy of an untagged source
-# then says what every encoded rung says (limited-range BT.709).
-_TAG_BT709 = ("h264_metadata=video_full_range_flag=0:colour_primaries=1:"
-              "transfer_characteristics=1:matrix_coefficients=1")
 
 
 @dataclass(frozen=True)
@@ -100,9 +96,6 @@ def header_misfits(info: SourceInfo, top: Rung) -> list[str]:
         (not v.full_range, "full range, not limited"),
         ({v.color_primaries, v.color_transfer, v.color_space} <= _BT709_OR_UNTAGGED,
          f"colour {v.color_primaries}/{v.color_transfer}/{v.color_space}, not SDR BT.709"),
-        # The encoded rungs read untagged SD as BT.601 and convert it: so must the copy.
-        (input_matrix(info) == "bt709",
-         f"untagged colour at {v.height} lines, read as BT.601"),
         (not v.interlaced, "interlaced"),
         (not v.has_alpha, "has alpha"),
         (v.rotation == 0, f"rotated {v.rotation}°"),
@@ -254,17 +247,13 @@ def following_codec_args(rung: Rung, info: SourceInfo, settings: EncodeSettings,
             "-force_key_frames:v", "source", "-g:v", str(longest)]
 
 
-def copied_video_args(index: int, info: SourceInfo) -> list[str]:
-    """Output options copying video stream ``index`` as it is (no metadata, chapters),
-    tagged BT.709 when the source says nothing."""
-    args = ["-map_metadata", "-1", "-map_chapters", "-1", "-map", f"0:{index}", "-c:v", "copy"]
-    v = info.video
-    tagged = v.color_primaries == v.color_transfer == v.color_space == "bt709"
-    return args if tagged else [*args, "-bsf:v", _TAG_BT709]
+def copied_video_args(index: int) -> list[str]:
+    """Output options copying video stream ``index`` as it is (no metadata, chapters)."""
+    return ["-map_metadata", "-1", "-map_chapters", "-1", "-map", f"0:{index}", "-c:v", "copy"]
 
 
 def _copied(info: SourceInfo, rung: Rung, decision: Decision, audio_encoded: bool) -> list[str]:
-    args = copied_video_args(info.video.index, info)
+    args = copied_video_args(info.video.index)
     if info.audio is None:
         return args
     if decision.copy_audio:

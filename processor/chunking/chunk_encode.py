@@ -74,7 +74,7 @@ def chunk_commands(part: Path, outputs: Sequence[Path], info: SourceInfo,
     top = top_rung(rungs)
     out_of = dict(zip((r.name for r in rungs), outputs, strict=True))
     # No clock kept: the copy starts at zero, as the encoded chunks do.
-    runs = [[*input_args(part, PART_FORMAT), *copied_video_args(0, info), *MUXER_ARGS,
+    runs = [[*input_args(part, PART_FORMAT), *copied_video_args(0), *MUXER_ARGS,
              str(out_of[top.name])]]
     lower = [r for r in rungs if r is not top]
     if lower:
