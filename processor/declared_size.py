@@ -1,9 +1,10 @@
 """The length in bytes a container says it has, for those that say it up front.
 
-An AVI's RIFF chunk and an ASF file's properties object give the size the writer finished
-with. A copy cut short still opens and plays up to the cut: FFmpeg only shortens the
-duration it reports (and says so at debug level), so intake reads the size itself, and a
-file that ends before it is truncated, like an MP4 whose index points past its end.
+An AVI's RIFF chunk, an ASF file's properties object and an FLV's onMetaData ``filesize``
+give the size the writer finished with. A copy cut short still opens and plays up to the
+cut: FFmpeg only shortens the duration it reports (and says so at debug level), so intake
+reads the size itself, and a file that ends before it is truncated, like an MP4 whose
+index points past its end.
 """
 
 from __future__ import annotations
@@ -11,20 +12,24 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-# Both headers sit at the very start; an ASF header's objects before the file properties
+# The headers sit at the very start; an ASF header's objects before the file properties
 # (if any) are small.
 _HEAD_BYTES = 64 * 1024
 _ASF_FILE_PROPERTIES = bytes.fromhex("a1dcab8c47a9cf118ee400c00c205365")
 _ASF_BROADCAST = 0x1  # "file size and duration are invalid": a live stream's capture
+# In the onMetaData script tag (AMF0): the key "filesize" (a 2-byte length, then the name),
+# then a Number (type 0) of 8 bytes, big-endian. Writers that cannot seek back leave it 0.
+_FLV_FILESIZE = b"\x00\x08filesize\x00"
 
 
 def declared_size(path: Path, container: str) -> int | None:
     """Bytes the file's own header says it holds; None when it says nothing usable."""
-    if container not in ("avi", "asf"):
+    reader = {"avi": _riff, "asf": _asf, "flv": _flv}.get(container)
+    if reader is None:
         return None
     with path.open("rb") as f:
         head = f.read(_HEAD_BYTES)
-    return _riff(head) if container == "avi" else _asf(head)
+    return reader(head)
 
 
 def _riff(head: bytes) -> int | None:
@@ -43,3 +48,11 @@ def _asf(head: bytes) -> int | None:
     file_size = int(struct.unpack_from("<Q", head, at + 40)[0])
     flags = int(struct.unpack_from("<I", head, at + 88)[0])
     return file_size if file_size > 0 and not flags & _ASF_BROADCAST else None
+
+
+def _flv(head: bytes) -> int | None:
+    at = head.find(_FLV_FILESIZE)
+    if head[:3] != b"FLV" or at < 0 or len(head) < at + len(_FLV_FILESIZE) + 8:
+        return None
+    size = float(struct.unpack_from(">d", head, at + len(_FLV_FILESIZE))[0])
+    return int(size) if 0 < size < 2**53 else None

@@ -25,7 +25,8 @@ BAD_INPUT_CODES = {
     "random_bytes": ErrorCode.NOT_MEDIA, "text": ErrorCode.NOT_MEDIA,
     "empty": ErrorCode.CORRUPT, "truncated": ErrorCode.CORRUPT,
     "truncated_faststart": ErrorCode.CORRUPT, "truncated_avi": ErrorCode.CORRUPT,
-    "truncated_asf": ErrorCode.CORRUPT, "audio_only": ErrorCode.NO_VIDEO,
+    "truncated_asf": ErrorCode.CORRUPT, "truncated_flv": ErrorCode.CORRUPT,
+    "audio_only": ErrorCode.NO_VIDEO,
     "image": ErrorCode.STILL_IMAGE,
 }
 
@@ -183,11 +184,21 @@ def test_still_images_by_their_demuxer(clip: Clip, name: str) -> None:
     assert caught.value.code == ErrorCode.STILL_IMAGE
 
 
-@pytest.mark.parametrize("name", ["truncated_avi", "truncated_asf"])
+@pytest.mark.parametrize("name", ["truncated_avi", "truncated_asf", "truncated_flv"])
 def test_the_whole_file_a_truncated_one_was_cut_from_is_accepted(clip: Clip, name: str
                                                                  ) -> None:
     whole = clip(name).with_name("whole_" + clip(name).name)
     assert intake(whole).duration_s == pytest.approx(2.0, abs=0.1)
+
+
+def test_an_flv_written_to_a_pipe_declares_no_size_and_is_accepted(tmp_path: Path) -> None:
+    # A live recorder cannot seek back to fill in onMetaData's filesize: it stays 0.
+    path = tmp_path / "live.flv"
+    with path.open("wb") as out:
+        subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
+                        "testsrc2=size=320x240:rate=10", "-t", "2", "-c:v", "libx264",
+                        "-f", "flv", "pipe:1"], stdout=out, check=True)
+    assert intake(path).duration_s == pytest.approx(2.0, abs=0.2)
 
 
 def test_an_animated_webp_is_named_as_such_not_as_a_still(clip: Clip) -> None:

@@ -22,7 +22,7 @@ def _truncated(path: Path, *, faststart: bool) -> Path:
 
 
 def _cut_in_half(path: Path, vcodec: str, acodec: str) -> Path:
-    """A real AVI or ASF cut in half: it still opens and plays up to the cut, but its
+    """A real AVI, ASF or FLV cut in half: it still opens and plays up to the cut, but its
     header declares twice the bytes."""
     whole = make_clip(path.with_name("whole_" + path.name), duration=2, vcodec=vcodec,
                       extra_output_args=["-c:a", acodec])
@@ -65,6 +65,7 @@ RECIPES: dict[str, tuple[str, Callable[[Path], Path]]] = {
     "truncated_faststart": ("truncated_fs.mp4", lambda p: _truncated(p, faststart=True)),
     "truncated_avi": ("truncated.avi", lambda p: _cut_in_half(p, "mjpeg", "pcm_s16le")),
     "truncated_asf": ("truncated.wmv", lambda p: _cut_in_half(p, "wmv2", "wmav2")),
+    "truncated_flv": ("truncated.flv", lambda p: _cut_in_half(p, "libx264", "aac")),
     "audio_only": ("audio.m4a", lambda p: make_clip(p, video=False)),
     "image": ("still.jpg", _image),
 }
@@ -84,6 +85,7 @@ BAD_INPUTS = {
     "truncated_faststart": "truncated",
     "truncated_avi": "truncated: the file ends at",
     "truncated_asf": "truncated: the file ends at",
+    "truncated_flv": "truncated: the file ends at",
     "audio_only": "no video stream (audio only)",
     "image": "still image",
 }
