@@ -34,11 +34,17 @@ def _wait_until_up(process: subprocess.Popen[bytes], url: str) -> None:
             time.sleep(0.2)
 
 
+# prometheus_client's file begins with 4 bytes saying how much of it is used.
+_USED_HEADER_BYTES = 4
+
+
 def _healthz_count(counter_file: Path, scratch: Path) -> float:
     """The /healthz count in one worker's file alone (collected from a copy of it)."""
     alone = scratch / f"alone-{counter_file.stem}"
     alone.mkdir(exist_ok=True)
     shutil.copy(counter_file, alone / counter_file.name)
+    if (alone / counter_file.name).stat().st_size < _USED_HEADER_BYTES:
+        return 0.0  # caught between the worker creating its file and sizing it: no counts
     registry = CollectorRegistry()
     MultiProcessCollector(registry, path=str(alone))
     found = _HEALTHZ_200.search(generate_latest(registry).decode())
