@@ -48,6 +48,9 @@ _FIELD_ORDERS = {"tt": TOP_FIRST, "bt": TOP_FIRST, "bb": BOTTOM_FIRST, "tb": BOT
 _INTERLACED_HEIGHTS = frozenset({480, 486, 576, 1080, 1088})
 # Packets decoded to find the first decodable frame when no keyframe is flagged.
 _BLIND_SAMPLE = 300
+# A single picture is held for its soundtrack when the audio outlasts it by more than this
+# (a one-frame clip's own audio runs a frame or two past it).
+_HELD_MIN_S = 1.0
 
 
 class _Undecodable(Exception):
@@ -207,12 +210,28 @@ def _describe_video(path: Path, data: dict[str, Any], choice: Choice, container:
         bitrate=int(stream.get("bit_rate") or 0))
     display_w, display_h = _display_size(width, height, sar, rotation)
     fmt = data["format"]
+    audio = _audio(path, container, choice, start, duration, run_limits, first_audio)
+    if audio is not None and packets.count == 1:
+        duration = _held_for(path, container, audio, start, duration, limits, run_limits)
     return SourceInfo(
         name=path.name, container=container, format_name=str(fmt.get("format_name", "")),
         size_bytes=size, duration_s=duration, claimed_duration_s=_claimed(fmt, stream),
-        width=display_w, height=display_h, video=video,
-        audio=_audio(path, container, choice, start, duration, run_limits, first_audio),
+        width=display_w, height=display_h, video=video, audio=audio,
         program_id=choice.program_id)
+
+
+def _held_for(path: Path, container: str, audio: AudioStream, video_start: float,
+              duration: float, limits: Limits, run_limits: RunLimits) -> float:
+    """How long a single picture beside a soundtrack (cover art muxed with a song) plays:
+    until the audio ends, the picture held (the video chain holds the last frame up to the
+    timeline's length), rather than cutting the song to one frame."""
+    packets = scan_packets(path, container, audio.index, fps=0.0,
+                           discontinuous=container in DISCONTINUOUS, limits=run_limits)
+    if packets.end_s is None or packets.end_s - video_start <= duration + _HELD_MIN_S:
+        return duration
+    held = packets.end_s - video_start
+    check_duration(held, limits)
+    return held
 
 
 def _sample(path: Path, container: str, index: int, packets: Packets,

@@ -44,6 +44,8 @@ def plan_source(source: Path, info: SourceInfo, rungs: Sequence[Rung], timing: T
     if seconds <= policy.threshold_s:
         return Scan(Decision(None, f"{seconds:.0f} s is not over the {policy.threshold_s:g} s "
                                    "chunking threshold"), [])
+    if info.video.frame_count == 1:  # held for its soundtrack (intake): nothing to cut
+        return Scan(Decision(None, "not cut: a single picture"), [])
     # A copied top rung makes every quality's GOPs the source's: the cuts are its keyframes.
     copied = passthrough_on and passthrough.plan(source, info, rungs).taken
     try:

@@ -14,8 +14,11 @@ from pathlib import Path
 import pytest
 
 from common.assets import AssetKind
+from processor.chunking.plan import ChunkPolicy
+from processor.chunking.prepare import plan_source
 from processor.encode import output_rate, timeline
 from processor.intake import intake
+from processor.ladder import choose_ladder
 from processor.manifest import Manifest
 from processor.transcode import transcode
 from tests.support.ladder_checks import check_ladder, ffprobe, presented
@@ -79,6 +82,29 @@ def test_small_and_short_sources_give_a_ladder_a_poster_and_a_gif(
     for kind in (AssetKind.THUMBNAIL, AssetKind.PREVIEW):
         (asset,) = manifest.of_type(kind)
         assert asset.size > 0
+
+
+def test_a_single_picture_is_held_for_its_whole_soundtrack(clip: Clip, tmp_path: Path
+                                                           ) -> None:
+    """Cover art muxed beside a song: every quality lasts the song, the picture held, and
+    the audio is not cut to one frame."""
+    info = intake(clip("still_soundtrack"))
+    assert info.video.frame_count == 1 and info.duration_s == pytest.approx(5.0, abs=0.05)
+    manifest = transcode(clip("still_soundtrack"), tmp_path, settings=FAST)
+    for asset in manifest.of_type(AssetKind.MP4):
+        streams = ffprobe("-show_streams", str(tmp_path / asset.path))["streams"]
+        assert [s["codec_type"] for s in streams] == ["video", "audio"]
+        assert [float(s["duration"]) for s in streams] == pytest.approx([5.0, 5.0], abs=0.05)
+    cues = (tmp_path / "storyboard.vtt").read_text()
+    assert cues.rstrip().splitlines()[-2].endswith("--> 00:00:05.000")
+
+
+def test_a_single_picture_is_not_cut_into_chunks(clip: Clip) -> None:
+    source = clip("still_soundtrack")
+    info = intake(source)
+    scan = plan_source(source, info, choose_ladder(info.width, info.height), timeline(info),
+                       ChunkPolicy(threshold_s=2.0, chunk_s=2.0))
+    assert scan.decision.plan is None and scan.decision.reason == "not cut: a single picture"
 
 
 @pytest.mark.parametrize("name", ["no_initial_keyframe", "late_audio", "early_long_audio",

@@ -107,6 +107,18 @@ def one_frame(path: Path) -> Path:
     return path
 
 
+def still_soundtrack(path: Path, seconds: float = 5.0) -> Path:
+    """One picture muxed beside a whole soundtrack, as a cover image copied in beside a
+    song is: the video track holds a single frame."""
+    picture, song = (path.with_name(f"{path.stem}_picture.mp4"),
+                     path.with_name(f"{path.stem}_song.m4a"))
+    ffmpeg(*pattern(size="320x240", seconds=1), "-frames:v", "1", *X264, "-an", str(picture))
+    ffmpeg(*tone(seconds), "-c:a", "aac", str(song))
+    ffmpeg("-i", str(picture), "-i", str(song), "-map", "0:v", "-map", "1:a", "-c", "copy",
+           str(path))
+    return path
+
+
 def sub_second(path: Path) -> Path:
     ffmpeg(*pattern(seconds=0.3), *tone(0.3), *X264, "-c:a", "aac", str(path))
     return path
@@ -245,6 +257,7 @@ KINDS: dict[str, tuple[str, Maker]] = {
     "squeezed": ("squeezed.mp4", squeezed),
     "multi_program": ("programs.ts", multi_program_ts),
     "one_frame": ("one_frame.mp4", one_frame),
+    "still_soundtrack": ("still_soundtrack.mp4", still_soundtrack),
     "sub_second": ("short.mp4", sub_second),
     "gif": ("animated.gif", animated_gif),
     "one_pixel_gif": ("pixel.gif", one_pixel_gif),
