@@ -22,6 +22,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 from processor.cmaf import MUXER_ARGS
@@ -112,8 +113,8 @@ def header_misfits(info: SourceInfo, top: Rung) -> list[str]:
 
 def packet_misfits(packets: VideoPackets, top: Rung, duration_s: float) -> list[str]:
     """Reasons the packets rule the source out."""
-    edges = [*packets.keyframes_s, packets.end_s]
-    widest = max((b - a for a, b in zip(edges, edges[1:], strict=False)), default=duration_s)
+    edges = pairwise([*packets.keyframes_s, packets.end_s])
+    widest = max((b - a for a, b in edges), default=duration_s)
     checks = [
         # Raw streams and AVI give packets no presentation time: nothing to copy them by.
         (bool(packets.keyframes_s), "no keyframe has a presentation timestamp"),
