@@ -31,10 +31,11 @@ from processor.simulation.chunk_compare import (
     Comparison,
     compare,
     floor_hours,
+    pool,
     table,
 )
 from processor.simulation.chunking import Chunking
-from processor.simulation.engine import SimSettings, simulate
+from processor.simulation.engine import RunResult, SimSettings, simulate
 from processor.simulation.report import percentile
 from videoforge.commands.simulate import add_chunking_arguments, chunking_from
 
@@ -155,7 +156,8 @@ def _without_shares(runs: list[traces.Trace], chunking: Chunking) -> None:
     print("\nwhat-if, the scheduler without per-upload shares (the oldest job first, as it "
           "orders one user's own jobs):")
     _line("work, oldest job first", plain)
-    shorts = [_short_p95(runs, config, replace(SIM, chunking=c, fair_share=fair), chunking)
+    shorts = [_short_p95(_simulated(runs, config, replace(SIM, chunking=c, fair_share=fair)),
+                         chunking)
               for c, fair in ((None, True), (chunking, True), (chunking, False))]
     print(f"  but the short uploads (up to {chunking.threshold_s:.0f} s of source) pay for it: "
           f"their p95 turnaround {shorts[0]:.0f} s whole, {shorts[1]:.0f} s chunked with the "
@@ -169,27 +171,27 @@ def _held(runs: list[traces.Trace], chunking: Chunking) -> None:
     config = replace(CONFIG, policy="work")
     print("\nwhat-if, a started chunked job's tasks first until a new upload has waited the "
           "hold (VF_CHUNK_HOLD_S; off by default, not DESIGN.md's rule 2):")
-    whole = _short_p95(runs, config, SIM, chunking)
+    whole = _simulated(runs, config, SIM)  # unchunked, the hold changes nothing
     for hold in HOLD_S:
-        sim = replace(SIM, chunk_hold_s=hold)
-        _line(f"work, hold {hold:.0f} s", compare(runs, config, sim, chunking))
-        held = replace(sim, chunking=chunking)
-        print(f"    short uploads' p95 turnaround {whole:.0f} s whole -> "
-              f"{_short_p95(runs, config, held, chunking):.0f} s; all jobs' p95 wait "
-              f"{_wait_p95(runs, config, held):.0f} s (the latency target: "
+        held = _simulated(runs, config, replace(SIM, chunking=chunking, chunk_hold_s=hold))
+        _line(f"work, hold {hold:.0f} s",
+              Comparison(config.policy, pool(whole, chunking), pool(held, chunking)))
+        waits = [w for r in held for w in r.waits]
+        print(f"    short uploads' p95 turnaround {_short_p95(whole, chunking):.0f} s whole -> "
+              f"{_short_p95(held, chunking):.0f} s; all jobs' p95 wait "
+              f"{percentile(waits, 95):.0f} s (the latency target: "
               f"{config.target_latency_s:.0f} s)")
 
 
-def _short_p95(runs: list[traces.Trace], config: ScalingConfig, sim: SimSettings,
-               chunking: Chunking) -> float:
-    results = [simulate(trace, config, sim) for trace in runs]
+def _simulated(runs: list[traces.Trace], config: ScalingConfig,
+               sim: SimSettings) -> list[RunResult]:
+    return [simulate(trace, config, sim) for trace in runs]
+
+
+def _short_p95(results: list[RunResult], chunking: Chunking) -> float:
     return percentile([t for r in results
                        for t, work in zip(r.turnarounds, r.job_work_s, strict=True)
                        if t is not None and chunking.source_s(work) <= chunking.threshold_s], 95)
-
-
-def _wait_p95(runs: list[traces.Trace], config: ScalingConfig, sim: SimSettings) -> float:
-    return percentile([w for trace in runs for w in simulate(trace, config, sim).waits], 95)
 
 
 def _warm_pool_cost(runs: list[traces.Trace], target: float, chunking: Chunking,
