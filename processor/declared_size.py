@@ -1,8 +1,10 @@
-"""The length in bytes a container says it has, for those that say it up front.
+"""The length in bytes a container says it has.
 
 An AVI's RIFF chunk, an ASF file's properties object and an FLV's onMetaData ``filesize``
-give the size the writer finished with. A copy cut short still opens and plays up to the
-cut: FFmpeg only shortens the duration it reports (and says so at debug level), so intake
+give the size the writer finished with. An Ogg file's pages and an MPEG program stream's
+packs each declare their own length, so the last one says where the file ends
+(``tail_units.py``). A copy cut short still opens and plays up to the cut: FFmpeg only
+shortens the duration it reports (and says so at debug level, or not at all), so intake
 reads the size itself, and a file that ends before it is truncated, like an MP4 whose
 index points past its end.
 """
@@ -11,6 +13,8 @@ from __future__ import annotations
 
 import struct
 from pathlib import Path
+
+from processor.tail_units import ogg_end, program_stream_end
 
 # The headers sit at the very start; an ASF header's objects before the file properties
 # (if any) are small.
@@ -22,8 +26,12 @@ _ASF_BROADCAST = 0x1  # "file size and duration are invalid": a live stream's ca
 _FLV_FILESIZE = b"\x00\x08filesize\x00"
 
 
-def declared_size(path: Path, container: str) -> int | None:
-    """Bytes the file's own header says it holds; None when it says nothing usable."""
+def declared_size(path: Path, container: str, size: int) -> int | None:
+    """Bytes the file says it holds (``size`` is what it holds); None when it says
+    nothing usable."""
+    walker = {"ogg": ogg_end, "mpeg": program_stream_end}.get(container)
+    if walker is not None:
+        return walker(path, size)
     reader = {"avi": _riff, "asf": _asf, "flv": _flv}.get(container)
     if reader is None:
         return None

@@ -127,10 +127,10 @@ def open_container(path: Path, run_limits: RunLimits) -> dict[str, Any]:
 
 
 def check_declared_size(path: Path, container: str, size: int) -> None:
-    declared = declared_size(path, container)
+    declared = declared_size(path, container, size)
     if declared is not None and size < declared:
-        raise BadInput(f"truncated: the file ends at {size} of the {declared} bytes its "
-                       "header declares", code=ErrorCode.CORRUPT)
+        raise BadInput(f"truncated: the file ends at {size} of the {declared} bytes it "
+                       "declares", code=ErrorCode.CORRUPT)
 
 
 def check_pixels(width: int, height: int, limits: Limits) -> None:

@@ -26,6 +26,7 @@ BAD_INPUT_CODES = {
     "empty": ErrorCode.CORRUPT, "truncated": ErrorCode.CORRUPT,
     "truncated_faststart": ErrorCode.CORRUPT, "truncated_avi": ErrorCode.CORRUPT,
     "truncated_asf": ErrorCode.CORRUPT, "truncated_flv": ErrorCode.CORRUPT,
+    "truncated_ogg": ErrorCode.CORRUPT, "truncated_vob": ErrorCode.CORRUPT,
     "audio_only": ErrorCode.NO_VIDEO,
     "image": ErrorCode.STILL_IMAGE,
 }
@@ -184,7 +185,8 @@ def test_still_images_by_their_demuxer(clip: Clip, name: str) -> None:
     assert caught.value.code == ErrorCode.STILL_IMAGE
 
 
-@pytest.mark.parametrize("name", ["truncated_avi", "truncated_asf", "truncated_flv"])
+@pytest.mark.parametrize("name", ["truncated_avi", "truncated_asf", "truncated_flv",
+                                  "truncated_ogg", "truncated_vob"])
 def test_the_whole_file_a_truncated_one_was_cut_from_is_accepted(clip: Clip, name: str
                                                                  ) -> None:
     whole = clip(name).with_name("whole_" + clip(name).name)

@@ -22,12 +22,14 @@ def _truncated(path: Path, *, faststart: bool) -> Path:
 
 
 def _cut_in_half(path: Path, vcodec: str, acodec: str) -> Path:
-    """A real AVI, ASF or FLV cut in half: it still opens and plays up to the cut, but its
-    header declares twice the bytes."""
+    """A real AVI, ASF, FLV, Ogg or MPEG-PS cut about in half: it still opens and plays up
+    to the cut, but it declares about twice the bytes (in its header, or in the Ogg page or
+    the pack the cut falls in: a few bytes past the middle, so not on a 2048-byte DVD pack's
+    boundary, where a cut could not be told from an end)."""
     whole = make_clip(path.with_name("whole_" + path.name), duration=2, vcodec=vcodec,
                       extra_output_args=["-c:a", acodec])
     data = whole.read_bytes()
-    path.write_bytes(data[: len(data) // 2])
+    path.write_bytes(data[: len(data) // 2 + 7])
     return path
 
 
@@ -66,6 +68,8 @@ RECIPES: dict[str, tuple[str, Callable[[Path], Path]]] = {
     "truncated_avi": ("truncated.avi", lambda p: _cut_in_half(p, "mjpeg", "pcm_s16le")),
     "truncated_asf": ("truncated.wmv", lambda p: _cut_in_half(p, "wmv2", "wmav2")),
     "truncated_flv": ("truncated.flv", lambda p: _cut_in_half(p, "libx264", "aac")),
+    "truncated_ogg": ("truncated.ogv", lambda p: _cut_in_half(p, "libtheora", "libvorbis")),
+    "truncated_vob": ("truncated.vob", lambda p: _cut_in_half(p, "mpeg2video", "mp2")),
     "audio_only": ("audio.m4a", lambda p: make_clip(p, video=False)),
     "image": ("still.jpg", _image),
 }
@@ -86,6 +90,8 @@ BAD_INPUTS = {
     "truncated_avi": "truncated: the file ends at",
     "truncated_asf": "truncated: the file ends at",
     "truncated_flv": "truncated: the file ends at",
+    "truncated_ogg": "truncated: the file ends at",
+    "truncated_vob": "truncated: the file ends at",
     "audio_only": "no video stream (audio only)",
     "image": "still image",
 }

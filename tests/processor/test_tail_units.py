@@ -1,0 +1,79 @@
+"""Where an Ogg file's last page and an MPEG program stream's last pack say they end."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from processor.tail_units import ogg_end, program_stream_end
+
+
+def _encode(path: Path, *args: str) -> Path:
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi",
+                    "-i", "testsrc2=size=160x120:rate=25:duration=2", "-f", "lavfi", "-i",
+                    "sine=duration=2", *args, str(path)], check=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def ogg(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    path = tmp_path_factory.mktemp("tail") / "clip.ogv"
+    return _encode(path, "-c:v", "libtheora", "-c:a", "libvorbis").read_bytes()
+
+
+@pytest.fixture(scope="module", params=["vob", "mpeg"])
+def program_stream(request: pytest.FixtureRequest,
+                   tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    path = tmp_path_factory.mktemp("tail") / f"clip.{request.param}"
+    return _encode(path, "-c:v", "mpeg2video", "-c:a", "mp2", "-f",
+                   request.param).read_bytes()
+
+
+def _write(tmp_path: Path, data: bytes) -> tuple[Path, int]:
+    path = tmp_path / "cut"
+    path.write_bytes(data)
+    return path, len(data)
+
+
+def test_a_whole_ogg_file_ends_where_its_last_page_does(ogg: bytes, tmp_path: Path) -> None:
+    assert ogg_end(*_write(tmp_path, ogg)) == len(ogg)
+
+
+@pytest.mark.parametrize("cut", [1, 3, 20, 30, 1000])  # in the data, the lacing, the header
+def test_an_ogg_file_cut_inside_a_page_declares_more(ogg: bytes, tmp_path: Path, cut: int
+                                                     ) -> None:
+    path, size = _write(tmp_path, ogg[:-cut])
+    declared = ogg_end(path, size)
+    assert declared is not None and declared > size
+
+
+def test_bytes_after_the_last_ogg_page_prove_nothing(ogg: bytes, tmp_path: Path) -> None:
+    # A tag or padding after the pages: no unit, so no cut can be shown.
+    assert ogg_end(*_write(tmp_path, ogg + b"TAG" + b"\x00" * 125)) is None
+
+
+def test_a_capture_pattern_inside_page_data_is_not_an_anchor(ogg: bytes, tmp_path: Path
+                                                             ) -> None:
+    # Only a page whose CRC holds anchors the walk; "OggS" in the data fails it.
+    data = b"OggS" + bytes(60) + ogg
+    assert ogg_end(*_write(tmp_path, data)) == len(data)
+
+
+def test_a_whole_program_stream_ends_where_its_last_pack_does(program_stream: bytes,
+                                                              tmp_path: Path) -> None:
+    assert program_stream_end(*_write(tmp_path, program_stream)) == len(program_stream)
+
+
+@pytest.mark.parametrize("cut", [1, 2, 5, 13, 700])  # in a PES, a start code, a pack header
+def test_a_program_stream_cut_inside_a_pack_declares_more(program_stream: bytes,
+                                                          tmp_path: Path, cut: int) -> None:
+    path, size = _write(tmp_path, program_stream[:-cut])
+    declared = program_stream_end(path, size)
+    assert declared is not None and declared > size
+
+
+def test_bytes_after_the_last_pack_prove_nothing(program_stream: bytes, tmp_path: Path
+                                                 ) -> None:
+    assert program_stream_end(*_write(tmp_path, program_stream + b"\xff" * 300)) is None
