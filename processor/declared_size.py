@@ -3,10 +3,10 @@
 An AVI's RIFF chunk, an ASF file's properties object and an FLV's onMetaData ``filesize``
 give the size the writer finished with. An Ogg file's pages and an MPEG program stream's
 packs each declare their own length, so the last one says where the file ends
-(``tail_units.py``). A copy cut short still opens and plays up to the cut: FFmpeg only
-shortens the duration it reports (and says so at debug level, or not at all), so intake
-reads the size itself, and a file that ends before it is truncated, like an MP4 whose
-index points past its end.
+(``tail_units.py``); raw DV is whole DIF sequences. A copy cut short still opens and
+plays up to the cut: FFmpeg only shortens the duration it reports (and says so at debug
+level, or not at all), so intake reads the size itself, and a file that ends before it is
+truncated, like an MP4 whose index points past its end.
 """
 
 from __future__ import annotations
@@ -24,12 +24,16 @@ _ASF_BROADCAST = 0x1  # "file size and duration are invalid": a live stream's ca
 # In the onMetaData script tag (AMF0): the key "filesize" (a 2-byte length, then the name),
 # then a Number (type 0) of 8 bytes, big-endian. Writers that cannot seek back leave it 0.
 _FLV_FILESIZE = b"\x00\x08filesize\x00"
+# Raw DV is a run of DIF sequences of 150 blocks of 80 bytes each (IEC 61834-2, and SMPTE
+# 314M for DV50): 10 or 12 of them a frame, times its channels. A cut falls inside one.
+_DIF_SEQUENCE = 150 * 80
 
 
 def declared_size(path: Path, container: str, size: int) -> int | None:
     """Bytes the file says it holds (``size`` is what it holds); None when it says
     nothing usable."""
-    walker = {"ogg": ogg_end, "mpeg": program_stream_end}.get(container)
+    walker = {"ogg": ogg_end, "mpeg": program_stream_end, "dv": _whole_dif_sequences
+              }.get(container)
     if walker is not None:
         return walker(path, size)
     reader = {"avi": _riff, "asf": _asf, "flv": _flv}.get(container)
@@ -38,6 +42,10 @@ def declared_size(path: Path, container: str, size: int) -> int | None:
     with path.open("rb") as f:
         head = f.read(_HEAD_BYTES)
     return reader(head)
+
+
+def _whole_dif_sequences(_path: Path, size: int) -> int:
+    return -(-size // _DIF_SEQUENCE) * _DIF_SEQUENCE
 
 
 def _riff(head: bytes) -> int | None:

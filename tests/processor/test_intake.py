@@ -27,6 +27,7 @@ BAD_INPUT_CODES = {
     "truncated_faststart": ErrorCode.CORRUPT, "truncated_avi": ErrorCode.CORRUPT,
     "truncated_asf": ErrorCode.CORRUPT, "truncated_flv": ErrorCode.CORRUPT,
     "truncated_ogg": ErrorCode.CORRUPT, "truncated_vob": ErrorCode.CORRUPT,
+    "truncated_dv": ErrorCode.CORRUPT,
     "audio_only": ErrorCode.NO_VIDEO,
     "image": ErrorCode.STILL_IMAGE,
 }
@@ -186,7 +187,7 @@ def test_still_images_by_their_demuxer(clip: Clip, name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["truncated_avi", "truncated_asf", "truncated_flv",
-                                  "truncated_ogg", "truncated_vob"])
+                                  "truncated_ogg", "truncated_vob", "truncated_dv"])
 def test_the_whole_file_a_truncated_one_was_cut_from_is_accepted(clip: Clip, name: str
                                                                  ) -> None:
     whole = clip(name).with_name("whole_" + clip(name).name)

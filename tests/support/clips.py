@@ -21,13 +21,14 @@ def _truncated(path: Path, *, faststart: bool) -> Path:
     return path
 
 
-def _cut_in_half(path: Path, vcodec: str, acodec: str) -> Path:
-    """A real AVI, ASF, FLV, Ogg or MPEG-PS cut about in half: it still opens and plays up
+def _cut_in_half(path: Path, vcodec: str, acodec: str, *, size: str = "320x240",
+                 audio_args: tuple[str, ...] = ()) -> Path:
+    """A real AVI, ASF, FLV, Ogg, MPEG-PS or raw DV cut about in half: it still opens and plays up
     to the cut, but it declares about twice the bytes (in its header, or in the Ogg page or
     the pack the cut falls in: a few bytes past the middle, so not on a 2048-byte DVD pack's
     boundary, where a cut could not be told from an end)."""
-    whole = make_clip(path.with_name("whole_" + path.name), duration=2, vcodec=vcodec,
-                      extra_output_args=["-c:a", acodec])
+    whole = make_clip(path.with_name("whole_" + path.name), duration=2, size=size,
+                      vcodec=vcodec, extra_output_args=["-c:a", acodec, *audio_args])
     data = whole.read_bytes()
     path.write_bytes(data[: len(data) // 2 + 7])
     return path
@@ -70,6 +71,8 @@ RECIPES: dict[str, tuple[str, Callable[[Path], Path]]] = {
     "truncated_flv": ("truncated.flv", lambda p: _cut_in_half(p, "libx264", "aac")),
     "truncated_ogg": ("truncated.ogv", lambda p: _cut_in_half(p, "libtheora", "libvorbis")),
     "truncated_vob": ("truncated.vob", lambda p: _cut_in_half(p, "mpeg2video", "mp2")),
+    "truncated_dv": ("truncated.dv", lambda p: _cut_in_half(
+        p, "dvvideo", "pcm_s16le", size="720x576", audio_args=("-ac", "2"))),
     "audio_only": ("audio.m4a", lambda p: make_clip(p, video=False)),
     "image": ("still.jpg", _image),
 }
@@ -92,6 +95,7 @@ BAD_INPUTS = {
     "truncated_flv": "truncated: the file ends at",
     "truncated_ogg": "truncated: the file ends at",
     "truncated_vob": "truncated: the file ends at",
+    "truncated_dv": "truncated: the file ends at",
     "audio_only": "no video stream (audio only)",
     "image": "still image",
 }
