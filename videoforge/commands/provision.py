@@ -31,6 +31,7 @@ _GATEWAY = GatewaySpec()
 _CONTROL = ControlSpec()
 _DATABASE = DatabaseSpec()
 _CACHE = CacheSpec()
+_DEFAULT = " (default %(default)s)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,15 +41,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cors-origin", action="append", dest="cors_origins", metavar="URL",
                         help="origin allowed to upload from a browser (repeatable; default "
                              f"{_DEFAULTS.cors_origins[0]})")
-    parser.add_argument("--upload-expiry-days", type=int, default=_DEFAULTS.upload_expiry_days)
+    parser.add_argument("--upload-expiry-days", type=int, default=_DEFAULTS.upload_expiry_days,
+                        help="days before the upload bucket's lifecycle rule deletes an upload"
+                             + _DEFAULT)
     parser.add_argument("--max-receive-count", type=int, default=_DEFAULTS.max_receive_count,
-                        help="deliveries before a job message goes to the dead-letter queue")
+                        help="deliveries before a job message goes to the dead-letter queue"
+                             + _DEFAULT)
     parser.add_argument("--visibility-timeout", type=int, default=_DEFAULTS.visibility_timeout_s,
-                        metavar="S")
-    parser.add_argument("--user-pool-name", default=_DEFAULTS.user_pool_name)
-    parser.add_argument("--app-client-name", default=_DEFAULTS.app_client_name)
+                        metavar="S", help="the job queue's visibility timeout" + _DEFAULT)
+    parser.add_argument("--user-pool-name", default=_DEFAULTS.user_pool_name,
+                        help="the Cognito user pool" + _DEFAULT)
+    parser.add_argument("--app-client-name", default=_DEFAULTS.app_client_name,
+                        help="its app client" + _DEFAULT)
     parser.add_argument("--oldest-age-alarm", type=int, default=_DEFAULTS.oldest_age_alarm_s,
-                        metavar="S", help="alarm when a job message waits longer than this")
+                        metavar="S", help="alarm when a job message waits longer than this"
+                                          + _DEFAULT)
     parser.add_argument("--alarm-topic-arn", help="SNS topic the alarms notify")
     parser.add_argument("--name-prefix", default=_DEFAULTS.name_prefix,
                         help="IAM roles and instance profiles are named PREFIX-worker, "
@@ -62,7 +69,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="also the launch template and Auto Scaling group")
     fleet.add_argument("--ami-id", help="worker AMI (default: newest videoforge-worker-* "
                                         "image of this account)")
-    fleet.add_argument("--instance-type", default=_FLEET.instance_type)
+    fleet.add_argument("--instance-type", default=_FLEET.instance_type, help="the workers'"
+                       + _DEFAULT)
     fleet.add_argument("--subnet-ids", help="the instances' and load balancer's subnets, "
                                             "comma-separated (default: the default VPC's)")
     fleet.add_argument("--instance-profile",
@@ -71,10 +79,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fleet.add_argument("--user-data-file", type=Path,
                        help="cloud-init user data (default: point the instance at the "
                             "provisioned settings)")
-    fleet.add_argument("--min", type=int, default=_FLEET.min_size)
-    fleet.add_argument("--max", type=int, default=_FLEET.max_size)
+    fleet.add_argument("--min", type=int, default=_FLEET.min_size,
+                       help="the group's smallest size" + _DEFAULT)
+    fleet.add_argument("--max", type=int, default=_FLEET.max_size,
+                       help="its largest" + _DEFAULT)
     fleet.add_argument("--desired", type=int, default=_FLEET.desired,
-                       help="initial size only: later runs leave it to the autoscaler")
+                       help="initial size only: later runs leave it to the autoscaler"
+                            + _DEFAULT)
     fleet.add_argument("--lifecycle-hook", metavar="NAME",
                        help="add a termination lifecycle hook of this name (heartbeat "
                             f"timeout {HOOK_HEARTBEAT_TIMEOUT_S} s) so workers can drain")
@@ -91,16 +102,20 @@ def _data_arguments(parser: argparse.ArgumentParser) -> None:
                            "inside, goes to the provisioned settings only)")
     data.add_argument("--database-url", metavar="URL",
                       help="or: a PostgreSQL database of your own, stored in the settings")
-    data.add_argument("--database-instance-class", default=_DATABASE.instance_class)
-    data.add_argument("--database-storage-gb", type=int, default=_DATABASE.storage_gb)
-    data.add_argument("--database-max-storage-gb", type=int, default=_DATABASE.max_storage_gb)
+    data.add_argument("--database-instance-class", default=_DATABASE.instance_class,
+                      help=_DEFAULT.lstrip())
+    data.add_argument("--database-storage-gb", type=int, default=_DATABASE.storage_gb,
+                      help=_DEFAULT.lstrip())
+    data.add_argument("--database-max-storage-gb", type=int, default=_DATABASE.max_storage_gb,
+                      help="storage autoscaling's ceiling" + _DEFAULT)
     data.add_argument("--database-multi-az", action="store_true",
                       help="a standby in a second zone")
     data.add_argument("--with-redis", action="store_true",
                       help="an ElastiCache Redis replication group, named PREFIX (TLS, AUTH)")
     data.add_argument("--redis-url", metavar="URL", help="or: a Redis of your own")
-    data.add_argument("--redis-node-type", default=_CACHE.node_type)
-    data.add_argument("--redis-replicas", type=int, default=_CACHE.replicas)
+    data.add_argument("--redis-node-type", default=_CACHE.node_type, help=_DEFAULT.lstrip())
+    data.add_argument("--redis-replicas", type=int, default=_CACHE.replicas,
+                      help="replicas beside the primary" + _DEFAULT)
     data.add_argument("--private-subnet-ids",
                       help="private subnets (with a route out through NAT) for the database, "
                            "Redis and the functions (default: two made here)")
@@ -114,9 +129,11 @@ def _control_arguments(parser: argparse.ArgumentParser) -> None:
     control.add_argument("--control-ami-id", help="control AMI (default: newest "
                                                   f"{CONTROL_AMI_PATTERN} image of this "
                                                   "account)")
-    control.add_argument("--control-instance-type", default=_CONTROL.fleet.instance_type)
+    control.add_argument("--control-instance-type", default=_CONTROL.fleet.instance_type,
+                         help=_DEFAULT.lstrip())
     control.add_argument("--control-size", type=int, default=_CONTROL.fleet.max_size,
-                         help="instances (one autoscaler runs; the others wait to take over)")
+                         help="instances (one autoscaler runs; the others wait to take over)"
+                              + _DEFAULT)
     control.add_argument("--control-user-data-file", type=Path, help="cloud-init user data")
 
 
@@ -127,9 +144,12 @@ def _gateway_arguments(parser: argparse.ArgumentParser) -> None:
                               "launch template and Auto Scaling group")
     gateway.add_argument("--gateway-ami-id", help="gateway AMI (default: newest "
                                                   f"{GATEWAY_AMI_PATTERN} image of this account)")
-    gateway.add_argument("--gateway-instance-type", default="t3.small")
-    gateway.add_argument("--gateway-min", type=int, default=_GATEWAY.fleet.min_size)
-    gateway.add_argument("--gateway-max", type=int, default=_GATEWAY.fleet.max_size)
+    gateway.add_argument("--gateway-instance-type", default=_GATEWAY.fleet.instance_type,
+                         help=_DEFAULT.lstrip())
+    gateway.add_argument("--gateway-min", type=int, default=_GATEWAY.fleet.min_size,
+                         help=_DEFAULT.lstrip())
+    gateway.add_argument("--gateway-max", type=int, default=_GATEWAY.fleet.max_size,
+                         help=_DEFAULT.lstrip())
     gateway.add_argument("--gateway-user-data-file", type=Path,
                          help="cloud-init user data (writes /etc/videoforge/gateway.local.env)")
     gateway.add_argument("--certificate-arn", help="ACM certificate: HTTPS on 443, HTTP "

@@ -32,8 +32,9 @@ class GatewaySpec:
     name: str = "videoforge-gateway"
     fleet: FleetSpec = FleetSpec(group_name="videoforge-gateway",
                                  template_name="videoforge-gateway",
-                                 ami_pattern=AMI_NAME_PATTERN, min_size=2, max_size=4,
-                                 desired=2, health_check_grace_s=120)
+                                 ami_pattern=AMI_NAME_PATTERN, instance_type="t3.small",
+                                 min_size=2, max_size=4, desired=2,
+                                 health_check_grace_s=120)
     certificate_arn: str | None = None      # None: plain HTTP on port 80
     # The site's name, an alias of the load balancer in this Route 53 hosted zone.
     domain_name: str | None = None
