@@ -11,6 +11,7 @@ unit (trailing tags, garbage), it says nothing: only a proven cut is called one.
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from collections.abc import Callable
@@ -35,6 +36,9 @@ _FIRST_LENGTH_ID = 0xBB
 # A walk that anchors on a pack must cross this many more units before it is trusted: a
 # start code inside audio data can look like a pack, not like a chain of them.
 _PS_CHAIN = 4
+# Zero bytes may come before a start code, and belong to no unit: a VCD puts 20 after each
+# audio pack (the VCD standard, p. IV-8, as FFmpeg's muxer cites it).
+_NONZERO = re.compile(rb"[^\x00]")
 
 
 def ogg_end(path: Path, size: int) -> int | None:
@@ -80,15 +84,31 @@ def program_stream_end(path: Path, size: int) -> int | None:
 
 
 def _ps_walk(tail: bytes, at: int) -> int | None:
-    units = 0
+    units, packet_due = 0, False
     while at < len(tail):
+        at = _past_zeros(tail, at)
+        if at == len(tail):
+            # Zeros to the end: after a pack header, whose packet must follow, that packet's
+            # start code, cut; after a packet, padding (or a cut that cannot be told from it).
+            return (at + 1 if packet_due else at) if units > _PS_CHAIN else None
         if not b"\x00\x00\x01".startswith(tail[at:at + 3]):
             return None
         end = _ps_unit_end(tail, at)
         if end is None:
             return None
+        packet_due = tail[at + 3:at + 4] == b"\xba"  # a packet must follow a pack header
         at, units = end, units + 1
     return at if units > _PS_CHAIN else None
+
+
+def _past_zeros(data: bytes, at: int) -> int:
+    """Past zero stuffing at ``at``: the start code it leads to, or the end of the data
+    when it runs there; ``at`` itself when there is none."""
+    found = _NONZERO.search(data, at)
+    if found is None:
+        return len(data)
+    run = found.start() - at
+    return at + run - 2 if run > 2 and data[found.start()] == 1 else at
 
 
 def _ps_unit_end(data: bytes, at: int) -> int | None:

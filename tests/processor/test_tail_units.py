@@ -77,3 +77,41 @@ def test_a_program_stream_cut_inside_a_pack_declares_more(program_stream: bytes,
 def test_bytes_after_the_last_pack_prove_nothing(program_stream: bytes, tmp_path: Path
                                                  ) -> None:
     assert program_stream_end(*_write(tmp_path, program_stream + b"\xff" * 300)) is None
+
+
+@pytest.fixture(scope="module")
+def vcd(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    # A VCD follows each audio pack with 20 zero bytes that belong to no unit.
+    path = tmp_path_factory.mktemp("tail") / "clip.mpg"
+    return _encode(path, "-c:v", "mpeg1video", "-c:a", "mp2", "-f", "vcd").read_bytes()
+
+
+def test_a_whole_vcd_ends_where_its_last_pack_does(vcd: bytes, tmp_path: Path) -> None:
+    assert program_stream_end(*_write(tmp_path, vcd)) == len(vcd)
+
+
+@pytest.mark.parametrize("cut", [30, 100, 1000])  # past the 20 zeros of an audio pack
+def test_a_vcd_cut_inside_a_pack_declares_more(vcd: bytes, tmp_path: Path, cut: int
+                                                ) -> None:
+    path, size = _write(tmp_path, vcd[:-cut])
+    declared = program_stream_end(path, size)
+    assert declared is not None and declared > size
+
+
+@pytest.mark.parametrize("zeros", [1, 2, 3, 4096])
+def test_zero_padding_after_the_last_pack_is_no_cut(program_stream: bytes, tmp_path: Path,
+                                                    zeros: int) -> None:
+    path, size = _write(tmp_path, program_stream + bytes(zeros))
+    declared = program_stream_end(path, size)
+    assert declared is None or declared <= size
+
+
+@pytest.mark.parametrize("into", [1, 2])
+def test_a_cut_inside_the_start_code_after_a_pack_header_declares_more(
+        program_stream: bytes, tmp_path: Path, into: int) -> None:
+    # A packet must follow a pack header, so zeros there are its start code, cut.
+    last = program_stream.rfind(b"\x00\x00\x01\xba")
+    header = 14 + (program_stream[last + 13] & 7)
+    path, size = _write(tmp_path, program_stream[:last + header + into])
+    declared = program_stream_end(path, size)
+    assert declared is not None and declared > size
