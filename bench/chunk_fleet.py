@@ -117,8 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         _line(f"{target:.0f} s, warm pool", warm)
         if warm.met and nearest is None:
             nearest = (target, warm)
-    _without_shares(runs, chunking)
-    _held(runs, chunking)
+    whole = _simulated(runs, replace(CONFIG, policy="work"), SIM)  # the hold changes nothing
+    _without_shares(runs, chunking, whole)
+    _held(runs, chunking, whole)
     missed = [name for name, ok in (("turnaround", work.speedup >= TARGET_SPEEDUP),
                                     ("instance-hours", work.hours_ratio <= MAX_HOURS_RATIO))
               if not ok]
@@ -147,31 +148,32 @@ def _nearest(frontier: list[tuple[float, Comparison]]) -> None:
               f"({t:.0f} s target)")
 
 
-def _without_shares(runs: list[traces.Trace], chunking: Chunking) -> None:
+def _without_shares(runs: list[traces.Trace], chunking: Chunking,
+                    whole: list[RunResult]) -> None:
     """The what-if behind the miss: the scheduler's fair share (every upload its own user)
     serves each new arrival before a started chunked job's next chunk. Without the shares
-    (the oldest job first) the target is met, and this is what it costs the short uploads."""
+    (the oldest job first) the target is met, and this is what it costs the short uploads.
+    ``whole``: the unchunked runs, the same either way (every job is one unit)."""
     config = replace(CONFIG, policy="work")
-    plain = compare(runs, config, replace(SIM, fair_share=False), chunking)
+    shared = _simulated(runs, config, replace(SIM, chunking=chunking))
+    plain = _simulated(runs, config, replace(SIM, chunking=chunking, fair_share=False))
     print("\nwhat-if, the scheduler without per-upload shares (the oldest job first, as it "
           "orders one user's own jobs):")
-    _line("work, oldest job first", plain)
-    shorts = [_short_p95(_simulated(runs, config, replace(SIM, chunking=c, fair_share=fair)),
-                         chunking)
-              for c, fair in ((None, True), (chunking, True), (chunking, False))]
+    _line("work, oldest job first",
+          Comparison(config.policy, pool(whole, chunking), pool(plain, chunking)))
     print(f"  but the short uploads (up to {chunking.threshold_s:.0f} s of source) pay for it: "
-          f"their p95 turnaround {shorts[0]:.0f} s whole, {shorts[1]:.0f} s chunked with the "
-          f"shares, {shorts[2]:.0f} s chunked without")
+          f"their p95 turnaround {_short_p95(whole, chunking):.0f} s whole, "
+          f"{_short_p95(shared, chunking):.0f} s chunked with the shares, "
+          f"{_short_p95(plain, chunking):.0f} s chunked without")
 
 
-def _held(runs: list[traces.Trace], chunking: Chunking) -> None:
+def _held(runs: list[traces.Trace], chunking: Chunking, whole: list[RunResult]) -> None:
     """The what-if between the two orders: a started chunked job's tasks go first until a
     new upload has waited the hold: the scheduler's VF_CHUNK_HOLD_S, off by default, as it
     sets DESIGN.md's rule 2 aside."""
     config = replace(CONFIG, policy="work")
     print("\nwhat-if, a started chunked job's tasks first until a new upload has waited the "
           "hold (VF_CHUNK_HOLD_S; off by default, not DESIGN.md's rule 2):")
-    whole = _simulated(runs, config, SIM)  # unchunked, the hold changes nothing
     for hold in HOLD_S:
         held = _simulated(runs, config, replace(SIM, chunking=chunking, chunk_hold_s=hold))
         _line(f"work, hold {hold:.0f} s",
