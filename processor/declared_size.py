@@ -25,13 +25,22 @@ _ASF_BROADCAST = 0x1  # "file size and duration are invalid": a live stream's ca
 # then a Number (type 0) of 8 bytes, big-endian. Writers that cannot seek back leave it 0.
 _FLV_FILESIZE = b"\x00\x08filesize\x00"
 # Raw DV is a run of DIF sequences of 150 blocks of 80 bytes each (IEC 61834-2, and SMPTE
-# 314M for DV50): 10 or 12 of them a frame, times its channels. A cut falls inside one.
+# 314M for DV50): 10 or 12 of them a frame, times its channels. A cut almost always falls
+# inside one (one in 12000 lands on a boundary). A clean file starts with the header block
+# of sequence 0; FFmpeg also plays one with bytes before it, which this rule cannot count.
 _DIF_SEQUENCE = 150 * 80
+_DIF_HEADER = b"\x1f\x07\x00"
+# What says each container's size, for the message.
+DECLARED_BY = {"avi": "its RIFF header declares", "asf": "its file properties declare",
+               "flv": "its onMetaData declares", "ogg": "its last Ogg page declares",
+               "mpeg": "its last pack declares", "dv": "its last DIF sequence needs"}
 
 
 def declared_size(path: Path, container: str, size: int) -> int | None:
     """Bytes the file says it holds (``size`` is what it holds); None when it says
     nothing usable."""
+    # Ogg, MPEG-PS and DV say it at the end, so these read the tail (or just the size);
+    # the others say it in a header at the start.
     walker = {"ogg": ogg_end, "mpeg": program_stream_end, "dv": _whole_dif_sequences
               }.get(container)
     if walker is not None:
@@ -44,7 +53,10 @@ def declared_size(path: Path, container: str, size: int) -> int | None:
     return reader(head)
 
 
-def _whole_dif_sequences(_path: Path, size: int) -> int:
+def _whole_dif_sequences(path: Path, size: int) -> int | None:
+    with path.open("rb") as f:
+        if f.read(len(_DIF_HEADER)) != _DIF_HEADER:
+            return None
     return -(-size // _DIF_SEQUENCE) * _DIF_SEQUENCE
 
 

@@ -39,6 +39,14 @@ _PS_CHAIN = 4
 # Zero bytes may come before a start code, and belong to no unit: a VCD puts 20 after each
 # audio pack (the VCD standard, p. IV-8, as FFmpeg's muxer cites it).
 _NONZERO = re.compile(rb"[^\x00]")
+# Real units are found at the first or second try (a marker inside data is rare); a tail
+# crafted full of markers must not cost a CRC or a walk for each.
+_MAX_ANCHORS = 64
+
+
+class _Unproven(Exception):
+    """An anchored walk met bytes that are no unit: a later anchor on the same chain would
+    meet them too, so trying each (quadratic in the tail) proves nothing more."""
 
 
 def ogg_end(path: Path, size: int) -> int | None:
@@ -55,7 +63,7 @@ def _ogg_from(tail: bytes, at: int) -> int | None:
 def _ogg_walk(tail: bytes, at: int) -> int | None:
     while at < len(tail):
         if not _OGG_CAPTURE.startswith(tail[at:at + 4]):
-            return None  # something after the pages: not a cut we can prove
+            raise _Unproven  # something after the pages: not a cut we can prove
         at = _ogg_page_end(tail, at)
     return at
 
@@ -91,10 +99,10 @@ def _ps_walk(tail: bytes, at: int) -> int | None:
             # Zeros to the end: after a pack header, whose packet must follow, that packet's
             # start code, cut; after a packet, padding (or a cut that cannot be told from it).
             return (at + 1 if packet_due else at) if units > _PS_CHAIN else None
-        if not b"\x00\x00\x01".startswith(tail[at:at + 3]):
-            return None
-        end = _ps_unit_end(tail, at)
+        end = _ps_unit_end(tail, at) if b"\x00\x00\x01".startswith(tail[at:at + 3]) else None
         if end is None:
+            if units > _PS_CHAIN:
+                raise _Unproven
             return None
         packet_due = tail[at + 3:at + 4] == b"\xba"  # a packet must follow a pack header
         at, units = end, units + 1
@@ -140,8 +148,13 @@ def _walk_tail(path: Path, size: int, tail_bytes: int, marker: bytes,
         f.seek(start)
         tail = f.read(size - start)
     at = tail.find(marker)
-    while at >= 0:
-        end = walk(tail, at)
+    for _ in range(_MAX_ANCHORS):
+        if at < 0:
+            break
+        try:
+            end = walk(tail, at)
+        except _Unproven:
+            return None
         if end is not None:
             return start + end
         at = tail.find(marker, at + 1)

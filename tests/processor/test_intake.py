@@ -194,6 +194,16 @@ def test_the_whole_file_a_truncated_one_was_cut_from_is_accepted(clip: Clip, nam
     assert intake(whole).duration_s == pytest.approx(2.0, abs=0.1)
 
 
+def test_raw_dv_with_bytes_before_its_first_dif_block_is_not_measured(clip: Clip,
+                                                                       tmp_path: Path) -> None:
+    # FFmpeg skips to the first DIF header and plays it all; the sequences cannot be
+    # counted from the file's start, so the size proves nothing.
+    whole = clip("truncated_dv").with_name("whole_truncated.dv")
+    shifted = tmp_path / "shifted.dv"
+    shifted.write_bytes(bytes(100) + whole.read_bytes())
+    assert intake(shifted).duration_s == pytest.approx(2.0, abs=0.1)
+
+
 def test_an_flv_written_to_a_pipe_declares_no_size_and_is_accepted(tmp_path: Path) -> None:
     # A live recorder cannot seek back to fill in onMetaData's filesize: it stays 0.
     path = tmp_path / "live.flv"

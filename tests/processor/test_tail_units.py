@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,22 @@ def test_a_cut_inside_the_start_code_after_a_pack_header_declares_more(
     path, size = _write(tmp_path, program_stream[:last + header + into])
     declared = program_stream_end(path, size)
     assert declared is not None and declared > size
+
+
+def test_a_tail_crafted_from_short_packs_is_walked_once(program_stream: bytes,
+                                                        tmp_path: Path) -> None:
+    # 21000 MPEG-1 pack headers, then a byte that is no unit: each later anchor would walk
+    # the same chain to the same byte, so the first failed trusted walk ends the search.
+    pack = b"\x00\x00\x01\xba\x21\x00\x01\x00\x01\x80\x00\x01"
+    path, size = _write(tmp_path, program_stream + pack * 21000 + b"\xff")
+    started = time.process_time()
+    assert program_stream_end(path, size) is None
+    assert time.process_time() - started < 2
+
+
+def test_a_tail_full_of_capture_patterns_costs_a_bounded_number_of_crcs(
+        ogg: bytes, tmp_path: Path) -> None:
+    path, size = _write(tmp_path, ogg + b"OggS\x00" * 30000)
+    started = time.process_time()
+    assert ogg_end(path, size) is None
+    assert time.process_time() - started < 2

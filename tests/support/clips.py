@@ -26,7 +26,7 @@ def _cut_in_half(path: Path, vcodec: str, acodec: str, *, size: str = "320x240",
     """A real AVI, ASF, FLV, Ogg, MPEG-PS or raw DV cut about in half: it still opens and plays up
     to the cut, but it declares about twice the bytes (in its header, or in the Ogg page or
     the pack the cut falls in: a few bytes past the middle, so not on a 2048-byte DVD pack's
-    boundary, where a cut could not be told from an end)."""
+    or a 12000-byte DV DIF sequence's boundary, where a cut could not be told from an end)."""
     whole = make_clip(path.with_name("whole_" + path.name), duration=2, size=size,
                       vcodec=vcodec, extra_output_args=["-c:a", acodec, *audio_args])
     data = whole.read_bytes()
