@@ -12,7 +12,9 @@ truncated, like an MP4 whose index points past its end.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 from processor.tail_units import ogg_end, program_stream_end
 
@@ -30,27 +32,30 @@ _FLV_FILESIZE = b"\x00\x08filesize\x00"
 # of sequence 0; FFmpeg also plays one with bytes before it, which this rule cannot count.
 _DIF_SEQUENCE = 150 * 80
 _DIF_HEADER = b"\x1f\x07\x00"
-# What says each container's size, for the message.
-DECLARED_BY = {"avi": "its RIFF header declares", "asf": "its file properties declare",
-               "flv": "its onMetaData declares", "ogg": "its last Ogg page declares",
-               "mpeg": "its last pack declares", "dv": "its last DIF sequence needs"}
 
 
-def declared_size(path: Path, container: str, size: int) -> int | None:
-    """Bytes the file says it holds (``size`` is what it holds); None when it says
+class Declared(NamedTuple):
+    size: int  # bytes
+    by: str    # what declares them, for a person: "its RIFF header declares"
+
+
+def declared_size(path: Path, container: str, size: int) -> Declared | None:
+    """The bytes the file says it holds (``size`` is what it holds); None when it says
     nothing usable."""
-    # Ogg, MPEG-PS and DV say it at the end, so these read the tail (or just the size);
-    # the others say it in a header at the start.
-    walker = {"ogg": ogg_end, "mpeg": program_stream_end, "dv": _whole_dif_sequences
-              }.get(container)
-    if walker is not None:
-        return walker(path, size)
-    reader = {"avi": _riff, "asf": _asf, "flv": _flv}.get(container)
-    if reader is None:
+    known = _MEASURES.get(container)
+    if known is None:
         return None
-    with path.open("rb") as f:
-        head = f.read(_HEAD_BYTES)
-    return reader(head)
+    measure, by = known
+    declared = measure(path, size)
+    return None if declared is None else Declared(declared, by)
+
+
+def _in_head(reader: Callable[[bytes], int | None]) -> Callable[[Path, int], int | None]:
+    """A measure from a header at the file's start."""
+    def measure(path: Path, _size: int) -> int | None:
+        with path.open("rb") as f:
+            return reader(f.read(_HEAD_BYTES))
+    return measure
 
 
 def _whole_dif_sequences(path: Path, size: int) -> int | None:
@@ -84,3 +89,15 @@ def _flv(head: bytes) -> int | None:
         return None
     size = float(struct.unpack_from(">d", head, at + len(_FLV_FILESIZE))[0])
     return int(size) if 0 < size < 2**53 else None
+
+
+# container -> (its measure, what declares the size). AVI, ASF and FLV say it in a header
+# at the start; Ogg and MPEG-PS in their last unit, so those read the tail; DV by its size.
+_MEASURES: dict[str, tuple[Callable[[Path, int], int | None], str]] = {
+    "avi": (_in_head(_riff), "its RIFF header declares"),
+    "asf": (_in_head(_asf), "its file properties declare"),
+    "flv": (_in_head(_flv), "its onMetaData declares"),
+    "ogg": (ogg_end, "its last Ogg page declares"),
+    "mpeg": (program_stream_end, "its last pack declares"),
+    "dv": (_whole_dif_sequences, "its last DIF sequence needs"),
+}

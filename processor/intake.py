@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from common.error_codes import ErrorCode
-from processor.declared_size import DECLARED_BY, declared_size
+from processor.declared_size import declared_size
 from processor.demuxers import DISCONTINUOUS, container_of, input_args, rejected_reason
 from processor.errors import BadInput
 from processor.ffprobe import RunLimits, ffprobe_json, run_tool
@@ -128,9 +128,9 @@ def open_container(path: Path, run_limits: RunLimits) -> dict[str, Any]:
 
 def check_declared_size(path: Path, container: str, size: int) -> None:
     declared = declared_size(path, container, size)
-    if declared is not None and size < declared:
-        raise BadInput(f"truncated: the file ends at {size} of the {declared} bytes "
-                       f"{DECLARED_BY[container]}", code=ErrorCode.CORRUPT)
+    if declared is not None and size < declared.size:
+        raise BadInput(f"truncated: the file ends at {size} of the {declared.size} bytes "
+                       f"{declared.by}", code=ErrorCode.CORRUPT)
 
 
 def check_pixels(width: int, height: int, limits: Limits) -> None:

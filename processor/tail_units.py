@@ -60,7 +60,7 @@ def _ogg_from(tail: bytes, at: int) -> int | None:
     return _ogg_walk(tail, end) if end <= len(tail) and _ogg_crc_ok(tail[at:end]) else None
 
 
-def _ogg_walk(tail: bytes, at: int) -> int | None:
+def _ogg_walk(tail: bytes, at: int) -> int:
     while at < len(tail):
         if not _OGG_CAPTURE.startswith(tail[at:at + 4]):
             raise _Unproven  # something after the pages: not a cut we can prove
