@@ -2,34 +2,31 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
 from processor.tail_units import ogg_end, program_stream_end
+from tests.support.media import make_clip
 
 
-def _encode(path: Path, *args: str) -> Path:
-    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi",
-                    "-i", "testsrc2=size=160x120:rate=25:duration=2", "-f", "lavfi", "-i",
-                    "sine=duration=2", *args, str(path)], check=True)
-    return path
+def _encode(path: Path, vcodec: str, acodec: str, *args: str) -> Path:
+    return make_clip(path, duration=2, size="160x120", vcodec=vcodec,
+                     extra_output_args=["-c:a", acodec, *args])
 
 
 @pytest.fixture(scope="module")
 def ogg(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     path = tmp_path_factory.mktemp("tail") / "clip.ogv"
-    return _encode(path, "-c:v", "libtheora", "-c:a", "libvorbis").read_bytes()
+    return _encode(path, "libtheora", "libvorbis").read_bytes()
 
 
 @pytest.fixture(scope="module", params=["vob", "mpeg"])
 def program_stream(request: pytest.FixtureRequest,
                    tmp_path_factory: pytest.TempPathFactory) -> bytes:
     path = tmp_path_factory.mktemp("tail") / f"clip.{request.param}"
-    return _encode(path, "-c:v", "mpeg2video", "-c:a", "mp2", "-f",
-                   request.param).read_bytes()
+    return _encode(path, "mpeg2video", "mp2", "-f", request.param).read_bytes()
 
 
 def _write(tmp_path: Path, data: bytes) -> tuple[Path, int]:
@@ -84,7 +81,7 @@ def test_bytes_after_the_last_pack_prove_nothing(program_stream: bytes, tmp_path
 def vcd(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     # A VCD follows each audio pack with 20 zero bytes that belong to no unit.
     path = tmp_path_factory.mktemp("tail") / "clip.mpg"
-    return _encode(path, "-c:v", "mpeg1video", "-c:a", "mp2", "-f", "vcd").read_bytes()
+    return _encode(path, "mpeg1video", "mp2", "-f", "vcd").read_bytes()
 
 
 def test_a_whole_vcd_ends_where_its_last_pack_does(vcd: bytes, tmp_path: Path) -> None:
